@@ -1,0 +1,92 @@
+import { useCurrentUser } from "../auth/AuthContext";
+import { useDocumentTitle } from "../components/useDocumentTitle";
+
+interface EmptyAreaProps {
+  title: string;
+  message: string;
+  hint?: string;
+}
+
+/** An area with nothing in it yet: says so plainly. */
+function EmptyArea({ title, message, hint }: EmptyAreaProps) {
+  useDocumentTitle(title);
+  return (
+    <section className="page">
+      <h1>{title}</h1>
+      <div className="empty-state" data-testid="empty-state">
+        <p className="empty-state__message">{message}</p>
+        {hint && <p className="muted">{hint}</p>}
+      </div>
+    </section>
+  );
+}
+
+export function LibraryPage() {
+  return (
+    <EmptyArea
+      title="Library"
+      message="Library — videos will appear here once uploaded."
+      hint="Imported videos and registered models are listed here."
+    />
+  );
+}
+
+export function ExplanationsPage() {
+  return (
+    <EmptyArea
+      title="Explanations"
+      message="Explanations — space-time maps will appear here once computed."
+      hint="Request an explanation for a video in the library to see where and when the model looked."
+    />
+  );
+}
+
+export function AnnotatePage() {
+  const user = useCurrentUser();
+  if (user.role === "reviewer") {
+    return (
+      <EmptyArea
+        title="Annotate"
+        message="Review — submitted annotations will appear here for review."
+        hint="Accept or reject boxes and segments once annotators submit them."
+      />
+    );
+  }
+  return (
+    <EmptyArea
+      title="Annotate"
+      message="Annotate — your tasks will appear here once you are assigned to a project."
+      hint="Each task asks for evidence boxes on keyframes and the segment when the event happens."
+    />
+  );
+}
+
+export function StudiesPage() {
+  return (
+    <EmptyArea
+      title="Studies"
+      message="Studies — human-evaluation studies will appear here once created."
+      hint="Studies collect ratings, pairwise choices, simulations and pointing responses from participants."
+    />
+  );
+}
+
+export function LeaderboardPage() {
+  return (
+    <EmptyArea
+      title="Leaderboard"
+      message="Leaderboard — scores will appear here once explanations have been evaluated."
+      hint="Methods are compared on pointing games, faithfulness and cost."
+    />
+  );
+}
+
+export function NotFoundPage() {
+  return (
+    <EmptyArea
+      title="Page not found"
+      message="There is no page at this address."
+      hint="Use the navigation to find your way back."
+    />
+  );
+}

@@ -1,0 +1,162 @@
+"""Start the whole platform on this machine: web server and Celery workers, with demo data.
+
+``make run`` calls this after installing. It migrates, seeds the demo data, starts gunicorn and
+two worker processes (``default``+``media`` and ``gpu``), waits until /healthz is green, prints
+the URL and the demo logins, and on Ctrl-C (or SIGTERM) stops every child cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+PLATFORM_DIR = Path(settings.BASE_DIR).parent
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(PLATFORM_DIR), str(settings.REPO_DIR), env.get("PYTHONPATH", "")]
+    ).rstrip(os.pathsep)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "wherewhen.settings")
+    env["WHEREWHEN_VAR_DIR"] = str(settings.VAR_DIR)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def worker_command(queues: str, name: str, concurrency: int, loglevel: str = "INFO") -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "wherewhen",
+        "worker",
+        "-Q",
+        queues,
+        "-n",
+        f"{name}@%h",
+        "-c",
+        str(concurrency),
+        "-l",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
+class Command(BaseCommand):
+    help = "Start web + Celery workers with demo data (embedded defaults unless configured)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-demo", action="store_true", help="Skip demo users and data.")
+        parser.add_argument(
+            "--wait", type=float, default=120.0, help="Seconds to wait for /healthz to turn green."
+        )
+
+    def handle(self, *args, **options):
+        host, port = options["host"], options["port"]
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = []
+        if not options["no_demo"]:
+            logins = call_command("seed_demo", verbosity=0) or ""
+        env = child_env()
+        children: list[tuple[str, subprocess.Popen]] = []
+
+        def spawn(label: str, cmd: list[str]) -> None:
+            children.append((label, subprocess.Popen(cmd, env=env, start_new_session=True)))
+
+        stopping = {"flag": False}
+
+        def stop(signum=None, frame=None) -> None:
+            stopping["flag"] = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+
+        try:
+            spawn(
+                "web",
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "wherewhen.wsgi:application",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    os.environ.get("WEB_CONCURRENCY", "2"),
+                    "--threads",
+                    "4",
+                    "--timeout",
+                    "120",
+                    "--access-logfile",
+                    "-",
+                ],
+            )
+            spawn("worker-default", worker_command("default,media", "default", 2))
+            spawn("worker-gpu", worker_command("gpu", "gpu", 1))
+            url = f"http://{host}:{port}/"
+            self._wait_healthy(url, options["wait"], children, stopping)
+            if stopping["flag"]:
+                return
+            self.stdout.write(self.style.SUCCESS(f"\nWhereWhen is running at {url}"))
+            if logins:
+                self.stdout.write("Demo logins (username / password):")
+                self.stdout.write(logins)
+            self.stdout.write("Press Ctrl-C to stop web and workers.\n")
+            while not stopping["flag"]:
+                for label, proc in children:
+                    if proc.poll() is not None:
+                        raise CommandError(f"{label} exited with code {proc.returncode}")
+                time.sleep(0.5)
+        finally:
+            self._stop_children(children)
+
+    def _wait_healthy(self, url, timeout, children, stopping) -> None:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline and not stopping["flag"]:
+            for label, proc in children:
+                if proc.poll() is not None:
+                    raise CommandError(f"{label} exited during start-up (code {proc.returncode})")
+            try:
+                with urllib.request.urlopen(url + "healthz", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except urllib.error.HTTPError as exc:
+                last = json.loads(exc.read() or b"{}")
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(1)
+        if not stopping["flag"]:
+            raise CommandError(f"the platform did not become healthy in {timeout:.0f} s: {last}")
+
+    def _stop_children(self, children) -> None:
+        for _, proc in children:
+            if proc.poll() is None:
+                # The process leader only: gunicorn and Celery stop their own children gracefully.
+                proc.terminate()
+        deadline = time.monotonic() + 20
+        for label, proc in children:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{label} did not stop in time; killing it")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if children:
+            self.stdout.write("Stopped web and workers.")

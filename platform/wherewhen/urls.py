@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from wherewhen.core import views as core_views
+
+api_v1 = [
+    path("", core_views.ApiRootView.as_view(), name="api-root"),
+    path("auth/", include("wherewhen.accounts.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", core_views.healthz, name="healthz"),
+    # Everything else is a route of the single-page app (but never an API, media or static path).
+    re_path(
+        r"^(?!api/|admin/|static/|media/|healthz)(?P<path>.*)$",
+        core_views.spa,
+        name="spa",
+    ),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns = static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) + urlpatterns

@@ -1,0 +1,55 @@
+"""Plain data types shared by the engine, the metrics, the CLIs and the platform.
+
+Numpy only (no torch) so the web process and the scoring code can use them freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Clip:
+    """T frames of one video as the model sees them, and where they came from.
+
+    ``frames`` are RGB uint8, already resized/cropped to the model's input size.
+    ``timestamps`` are the exact source presentation times (seconds) of each frame.
+    ``source_size`` is the (width, height) in pixels of the source video frames, the
+    coordinate system of ground-truth boxes.
+    """
+
+    frames: np.ndarray  # (T, S, S, 3) uint8
+    timestamps: np.ndarray  # (T,) float64 seconds
+    source_size: tuple[int, int]  # (W, H)
+    video_id: str | None = None
+
+
+@dataclass
+class Cost:
+    forward_passes: int = 0
+    backward_passes: int = 0
+    wall_seconds: float = 0.0
+    peak_memory_bytes: int = 0
+
+
+@dataclass
+class Prediction:
+    label_index: int
+    label: str
+    probability: float
+
+
+@dataclass
+class Explanation:
+    """One explanation of one clip: where (map) and when (temporal) on the token grid."""
+
+    method: str
+    map: np.ndarray  # (T, h, w) float32 on the model's token grid
+    temporal: np.ndarray  # (T,) float32 temporal importance
+    timestamps: np.ndarray  # (T,) float64 source seconds of each map frame
+    target: int  # explained class index
+    topk: list[Prediction]
+    cost: Cost
+    params: dict = field(default_factory=dict)
