@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "wherewhen.accounts",
     "wherewhen.core",
+    "wherewhen.videos",
+    "wherewhen.annotations",
 ]
 
 MIDDLEWARE = [

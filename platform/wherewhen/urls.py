@@ -8,6 +8,8 @@ from wherewhen.core import views as core_views
 api_v1 = [
     path("", core_views.ApiRootView.as_view(), name="api-root"),
     path("auth/", include("wherewhen.accounts.urls")),
+    path("", include("wherewhen.videos.urls")),
+    path("", include("wherewhen.annotations.urls")),
 ]
 
 urlpatterns = [
