@@ -46,7 +46,7 @@ schema: install
 
 test: install lint
 	cd frontend && npm run typecheck && npm test && npm run check:api
-	$(PY) -m pytest
+	$(PY) -m pytest --basetemp=$(CURDIR)/var/pytest-tmp
 
 bench: install
 	for script in bench/bench_*.py; do $(PY) $$script || exit 1; done

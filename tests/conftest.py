@@ -198,7 +198,18 @@ def broker_for(kind: str, tmp_path: Path) -> tuple[str, str]:
 
 
 @pytest.fixture
-def start_worker(transactional_db, tmp_path_factory) -> Iterator[Callable[..., WorkerProcess]]:
+def celery_env_cleared(monkeypatch) -> None:
+    """Celery prefers ``CELERY_BROKER_URL``/``CELERY_RESULT_BACKEND`` from the environment over
+    any app's own configuration; drop them from this process (settings already read them) so
+    that apps built by tests talk to the broker they were given."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
+
+
+@pytest.fixture
+def start_worker(
+    transactional_db, tmp_path_factory, celery_env_cleared
+) -> Iterator[Callable[..., WorkerProcess]]:
     """Factory: ``start_worker(queues="default", broker="embedded")`` → a ready worker."""
     started: list[WorkerProcess] = []
     broker_dir = tmp_path_factory.mktemp("broker")  # shared by the workers of one test
@@ -311,3 +322,22 @@ def page(browser, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# --- Video fixtures (generated with ffmpeg once per session) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def video_files(tmp_path_factory):
+    """Good video files of every supported kind (see tests/videofiles.py)."""
+    from tests.videofiles import make_good
+
+    return make_good(tmp_path_factory.mktemp("videos"))
+
+
+@pytest.fixture(scope="session")
+def bad_video_files(tmp_path_factory, video_files):
+    """Files that must be refused or fail with a reason (see tests/videofiles.py)."""
+    from tests.videofiles import make_bad
+
+    return make_bad(tmp_path_factory.mktemp("bad-videos"), video_files)

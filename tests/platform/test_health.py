@@ -15,7 +15,7 @@ def test_healthz_is_503_without_workers_and_names_the_queues(client):
     assert body["checks"]["workers"]["detail"] == "no live worker on queue default, media, gpu"
 
 
-def test_healthz_reports_an_unreachable_broker(client, monkeypatch):
+def test_healthz_reports_an_unreachable_broker(client, monkeypatch, celery_env_cleared):
     from wherewhen.celery import app
 
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
