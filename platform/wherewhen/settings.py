@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "wherewhen.core",
     "wherewhen.videos",
     "wherewhen.annotations",
+    "wherewhen.explanations",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- Video library --------------------------------------------------------------------------
+# Largest accepted upload, in bytes (default 2 GiB); larger requests get 413.
+VIDEO_UPLOAD_MAX_BYTES = int(os.environ.get("VIDEO_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
+# Frames larger than this on a side are refused (a header claiming 60000 px is not a video).
+VIDEO_MAX_DIMENSION = int(os.environ.get("VIDEO_MAX_DIMENSION", "8192"))
+# Default folder that `manage.py import_videos --manifest` resolves relative paths under.
+VIDEO_IMPORT_ROOT = os.environ.get("VIDEO_IMPORT_ROOT", "")
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -167,6 +176,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VideoStatusEnum": "wherewhen.videos.models.Video.Status",
+        "AssignmentStatusEnum": "wherewhen.annotations.models.Assignment.Status",
+        "AssignmentSourceEnum": "wherewhen.annotations.models.Assignment.Source",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -49,14 +49,24 @@ describe("role-based navigation", () => {
   });
 
   it("shows reviewers the review side of Annotate", async () => {
+    const empty = { count: 0, next: null, previous: null, results: [] };
+    mockFetch({ "GET /api/v1/annotation/assignments/": () => json(200, empty) });
     renderApp("/annotate", signedIn("reviewer"));
     expect(await screen.findByTestId("empty-state")).toHaveTextContent(/submitted annotations will appear here/);
   });
 
+  it("shows annotators an empty Annotate area until they join a project", async () => {
+    const empty = { count: 0, next: null, previous: null, results: [] };
+    mockFetch({
+      "GET /api/v1/annotation/queue/": () => json(200, []),
+      "GET /api/v1/annotation/assignments/": () => json(200, empty),
+    });
+    renderApp("/annotate", signedIn("annotator"));
+    expect(await screen.findByTestId("empty-state")).toHaveTextContent("Annotate — your tasks will appear here");
+  });
+
   it.each([
-    ["/library", "Library — videos will appear here once uploaded."],
     ["/explanations", "Explanations — space-time maps will appear here once computed."],
-    ["/annotate", "Annotate — your tasks will appear here"],
     ["/studies", "Studies — human-evaluation studies will appear here once created."],
     ["/leaderboard", "Leaderboard — scores will appear here"],
   ])("renders an honest empty state at %s", async (path, text) => {

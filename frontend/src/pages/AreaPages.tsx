@@ -1,4 +1,3 @@
-import { useCurrentUser } from "../auth/AuthContext";
 import { useDocumentTitle } from "../components/useDocumentTitle";
 
 interface EmptyAreaProps {
@@ -21,15 +20,8 @@ function EmptyArea({ title, message, hint }: EmptyAreaProps) {
   );
 }
 
-export function LibraryPage() {
-  return (
-    <EmptyArea
-      title="Library"
-      message="Library — videos will appear here once uploaded."
-      hint="Imported videos and registered models are listed here."
-    />
-  );
-}
+/** The Library area lives in pages/library/. */
+export { LibraryArea as LibraryPage } from "./library/LibraryArea";
 
 export function ExplanationsPage() {
   return (
@@ -41,25 +33,8 @@ export function ExplanationsPage() {
   );
 }
 
-export function AnnotatePage() {
-  const user = useCurrentUser();
-  if (user.role === "reviewer") {
-    return (
-      <EmptyArea
-        title="Annotate"
-        message="Review — submitted annotations will appear here for review."
-        hint="Accept or reject boxes and segments once annotators submit them."
-      />
-    );
-  }
-  return (
-    <EmptyArea
-      title="Annotate"
-      message="Annotate — your tasks will appear here once you are assigned to a project."
-      hint="Each task asks for evidence boxes on keyframes and the segment when the event happens."
-    />
-  );
-}
+/** The Annotate area lives in pages/annotate/. */
+export { AnnotateArea as AnnotatePage } from "./annotate/AnnotateArea";
 
 export function StudiesPage() {
   return (

@@ -70,6 +70,8 @@ class Video(models.Model):
     sprite_meta = models.JSONField(default=dict, blank=True)
     # Presentation timestamp (seconds) of every frame of the playback file, in order.
     frame_timestamps = models.JSONField(default=list, blank=True)
+    # What probing the uploaded file found (codecs, coded size, aspect, container duration).
+    source_info = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,3 +86,8 @@ class Video(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def folder(self) -> str:
+        """Media-relative folder holding the original and every derived file of this video."""
+        return f"videos/{self.owner_id}/{self.content_hash}"

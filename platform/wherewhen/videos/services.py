@@ -1,0 +1,417 @@
+"""The video library's business logic: ingest, processing, permissions, deletion.
+
+Files: everything about one video lives in ``MEDIA_ROOT/videos/<owner id>/<sha256>/``
+(``original.<ext>``, ``playback.mp4``, ``poster.jpg``, ``sprite.jpg``). The folder name comes
+from the content hash, never from the uploaded name, so names with spaces, accents or path
+tricks never reach the file system; the name is kept in ``Video.original_name``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+
+from wherewhen.accounts.models import Role
+from wherewhen.videos.models import Dataset, Video
+from workers.video import VideoError, probe, require_video
+from workers.video.ingest import PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME, process_video
+from workers.video.transcode import remove_partial_outputs
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "media.videos.process"
+HASH_CHUNK = 1024 * 1024
+#: Extensions worth importing from a folder (anything else there is skipped).
+VIDEO_EXTENSIONS = {
+    ".3gp", ".avi", ".flv", ".m2ts", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg", ".mts",
+    ".mxf", ".ogv", ".ts", ".webm", ".wmv", ".y4m",
+}  # fmt: skip
+
+
+class VideoRejected(ValueError):
+    """The file cannot join the library; ``str(exc)`` tells the person why."""
+
+
+@dataclass
+class IngestOutcome:
+    video: Video
+    created: bool
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+def media_path(name: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / name
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safe_extension(name: str) -> str:
+    """The name's extension if it is short and plain (``.mp4``), else ``.bin``."""
+    suffix = Path(name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".bin"
+
+
+def title_from_name(name: str) -> str:
+    stem = Path(name).stem.strip() or name.strip() or "Untitled video"
+    return stem[:255]
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+ViewHook = Callable[[object, Video], bool]
+_view_hooks: list[ViewHook] = []
+
+
+def register_view_hook(hook: ViewHook) -> ViewHook:
+    """Let another app grant viewing (e.g. annotators through their assignments)."""
+    if hook not in _view_hooks:
+        _view_hooks.append(hook)
+    return hook
+
+
+def can_browse_library(user) -> bool:
+    return bool(
+        user
+        and user.is_authenticated
+        and (user.is_superuser or user.role in (Role.RESEARCHER, Role.REVIEWER))
+    )
+
+
+def user_can_view(user, video: Video) -> bool:
+    """Owners, reviewers and admins see a video; registered hooks may let others see it."""
+    if not user or not user.is_authenticated:
+        return False
+    if user.is_superuser or video.owner_id == user.id or user.role == Role.REVIEWER:
+        return True
+    return any(hook(user, video) for hook in _view_hooks)
+
+
+def user_can_change(user, video: Video) -> bool:
+    """Only the owner (or an admin) renames, reprocesses or deletes a video."""
+    return bool(user and user.is_authenticated and (user.is_superuser or video.owner_id == user.id))
+
+
+def visible_videos(user) -> QuerySet[Video]:
+    """The library as ``user`` browses it: reviewers and admins see all, researchers their own."""
+    videos = Video.objects.select_related("owner").prefetch_related("datasets")
+    if not user or not user.is_authenticated:
+        return videos.none()
+    if user.is_superuser or user.role == Role.REVIEWER:
+        return videos
+    if user.role == Role.RESEARCHER:
+        return videos.filter(owner=user)
+    return videos.none()
+
+
+def search_videos(
+    videos: QuerySet[Video],
+    *,
+    search: str = "",
+    label: str = "",
+    status: str = "",
+    split: str = "",
+    dataset: str = "",
+) -> QuerySet[Video]:
+    if search:
+        words = search.split()
+        for word in words:
+            videos = videos.filter(
+                Q(title__icontains=word)
+                | Q(original_name__icontains=word)
+                | Q(label__icontains=word)
+            )
+    if label:
+        videos = videos.filter(label=label)
+    if status:
+        videos = videos.filter(status=status)
+    if split:
+        videos = videos.filter(split=split)
+    if dataset:
+        videos = videos.filter(datasets__name=dataset)
+    return videos.distinct() if dataset else videos
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+def check_is_video(path: Path) -> dict:
+    """Fast header check (no decoding): refuse at once what is plainly not a playable video."""
+    try:
+        info = probe(path)
+        require_video(info, settings.VIDEO_MAX_DIMENSION)
+    except VideoError as exc:
+        raise VideoRejected(str(exc)) from exc
+    return info.to_dict()
+
+
+def _dataset(owner, name: str | None) -> Dataset | None:
+    if not name:
+        return None
+    dataset, _ = Dataset.objects.get_or_create(owner=owner, name=name.strip()[:200])
+    return dataset
+
+
+def ingest_file(
+    *,
+    owner,
+    path: str | Path,
+    original_name: str,
+    title: str = "",
+    label: str = "",
+    split: str = "",
+    dataset: str | None = None,
+    move: bool = False,
+    sha256: str | None = None,
+    process: str = "queue",
+) -> IngestOutcome:
+    """Add the file at ``path`` to ``owner``'s library, or return the video it duplicates.
+
+    ``move`` takes the file (an upload's temporary file); otherwise it is copied (an import).
+    ``process``: ``"queue"`` sends the media task after commit, ``"now"`` runs it here,
+    ``"none"`` leaves the video uploaded. Raises :class:`VideoRejected` for files that are
+    empty or plainly not videos; nothing is left behind then.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise VideoRejected(f"There is no file at {path}.") from exc
+    if size == 0:
+        raise VideoRejected("The file is empty (0 bytes).")
+    digest = sha256 or sha256_file(path)
+
+    existing = Video.objects.filter(owner=owner, content_hash=digest).first()
+    if existing:
+        _join_dataset(existing, owner, dataset)
+        return IngestOutcome(existing, created=False)
+
+    source_info = check_is_video(path)
+    video = Video(
+        owner=owner,
+        title=(title or title_from_name(original_name))[:255],
+        original_name=original_name[:255],
+        label=label[:200],
+        split=split[:20],
+        content_hash=digest,
+        size_bytes=size,
+        source_info=source_info,
+    )
+    folder = media_path(video.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"original{safe_extension(original_name)}"
+    video.original.name = f"{video.folder}/{final.name}"
+
+    # Bring the bytes next to their final name first (a copy can take long), then create the
+    # row and rename in one short transaction.
+    staged = _stage(path, folder, move)
+    try:
+        with transaction.atomic():
+            video.save()
+            _join_dataset(video, owner, dataset)
+            os.replace(staged, final)
+            if process == "queue":
+                transaction.on_commit(lambda: enqueue_processing(video.pk))
+    except IntegrityError:
+        # The same content arrived concurrently; that upload won.
+        staged.unlink(missing_ok=True)
+        existing = Video.objects.get(owner=owner, content_hash=digest)
+        return IngestOutcome(existing, created=False)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        if not Video.objects.filter(owner=owner, content_hash=digest).exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if process == "now":
+        run_processing(video.pk)
+        video.refresh_from_db()
+    return IngestOutcome(video, created=True)
+
+
+def _stage(path: Path, folder: Path, move: bool) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".tmp-original-", dir=folder)
+    os.close(fd)
+    staged = Path(name)
+    try:
+        if move:
+            os.replace(path, staged)
+        else:
+            shutil.copyfile(path, staged)
+        staged.chmod(0o644)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def _join_dataset(video: Video, owner, name: str | None) -> None:
+    dataset = _dataset(owner, name)
+    if dataset:
+        video.datasets.add(dataset)
+
+
+def enqueue_processing(video_id: int) -> None:
+    """Send the media task by name (the web process never imports worker code paths)."""
+    from wherewhen.celery import app
+
+    try:
+        app.send_task(PROCESS_TASK, args=[video_id])
+    except Exception as exc:  # broker down: the video stays "uploaded", with the reason
+        logger.exception("could not queue processing of video %s", video_id)
+        Video.objects.filter(pk=video_id, status=Video.Status.UPLOADED).update(
+            error=f"Waiting to be processed: the task queue could not be reached ({exc})."
+        )
+
+
+def request_reprocessing(video: Video) -> Video:
+    """Start processing again (after a failure, or to rebuild the derived files)."""
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.UPLOADED, error="", progress=0.0)
+    transaction.on_commit(lambda: enqueue_processing(video.pk))
+    video.refresh_from_db()
+    return video
+
+
+# --- processing (runs in the media worker) ----------------------------------------------------
+
+
+class _VideoDeleted(Exception):
+    pass
+
+
+def run_processing(video_id: int, *, force: bool = False) -> str:
+    """Probe, transcode and index one video; idempotent. Returns the final status (or "missing").
+
+    A video that is already ready (with its files) is left alone unless ``force``. A re-run over
+    a half-processed folder (a worker killed mid-way) starts over and replaces every output.
+    A video deleted while it is being processed leaves no files behind.
+    """
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None:
+        return "missing"
+    folder = media_path(video.folder)
+    if video.status == Video.Status.READY and not force and _outputs_exist(video):
+        return video.status
+    Video.objects.filter(pk=video_id).update(status=Video.Status.PROCESSING, progress=0.0, error="")
+    source = media_path(video.original.name)
+    last = {"time": 0.0, "value": -1.0}
+
+    def progress(value: float) -> None:
+        now = time.monotonic()
+        if value < 1.0 and now - last["time"] < 0.5 and value - last["value"] < 0.05:
+            return
+        last.update(time=now, value=value)
+        if not Video.objects.filter(pk=video_id).update(progress=round(value, 3)):
+            raise _VideoDeleted()
+
+    try:
+        if not source.is_file():
+            raise VideoError("The uploaded file is missing from storage; upload it again.")
+        result = process_video(
+            source, folder, max_dimension=settings.VIDEO_MAX_DIMENSION, progress=progress
+        )
+    except _VideoDeleted:
+        _remove_folder_if_orphan(video)
+        return "missing"
+    except VideoError as exc:
+        return _fail(video, str(exc))
+    except Exception as exc:
+        logger.exception("processing video %s failed", video_id)
+        return _fail(
+            video,
+            f"Processing stopped on an unexpected error ({type(exc).__name__}: {exc}). "
+            "Try again; if it fails again, the file is probably unusual or damaged.",
+        )
+
+    source_info = dict(video.source_info or {})
+    source_info.update(result.source.to_dict())
+    updated = Video.objects.filter(pk=video_id).update(
+        status=Video.Status.READY,
+        error="",
+        progress=1.0,
+        duration=result.duration,
+        fps=result.fps,
+        variable_frame_rate=result.variable_frame_rate,
+        frame_count=result.frame_count,
+        width=result.width,
+        height=result.height,
+        rotation=result.source.rotation,
+        video_codec=result.source.video_codec[:50],
+        audio_codec=result.source.audio_codec[:50],
+        has_audio=result.source.has_audio,
+        playback=f"{video.folder}/{PLAYBACK_NAME}",
+        poster=f"{video.folder}/{POSTER_NAME}",
+        sprite=f"{video.folder}/{SPRITE_NAME}",
+        sprite_meta=result.sprite_meta,
+        frame_timestamps=[round(float(t), 6) for t in result.timestamps],
+        source_info=source_info,
+    )
+    if not updated:
+        _remove_folder_if_orphan(video)
+        return "missing"
+    return Video.Status.READY
+
+
+def _outputs_exist(video: Video) -> bool:
+    return all(
+        field.name and media_path(field.name).is_file()
+        for field in (video.playback, video.poster, video.sprite)
+    )
+
+
+def _fail(video: Video, reason: str) -> str:
+    folder = media_path(video.folder)
+    for name in (PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME):
+        (folder / name).unlink(missing_ok=True)
+    remove_partial_outputs(folder)
+    updated = Video.objects.filter(pk=video.pk).update(
+        status=Video.Status.FAILED,
+        error=reason[:2000],
+        progress=0.0,
+        playback="",
+        poster="",
+        sprite="",
+        sprite_meta={},
+        frame_timestamps=[],
+    )
+    if not updated:
+        _remove_folder_if_orphan(video)
+        return "missing"
+    return Video.Status.FAILED
+
+
+def _remove_folder_if_orphan(video: Video) -> None:
+    if not Video.objects.filter(owner_id=video.owner_id, content_hash=video.content_hash).exists():
+        shutil.rmtree(media_path(video.folder), ignore_errors=True)
+
+
+# --- deletion ---------------------------------------------------------------------------------
+
+
+def delete_video(video: Video) -> None:
+    """Delete the row and, once that is committed, every file of the video."""
+    with transaction.atomic():
+        video.delete()
+
+
+def remove_files_after_delete(sender, instance: Video, **kwargs) -> None:
+    """``post_delete`` receiver: remove the video's folder once the deletion is committed."""
+    transaction.on_commit(lambda: _remove_folder_if_orphan(instance))

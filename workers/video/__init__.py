@@ -1,0 +1,46 @@
+"""Video files for people and for models (ffmpeg only; no Django, no torch).
+
+- :mod:`~workers.video.probe` — what a file is (:func:`probe`, ffprobe or ``ffmpeg -i``) and
+  the exact presentation time of every frame (:func:`read_frame_timestamps`).
+- :mod:`~workers.video.transcode` — browser-safe playback MP4, poster, thumbnail sprite.
+- :mod:`~workers.video.ingest` — the whole ingest of one file (:func:`process_video`).
+- :mod:`~workers.video.sample` — model clips with exact source timestamps
+  (:func:`sample_clip`, :func:`sliding_windows`).
+"""
+
+from workers.video.errors import (
+    DamagedVideoError,
+    NotAVideoError,
+    ToolMissingError,
+    UnsupportedVideoError,
+    VideoError,
+)
+from workers.video.ingest import IngestResult, process_video
+from workers.video.probe import (
+    FrameTable,
+    ProbeResult,
+    frame_rate_summary,
+    probe,
+    read_frame_timestamps,
+    require_video,
+)
+from workers.video.sample import sample_clip, sliding_windows, uniform_indices
+
+__all__ = [
+    "DamagedVideoError",
+    "FrameTable",
+    "IngestResult",
+    "NotAVideoError",
+    "ProbeResult",
+    "ToolMissingError",
+    "UnsupportedVideoError",
+    "VideoError",
+    "frame_rate_summary",
+    "probe",
+    "process_video",
+    "read_frame_timestamps",
+    "require_video",
+    "sample_clip",
+    "sliding_windows",
+    "uniform_indices",
+]

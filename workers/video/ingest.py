@@ -1,0 +1,117 @@
+"""The whole ingest of one video file, as a plain function (the media task calls it).
+
+probe -> refuse what is not a playable video -> playback MP4 -> exact frame timestamps of the
+playback file -> poster -> thumbnail sprite. Outputs go to fixed names in one folder, each
+written atomically, so running it again over a half-finished folder converges to the same
+result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workers.video.errors import VideoError
+from workers.video.probe import (
+    DEFAULT_MAX_DIMENSION,
+    ProbeResult,
+    frame_rate_summary,
+    probe,
+    read_frame_timestamps,
+    require_video,
+)
+from workers.video.transcode import (
+    remove_partial_outputs,
+    transcode,
+    write_poster,
+    write_sprite,
+)
+
+PLAYBACK_NAME = "playback.mp4"
+POSTER_NAME = "poster.jpg"
+SPRITE_NAME = "sprite.jpg"
+
+#: Share of the progress bar each step takes (transcoding dominates).
+_STEPS = {"probe": 0.02, "transcode": 0.85, "timestamps": 0.93, "poster": 0.95, "sprite": 1.0}
+
+
+@dataclass
+class IngestResult:
+    source: ProbeResult  # the uploaded file as it was
+    playback: Path
+    poster: Path
+    sprite: Path
+    sprite_meta: dict
+    timestamps: np.ndarray  # presentation time of every playback frame, seconds
+    width: int  # playback frame size = display size (even)
+    height: int
+    duration: float
+    fps: float | None
+    variable_frame_rate: bool
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.timestamps)
+
+
+def process_video(
+    source: str | Path,
+    out_dir: str | Path,
+    *,
+    max_dimension: int = DEFAULT_MAX_DIMENSION,
+    progress: Callable[[float], None] | None = None,
+) -> IngestResult:
+    """Probe and transcode ``source`` into ``out_dir``; raise :class:`VideoError` with a reason."""
+    source, out_dir = Path(source), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_partial_outputs(out_dir)
+
+    def report(value: float) -> None:
+        if progress:
+            progress(min(1.0, max(0.0, value)))
+
+    report(0.0)
+    info = probe(source)
+    require_video(info, max_dimension)
+    report(_STEPS["probe"])
+
+    playback = out_dir / PLAYBACK_NAME
+    span = _STEPS["transcode"] - _STEPS["probe"]
+    transcode(source, playback, info, progress=lambda f: report(_STEPS["probe"] + span * f))
+    report(_STEPS["transcode"])
+
+    table = read_frame_timestamps(playback)
+    if table.count == 0:
+        raise VideoError("The converted video has no frames.")
+    report(_STEPS["timestamps"])
+
+    stamps = table.timestamps
+    poster = write_poster(playback, out_dir / POSTER_NAME, float(stamps[table.count // 10]))
+    report(_STEPS["poster"])
+    sprite_meta = write_sprite(playback, out_dir / SPRITE_NAME, stamps, table.display_size)
+    report(_STEPS["sprite"])
+
+    fps, variable = frame_rate_summary(stamps)
+    if fps is None:
+        fps = info.fps
+    duration = probe(playback, backend="ffmpeg").duration
+    if not duration:
+        gap = float(np.median(np.diff(stamps))) if table.count > 1 else 1.0 / (fps or 25.0)
+        duration = float(stamps[-1] + gap)
+    width, height = table.display_size
+    return IngestResult(
+        source=info,
+        playback=playback,
+        poster=poster,
+        sprite=out_dir / SPRITE_NAME,
+        sprite_meta=sprite_meta,
+        timestamps=stamps,
+        width=width,
+        height=height,
+        duration=float(duration),
+        fps=fps,
+        variable_frame_rate=variable,
+    )

@@ -1,0 +1,490 @@
+"""Probing a video file: streams, geometry, rotation, timing, and exact frame timestamps.
+
+One entry point, :func:`probe`, with two interchangeable back ends:
+
+- ``ffprobe`` (JSON output) when an ffprobe binary is available: ``$WHEREWHEN_FFPROBE``, or
+  ``ffprobe`` on ``PATH`` (Debian's ``ffmpeg`` package);
+- ``ffmpeg``: parse the stream summary that ``ffmpeg -i FILE`` prints, which works with the
+  ffmpeg binary that the ``imageio-ffmpeg`` wheel ships (it has no ffprobe).
+
+Both fill the same :class:`ProbeResult`. Container headers can lie or be approximate, so what
+the platform stores about time comes from :func:`read_frame_timestamps`: a real decode pass
+(``-vf showinfo``) that lists the presentation time of every decoded frame. That needs only
+ffmpeg and is exact for constant and variable frame rates alike.
+
+Conventions: times are seconds from the start of the file (ffmpeg subtracts the container's
+start time, as players do); ``rotation`` is the clockwise rotation (0, 90, 180, 270) a player
+applies to the stored frames; ``width``/``height`` are display pixels (rotation and sample
+aspect ratio applied).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from workers.video import tools
+from workers.video.errors import (
+    DamagedVideoError,
+    NotAVideoError,
+    UnsupportedVideoError,
+    VideoError,
+)
+
+#: Frames larger than this on a side are refused (a header claiming 60000 px is not a video).
+DEFAULT_MAX_DIMENSION = 8192
+PROBE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ProbeResult:
+    path: str
+    backend: str  # "ffprobe" or "ffmpeg"
+    format_name: str = ""
+    duration: float | None = None  # container duration, seconds
+    start_time: float = 0.0
+    has_video: bool = False
+    video_codec: str = ""
+    pix_fmt: str = ""
+    coded_width: int = 0  # as stored, before rotation and aspect correction
+    coded_height: int = 0
+    sar: tuple[int, int] = (1, 1)  # sample (pixel) aspect ratio
+    rotation: int = 0  # clockwise degrees: 0, 90, 180, 270
+    fps: float | None = None  # nominal frame rate from the headers
+    has_audio: bool = False
+    audio_codec: str = ""
+    audio_channels: int | None = None
+    sample_rate: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as shown: square pixels, rotation applied."""
+        width = display_width(self.coded_width, self.sar)
+        height = self.coded_height
+        if self.rotation in (90, 270):
+            return height, width
+        return width, height
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["display_size"] = list(self.display_size)
+        data["sar"] = list(self.sar)
+        return data
+
+
+@dataclass
+class FrameTable:
+    """Every decoded frame's presentation time, and the decoded (display) frame size."""
+
+    timestamps: np.ndarray  # (N,) float64 seconds, in presentation order
+    width: int  # decoded frame size, rotation applied
+    height: int
+    sar: tuple[int, int] = (1, 1)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) in square display pixels."""
+        return display_width(self.width, self.sar), self.height
+
+    @property
+    def count(self) -> int:
+        return len(self.timestamps)
+
+
+# --- the one entry point ----------------------------------------------------------------------
+
+
+def probe(path: str | Path, *, backend: str | None = None) -> ProbeResult:
+    """Probe ``path`` with ffprobe when available, else by parsing ``ffmpeg -i``.
+
+    ``backend`` forces one (``"ffprobe"`` or ``"ffmpeg"``). Raises :class:`NotAVideoError` or
+    :class:`DamagedVideoError` with a plain-words reason when the file cannot be read.
+    """
+    path = Path(path)
+    _check_file(path)
+    if backend is None:
+        backend = "ffprobe" if tools.ffprobe_exe() else "ffmpeg"
+    if backend == "ffprobe":
+        exe = tools.ffprobe_exe()
+        if exe is None:
+            raise tools.ToolMissingError("ffprobe was requested but none is available")
+        return _probe_ffprobe(path, exe)
+    if backend == "ffmpeg":
+        return _probe_ffmpeg(path)
+    raise ValueError(f"unknown probe backend {backend!r}")
+
+
+def require_video(result: ProbeResult, max_dimension: int = DEFAULT_MAX_DIMENSION) -> None:
+    """Refuse what is not a playable video: no video stream, absurd or empty frame size."""
+    if not result.has_video:
+        if result.has_audio:
+            raise NotAVideoError(
+                "This file contains only audio; WhereWhen needs a video stream to show and explain."
+            )
+        raise NotAVideoError("This file has no video stream.")
+    width, height = result.display_size
+    if width > max_dimension or height > max_dimension:
+        raise UnsupportedVideoError(
+            f"The video claims a frame size of {width}×{height} pixels; WhereWhen accepts at most "
+            f"{max_dimension} pixels on a side. The file is probably damaged or not a real video."
+        )
+    if width < 2 or height < 2:
+        raise UnsupportedVideoError(
+            f"The video's frame size ({width}×{height} pixels) is too small to play."
+        )
+
+
+# --- helpers shared by both back ends ---------------------------------------------------------
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise NotAVideoError(f"There is no file at {path}.")
+    if path.stat().st_size == 0:
+        raise NotAVideoError("The file is empty (0 bytes).")
+
+
+def _looks_like_iso_media(path: Path) -> bool:
+    """True for MP4/MOV/3GP files (an ISO base media 'ftyp' box or a QuickTime atom first)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return len(head) >= 8 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"}
+
+
+def _open_error(path: Path, stderr: str) -> VideoError:
+    """Turn ffmpeg's/ffprobe's complaint about an unreadable input into a plain sentence."""
+    text = stderr.lower()
+    if ("picture size" in text and "invalid" in text) or "invalid dimensions" in text:
+        return UnsupportedVideoError(
+            "The file's header claims an impossible frame size; it is damaged or not a real video."
+        )
+    if _looks_like_iso_media(path):
+        return DamagedVideoError(
+            "The MP4/MOV file is incomplete or damaged: its index (the 'moov' box) is missing or "
+            "unreadable, which usually means the upload or copy was cut off."
+        )
+    if "invalid data found" in text or "could not find codec" in text or "unknown" in text:
+        return NotAVideoError(
+            "This file is not a video WhereWhen can read: ffmpeg does not recognise its format."
+        )
+    return NotAVideoError(f"ffmpeg could not open this file: {tools.tail(stderr, 300)}")
+
+
+def _rotation_from_matrix(degrees: float) -> int:
+    """ffmpeg reports the display matrix's counter-clockwise angle; return clockwise 0..270."""
+    return int(round(-degrees / 90.0)) * 90 % 360
+
+
+def _fraction(text: str | None) -> Fraction | None:
+    if not text:
+        return None
+    try:
+        value = Fraction(text.replace(":", "/"))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+# --- ffprobe back end -------------------------------------------------------------------------
+
+
+def _probe_ffprobe(path: Path, exe: str) -> ProbeResult:
+    cmd = [exe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    proc = tools.run(cmd, timeout=PROBE_TIMEOUT_S)
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode != 0:
+        raise _open_error(path, stderr)
+    try:
+        data = json.loads(proc.stdout or b"{}")
+    except json.JSONDecodeError as exc:
+        raise VideoError(f"ffprobe printed something that is not JSON: {exc}") from exc
+    return parse_ffprobe_json(data, str(path))
+
+
+def parse_ffprobe_json(data: dict, path: str = "") -> ProbeResult:
+    """Build a :class:`ProbeResult` from ``ffprobe -show_format -show_streams -of json``."""
+    fmt = data.get("format") or {}
+    result = ProbeResult(path=path, backend="ffprobe", format_name=fmt.get("format_name", ""))
+    result.duration = _float(fmt.get("duration"))
+    result.start_time = _float(fmt.get("start_time")) or 0.0
+    for stream in data.get("streams") or []:
+        kind = stream.get("codec_type")
+        attached = (stream.get("disposition") or {}).get("attached_pic") == 1
+        if kind == "video" and not attached and not result.has_video:
+            result.has_video = True
+            result.video_codec = stream.get("codec_name", "")
+            result.pix_fmt = stream.get("pix_fmt", "")
+            result.coded_width = int(stream.get("width") or 0)
+            result.coded_height = int(stream.get("height") or 0)
+            sar = _fraction(stream.get("sample_aspect_ratio"))
+            if sar:
+                result.sar = (sar.numerator, sar.denominator)
+            rate = _fraction(stream.get("avg_frame_rate")) or _fraction(stream.get("r_frame_rate"))
+            result.fps = float(rate) if rate else None
+            result.rotation = _ffprobe_rotation(stream)
+            if stream.get("nb_frames"):
+                result.extra["nb_frames"] = int(stream["nb_frames"])
+            if stream.get("duration"):
+                result.extra["stream_duration"] = _float(stream["duration"])
+        elif kind == "audio" and not result.has_audio:
+            result.has_audio = True
+            result.audio_codec = stream.get("codec_name", "")
+            result.audio_channels = stream.get("channels")
+            rate = stream.get("sample_rate")
+            result.sample_rate = int(rate) if rate else None
+    return result
+
+
+def _ffprobe_rotation(stream: dict) -> int:
+    for side in stream.get("side_data_list") or []:
+        if "rotation" in side:
+            return _rotation_from_matrix(float(side["rotation"]))
+    rotate = (stream.get("tags") or {}).get("rotate")
+    if rotate:  # legacy tag: clockwise degrees
+        return int(round(float(rotate) / 90.0)) * 90 % 360
+    return 0
+
+
+def _float(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+# --- ffmpeg -i back end -----------------------------------------------------------------------
+
+_DURATION = re.compile(
+    r"^\s*Duration:\s*(?:(\d+):(\d+):(\d+(?:\.\d+)?)|N/A)(?:,\s*start:\s*(-?[\d.]+))?"
+)
+_INPUT = re.compile(r"^Input #0, (.+?), from ")
+_STREAM = re.compile(
+    r"^\s*Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?:\s*(Video|Audio|Subtitle|Data|Attachment):\s*(.*)$"
+)
+_SIZE = re.compile(r"(?<![\w.])([1-9]\d{0,6})x([1-9]\d{0,6})(?![\w])")
+_SAR = re.compile(r"SAR (\d+):(\d+)")
+_FPS = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(k?) fps")
+_TBR = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(k?) tbr")
+_HZ = re.compile(r"(\d+) Hz")
+_ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
+_ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)", re.IGNORECASE)
+_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
+
+
+def _probe_ffmpeg(path: Path) -> ProbeResult:
+    cmd = [tools.ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    proc = tools.run(cmd, timeout=PROBE_TIMEOUT_S)
+    stderr = proc.stderr.decode(errors="replace")
+    # Without an output ffmpeg always exits 1; whether the input opened shows in the text.
+    if "Input #0" not in stderr:
+        raise _open_error(path, stderr)
+    return parse_ffmpeg_info(stderr, str(path))
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas that are not inside parentheses or brackets."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        if char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    return [part for part in parts if part]
+
+
+def parse_ffmpeg_info(stderr: str, path: str = "") -> ProbeResult:
+    """Build a :class:`ProbeResult` from the input summary ``ffmpeg -i FILE`` prints."""
+    result = ProbeResult(path=path, backend="ffmpeg")
+    lines = stderr.splitlines()
+    current: str | None = None  # kind of the stream whose metadata/side data follow
+    for line in lines:
+        if match := _INPUT.match(line):
+            result.format_name = match.group(1)
+            continue
+        if match := _DURATION.match(line):
+            if match.group(1) is not None:
+                h, m, s = match.group(1), match.group(2), match.group(3)
+                result.duration = int(h) * 3600 + int(m) * 60 + float(s)
+            if match.group(4):
+                result.start_time = float(match.group(4))
+            continue
+        if match := _STREAM.match(line):
+            kind, details = match.group(2), match.group(3)
+            current = None
+            if kind == "Video" and "attached pic" not in details and not result.has_video:
+                _parse_video(details, result)
+                current = "video"
+            elif kind == "Audio" and not result.has_audio:
+                _parse_audio(details, result)
+            continue
+        if current == "video":
+            if match := _ROTATION.search(line):
+                result.rotation = _rotation_from_matrix(float(match.group(1)))
+            elif (match := _ROTATE_TAG.match(line)) and not result.rotation:
+                result.rotation = int(round(int(match.group(1)) / 90.0)) * 90 % 360
+    return result
+
+
+def _rate(match: re.Match | None) -> float | None:
+    if not match:
+        return None
+    value = float(match.group(1)) * (1000 if match.group(2) else 1)
+    return value if value > 0 else None
+
+
+def _parse_video(details: str, result: ProbeResult) -> None:
+    result.has_video = True
+    parts = _split_top_level(details)
+    result.video_codec = parts[0].split()[0] if parts else ""
+    if len(parts) > 1:
+        result.pix_fmt = parts[1].split("(")[0].strip()
+    for part in parts[1:]:
+        if size := _SIZE.search(part):
+            result.coded_width, result.coded_height = int(size.group(1)), int(size.group(2))
+            if sar := _SAR.search(part):
+                num, den = int(sar.group(1)), int(sar.group(2))
+                if num > 0 and den > 0:
+                    result.sar = (num, den)
+            break
+    result.fps = _rate(_FPS.search(details)) or _rate(_TBR.search(details))
+
+
+def _parse_audio(details: str, result: ProbeResult) -> None:
+    result.has_audio = True
+    parts = _split_top_level(details)
+    result.audio_codec = parts[0].split()[0] if parts else ""
+    if hz := _HZ.search(details):
+        result.sample_rate = int(hz.group(1))
+    for part in parts[1:]:
+        word = part.split("(")[0].strip()
+        if word in _CHANNELS:
+            result.audio_channels = _CHANNELS[word]
+        elif word.endswith(" channels") and word.split()[0].isdigit():
+            result.audio_channels = int(word.split()[0])
+
+
+# --- exact frame timestamps (a decode pass) ---------------------------------------------------
+
+_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(-?[\d.e+-]+|NOPTS)")
+_SHOWINFO_SIZE = re.compile(r"\bs:(\d+)x(\d+)")
+_SHOWINFO_SAR = re.compile(r"\bsar:(\d+)/(\d+)")
+
+
+def display_width(width: int, sar: tuple[int, int]) -> int:
+    """Width in square pixels of a frame stored ``width`` wide with sample aspect ``sar``."""
+    num, den = sar
+    if num > 0 and den > 0 and num != den:
+        return round(width * num / den)
+    return width
+
+
+def parse_showinfo_sar(line: str) -> tuple[int, int]:
+    match = _SHOWINFO_SAR.search(line)
+    if match and int(match.group(1)) > 0 and int(match.group(2)) > 0:
+        return int(match.group(1)), int(match.group(2))
+    return (1, 1)
+
+
+_DAMAGE = ("partial file", "invalid nal unit size", "error while decoding", "decoding error")
+
+
+def read_frame_timestamps(
+    path: str | Path, *, timeout: float | None = None, strict: bool = True
+) -> FrameTable:
+    """Decode the first video stream and list every frame's presentation time (seconds).
+
+    The frames are decoded (not just demuxed), so the list is what any decoder shows, in
+    presentation order, for constant and variable frame rates; rotation is applied, so
+    ``width``/``height`` are display pixels. With ``strict`` a file that ends in the middle
+    of its data (an upload cut off half-way) raises :class:`DamagedVideoError`.
+    """
+    path = Path(path)
+    _check_file(path)
+    cmd = [
+        tools.ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-vf",
+        "showinfo=checksum=0",
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "null",
+        "-",
+    ]
+    proc = tools.run(cmd, timeout=timeout)
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode != 0 and "Input #0" not in stderr:
+        raise _open_error(path, stderr)
+    times: list[float] = []
+    width = height = 0
+    sar = (1, 1)
+    problems: list[str] = []
+    for line in stderr.splitlines():
+        if "Parsed_showinfo" in line:
+            match = _SHOWINFO.search(line)
+            if not match:
+                continue
+            if match.group(3) == "NOPTS":
+                continue
+            times.append(float(match.group(3)))
+            if not width and (size := _SHOWINFO_SIZE.search(line)):
+                width, height = int(size.group(1)), int(size.group(2))
+                sar = parse_showinfo_sar(line)
+        elif any(marker in line.lower() for marker in _DAMAGE):
+            problems.append(line.strip())
+    if not times:
+        if proc.returncode != 0:
+            raise DamagedVideoError(
+                "No video frame could be decoded from this file: " + tools.tail(stderr, 200)
+            )
+        raise UnsupportedVideoError("The video stream contains no frames.")
+    if strict and any("partial file" in p.lower() for p in problems):
+        raise DamagedVideoError(
+            "The video file is truncated: its data ends before the frames its header announces, "
+            "which usually means the upload or copy was cut off half-way."
+        )
+    stamps = np.asarray(times, dtype=np.float64)
+    if np.any(np.diff(stamps) <= 0):  # decoders emit presentation order; be safe anyway
+        stamps = np.unique(stamps)
+    return FrameTable(
+        timestamps=stamps, width=width, height=height, sar=sar, warnings=problems[:20]
+    )
+
+
+def frame_rate_summary(timestamps: np.ndarray) -> tuple[float | None, bool]:
+    """(average frame rate, variable?) from frame times.
+
+    Average = (N-1) / (last - first). Variable when more than 1% of the gaps between frames
+    differ from the median gap by more than 10% (timebase rounding stays far below that).
+    """
+    stamps = np.asarray(timestamps, dtype=np.float64)
+    if len(stamps) < 2:
+        return None, False
+    span = float(stamps[-1] - stamps[0])
+    fps = (len(stamps) - 1) / span if span > 0 else None
+    gaps = np.diff(stamps)
+    median = float(np.median(gaps))
+    if median <= 0:
+        return fps, True
+    irregular = np.abs(gaps - median) > 0.1 * median
+    return fps, bool(irregular.mean() > 0.01)

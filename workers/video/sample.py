@@ -1,0 +1,281 @@
+"""Clip sampling for model input: T frames of a window, resized to a model's input size.
+
+Sampling rule (the same as :func:`workers.synthetic.sample_indices`, which the bundled model was
+trained with): a window holds the N decoded frames whose presentation time ``t`` satisfies
+``start <= t < end``; clip frame ``i`` (of T) is window frame ``floor(i * N / T)``. The first
+clip frame is therefore the window's first frame, and the clip spreads evenly over the window's
+*frames* (so over time too when the frame rate is constant). A window with fewer than T frames
+repeats frames rather than failing.
+
+Timestamps are never computed from a frame rate: they are the presentation times of the
+frames actually decoded (:func:`workers.video.probe.read_frame_timestamps`), so variable frame
+rates, start offsets and rotation are handled the same way everywhere. Passing the frame table
+stored at ingest (``timestamps=video.frame_timestamps``) skips one decode pass.
+
+Resizing (``fit``): ``"squash"`` (default) scales the whole display frame to S x S by area
+averaging, so the model sees everything and a token-grid cell maps onto a fixed rectangle of the
+source frame (the pointing-game convention); ``"crop"`` scales the short side to S and keeps the
+centre S x S (aspect preserved, borders lost). ``Clip.source_size`` is always the display size
+of the source frame in square pixels, rotation applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from workers.models.spec import InputSpec
+from workers.types import Clip
+from workers.video import tools
+from workers.video.errors import VideoError
+from workers.video.probe import _SHOWINFO, _SHOWINFO_SIZE, display_width, parse_showinfo_sar
+from workers.video.probe import read_frame_timestamps as _read_table
+from workers.video.transcode import select_expression
+
+FIT_MODES = ("squash", "crop")
+#: Seek (instead of decoding from the start) when the first wanted frame is later than this.
+SEEK_AFTER_S = 2.0
+
+
+def uniform_indices(num_frames: int, count: int) -> np.ndarray:
+    """``floor(i * N / T)`` for i in 0..T-1: T evenly spread picks among N frames."""
+    if count < 1:
+        raise VideoError(f"a clip needs at least one frame, got T={count}")
+    if num_frames < 1:
+        raise VideoError("there are no frames to sample from")
+    return (np.arange(count, dtype=np.int64) * num_frames) // count
+
+
+def window_frames(timestamps: np.ndarray, start: float | None, end: float | None) -> np.ndarray:
+    """Indices of the frames with ``start <= t < end`` (open ends when None)."""
+    stamps = np.asarray(timestamps, dtype=np.float64)
+    lo = 0 if start is None else int(np.searchsorted(stamps, start, side="left"))
+    hi = len(stamps) if end is None else int(np.searchsorted(stamps, end, side="left"))
+    return np.arange(lo, max(lo, hi))
+
+
+def _table(path: Path, timestamps: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    if timestamps is None:
+        return _read_table(path, strict=False).timestamps
+    stamps = np.asarray(timestamps, dtype=np.float64)
+    if stamps.ndim != 1 or len(stamps) == 0:
+        raise VideoError("the frame timestamp table is empty")
+    return stamps
+
+
+def sample_clip(
+    path: str | Path,
+    spec: InputSpec,
+    start: float | None = None,
+    end: float | None = None,
+    *,
+    timestamps: Sequence[float] | np.ndarray | None = None,
+    fit: str = "squash",
+    video_id: str | None = None,
+) -> Clip:
+    """``spec.num_frames`` frames sampled uniformly from ``[start, end)`` of ``path``.
+
+    Returns a :class:`~workers.types.Clip`: frames ``(T, S, S, 3)`` uint8 RGB with
+    ``S = spec.image_size``, their exact source presentation times (seconds), and the source
+    frame's display size ``(W, H)``.
+    """
+    path = Path(path)
+    table = _table(path, timestamps)
+    in_window = window_frames(table, start, end)
+    if len(in_window) == 0:
+        raise VideoError(
+            f"no frame of {path.name} lies in the window [{start}, {end}) "
+            f"(the video's frames span {table[0]:.3f}..{table[-1]:.3f} s)"
+        )
+    picks = in_window[uniform_indices(len(in_window), spec.num_frames)]
+    frames, source_size = decode_frames(path, table, picks, spec.image_size, fit=fit)
+    return Clip(
+        frames=frames,
+        timestamps=table[picks].copy(),
+        source_size=source_size,
+        video_id=video_id,
+    )
+
+
+def window_starts(first: float, last: float, window: float, stride: float) -> list[float]:
+    """Window start times from ``first``: every ``stride`` seconds until one reaches ``last``."""
+    starts = [first]
+    while starts[-1] + window <= last:
+        starts.append(first + len(starts) * stride)
+    return starts
+
+
+def sliding_windows(
+    path: str | Path,
+    spec: InputSpec,
+    window: float,
+    stride: float | None = None,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    timestamps: Sequence[float] | np.ndarray | None = None,
+    fit: str = "squash",
+    video_id: str | None = None,
+    batch_frames: int = 256,
+) -> Iterator[Clip]:
+    """Clips of ``window`` seconds every ``stride`` seconds (default: back to back).
+
+    Windows start at the first frame (or ``start``) and continue until one reaches the last
+    frame, so every frame falls in some window; each clip samples its window by the uniform
+    rule. Frames are decoded in batches of about ``batch_frames`` (one seek per batch), so long
+    videos stream through in bounded memory. Yields clips in time order.
+    """
+    if window <= 0:
+        raise VideoError(f"the window must be longer than 0 s, got {window}")
+    stride = window if stride is None else stride
+    if stride <= 0:
+        raise VideoError(f"the stride must be longer than 0 s, got {stride}")
+    path = Path(path)
+    table = _table(path, timestamps)
+    region = window_frames(table, start, end)
+    if len(region) == 0:
+        raise VideoError(f"no frame of {path.name} lies between {start} and {end}")
+    first, last = float(table[region[0]]), float(table[region[-1]])
+    limit = end if end is not None else np.inf
+    plans: list[np.ndarray] = []
+    for window_start in window_starts(first, last, window, stride):
+        frames = window_frames(table, window_start, min(window_start + window, limit))
+        if len(frames):
+            plans.append(frames[uniform_indices(len(frames), spec.num_frames)])
+    batch: list[np.ndarray] = []
+    for plan in plans:
+        batch.append(plan)
+        if sum(len(p) for p in batch) >= batch_frames:
+            yield from _decode_batch(path, table, batch, spec, fit, video_id)
+            batch = []
+    if batch:
+        yield from _decode_batch(path, table, batch, spec, fit, video_id)
+
+
+def _decode_batch(
+    path: Path,
+    table: np.ndarray,
+    plans: list[np.ndarray],
+    spec: InputSpec,
+    fit: str,
+    video_id: str | None,
+) -> Iterator[Clip]:
+    wanted = np.unique(np.concatenate(plans))
+    frames, source_size = decode_frames(path, table, wanted, spec.image_size, fit=fit)
+    position = {int(index): row for row, index in enumerate(wanted)}
+    for plan in plans:
+        rows = [position[int(i)] for i in plan]
+        yield Clip(
+            frames=frames[rows],
+            timestamps=table[plan].copy(),
+            source_size=source_size,
+            video_id=video_id,
+        )
+
+
+def _scale_filters(size: int, fit: str) -> str:
+    if fit == "squash":
+        return f"scale={size}:{size}:flags=area"
+    if fit == "crop":
+        return (
+            "scale=w='trunc(iw*sar)':h=ih:flags=area,setsar=1,"
+            f"scale={size}:{size}:force_original_aspect_ratio=increase:flags=area,"
+            f"crop={size}:{size}"
+        )
+    raise VideoError(f"unknown fit {fit!r}; use one of {', '.join(FIT_MODES)}")
+
+
+def decode_frames(
+    path: str | Path,
+    timestamps: np.ndarray,
+    indices: Sequence[int] | np.ndarray,
+    size: int,
+    *,
+    fit: str = "squash",
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode the frames numbered ``indices`` (in the table ``timestamps``) at ``size`` x ``size``.
+
+    Returns RGB uint8 frames in the order of ``indices`` and the source display size. When the
+    first wanted frame is far into the file, ffmpeg seeks to just before it (midway between it
+    and the frame before); the decoded frames' own times are checked against the table, and a
+    mismatch (a file whose seeking is unreliable) falls back to decoding from the start.
+    """
+    path = Path(path)
+    table = np.asarray(timestamps, dtype=np.float64)
+    order = np.asarray(indices, dtype=np.int64)
+    if order.size == 0:
+        raise VideoError("no frames were asked for")
+    if order.min() < 0 or order.max() >= len(table):
+        raise VideoError(f"frame index out of range for a {len(table)}-frame video")
+    wanted = np.unique(order)
+    first = int(wanted[0])
+    seek = None
+    if first > 0 and table[first] > SEEK_AFTER_S:
+        seek = float(table[first] - (table[first] - table[first - 1]) / 2)
+    frames, source_size = None, (0, 0)
+    for attempt_seek in [seek, None] if seek is not None else [None]:
+        result = _decode(path, table, wanted, size, fit, attempt_seek)
+        if result is not None:
+            frames, source_size = result
+            break
+    if frames is None:
+        raise VideoError(
+            f"the frames decoded from {path.name} do not match its frame timestamp table; "
+            "was the table made from a different file?"
+        )
+    rows = np.searchsorted(wanted, order)
+    return frames[rows], source_size
+
+
+def _decode(
+    path: Path, table: np.ndarray, wanted: np.ndarray, size: int, fit: str, seek: float | None
+) -> tuple[np.ndarray, tuple[int, int]] | None:
+    base = int(wanted[0]) if seek is not None else 0
+    relative = [int(i) - base for i in wanted]
+    cmd = [tools.ffmpeg_exe(), "-hide_banner", "-nostdin"]
+    if seek is not None:
+        cmd += ["-ss", f"{seek:.6f}"]
+    cmd += [
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-vf",
+        f"select='{select_expression(relative)}',showinfo=checksum=0,"
+        f"{_scale_filters(size, fit)},format=rgb24",
+        "-fps_mode",
+        "passthrough",
+        "-frames:v",
+        str(len(wanted)),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "pipe:1",
+    ]
+    proc = tools.run(cmd)
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode != 0:
+        raise VideoError(f"ffmpeg could not decode {path.name}: {tools.tail(stderr, 400)}")
+    times, source_size = [], (0, 0)
+    for line in stderr.splitlines():
+        if "Parsed_showinfo" not in line or not (match := _SHOWINFO.search(line)):
+            continue
+        if match.group(3) == "NOPTS":
+            return None
+        times.append(float(match.group(3)) + (seek or 0.0))
+        if source_size == (0, 0) and (found := _SHOWINFO_SIZE.search(line)):
+            width, height = int(found.group(1)), int(found.group(2))
+            source_size = (display_width(width, parse_showinfo_sar(line)), height)
+    expected = table[wanted]
+    frame_bytes = size * size * 3
+    if len(times) != len(wanted) or len(proc.stdout) != frame_bytes * len(wanted):
+        return None
+    gaps = np.diff(table)
+    tolerance = min(2e-3, float(gaps.min()) / 4) if len(gaps) else 2e-3
+    if np.max(np.abs(np.asarray(times) - expected)) > tolerance:
+        return None
+    frames = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(len(wanted), size, size, 3)
+    return frames.copy(), source_size
