@@ -66,7 +66,7 @@ describe("role-based navigation", () => {
   });
 
   it.each([
-    ["/explanations", "Explanations — space-time maps will appear here once computed."],
+    ["/explanations", "No ready video yet. Videos appear here once the library has processed them."],
     ["/studies", "Studies — human-evaluation studies will appear here once created."],
     ["/leaderboard", "Leaderboard — scores will appear here"],
   ])("renders an honest empty state at %s", async (path, text) => {

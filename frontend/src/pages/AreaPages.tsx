@@ -23,15 +23,8 @@ function EmptyArea({ title, message, hint }: EmptyAreaProps) {
 /** The Library area lives in pages/library/. */
 export { LibraryArea as LibraryPage } from "./library/LibraryArea";
 
-export function ExplanationsPage() {
-  return (
-    <EmptyArea
-      title="Explanations"
-      message="Explanations — space-time maps will appear here once computed."
-      hint="Request an explanation for a video in the library to see where and when the model looked."
-    />
-  );
-}
+/** The Explanations area lives in pages/explanations/. */
+export { ExplanationsArea as ExplanationsPage } from "./explanations/ExplanationsArea";
 
 /** The Annotate area lives in pages/annotate/. */
 export { AnnotateArea as AnnotatePage } from "./annotate/AnnotateArea";

@@ -1,5 +1,23 @@
+"""Crowd annotation API, under /api/v1/annotation/."""
+
 from rest_framework.routers import SimpleRouter
 
+from wherewhen.annotations import views
+from wherewhen.core.views import API_ROOT_LINKS
+
 router = SimpleRouter()
+router.register("annotation/projects", views.ProjectViewSet, basename="annotation-project")
+router.register("annotation/tasks", views.TaskViewSet, basename="annotation-task")
+router.register("annotation/queue", views.QueueViewSet, basename="annotation-queue")
+router.register("annotation/assignments", views.AssignmentViewSet, basename="annotation-assignment")
 
 urlpatterns = router.urls
+
+API_ROOT_LINKS.update(
+    {
+        "annotation-projects": "annotation-project-list",
+        "annotation-tasks": "annotation-task-list",
+        "annotation-queue": "annotation-queue-list",
+        "annotation-assignments": "annotation-assignment-list",
+    }
+)

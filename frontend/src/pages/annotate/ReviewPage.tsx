@@ -1,0 +1,218 @@
+/** A reviewer (or the project's researcher) looks at a submitted annotation and accepts or rejects it. */
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { errorMessage } from "../../api/errors";
+import { useDocumentTitle } from "../../components/useDocumentTitle";
+import { fetchAssignment, reviewAssignment, type AssignmentDetail } from "./api";
+import { formatSeconds } from "./frames";
+import { visibleBoxes } from "./interpolation";
+import { actionFor, isTypingTarget } from "./keymap";
+import { fromApi } from "./model";
+import { Stage, TRACK_COLORS } from "./Stage";
+import { Timeline } from "./Timeline";
+import { usePlayer } from "./usePlayer";
+
+export function ReviewPage() {
+  const { assignmentId } = useParams();
+  const id = Number(assignmentId);
+  const [assignment, setAssignment] = useState<AssignmentDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let active = true;
+    fetchAssignment(id)
+      .then((a) => active && setAssignment(a))
+      .catch((e: unknown) => active && setError(errorMessage(e)));
+    return () => {
+      active = false;
+    };
+  }, [id]);
+
+  if (error) {
+    return (
+      <section className="page">
+        <h1>Review</h1>
+        <div className="notice notice--warning" role="alert">
+          <p>{error}</p>
+        </div>
+        <Link to="/annotate/review">Back to the review queue</Link>
+      </section>
+    );
+  }
+  if (!assignment) {
+    return (
+      <section className="page" role="status">
+        <span className="spinner" aria-hidden="true" /> Loading…
+      </section>
+    );
+  }
+  return <ReviewView key={assignment.id} assignment={assignment} onReviewed={setAssignment} />;
+}
+
+function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; onReviewed: (a: AssignmentDetail) => void }) {
+  useDocumentTitle(`Review: ${assignment.video.title}`);
+  const navigate = useNavigate();
+  const video = assignment.video;
+  const timestamps = video.frame_timestamps;
+  const player = usePlayer(timestamps, video.duration ?? 0);
+  const { frame, nFrames, step, goTo, togglePlay } = player;
+  const doc = useMemo(() => fromApi(assignment.annotation ?? assignment.draft, assignment.label), [assignment]);
+  const boxes = useMemo(() => visibleBoxes(doc, frame, nFrames), [doc, frame, nFrames]);
+  const colorOf = useCallback(
+    (trackId: string) => TRACK_COLORS[Math.max(doc.tracks.findIndex((t) => t.id === trackId), 0) % TRACK_COLORS.length]!,
+    [doc],
+  );
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    function onKey(event: KeyboardEvent) {
+      if (isTypingTarget(event.target)) return;
+      const action = actionFor(event);
+      const moves: Partial<Record<string, () => void>> = {
+        prevFrame: () => step(-1),
+        nextFrame: () => step(1),
+        back10: () => step(-10),
+        forward10: () => step(10),
+        firstFrame: () => goTo(0),
+        lastFrame: () => goTo(nFrames - 1),
+        playPause: togglePlay,
+      };
+      const run = action ? moves[action] : undefined;
+      if (!run || (event.key === " " && (event.target as HTMLElement | null)?.closest?.("button"))) return;
+      event.preventDefault();
+      run();
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [step, goTo, togglePlay, nFrames]);
+
+  async function decide(decision: "accept" | "reject", event?: FormEvent) {
+    event?.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await reviewAssignment(assignment.id, decision, comment);
+      const fresh = await fetchAssignment(assignment.id);
+      onReviewed(fresh);
+      navigate("/annotate/review", { state: { message: `${decision === "accept" ? "Accepted" : "Sent back"}: ${video.title}` } });
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const canReview = assignment.status === "submitted";
+  return (
+    <section className="page annotate-wide" data-testid="review-page">
+      <div className="ws-header">
+        <div>
+          <h1 className="ws-title">
+            Review <span className="badge badge--label">{assignment.label}</span>
+          </h1>
+          <p className="muted small">
+            {assignment.project.name} · {video.title} · by {assignment.annotator ?? "import"} · {assignment.status}
+          </p>
+        </div>
+        <Link to="/annotate/review" className="button button--ghost">
+          Review queue
+        </Link>
+      </div>
+      <div className="ws">
+        <div className="ws__main">
+          <Stage
+            videoUrl={assignment.video_url}
+            width={video.width ?? 1}
+            height={video.height ?? 1}
+            boxes={boxes}
+            selectedId={null}
+            colorOf={colorOf}
+            videoRef={player.videoRef}
+            onVideoEvent={player.onVideoEvent}
+          />
+          <div className="transport">
+            <button type="button" className="icon-button" onClick={() => step(-1)} aria-label="Previous frame">
+              ‹
+            </button>
+            <button type="button" className="icon-button" onClick={togglePlay} aria-label={player.playing ? "Pause" : "Play"}>
+              {player.playing ? "❚❚" : "▶"}
+            </button>
+            <button type="button" className="icon-button" onClick={() => step(1)} aria-label="Next frame">
+              ›
+            </button>
+            <span className="transport__frame" data-testid="frame-indicator" data-frame={frame}>
+              Frame <strong>{frame + 1}</strong> / {nFrames} · {formatSeconds(timestamps[frame] ?? 0)}
+            </span>
+          </div>
+          <Timeline
+            timestamps={timestamps}
+            duration={video.duration ?? 0}
+            frame={frame}
+            keyframes={doc.tracks.flatMap((t) => t.keyframes.map((k) => k.frame))}
+            segments={doc.segments}
+            pending={null}
+            onSeek={goTo}
+          />
+        </div>
+        <aside className="ws__side">
+          <div className="ws-panel">
+            <h2>Annotation</h2>
+            <p className="small">
+              {doc.tracks.length} track{doc.tracks.length === 1 ? "" : "s"},{" "}
+              {doc.tracks.reduce((n, t) => n + t.keyframes.length, 0)} keyframes
+            </p>
+            <ul className="segment-list small">
+              {doc.segments.map((s) => (
+                <li key={`${s.kind}-${s.start}`}>
+                  {s.kind === "visual" ? "Event" : "Sound"}: {formatSeconds(s.start)} – {formatSeconds(s.end)}
+                </li>
+              ))}
+              {doc.segments.length === 0 && <li className="muted">No "when" segments.</li>}
+            </ul>
+          </div>
+          <form className="ws-panel" onSubmit={(e) => void decide("reject", e)}>
+            <h2>Decision</h2>
+            {!canReview && <p className="small muted">This annotation is {assignment.status}; only submitted ones can be reviewed.</p>}
+            {assignment.review_comment && (
+              <p className="small">
+                Last comment: <em>{assignment.review_comment}</em>
+              </p>
+            )}
+            <div className="field">
+              <label htmlFor="review-comment">Comment for the annotator</label>
+              <textarea
+                id="review-comment"
+                rows={3}
+                value={comment}
+                onChange={(e) => setComment(e.target.value)}
+                placeholder="Needed to send it back: say what to fix."
+                data-testid="review-comment-input"
+              />
+            </div>
+            {error && (
+              <p className="form-error small" role="alert">
+                {error}
+              </p>
+            )}
+            <div className="ws-actions__row">
+              <button
+                type="button"
+                className="button button--primary"
+                disabled={!canReview || busy}
+                onClick={() => void decide("accept")}
+                data-testid="accept"
+              >
+                Accept
+              </button>
+              <button type="submit" className="button button--danger" disabled={!canReview || busy} data-testid="reject">
+                Send back
+              </button>
+            </div>
+          </form>
+        </aside>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,140 @@
+/** Calls to the annotation API (/api/v1/annotation/...), typed from the generated schema. */
+import { api, CSRF_HEADER_NAME, ensureCsrfToken } from "../../api/client";
+import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
+import type { paths } from "../../api/schema";
+
+type Ok<T> = T extends { responses: { 200: { content: { "application/json": infer R } } } }
+  ? R
+  : T extends { responses: { 201: { content: { "application/json": infer R } } } }
+    ? R
+    : never;
+type Body<T> = T extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
+
+export type AssignmentDetail = Ok<paths["/api/v1/annotation/assignments/{id}/"]["get"]>;
+export type AssignmentRow = Ok<paths["/api/v1/annotation/assignments/"]["get"]>["results"][number];
+export type AssignmentStatus = AssignmentRow["status"];
+export type QueueProject = Ok<paths["/api/v1/annotation/queue/"]["get"]>[number];
+export type NextTask = Ok<paths["/api/v1/annotation/queue/next/"]["post"]>;
+export type Project = Ok<paths["/api/v1/annotation/projects/{id}/"]["get"]>;
+export type ProjectInput = Body<paths["/api/v1/annotation/projects/"]["post"]>;
+export type TaskRow = Ok<paths["/api/v1/annotation/tasks/"]["get"]>["results"][number];
+export type Quality = Ok<paths["/api/v1/annotation/projects/{id}/quality/"]["get"]>;
+export type DraftBody = Body<paths["/api/v1/annotation/assignments/{id}/draft/"]["put"]>;
+export type DraftSaved = Ok<paths["/api/v1/annotation/assignments/{id}/draft/"]["put"]>;
+export type AddVideosBody = Body<paths["/api/v1/annotation/projects/{id}/videos/"]["post"]>;
+
+async function unwrap<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  let result: { data?: T; error?: unknown; response: Response };
+  try {
+    result = await request;
+  } catch (cause) {
+    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+  }
+  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
+  return result.data as T;
+}
+
+const byId = (id: number) => ({ params: { path: { id } } });
+
+// --- annotators --------------------------------------------------------------------------
+
+export function fetchQueue() {
+  return unwrap(api.GET("/api/v1/annotation/queue/"));
+}
+
+export function requestNextTask(project?: number | null) {
+  return unwrap(api.POST("/api/v1/annotation/queue/next/", { body: { project: project ?? null } }));
+}
+
+export async function fetchAssignments(query: { status?: AssignmentStatus; project?: number } = {}) {
+  const page = await unwrap(api.GET("/api/v1/annotation/assignments/", { params: { query } }));
+  return page.results;
+}
+
+export function fetchAssignment(id: number) {
+  return unwrap(api.GET("/api/v1/annotation/assignments/{id}/", byId(id)));
+}
+
+export function resumeAssignment(id: number) {
+  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/resume/", byId(id)));
+}
+
+export function releaseAssignment(id: number) {
+  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/release/", byId(id)));
+}
+
+export function saveDraft(id: number, body: DraftBody) {
+  return unwrap(api.PUT("/api/v1/annotation/assignments/{id}/draft/", { ...byId(id), body }));
+}
+
+export function submitAssignment(id: number, body: DraftBody) {
+  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/submit/", { ...byId(id), body }));
+}
+
+// --- reviewers --------------------------------------------------------------------------
+
+export function reviewAssignment(id: number, decision: "accept" | "reject", comment: string) {
+  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/review/", { ...byId(id), body: { decision, comment } }));
+}
+
+// --- researchers ------------------------------------------------------------------------
+
+export function fetchProjects() {
+  return unwrap(api.GET("/api/v1/annotation/projects/"));
+}
+
+export function fetchProject(id: number) {
+  return unwrap(api.GET("/api/v1/annotation/projects/{id}/", byId(id)));
+}
+
+export function createProject(body: ProjectInput) {
+  return unwrap(api.POST("/api/v1/annotation/projects/", { body }));
+}
+
+export function addVideos(id: number, body: AddVideosBody) {
+  return unwrap(api.POST("/api/v1/annotation/projects/{id}/videos/", { ...byId(id), body }));
+}
+
+export async function fetchTasks(project: number) {
+  const page = await unwrap(api.GET("/api/v1/annotation/tasks/", { params: { query: { project } } }));
+  return page.results;
+}
+
+export function fetchQuality(id: number) {
+  return unwrap(api.GET("/api/v1/annotation/projects/{id}/quality/", byId(id)));
+}
+
+export function requestMoreAnnotators(taskId: number) {
+  return unwrap(api.POST("/api/v1/annotation/tasks/{id}/more-annotators/", { ...byId(taskId), body: { count: 1 } }));
+}
+
+export function exportUrl(projectId: number, type: "coco" | "csv" | "cvat", source = "consensus"): string {
+  return `/api/v1/annotation/projects/${projectId}/export/?type=${type}&source=${source}`;
+}
+
+export function groundTruthUrl(taskId: number): string {
+  return `/api/v1/annotation/tasks/${taskId}/ground-truth/`;
+}
+
+/** Upload a CVAT for video 1.1 file (multipart, so plain fetch with the CSRF header). */
+export async function importCvat(projectId: number, file: File, video: number, target: "ground_truth" | "gold") {
+  const form = new FormData();
+  form.append("file", file);
+  form.append("video", String(video));
+  form.append("target", target);
+  const token = await ensureCsrfToken();
+  let response: Response;
+  try {
+    response = await globalThis.fetch(`/api/v1/annotation/projects/${projectId}/import/`, {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", ...(token ? { [CSRF_HEADER_NAME]: token } : {}) },
+    });
+  } catch (cause) {
+    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+  }
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}

@@ -1,0 +1,455 @@
+"""Boxes, tracks and segments as plain data: validation, interpolation, overlap measures.
+
+Nothing here touches the database, so the rules can be tested (and reused by exporters and the
+consensus code) on plain dicts.
+
+Conventions (the same as the pointing games use):
+
+* A **box** is a closed rectangle ``[x0, x1] x [y0, y1]`` in source-video display pixels.
+  Coordinates are kept to 0.01 px (the precision of CVAT's XML), so exporting and importing a
+  box gives back exactly the same numbers.
+* Frames are indexed by the video's ``frame_timestamps``: frame ``i`` is shown at
+  ``frame_timestamps[i]`` seconds.
+* A **track** is one object followed over time, given by **keyframes**. Between two keyframes
+  the box is interpolated linearly (CVAT's rule: the interpolated frames copy the flags of the
+  keyframe before them). A keyframe marked ``outside`` ends the track until the next keyframe;
+  after the last keyframe the box stays where it is until the end of the video, unless that
+  keyframe is ``outside``.
+* A **segment** ``[start, end]`` (seconds, closed) says when the visual event (``kind="visual"``)
+  or its sound (``kind="sound"``) happens. Segments of one kind never overlap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+SEGMENT_KINDS = ("visual", "sound")
+MAX_TRACKS = 100
+MAX_SEGMENTS = 200
+MAX_LABEL_LENGTH = 100
+COORDINATE_DECIMALS = 2
+TIME_TOLERANCE = 1e-6
+
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1)
+
+
+class InvalidAnnotation(ValueError):
+    """An annotation that breaks the rules; ``errors`` maps a field to readable messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(m for messages in errors.values() for m in messages))
+
+
+@dataclass(frozen=True)
+class VideoGeometry:
+    """What validation needs to know about a video."""
+
+    width: int
+    height: int
+    timestamps: tuple[float, ...]
+    duration: float = 0.0
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.timestamps)
+
+    @property
+    def end_time(self) -> float:
+        """The latest time a segment may end: the video's duration (or its last frame)."""
+        last = self.timestamps[-1] if self.timestamps else 0.0
+        return max(float(self.duration or 0.0), float(last))
+
+
+@dataclass
+class _Errors:
+    items: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, key: str, message: str) -> None:
+        self.items.setdefault(key, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidAnnotation(self.items)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _flag(value: object, default: bool = False) -> bool | None:
+    if value is None:
+        return default
+    return value if isinstance(value, bool) else None
+
+
+def quantize(value: float) -> float:
+    """Coordinates are kept to 0.01 px; ``+ 0.0`` turns a rounded ``-0.0`` into ``0.0``."""
+    return round(value, COORDINATE_DECIMALS) + 0.0
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def clean_annotation(
+    payload: object,
+    video: VideoGeometry,
+    *,
+    labels: Sequence[str] = (),
+    default_label: str = "",
+    allow_instant_segments: bool = False,
+) -> dict:
+    """Check an annotation and return it normalized (sorted, quantized, flags filled in).
+
+    ``payload`` is ``{"tracks": [{"label", "keyframes": [{"frame", "x0", "y0", "x1", "y1",
+    "outside", "occluded"}]}], "segments": [{"kind", "start", "end"}]}``. Raises
+    :class:`InvalidAnnotation` with every problem found, in words a person can act on.
+
+    ``labels``: the allowed track labels (empty: any label). ``allow_instant_segments``: accept
+    ``start == end`` (a known instant, for imported ground truth); annotators' segments must
+    have a positive length.
+    """
+    errors = _Errors()
+    if not isinstance(payload, dict):
+        raise InvalidAnnotation({"detail": ["The annotation must be a JSON object."]})
+    unknown = sorted(set(payload) - {"tracks", "segments", "version"})
+    if unknown:
+        errors.add("detail", f"Unknown field(s): {', '.join(unknown)}.")
+    raw_tracks = payload.get("tracks", [])
+    raw_segments = payload.get("segments", [])
+    if not isinstance(raw_tracks, list):
+        errors.add("tracks", "Tracks must be a list.")
+        raw_tracks = []
+    if not isinstance(raw_segments, list):
+        errors.add("segments", "Segments must be a list.")
+        raw_segments = []
+    if len(raw_tracks) > MAX_TRACKS:
+        errors.add("tracks", f"At most {MAX_TRACKS} tracks are allowed.")
+        raw_tracks = []
+    if len(raw_segments) > MAX_SEGMENTS:
+        errors.add("segments", f"At most {MAX_SEGMENTS} segments are allowed.")
+        raw_segments = []
+    tracks = [
+        t
+        for i, raw in enumerate(raw_tracks)
+        if (t := _clean_track(raw, i, video, labels, default_label, errors)) is not None
+    ]
+    segments = _clean_segments(raw_segments, video, allow_instant_segments, errors)
+    errors.raise_if_any()
+    return {"tracks": tracks, "segments": segments}
+
+
+def _clean_track(
+    raw: object,
+    index: int,
+    video: VideoGeometry,
+    labels: Sequence[str],
+    default_label: str,
+    errors: _Errors,
+) -> dict | None:
+    where = f"Track {index + 1}"
+    if not isinstance(raw, dict):
+        errors.add("tracks", f"{where} must be an object with a label and keyframes.")
+        return None
+    label = raw.get("label") or default_label
+    if not isinstance(label, str) or not label.strip():
+        errors.add("tracks", f"{where} needs a label.")
+        return None
+    label = label.strip()
+    if len(label) > MAX_LABEL_LENGTH:
+        errors.add("tracks", f"{where}: the label is longer than {MAX_LABEL_LENGTH} characters.")
+        return None
+    if labels and label not in labels:
+        errors.add("tracks", f"{where}: '{label}' is not one of the labels ({', '.join(labels)}).")
+    raw_keyframes = raw.get("keyframes")
+    if not isinstance(raw_keyframes, list) or not raw_keyframes:
+        errors.add("tracks", f"{where} has no keyframes.")
+        return None
+    if len(raw_keyframes) > max(video.n_frames, 1):
+        errors.add("tracks", f"{where} has more keyframes than the video has frames.")
+        return None
+    keyframes: dict[int, dict] = {}
+    for raw_kf in raw_keyframes:
+        kf = _clean_keyframe(raw_kf, where, video, errors)
+        if kf is None:
+            continue
+        if kf["frame"] in keyframes:
+            errors.add("tracks", f"{where} has two keyframes on frame {kf['frame']}.")
+            continue
+        keyframes[kf["frame"]] = kf
+    if not keyframes:
+        return None
+    return {"label": label, "keyframes": [keyframes[f] for f in sorted(keyframes)]}
+
+
+def _clean_keyframe(raw: object, where: str, video: VideoGeometry, errors: _Errors) -> dict | None:
+    if not isinstance(raw, dict):
+        errors.add("tracks", f"{where}: every keyframe must be an object.")
+        return None
+    frame = raw.get("frame")
+    if isinstance(frame, bool) or not isinstance(frame, int):
+        if isinstance(frame, float) and frame.is_integer():
+            frame = int(frame)
+        else:
+            errors.add("tracks", f"{where}: a keyframe's frame must be a whole number.")
+            return None
+    at = f"{where}, frame {frame}"
+    if frame < 0:
+        errors.add("tracks", f"{at}: frames start at 0.")
+        return None
+    if frame >= video.n_frames:
+        errors.add(
+            "tracks",
+            f"{at}: the frame is past the end of the video "
+            f"(it has {video.n_frames} frames, 0 to {video.n_frames - 1}).",
+        )
+        return None
+    coords = {}
+    for name in ("x0", "y0", "x1", "y1"):
+        value = _number(raw.get(name))
+        if value is None:
+            errors.add("tracks", f"{at}: {name} must be a finite number.")
+            return None
+        coords[name] = quantize(value)
+    outside = _flag(raw.get("outside"))
+    occluded = _flag(raw.get("occluded"))
+    if outside is None or occluded is None:
+        errors.add("tracks", f"{at}: outside and occluded must be true or false.")
+        return None
+    problems = box_problems((coords["x0"], coords["y0"], coords["x1"], coords["y1"]), video)
+    for problem in problems:
+        errors.add("tracks", f"{at}: {problem}")
+    if problems:
+        return None
+    return {"frame": frame, **coords, "outside": outside, "occluded": occluded}
+
+
+def box_problems(box: Box, video: VideoGeometry) -> list[str]:
+    """Why a box is not a valid box of this video (empty when it is)."""
+    x0, y0, x1, y1 = box
+    problems = []
+    if x1 < x0 or y1 < y0:
+        problems.append(
+            "the box has a negative size (x1 must be greater than x0 and y1 greater than y0)."
+        )
+    elif x1 == x0 or y1 == y0:
+        problems.append("the box has no area (its width or height is 0).")
+    if x0 < 0 or y0 < 0 or x1 > video.width or y1 > video.height:
+        problems.append(
+            f"the box [{_fmt(x0)}, {_fmt(x1)}] x [{_fmt(y0)}, {_fmt(y1)}] is outside the frame "
+            f"[0, {video.width}] x [0, {video.height}]."
+        )
+    return problems
+
+
+def _clean_segments(
+    raw_segments: list, video: VideoGeometry, allow_instant: bool, errors: _Errors
+) -> list[dict]:
+    by_kind: dict[str, list[dict]] = {kind: [] for kind in SEGMENT_KINDS}
+    for index, raw in enumerate(raw_segments):
+        where = f"Segment {index + 1}"
+        if not isinstance(raw, dict):
+            errors.add("segments", f"{where} must be an object with kind, start and end.")
+            continue
+        kind = raw.get("kind", "visual")
+        if kind not in SEGMENT_KINDS:
+            errors.add("segments", f"{where}: kind must be 'visual' or 'sound'.")
+            continue
+        start, end = _number(raw.get("start")), _number(raw.get("end"))
+        if start is None or end is None:
+            errors.add("segments", f"{where}: start and end must be numbers of seconds.")
+            continue
+        where = f"{where} ({kind}, {_fmt(start)} s to {_fmt(end)} s)"
+        if end < start:
+            errors.add("segments", f"{where} ends before it starts.")
+            continue
+        if end == start and not allow_instant:
+            errors.add("segments", f"{where} is empty: its end must be after its start.")
+            continue
+        if start < -TIME_TOLERANCE or end > video.end_time + TIME_TOLERANCE:
+            errors.add(
+                "segments",
+                f"{where} is outside the video (0 s to {_fmt(video.end_time)} s).",
+            )
+            continue
+        by_kind[kind].append({"kind": kind, "start": max(start, 0.0), "end": end})
+    segments = []
+    for kind in SEGMENT_KINDS:
+        ordered = sorted(by_kind[kind], key=lambda s: (s["start"], s["end"]))
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if after["start"] <= before["end"]:
+                errors.add(
+                    "segments",
+                    f"Two {kind} segments overlap ({_fmt(before['start'])}-{_fmt(before['end'])} s "
+                    f"and {_fmt(after['start'])}-{_fmt(after['end'])} s): merge them into one.",
+                )
+                break
+        segments.extend(ordered)
+    return segments
+
+
+def is_empty(annotation: dict) -> bool:
+    return not annotation.get("tracks") and not annotation.get("segments")
+
+
+# ---------------------------------------------------------------------------------------------
+# interpolation
+
+
+def track_shapes(keyframes: Sequence[dict], n_frames: int) -> list[dict]:
+    """Every shape of a track in frame order, as CVAT for video lists them.
+
+    Keyframes come back with ``keyframe: True``; frames between two keyframes are interpolated
+    linearly (``keyframe: False``, flags copied from the keyframe before). Nothing is produced
+    after an ``outside`` keyframe until the next keyframe; after the last keyframe the box is
+    repeated until the last frame of the video unless that keyframe is ``outside``.
+    """
+    ordered = sorted(keyframes, key=lambda k: k["frame"])
+    shapes: list[dict] = []
+    for index, kf in enumerate(ordered):
+        if kf["frame"] >= n_frames:
+            break
+        shapes.append(_shape(kf, kf["frame"], _coords(kf), keyframe=True))
+        if kf.get("outside"):
+            continue
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        stop = min(following["frame"], n_frames) if following else n_frames
+        start_box = _coords(kf)
+        for frame in range(kf["frame"] + 1, stop):
+            if following is None:
+                box = start_box
+            else:
+                t = (frame - kf["frame"]) / (following["frame"] - kf["frame"])
+                box = lerp_box(start_box, _coords(following), t)
+            shapes.append(_shape(kf, frame, box, keyframe=False))
+    return shapes
+
+
+def track_boxes(keyframes: Sequence[dict], n_frames: int) -> list[dict | None]:
+    """The track's visible box on every frame (``None`` where it has none or is outside)."""
+    boxes: list[dict | None] = [None] * n_frames
+    for shape in track_shapes(keyframes, n_frames):
+        if not shape["outside"]:
+            boxes[shape["frame"]] = shape
+    return boxes
+
+
+def lerp_box(a: Box, b: Box, t: float) -> Box:
+    return tuple(p + (q - p) * t for p, q in zip(a, b, strict=True))  # type: ignore[return-value]
+
+
+def _coords(kf: dict) -> Box:
+    return (float(kf["x0"]), float(kf["y0"]), float(kf["x1"]), float(kf["y1"]))
+
+
+def _shape(kf: dict, frame: int, box: Box, *, keyframe: bool) -> dict:
+    return {
+        "frame": frame,
+        "x0": box[0],
+        "y0": box[1],
+        "x1": box[2],
+        "y1": box[3],
+        "outside": bool(kf.get("outside")) if keyframe else False,
+        "occluded": bool(kf.get("occluded")),
+        "keyframe": keyframe,
+    }
+
+
+def frame_boxes(annotation: dict, n_frames: int) -> list[list[Box]]:
+    """All visible boxes of an annotation on every frame (all tracks together)."""
+    frames: list[list[Box]] = [[] for _ in range(n_frames)]
+    for track in annotation.get("tracks", []):
+        for shape in track_boxes(track["keyframes"], n_frames):
+            if shape is not None:
+                frames[shape["frame"]].append((shape["x0"], shape["y0"], shape["x1"], shape["y1"]))
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------
+# overlap measures
+
+
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (areas of the rectangles, as usual for IoU)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_boxes(
+    a: Sequence[Box], b: Sequence[Box], min_iou: float = 0.0
+) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one matching by decreasing IoU: ``(i, j, iou)`` with ``iou > 0`` and
+    ``iou >= min_iou``. Ties go to the lower indices, so the result is deterministic."""
+    pairs = sorted(
+        ((box_iou(p, q), i, j) for i, p in enumerate(a) for j, q in enumerate(b)),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    matches = []
+    for iou, i, j in pairs:
+        if iou <= 0 or iou < min_iou or i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        matches.append((i, j, iou))
+    return matches
+
+
+def frame_set_iou(a: Sequence[Box], b: Sequence[Box]) -> float | None:
+    """How well two sets of boxes on one frame agree: matched IoU over the larger set's size.
+
+    ``None`` when neither set has a box (the frame does not count), 0 when only one has.
+    """
+    if not a and not b:
+        return None
+    if not a or not b:
+        return 0.0
+    matched = sum(iou for _, _, iou in match_boxes(a, b))
+    return matched / max(len(a), len(b))
+
+
+def spatial_iou(a: Sequence[Sequence[Box]], b: Sequence[Sequence[Box]]) -> float | None:
+    """Mean frame-set IoU over the frames where at least one side has a box."""
+    scores = [s for fa, fb in zip(a, b, strict=True) if (s := frame_set_iou(fa, fb)) is not None]
+    return sum(scores) / len(scores) if scores else None
+
+
+def union_intervals(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def segment_iou(a: Iterable[tuple[float, float]], b: Iterable[tuple[float, float]]) -> float | None:
+    """Temporal IoU of two sets of segments (length of the intersection of their unions over
+    the length of the union). ``None`` when both are empty; instants count as equal or not."""
+    ua, ub = union_intervals(a), union_intervals(b)
+    if not ua and not ub:
+        return None
+    if not ua or not ub:
+        return 0.0
+    inter = 0.0
+    for s1, e1 in ua:
+        for s2, e2 in ub:
+            inter += max(0.0, min(e1, e2) - max(s1, s2))
+    total = sum(e - s for s, e in ua) + sum(e - s for s, e in ub) - inter
+    if total <= 0:
+        # Only instants: they agree when they are the same instants.
+        return 1.0 if ua == ub else 0.0
+    return inter / total

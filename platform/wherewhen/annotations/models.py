@@ -1,0 +1,220 @@
+"""Crowd annotation: projects, tasks (one video in a project), assignments and their content.
+
+* A **project** belongs to a researcher: instructions, label set, overlap ``k`` (annotators per
+  video), lease length, whether model predictions are shown, quality settings.
+* A **task** is one video in a project with the class to localize; gold tasks have a known
+  answer (a ``gold`` assignment) and measure annotators rather than the video.
+* An **assignment** is one annotator's work on one task: a lease while in progress, an
+  autosaved draft, then the submitted annotation (tracks with keyframes, and segments) that a
+  reviewer accepts or rejects. Imported ground truth and gold answers are assignments without
+  an annotator (``source`` says which).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Project(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotation_projects"
+    )
+    name = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True, help_text="Markdown shown to annotators")
+    labels = models.JSONField(default=list, blank=True, help_text="Allowed track labels")
+    overlap = models.PositiveSmallIntegerField(default=3, help_text="Annotators per video (k)")
+    max_overlap = models.PositiveSmallIntegerField(
+        default=5, help_text="Most annotators a low-agreement video may get"
+    )
+    lease_minutes = models.PositiveIntegerField(default=30)
+    show_predictions = models.BooleanField(default=False)
+    auto_accept = models.BooleanField(default=False, help_text="Accept submissions without review")
+    gold_every = models.PositiveSmallIntegerField(
+        default=5, help_text="Serve a gold item as every n-th task of an annotator (0: never)"
+    )
+    agreement_threshold = models.FloatField(
+        default=0.5, help_text="Videos below this agreement are flagged for more annotators"
+    )
+    active = models.BooleanField(default=True)
+    annotators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="annotation_project_memberships",
+        help_text="Who may work on the project (nobody listed: every annotator)",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="annproject_unique_name"),
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="annproject_overlap_min"),
+            models.CheckConstraint(
+                condition=Q(max_overlap__gte=models.F("overlap")), name="annproject_max_overlap"
+            ),
+            models.CheckConstraint(condition=Q(lease_minutes__gte=1), name="annproject_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    """One video of a project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    video = models.ForeignKey(
+        "videos.Video", on_delete=models.CASCADE, related_name="annotation_tasks"
+    )
+    label = models.CharField(max_length=100, help_text="The class to localize in this video")
+    is_gold = models.BooleanField(default=False)
+    extra_overlap = models.PositiveSmallIntegerField(
+        default=0, help_text="Annotators added beyond the project's overlap"
+    )
+    agreement = models.FloatField(null=True, blank=True)
+    flagged = models.BooleanField(default=False, help_text="Low agreement")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "video"], name="anntask_unique_video")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} / {self.video}"
+
+    @property
+    def required(self) -> int:
+        """How many annotators this video needs (gold items: every annotator, once)."""
+        return self.project.overlap + self.extra_overlap
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    class Source(models.TextChoices):
+        CROWD = "crowd", "Annotator"
+        IMPORT = "import", "Imported ground truth"
+        GOLD = "gold", "Gold answer"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="annotation_assignments",
+    )
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.CROWD)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    draft = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=0, help_text="Bumped by every saved draft")
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="annotation_reviews",
+    )
+    review_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "annotator"],
+                condition=Q(annotator__isnull=False),
+                name="annassignment_once_per_annotator",
+            ),
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(source="gold"), name="annassignment_one_gold"
+            ),
+            models.CheckConstraint(
+                condition=Q(source="crowd", annotator__isnull=False)
+                | Q(~Q(source="crowd"), annotator__isnull=True),
+                name="annassignment_annotator_iff_crowd",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["task", "status"], name="annassignment_task_status"),
+            models.Index(fields=["annotator", "status"], name="annassignment_annotator"),
+            models.Index(fields=["status", "lease_expires_at"], name="annassignment_lease"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.annotator.username if self.annotator_id else self.get_source_display()
+        return f"{who}: {self.task}"
+
+
+class Track(models.Model):
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="tracks")
+    label = models.CharField(max_length=100)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} track {self.order}"
+
+
+class Keyframe(models.Model):
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="keyframes")
+    frame = models.PositiveIntegerField()
+    x0 = models.FloatField()
+    y0 = models.FloatField()
+    x1 = models.FloatField()
+    y1 = models.FloatField()
+    outside = models.BooleanField(default=False)
+    occluded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["frame"]
+        constraints = [
+            models.UniqueConstraint(fields=["track", "frame"], name="annkeyframe_unique_frame"),
+            models.CheckConstraint(
+                condition=Q(x1__gt=models.F("x0"), y1__gt=models.F("y0"), x0__gte=0, y0__gte=0),
+                name="annkeyframe_positive_box",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"frame {self.frame}: [{self.x0}, {self.x1}] x [{self.y0}, {self.y1}]"
+
+
+class Segment(models.Model):
+    class Kind(models.TextChoices):
+        VISUAL = "visual", "Visual event"
+        SOUND = "sound", "Sound"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="segments")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.VISUAL)
+    start = models.FloatField(help_text="seconds")
+    end = models.FloatField(help_text="seconds")
+
+    class Meta:
+        ordering = ["kind", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start"), start__gte=0), name="annsegment_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.start}-{self.end} s"

@@ -1,0 +1,479 @@
+"""API shapes for crowd annotation. Validation of annotation content lives in services."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from wherewhen.accounts.models import Role, User
+from wherewhen.annotations import services
+from wherewhen.annotations.geometry import MAX_LABEL_LENGTH
+from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.videos.models import Dataset, Video
+
+# --- annotation content ----------------------------------------------------------------------
+
+
+class AnnotationKeyframeSerializer(serializers.Serializer):
+    frame = serializers.IntegerField(help_text="Index into the video's frame_timestamps")
+    x0 = serializers.FloatField()
+    y0 = serializers.FloatField()
+    x1 = serializers.FloatField()
+    y1 = serializers.FloatField()
+    outside = serializers.BooleanField(default=False)
+    occluded = serializers.BooleanField(default=False)
+
+
+class AnnotationTrackSerializer(serializers.Serializer):
+    label = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_LABEL_LENGTH, default=""
+    )
+    keyframes = AnnotationKeyframeSerializer(many=True)
+
+
+class AnnotationSegmentSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["visual", "sound"], default="visual")
+    start = serializers.FloatField(help_text="seconds")
+    end = serializers.FloatField(help_text="seconds")
+
+
+class AnnotationSerializer(serializers.Serializer):
+    tracks = AnnotationTrackSerializer(many=True, default=list)
+    segments = AnnotationSegmentSerializer(many=True, default=list)
+
+
+def _plain(data: dict) -> dict:
+    """Validated nested data as plain dicts, in the shape the services take."""
+    return {
+        "tracks": [
+            dict(t, keyframes=[dict(k) for k in t["keyframes"]]) for t in data.get("tracks", [])
+        ],
+        "segments": [dict(s) for s in data.get("segments", [])],
+    }
+
+
+class AnnotationWriteSerializer(AnnotationSerializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="The version this content is based on; a stale one is refused (409).",
+    )
+
+    def annotation(self) -> dict:
+        return _plain(self.validated_data)
+
+
+class AnnotationSubmitSerializer(AnnotationWriteSerializer):
+    """Submit this content, or the saved draft when the body has neither tracks nor segments."""
+
+    tracks = AnnotationTrackSerializer(many=True, required=False)
+    segments = AnnotationSegmentSerializer(many=True, required=False)
+
+    def annotation(self) -> dict | None:
+        if "tracks" not in self.validated_data and "segments" not in self.validated_data:
+            return None
+        return _plain(self.validated_data)
+
+
+# --- projects and tasks ----------------------------------------------------------------------
+
+
+class AnnotationProgressSerializer(serializers.Serializer):
+    videos = serializers.IntegerField()
+    gold_items = serializers.IntegerField()
+    videos_done = serializers.IntegerField()
+    flagged = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
+class AnnotationProjectSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_LABEL_LENGTH), required=False, default=list
+    )
+    overlap = serializers.IntegerField(min_value=1, max_value=50, default=3)
+    max_overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=30)
+    gold_every = serializers.IntegerField(min_value=0, max_value=1000, default=5)
+    agreement_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.5)
+    annotators = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        queryset=User.objects.filter(role=Role.ANNOTATOR),
+        help_text="Annotators who may work on it (empty: every annotator)",
+    )
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "owner",
+            "instructions",
+            "labels",
+            "overlap",
+            "max_overlap",
+            "lease_minutes",
+            "show_predictions",
+            "auto_accept",
+            "gold_every",
+            "agreement_threshold",
+            "active",
+            "annotators",
+            "created_at",
+            "updated_at",
+            "progress",
+        ]
+        read_only_fields = ["id", "owner", "created_at", "updated_at", "progress"]
+
+    @extend_schema_field(AnnotationProgressSerializer)
+    def get_progress(self, project: Project) -> dict:
+        return services.project_progress(project)
+
+    def validate_labels(self, labels: list[str]) -> list[str]:
+        cleaned = [label.strip() for label in labels]
+        if any(not label for label in cleaned):
+            raise serializers.ValidationError("Labels cannot be empty.")
+        if len(set(cleaned)) != len(cleaned):
+            raise serializers.ValidationError("Each label may appear only once.")
+        return cleaned
+
+    def validate_name(self, name: str) -> str:
+        name = name.strip()
+        owner = self.context["request"].user
+        clash = Project.objects.filter(owner=owner, name=name)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError("You already have a project with this name.")
+        return name
+
+    def validate(self, attrs: dict) -> dict:
+        overlap = attrs.get("overlap", getattr(self.instance, "overlap", 3))
+        if "max_overlap" not in attrs and self.instance is None:
+            attrs["max_overlap"] = max(overlap + 2, 5)
+        max_overlap = attrs.get("max_overlap", getattr(self.instance, "max_overlap", overlap))
+        if max_overlap < overlap:
+            raise serializers.ValidationError(
+                {"max_overlap": ["The most annotators per video cannot be below the overlap k."]}
+            )
+        return attrs
+
+
+class AnnotationVideoBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Video
+        fields = ["id", "title", "width", "height", "fps", "duration", "frame_count"]
+        read_only_fields = fields
+
+
+class AnnotationTaskSerializer(serializers.ModelSerializer):
+    video = AnnotationVideoBriefSerializer(read_only=True)
+    required = serializers.IntegerField(read_only=True)
+    has_gold_answer = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "project",
+            "video",
+            "label",
+            "is_gold",
+            "has_gold_answer",
+            "required",
+            "extra_overlap",
+            "agreement",
+            "flagged",
+            "counts",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_has_gold_answer(self, task: Task) -> bool:
+        return task.assignments.filter(source=Assignment.Source.GOLD).exists()
+
+    def get_counts(self, task: Task) -> dict[str, int]:
+        status = Assignment.Status
+        return task.assignments.filter(source=Assignment.Source.CROWD).aggregate(
+            **{
+                s: Count("id", filter=Q(status=s))
+                for s in (status.IN_PROGRESS, status.SUBMITTED, status.ACCEPTED, status.REJECTED)
+            }
+        )
+
+
+class AnnotationAddVideosSerializer(serializers.Serializer):
+    videos = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    dataset = serializers.IntegerField(required=False, allow_null=True, default=None)
+    label = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    gold = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict) -> dict:
+        user = self.context["request"].user
+        owned = Video.objects.all() if user.is_superuser else Video.objects.filter(owner=user)
+        ids = list(dict.fromkeys(attrs["videos"]))
+        found = {v.pk: v for v in owned.filter(pk__in=ids)}
+        missing = [str(i) for i in ids if i not in found]
+        if missing:
+            raise serializers.ValidationError(
+                {"videos": [f"No video of yours has id {', '.join(missing)}."]}
+            )
+        attrs["video_objects"] = [found[i] for i in ids]
+        attrs["dataset_object"] = None
+        if attrs["dataset"] is not None:
+            datasets = (
+                Dataset.objects.all() if user.is_superuser else Dataset.objects.filter(owner=user)
+            )
+            attrs["dataset_object"] = datasets.filter(pk=attrs["dataset"]).first()
+            if attrs["dataset_object"] is None:
+                raise serializers.ValidationError(
+                    {"dataset": [f"No dataset of yours has id {attrs['dataset']}."]}
+                )
+        if not attrs["video_objects"] and attrs["dataset_object"] is None:
+            raise serializers.ValidationError(
+                {"videos": ["Choose at least one video or a dataset."]}
+            )
+        return attrs
+
+
+class MoreAnnotatorsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1, max_value=10, default=1)
+
+
+class CvatImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A CVAT for video 1.1 XML file")
+    video = serializers.IntegerField()
+    target = serializers.ChoiceField(choices=["ground_truth", "gold"], default="ground_truth")
+
+
+class AnnotationExportQuerySerializer(serializers.Serializer):
+    # Not "format": DRF reads that query parameter to pick a renderer.
+    type = serializers.ChoiceField(choices=["coco", "csv", "cvat"], default="coco")
+    source = serializers.ChoiceField(choices=["consensus", "accepted", "all"], default="consensus")
+
+
+# --- quality and ground truth ---------------------------------------------------------------
+
+
+class AnnotationUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class AnnotatorQualitySerializer(serializers.Serializer):
+    annotator = AnnotationUserSerializer()
+    in_progress = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    gold_items = serializers.IntegerField()
+    gold_box_iou = serializers.FloatField(allow_null=True)
+    gold_segment_iou = serializers.FloatField(allow_null=True)
+
+
+class AnnotationVideoQualitySerializer(serializers.Serializer):
+    task = serializers.IntegerField()
+    video = serializers.IntegerField()
+    title = serializers.CharField()
+    is_gold = serializers.BooleanField()
+    accepted = serializers.IntegerField()
+    required = serializers.IntegerField()
+    agreement = serializers.FloatField(allow_null=True)
+    flagged = serializers.BooleanField()
+
+
+class AnnotationQualitySerializer(serializers.Serializer):
+    annotators = AnnotatorQualitySerializer(many=True)
+    videos = AnnotationVideoQualitySerializer(many=True)
+    agreement_threshold = serializers.FloatField()
+
+
+class VideoGroundTruthFrameSerializer(serializers.Serializer):
+    frame = serializers.IntegerField()
+    time = serializers.FloatField()
+    boxes = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4),
+        help_text="[x0, y0, x1, y1] closed rectangles in source pixels",
+    )
+
+
+class VideoGroundTruthWhenSerializer(serializers.Serializer):
+    visual = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+    )
+    sound = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+    )
+
+
+class VideoGroundTruthSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    video = serializers.IntegerField()
+    task = serializers.IntegerField()
+    label = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    fps = serializers.FloatField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True)
+    n_frames = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=["gold", "consensus", "none"])
+    annotations = serializers.IntegerField()
+    agreement = serializers.FloatField(allow_null=True)
+    flagged = serializers.BooleanField()
+    frames = VideoGroundTruthFrameSerializer(many=True)
+    when = VideoGroundTruthWhenSerializer()
+
+
+# --- assignments -----------------------------------------------------------------------------
+
+
+class AnnotationProjectBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "name", "instructions", "labels", "show_predictions"]
+        read_only_fields = fields
+
+
+class AnnotationProjectRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class AnnotationVideoRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class AnnotationAssignmentSerializer(serializers.ModelSerializer):
+    """An assignment in lists (review queue, an annotator's work)."""
+
+    project = serializers.SerializerMethodField()
+    video = serializers.SerializerMethodField()
+    label = serializers.CharField(source="task.label", read_only=True)
+    annotator = serializers.CharField(source="annotator.username", read_only=True, default=None)
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True, default=None)
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "task",
+            "project",
+            "video",
+            "label",
+            "status",
+            "source",
+            "annotator",
+            "lease_expires_at",
+            "version",
+            "draft_saved_at",
+            "submitted_at",
+            "reviewed_at",
+            "reviewer",
+            "review_comment",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AnnotationProjectRefSerializer)
+    def get_project(self, assignment: Assignment) -> dict:
+        return {"id": assignment.task.project_id, "name": assignment.task.project.name}
+
+    @extend_schema_field(AnnotationVideoRefSerializer)
+    def get_video(self, assignment: Assignment) -> dict:
+        return {"id": assignment.task.video_id, "title": assignment.task.video.title}
+
+
+class AnnotationWorkspaceVideoSerializer(serializers.ModelSerializer):
+    frame_timestamps = serializers.ListField(child=serializers.FloatField(), read_only=True)
+
+    class Meta:
+        model = Video
+        fields = [
+            "id",
+            "title",
+            "width",
+            "height",
+            "fps",
+            "duration",
+            "frame_count",
+            "frame_timestamps",
+            "has_audio",
+        ]
+        read_only_fields = fields
+
+
+class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
+    """Everything the annotation workspace needs for one assignment."""
+
+    project = AnnotationProjectBriefSerializer(source="task.project", read_only=True)
+    video = AnnotationWorkspaceVideoSerializer(source="task.video", read_only=True)
+    labels = serializers.SerializerMethodField()
+    video_url = serializers.SerializerMethodField()
+    draft = serializers.SerializerMethodField()
+    annotation = serializers.SerializerMethodField()
+
+    class Meta(AnnotationAssignmentSerializer.Meta):
+        fields = [
+            *AnnotationAssignmentSerializer.Meta.fields,
+            "labels",
+            "video_url",
+            "draft",
+            "annotation",
+        ]
+        read_only_fields = fields
+
+    def get_labels(self, assignment: Assignment) -> list[str]:
+        return services.task_labels(assignment.task) or [assignment.task.label]
+
+    def get_video_url(self, assignment: Assignment) -> str:
+        return f"/api/v1/annotation/assignments/{assignment.pk}/video/"
+
+    @extend_schema_field(AnnotationSerializer)
+    def get_draft(self, assignment: Assignment) -> dict:
+        draft = assignment.draft or {}
+        return {"tracks": draft.get("tracks", []), "segments": draft.get("segments", [])}
+
+    @extend_schema_field(AnnotationSerializer(allow_null=True))
+    def get_annotation(self, assignment: Assignment) -> dict | None:
+        if assignment.submitted_at is None:
+            return None
+        return services.annotation_of(assignment)
+
+
+class NextTaskRequestSerializer(serializers.Serializer):
+    project = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class NextTaskSerializer(serializers.Serializer):
+    assignment = AnnotationAssignmentDetailSerializer(allow_null=True)
+    message = serializers.CharField()
+
+
+class AnnotationQueueProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    instructions = serializers.CharField()
+    labels = serializers.ListField(child=serializers.CharField())
+    available = serializers.BooleanField(help_text="Whether a task is waiting for you")
+    mine = serializers.IntegerField(help_text="Your assignments in this project")
+
+
+class AnnotationReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["accept", "reject"])
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class DraftSavedSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    draft_saved_at = serializers.DateTimeField()
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
