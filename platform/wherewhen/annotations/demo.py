@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from wherewhen.accounts.models import User
 from wherewhen.annotations import services
+from wherewhen.annotations.benchmark import BENCHMARK_PROJECT, load_benchmark
 from wherewhen.annotations.models import Project
 from wherewhen.videos.models import Video
 
@@ -22,10 +23,19 @@ themselves.
 """
 
 
+DEMO_BENCHMARK_CLIPS = 8
+
+
 def seed_demo(stdout=None) -> Project | None:
     owner = User.objects.filter(username="researcher").first()
     if owner is None:
         return None
+    benchmark = load_benchmark(owner, n=DEMO_BENCHMARK_CLIPS)
+    if stdout is not None:
+        stdout.write(
+            f"Synthetic benchmark: {len(benchmark)} clip(s) with known ground truth "
+            f"in project '{BENCHMARK_PROJECT}'."
+        )
     videos = list(
         Video.objects.filter(owner=owner, status=Video.Status.READY)
         .exclude(width=None)
