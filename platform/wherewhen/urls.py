@@ -10,6 +10,7 @@ api_v1 = [
     path("auth/", include("wherewhen.accounts.urls")),
     path("", include("wherewhen.videos.urls")),
     path("", include("wherewhen.annotations.urls")),
+    path("", include("wherewhen.explanations.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,336 @@
+"""On-demand explanations end to end: request -> result latency and throughput, real worker.
+
+    python bench/bench_explanations.py [--requests 20] [--broker redis|embedded] [--model DIR]
+
+Sets up a throw-away platform in a temporary folder (SQLite database, media folder, and either
+a Redis database of its own, ``$WHEREWHEN_BENCH_REDIS_URL`` = redis://127.0.0.1:6379/12 by
+default, or the embedded SQLite broker), starts one real ``gpu`` Celery worker process
+(concurrency 1, as deployed), and drives it through the HTTP API (Django's test client, so no
+web server is in the measurement):
+
+* **STAA, warm worker** -- a request for an explanation not computed yet, from ``POST`` to the
+  status turning ``done`` (the worker has already loaded the model): p50 and p95.
+* **cached result** -- the same request again (answered from the database: 200, no task) plus
+  fetching its map: p50 and p95.
+* **throughput** at 1, 4 and 16 concurrent clients, each requesting new explanations and waiting
+  for them; the worker batches queued requests of the same model, so more clients -> bigger
+  batches.
+
+The model is the bundled one when it is present, else a randomly initialized model of the same
+shape (timings do not depend on the weights). Prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def prepare_env(var_dir: Path, broker: str) -> dict:
+    env = {
+        "WHEREWHEN_VAR_DIR": str(var_dir),
+        "MEDIA_ROOT": str(var_dir / "media"),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'bench.sqlite3'}",
+        "SECRET_KEY": "bench-only-secret-key",
+        "DJANGO_SETTINGS_MODULE": "wherewhen.settings",
+        "WORKER_HEARTBEAT_SECONDS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    if broker == "redis":
+        url = os.environ.get("WHEREWHEN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+        env["CELERY_BROKER_URL"] = env["CELERY_RESULT_BACKEND"] = url
+    else:
+        env["CELERY_BROKER_URL"] = f"sqla+sqlite:///{var_dir / 'broker.sqlite3'}"
+        env["CELERY_RESULT_BACKEND"] = f"db+sqlite:///{var_dir / 'results.sqlite3'}"
+    return env
+
+
+def model_dir(arg: str | None, var_dir: Path) -> tuple[Path, str]:
+    from workers.models.checkpoint_info import CheckpointError, read_checkpoint_info
+    from workers.models.loader import bundled_model_path
+
+    if arg:
+        return Path(arg).resolve(), "given"
+    try:
+        read_checkpoint_info(bundled_model_path())
+        return bundled_model_path(), "bundled"
+    except CheckpointError:
+        pass
+    import torch
+
+    from workers.models.loader import build_model, save_model
+    from workers.models.spec import InputSpec
+
+    torch.manual_seed(0)
+    spec = InputSpec(num_frames=8, image_size=64, patch_size=8)
+    model = build_model(
+        "timesformer",
+        spec,
+        ["red", "green", "blue", "yellow"],
+        hidden_size=96,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=384,
+    )
+    path = var_dir / "random-tiny-timesformer"
+    save_model(model, path)
+    return path, "random weights, bundled shape"
+
+
+def make_videos(owner, media_root: Path, count: int):
+    """One real clip file, and ``count`` ready Video rows pointing at it (distinct requests)."""
+    import numpy as np
+
+    from wherewhen.videos.models import Video
+    from workers.synthetic.video import read_video, write_mp4
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (100, 96, 128, 3), dtype=np.uint8)  # 4 s at 25 fps
+    folder = media_root / "videos" / "bench"
+    path = write_mp4(folder / "playback.mp4", frames, 25)
+    _frames, times = read_video(path)
+    rows = []
+    for i in range(count):
+        rows.append(
+            Video(
+                owner=owner,
+                title=f"bench {i}",
+                original_name="bench.mp4",
+                content_hash=f"{i:064x}",
+                size_bytes=path.stat().st_size,
+                original="videos/bench/playback.mp4",
+                playback="videos/bench/playback.mp4",
+                status=Video.Status.READY,
+                duration=4.0,
+                fps=25.0,
+                frame_count=len(times),
+                width=128,
+                height=96,
+                frame_timestamps=[float(t) for t in times],
+            )
+        )
+    return Video.objects.bulk_create(rows)
+
+
+class Bench:
+    def __init__(self, user, model, videos):
+        self.user, self.model, self.videos = user, model, videos
+        self.next_video = 0
+        self.lock = threading.Lock()
+
+    def client(self):
+        from django.test import Client
+
+        client = Client()
+        client.force_login(self.user)
+        return client
+
+    def fresh_video(self):
+        with self.lock:
+            video = self.videos[self.next_video]
+            self.next_video += 1
+        return video
+
+    def request(self, client, video) -> tuple[int, int]:
+        body = {"video": video.pk, "model": self.model.pk, "method": "staa"}
+        r = client.post("/api/v1/explanations/", json.dumps(body), content_type="application/json")
+        if r.status_code not in (200, 202):
+            raise RuntimeError(f"request refused: {r.status_code} {r.content[:300]!r}")
+        return r.status_code, r.json()["id"]
+
+    def wait_done(self, explanation_id: int, timeout: float = 300.0) -> None:
+        from django.db import close_old_connections
+
+        from wherewhen.explanations.models import Explanation
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = (
+                Explanation.objects.filter(pk=explanation_id).values_list("status", flat=True).get()
+            )
+            if status == "done":
+                return
+            if status == "failed":
+                raise RuntimeError(f"explanation {explanation_id} failed")
+            time.sleep(0.02)
+            close_old_connections()
+        raise TimeoutError(f"explanation {explanation_id} not done after {timeout} s")
+
+    def one_new(self, client) -> float:
+        video = self.fresh_video()
+        t0 = time.perf_counter()
+        _code, eid = self.request(client, video)
+        self.wait_done(eid)
+        return time.perf_counter() - t0
+
+    def one_cached(self, client, video) -> float:
+        t0 = time.perf_counter()
+        code, eid = self.request(client, video)
+        r = client.get(f"/api/v1/explanations/{eid}/map/")
+        elapsed = time.perf_counter() - t0
+        assert code == 200 and r.status_code == 200
+        return elapsed
+
+    def throughput(self, concurrency: int, per_client: int) -> tuple[float, float]:
+        from django.db import connection
+
+        from wherewhen.explanations.models import Explanation
+
+        def client_loop(_index: int) -> list[int]:
+            client = self.client()
+            ids = []
+            try:
+                for _ in range(per_client):
+                    video = self.fresh_video()
+                    _code, eid = self.request(client, video)
+                    self.wait_done(eid)
+                    ids.append(eid)
+            finally:
+                connection.close()
+            return ids
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            ids = [i for chunk in pool.map(client_loop, range(concurrency)) for i in chunk]
+        elapsed = time.perf_counter() - t0
+        sizes = list(Explanation.objects.filter(pk__in=ids).values_list("batch_size", flat=True))
+        return len(ids) / elapsed, statistics.mean(sizes)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--requests", type=int, default=20, help="samples for the latency rows")
+    p.add_argument("--per-client", type=int, default=4, help="requests per client (throughput)")
+    p.add_argument("--broker", choices=["redis", "embedded"], default=None)
+    p.add_argument("--model", default=None, help="checkpoint directory (default: bundled)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = p.parse_args()
+
+    broker = args.broker
+    if broker is None:
+        try:
+            import redis
+
+            url = os.environ.get("WHEREWHEN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            broker = "redis"
+        except Exception:
+            broker = "embedded"
+    var_dir = Path(tempfile.mkdtemp(prefix="wherewhen-bench-"))
+    env = prepare_env(var_dir, broker)
+    os.environ.update(env)
+    if broker == "redis":
+        import redis
+
+        redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from wherewhen.accounts.models import User
+    from wherewhen.core.models import WorkerHeartbeat
+    from wherewhen.explanations import services
+
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user("bench", password="bench-pw-42", role="researcher")
+    directory, which = model_dir(args.model, var_dir)
+    model = services.register_model(owner=user, name="bench", checkpoint_dir=str(directory))
+    total = 1 + args.requests + 2 + args.per_client * (1 + 4 + 16)
+    videos = make_videos(user, Path(env["MEDIA_ROOT"]), total + 8)
+    bench = Bench(user, model, videos)
+
+    worker_env = dict(os.environ, PYTHONPATH=f"{ROOT / 'platform'}{os.pathsep}{ROOT}")
+    log = open(var_dir / "worker.log", "wb")  # noqa: SIM115 - handed to the worker process
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "wherewhen", "worker", "-Q", "gpu", "-c", "1",
+         "-n", "bench-gpu@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    rows: list[tuple[str, str]] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not WorkerHeartbeat.objects.exists():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((var_dir / "worker.log").read_text()[-3000:])
+            time.sleep(0.2)
+        client = bench.client()
+        cold = bench.one_new(client)  # loads torch and the model: the worker is warm afterwards
+        warm = [bench.one_new(client) for _ in range(args.requests)]
+        done_video = videos[1]
+        cached = [bench.one_cached(client, done_video) for _ in range(max(args.requests, 20))]
+        rows.append(("first request (cold worker: imports, model load)", f"{cold * 1000:.0f} ms"))
+        rows.append(
+            (
+                "STAA request -> done, warm worker",
+                f"p50 {percentile(warm, 0.5) * 1000:.0f} ms, p95 {percentile(warm, 0.95) * 1000:.0f} ms",
+            )
+        )
+        rows.append(
+            (
+                "cached result (request + map)",
+                f"p50 {percentile(cached, 0.5) * 1000:.1f} ms, "
+                f"p95 {percentile(cached, 0.95) * 1000:.1f} ms",
+            )
+        )
+        for concurrency in (1, 4, 16):
+            rate, batch = bench.throughput(concurrency, args.per_client)
+            rows.append(
+                (
+                    f"throughput, {concurrency} concurrent client(s)",
+                    f"{rate:.1f} explanations/s (mean batch {batch:.1f})",
+                )
+            )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+        if not args.keep:
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+    import platform
+
+    import torch
+
+    print(
+        f"\nOn-demand explanations (STAA), model {directory.name} ({which}), broker {broker}, "
+        f"1 gpu worker (-c 1) on {platform.machine()} CPU x{os.cpu_count()}, torch "
+        f"{torch.__version__}, {torch.get_num_threads()} threads\n"
+    )
+    width = max(len(name) for name, _ in rows)
+    print(f"{'measure':<{width}}  result")
+    print(f"{'-' * width}  {'-' * 44}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

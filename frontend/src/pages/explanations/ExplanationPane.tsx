@@ -1,0 +1,144 @@
+import { useEffect, useRef, useState } from "react";
+import { errorMessage } from "../../api/errors";
+import { getMap, type Explanation, type GroundTruth } from "./api";
+import { ExportButtons } from "./ExportButtons";
+import { FlagPanel } from "./FlagPanel";
+import { methodLabel } from "./format";
+import { GroundTruthLayer } from "./GroundTruthLayer";
+import { decodeMap, mapFrameAt, type HeatVolume } from "./heatmap";
+import { OverlayCanvas, type OverlaySettings } from "./OverlayCanvas";
+
+const MAX_CANVAS_WIDTH = 480;
+
+export function canvasSize(width: number | null | undefined, height: number | null | undefined) {
+  const w = width && width > 0 ? width : 320;
+  const h = height && height > 0 ? height : 240;
+  const scale = Math.min(1, MAX_CANVAS_WIDTH / w);
+  return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
+}
+
+interface Props {
+  explanation: Explanation;
+  streamUrl: string | null;
+  time: number;
+  playing: boolean;
+  master: boolean;
+  settings: OverlaySettings;
+  registerVideo?: (element: HTMLVideoElement | null) => void;
+  onRemove: () => void;
+  /** Ground truth at the map frames with pointing marks (null: not loaded). */
+  truth: GroundTruth | null;
+}
+
+/** One explanation over the video: the heatmap canvas, ground truth, flags and exports. */
+export function ExplanationPane(props: Props) {
+  const { explanation, streamUrl, time, playing, master, settings, onRemove, truth } = props;
+  const video = useRef<HTMLVideoElement | null>(null);
+  const [volume, setVolume] = useState<HeatVolume | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let active = true;
+    getMap(explanation.id)
+      .then((payload) => active && setVolume(decodeMap(payload)))
+      .catch((err) => active && setError(errorMessage(err)));
+    return () => {
+      active = false;
+    };
+  }, [explanation.id]);
+
+  // Followers keep to the master's clock; every pane mirrors play/pause.
+  useEffect(() => {
+    const element = video.current;
+    if (!element) return;
+    if (!master && Math.abs(element.currentTime - time) > 0.15) element.currentTime = time;
+    if (playing && element.paused) element.play().catch(() => undefined);
+    if (!playing && !element.paused) element.pause();
+  }, [time, playing, master]);
+
+  const { width, height } = canvasSize(explanation.video.width, explanation.video.height);
+  const timestamps = explanation.timestamps;
+  const frameIndex = mapFrameAt(timestamps, time);
+  const frames = truth?.frames ?? [];
+  const counted = frames.filter((f) => f.hit !== null);
+  const hits = counted.filter((f) => f.hit).length;
+  const top = explanation.topk[0];
+
+  return (
+    <article
+      className="review-pane"
+      data-testid="review-pane"
+      data-explanation-id={explanation.id}
+      aria-label={`${methodLabel(explanation.method)} explanation`}
+    >
+      <header className="review-pane__header">
+        <h2>{methodLabel(explanation.method)}</h2>
+        <span className="small muted">
+          {explanation.model?.name ?? explanation.label ?? "imported"}
+          {explanation.explained_label ? ` · class ${explanation.explained_label}` : ""}
+          {explanation.source === "imported" ? " · imported" : ""}
+        </span>
+        <button type="button" className="button button--ghost" onClick={onRemove} aria-label="Hide">
+          ×
+        </button>
+      </header>
+      <div className="review-pane__stage" style={{ aspectRatio: `${width} / ${height}` }}>
+        {streamUrl ? (
+          <video
+            ref={(element) => {
+              video.current = element;
+              if (master) props.registerVideo?.(element);
+            }}
+            src={streamUrl}
+            muted={!master}
+            playsInline
+            preload="auto"
+            data-testid={master ? "review-video-master" : "review-video"}
+          />
+        ) : (
+          <div className="review-pane__novideo">The video cannot be played.</div>
+        )}
+        <OverlayCanvas
+          volume={volume}
+          timestamps={timestamps}
+          time={time}
+          width={width}
+          height={height}
+          settings={settings}
+        />
+        <GroundTruthLayer truth={truth} frameIndex={frameIndex} />
+      </div>
+      <p className="small review-pane__facts">
+        {top && (
+          <span>
+            Predicted {top.label} ({Math.round(top.probability * 100)}%)
+          </span>
+        )}
+        {explanation.cost.wall_seconds != null && (
+          <span> · {explanation.cost.wall_seconds.toFixed(2)} s</span>
+        )}
+        {counted.length > 0 && (
+          <span data-testid="pointing-summary">
+            {" "}
+            · pointing game {hits}/{counted.length} frames
+          </span>
+        )}
+        {truth && !truth.available && truth.reason && (
+          <span className="muted" data-testid="gt-unavailable">
+            {" "}
+            · no ground truth: {truth.reason}
+          </span>
+        )}
+      </p>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="review-pane__actions">
+        <ExportButtons explanationId={explanation.id} settings={settings} />
+        <FlagPanel explanationId={explanation.id} time={time} />
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,156 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { csrfEndpoint, json, mockFetch } from "../../test/fetchMock";
+import { renderApp, signedIn } from "../../test/render";
+import { makeVideo } from "../../test/videoFixtures";
+import type { Explanation } from "./api";
+import { parseIds } from "./ReviewPage";
+
+const VIDEO = makeVideo({ id: 4, duration: 2, width: 160, height: 120 });
+const MODEL = {
+  id: 9,
+  name: "tiny",
+  description: "",
+  architecture: "timesformer",
+  checkpoint_dir: "/models/tiny",
+  labels: ["red", "green"],
+  num_classes: 2,
+  input_spec: {},
+  grid: [2, 2, 2],
+  device: "auto",
+  public: true,
+  bundled: true,
+  owner: null,
+  can_edit: false,
+  created_at: "2026-01-01T00:00:00Z",
+};
+const METHODS = [
+  { name: "staa", family: "fast", summary: "", class_specific: false, needs_attention: true, defaults: {}, choices: {} },
+  { name: "lime", family: "slow", summary: "", class_specific: true, needs_attention: false, defaults: {}, choices: {} },
+];
+
+function explanation(id: number, overrides: Partial<Explanation> = {}): Explanation {
+  return {
+    id,
+    status: "done",
+    progress: 1,
+    error: "",
+    source: "computed",
+    method: "staa",
+    label: "",
+    params: {},
+    target: null,
+    explained_target: 1,
+    explained_label: "green",
+    clip_start: null,
+    clip_end: null,
+    video: { id: 4, title: "clip 4", status: "ready", width: 160, height: 120, duration: 2, fps: 10, label: "", playback_url: "/api/v1/videos/4/stream/" },
+    model: { id: 9, name: "tiny", architecture: "timesformer", num_classes: 2 },
+    grid: [2, 2, 2],
+    temporal: [0.2, 0.9],
+    timestamps: [0, 1],
+    value_range: [0, 1],
+    topk: [{ label_index: 1, label: "green", probability: 0.8 }],
+    cost: { forward_passes: 1, backward_passes: 0, wall_seconds: 0.01, peak_memory_bytes: 0 },
+    attempts: 1,
+    batch_size: 1,
+    requested_by: "researcher1",
+    created_at: "2026-01-01T00:00:00Z",
+    queued_at: null,
+    started_at: null,
+    finished_at: null,
+    status_url: `/api/v1/explanations/${id}/status/`,
+    map_url: `/api/v1/explanations/${id}/map/`,
+    flag_count: 0,
+    ...overrides,
+  } as Explanation;
+}
+
+const MAP = { shape: [2, 2, 2], dtype: "uint8", offset: 0, scale: 1 / 255, data: btoa(String.fromCharCode(0, 50, 100, 150, 200, 250, 255, 10)) };
+const NO_TRUTH = { available: false, reason: "No annotation project you can see includes this video.", project: null, source_size: null, tolerance: 15, frames: [], segments: [], temporal_hit: null, spatial_accuracy: null };
+
+function list(results: unknown[]) {
+  return { count: results.length, next: null, previous: null, results };
+}
+
+describe("parseIds", () => {
+  it("keeps up to four distinct positive ids", () => {
+    expect(parseIds("3,x,3,5,-1,7,8,9")).toEqual([3, 5, 7, 8]);
+    expect(parseIds(null)).toEqual([]);
+  });
+});
+
+describe("ReviewPage", () => {
+  beforeEach(() => {
+    // jsdom has no 2D canvas; the drawing itself is covered by heatmap.test.ts and the e2e test.
+    vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
+  });
+
+  it("draws the chosen explanation with its temporal curve, and requests a new one with live status", async () => {
+    let explanations = [explanation(11)];
+    let polls = 0;
+    const server = mockFetch({
+      "GET /api/v1/auth/csrf/": csrfEndpoint(),
+      "GET /api/v1/videos/4/": () => json(200, VIDEO),
+      "GET /api/v1/explanations/": () => json(200, list(explanations)),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+      "GET /api/v1/explanations/11/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/12/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/11/ground-truth/": () => json(200, NO_TRUTH),
+      "GET /api/v1/explanations/12/ground-truth/": () => json(200, NO_TRUTH),
+      "GET /api/v1/explanations/11/flags/": () => json(200, []),
+      "GET /api/v1/explanations/12/flags/": () => json(200, []),
+      "POST /api/v1/explanations/": () =>
+        json(202, { id: 12, status: "queued", created: true, queued: true, status_url: "/s", url: "/u" }),
+      "GET /api/v1/explanations/12/status/": () => {
+        polls += 1;
+        const done = polls > 1;
+        if (done) explanations = [explanation(12, { method: "lime" }), ...explanations];
+        return json(200, { id: 12, status: done ? "done" : "running", progress: done ? 1 : 0.4, error: "", attempts: 1, queued_at: null, started_at: null, finished_at: null });
+      },
+    });
+    renderApp("/explanations/review/4?ids=11", signedIn("researcher", { username: "researcher1" }));
+
+    const pane = await screen.findByTestId("review-pane");
+    expect(pane).toHaveAttribute("data-explanation-id", "11");
+    expect(within(pane).getByTestId("overlay-canvas")).toHaveAttribute("width", "160");
+    expect(await screen.findByTestId("temporal-curve-path")).toHaveAttribute("d", "M0,40 L500,40 L500,0 L1000,0");
+    expect(await within(pane).findByTestId("gt-unavailable")).toHaveTextContent(/no ground truth/);
+
+    const user = userEvent.setup();
+    await user.selectOptions(await screen.findByTestId("request-method"), "lime");
+    await user.selectOptions(screen.getByTestId("request-target"), "1");
+    await user.click(screen.getByTestId("request-submit"));
+    const [post] = server.requestsTo("POST", "/api/v1/explanations/");
+    expect(await post!.json()).toEqual({ video: 4, model: 9, method: "lime", params: {}, target: 1 });
+    await waitFor(() => expect(screen.getByTestId("request-status")).toHaveAttribute("data-status", "done"), { timeout: 4000 });
+    await waitFor(() => expect(screen.getAllByTestId("review-pane")).toHaveLength(2), { timeout: 4000 });
+    expect(screen.getAllByTestId("temporal-curve")).toHaveLength(2);
+  });
+
+  it("seeks when the temporal curve is clicked", async () => {
+    mockFetch({
+      "GET /api/v1/videos/4/": () => json(200, VIDEO),
+      "GET /api/v1/explanations/": () => json(200, list([explanation(11)])),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+      "GET /api/v1/explanations/11/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/11/ground-truth/": () => json(200, NO_TRUTH),
+      "GET /api/v1/explanations/11/flags/": () => json(200, []),
+    });
+    renderApp("/explanations/review/4?ids=11", signedIn("reviewer"));
+    const curve = await screen.findByTestId("temporal-curve");
+    curve.getBoundingClientRect = () => ({ left: 0, width: 200, top: 0, height: 40, right: 200, bottom: 40, x: 0, y: 0, toJSON: () => ({}) });
+    await userEvent.setup().pointer({ target: curve, coords: { clientX: 150, clientY: 10 }, keys: "[MouseLeft]" });
+    expect(screen.getByTestId("player-time")).toHaveTextContent("0:01.50 / 0:02.00");
+    expect(screen.getByTestId("overlay-canvas")).toHaveAttribute("data-frame", "1");
+  });
+
+  it("says so when the video is not visible", async () => {
+    mockFetch({ "GET /api/v1/videos/4/": () => json(404, { detail: "Not found." }) });
+    renderApp("/explanations/review/4", signedIn("researcher"));
+    expect(await screen.findByRole("alert")).toHaveTextContent(/no video here/);
+  });
+});

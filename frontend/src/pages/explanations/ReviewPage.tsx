@@ -1,0 +1,367 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useParams, useSearchParams } from "react-router";
+import { ApiError, errorMessage } from "../../api/errors";
+import { getVideo, type Video } from "../../api/videos";
+import { useDocumentTitle } from "../../components/useDocumentTitle";
+import {
+  getGroundTruth,
+  isPending,
+  listExplanations,
+  listMethods,
+  listModels,
+  type Explanation,
+  type GroundTruth,
+  type Method,
+  type RegisteredModel,
+} from "./api";
+import { COLORMAPS, type ColormapName } from "./colormap";
+import { ExplanationPane } from "./ExplanationPane";
+import { formatClock, formatPercent, methodLabel, STATUS_WORDS } from "./format";
+import type { OverlaySettings } from "./OverlayCanvas";
+import { RequestControl } from "./RequestControl";
+import { TemporalCurve } from "./TemporalCurve";
+import { usePoll } from "./usePoll";
+
+export const MAX_PANES = 4;
+
+/** `?ids=3,5` -> [3, 5] (at most MAX_PANES, positive whole numbers, no repeats). */
+export function parseIds(text: string | null): number[] {
+  const out: number[] = [];
+  for (const part of (text ?? "").split(",")) {
+    const n = Number(part.trim());
+    if (Number.isInteger(n) && n > 0 && !out.includes(n)) out.push(n);
+  }
+  return out.slice(0, MAX_PANES);
+}
+
+type Loaded =
+  | { kind: "loading" }
+  | { kind: "missing" }
+  | { kind: "failed"; message: string }
+  | { kind: "loaded"; video: Video };
+
+/** Review explanations of one video: 1-4 methods side by side over the playing video. */
+export function ReviewPage() {
+  const { videoId } = useParams();
+  const id = Number(videoId);
+  const [params, setParams] = useSearchParams();
+  const selected = useMemo(() => parseIds(params.get("ids")), [params]);
+  const [loaded, setLoaded] = useState<Loaded>({ kind: "loading" });
+  const [explanations, setExplanations] = useState<Explanation[]>([]);
+  const [models, setModels] = useState<RegisteredModel[]>([]);
+  const [methods, setMethods] = useState<Method[]>([]);
+  const [truths, setTruths] = useState<Record<number, GroundTruth>>({});
+  const [settings, setSettings] = useState<OverlaySettings>({
+    opacity: 0.55,
+    threshold: 0.2,
+    colormap: "jet",
+  });
+  const [time, setTime] = useState(0);
+  const [playing, setPlaying] = useState(false);
+  const master = useRef<HTMLVideoElement | null>(null);
+  useDocumentTitle(loaded.kind === "loaded" ? `Review: ${loaded.video.title}` : "Review");
+
+  const refresh = useCallback(async () => {
+    try {
+      const list = await listExplanations({ video: id, page: 1 });
+      setExplanations(list.results);
+    } catch {
+      /* the list is refreshed again on the next poll */
+    }
+  }, [id]);
+
+  const validId = Number.isInteger(id) && id > 0;
+  useEffect(() => {
+    let active = true;
+    if (!validId) return undefined;
+    getVideo(id)
+      .then((video) => active && setLoaded({ kind: "loaded", video }))
+      .catch((error) => {
+        if (!active) return;
+        if (error instanceof ApiError && error.status === 404) setLoaded({ kind: "missing" });
+        else setLoaded({ kind: "failed", message: errorMessage(error) });
+      });
+    listExplanations({ video: id, page: 1 })
+      .then((page) => active && setExplanations(page.results))
+      .catch(() => undefined);
+    listModels()
+      .then((page) => active && setModels(page.results))
+      .catch(() => undefined);
+    listMethods()
+      .then((got) => active && setMethods(got))
+      .catch(() => undefined);
+    return () => {
+      active = false;
+    };
+  }, [id, validId, refresh]);
+
+  usePoll(explanations.some((e) => isPending(e.status)), 1500, refresh);
+
+  const byId = useMemo(() => new Map(explanations.map((e) => [e.id, e])), [explanations]);
+  const shown = selected
+    .map((sid) => byId.get(sid))
+    .filter((e): e is Explanation => e !== undefined && e.status === "done");
+
+  useEffect(() => {
+    for (const e of shown) {
+      if (truths[e.id]) continue;
+      getGroundTruth(e.id)
+        .then((gt) => setTruths((previous) => ({ ...previous, [e.id]: gt })))
+        .catch(() => undefined);
+    }
+  }, [shown, truths]);
+
+  // The master video drives the clock while playing.
+  useEffect(() => {
+    if (!playing) return undefined;
+    let frame = 0;
+    const tick = () => {
+      const element = master.current;
+      if (element) {
+        setTime(element.currentTime);
+        if (element.ended) setPlaying(false);
+      }
+      frame = window.requestAnimationFrame(tick);
+    };
+    frame = window.requestAnimationFrame(tick);
+    return () => window.cancelAnimationFrame(frame);
+  }, [playing]);
+
+  const setSelected = useCallback(
+    (ids: number[]) => {
+      const next = new URLSearchParams(params);
+      if (ids.length) next.set("ids", ids.slice(-MAX_PANES).join(","));
+      else next.delete("ids");
+      setParams(next, { replace: true });
+    },
+    [params, setParams],
+  );
+
+  const onDone = useCallback(
+    (doneId: number) => {
+      void refresh();
+      if (!selected.includes(doneId)) setSelected([...selected, doneId]);
+    },
+    [refresh, selected, setSelected],
+  );
+
+  function toggle(eid: number) {
+    if (selected.includes(eid)) setSelected(selected.filter((x) => x !== eid));
+    else setSelected([...selected, eid]);
+  }
+
+  if (loaded.kind === "loading" && validId) {
+    return (
+      <section className="page">
+        <p className="muted" role="status">
+          Loading…
+        </p>
+      </section>
+    );
+  }
+  if (loaded.kind !== "loaded") {
+    return (
+      <section className="page">
+        <h1>Review</h1>
+        <div className="notice notice--warning" role="alert">
+          <p>
+            {loaded.kind === "failed"
+              ? loaded.message
+              : "There is no video here, or it is not visible to you."}
+          </p>
+        </div>
+        <Link to="/explanations">Back to explanations</Link>
+      </section>
+    );
+  }
+
+  const video = loaded.video;
+  const duration = video.duration ?? Math.max(0, ...shown.flatMap((e) => e.timestamps));
+  const streamUrl = video.stream_url ?? null;
+
+  function seek(t: number) {
+    const clamped = Math.min(Math.max(t, 0), duration || 0);
+    if (master.current) master.current.currentTime = clamped;
+    setTime(clamped);
+  }
+
+  function togglePlay() {
+    const element = master.current;
+    if (!element) return;
+    if (playing) {
+      element.pause();
+      setPlaying(false);
+    } else {
+      element
+        .play()
+        .then(() => setPlaying(true))
+        .catch(() => setPlaying(false));
+    }
+  }
+
+  return (
+    <section className="page review-page" data-testid="review-page" data-video-id={video.id}>
+      <p className="small">
+        <Link to="/explanations">← Explanations</Link> · <Link to={`/library/${video.id}`}>Video page</Link>
+      </p>
+      <h1>Review: {video.title}</h1>
+
+      {video.status !== "ready" ? (
+        <div className="notice notice--warning" role="alert" data-testid="video-not-ready">
+          <p>This video is not ready yet ({video.status}); explanations can be requested once it is.</p>
+        </div>
+      ) : (
+        <div className="card review-request">
+          <h2>Request an explanation</h2>
+          <RequestControl videoId={video.id} models={models} methods={methods} onDone={onDone} />
+        </div>
+      )}
+
+      <fieldset className="review-choose" data-testid="explanation-choices">
+        <legend>Explanations of this video (up to {MAX_PANES} side by side)</legend>
+        {explanations.length === 0 && <p className="muted">None yet.</p>}
+        <ul>
+          {explanations.map((e) => (
+            <li key={e.id}>
+              <label>
+                <input
+                  type="checkbox"
+                  checked={selected.includes(e.id)}
+                  disabled={e.status !== "done" || (!selected.includes(e.id) && selected.length >= MAX_PANES)}
+                  onChange={() => toggle(e.id)}
+                  data-testid={`explanation-option-${e.id}`}
+                />{" "}
+                {methodLabel(e.method)} · {e.model?.name ?? e.label}{" "}
+                <span className={`expl-status expl-status--${e.status}`}>
+                  {STATUS_WORDS[e.status] ?? e.status}
+                  {e.status === "running" ? ` ${formatPercent(e.progress)}` : ""}
+                </span>
+                {e.status === "failed" && <span className="form-error"> {e.error}</span>}
+              </label>
+            </li>
+          ))}
+        </ul>
+      </fieldset>
+
+      <div className="overlay-controls" aria-label="Overlay settings">
+        <div className="field">
+          <label htmlFor="overlay-opacity">Opacity {Math.round(settings.opacity * 100)}%</label>
+          <input
+            id="overlay-opacity"
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={settings.opacity}
+            data-testid="overlay-opacity"
+            onChange={(e) => setSettings({ ...settings, opacity: Number(e.target.value) })}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="overlay-threshold">Threshold {Math.round(settings.threshold * 100)}%</label>
+          <input
+            id="overlay-threshold"
+            type="range"
+            min={0}
+            max={1}
+            step={0.01}
+            value={settings.threshold}
+            data-testid="overlay-threshold"
+            onChange={(e) => setSettings({ ...settings, threshold: Number(e.target.value) })}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="overlay-colormap">Colormap</label>
+          <select
+            id="overlay-colormap"
+            value={settings.colormap}
+            data-testid="overlay-colormap"
+            onChange={(e) => setSettings({ ...settings, colormap: e.target.value as ColormapName })}
+          >
+            {COLORMAPS.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+
+      {shown.length === 0 ? (
+        <div className="review-single">
+          {streamUrl && (
+            <video
+              src={streamUrl}
+              controls
+              preload="metadata"
+              className="review-single__video"
+              data-testid="review-video-plain"
+            />
+          )}
+          <p className="muted">Request an explanation, or tick one above, to see it over the video.</p>
+        </div>
+      ) : (
+        <>
+          <div className={`review-grid review-grid--${shown.length}`}>
+            {shown.map((e, index) => (
+              <ExplanationPane
+                key={e.id}
+                explanation={e}
+                streamUrl={streamUrl}
+                time={time}
+                playing={playing}
+                master={index === 0}
+                settings={settings}
+                truth={truths[e.id] ?? null}
+                registerVideo={(element) => {
+                  master.current = element;
+                }}
+                onRemove={() => setSelected(selected.filter((x) => x !== e.id))}
+              />
+            ))}
+          </div>
+          <div className="review-transport" aria-label="Playback">
+            <button
+              type="button"
+              className="button"
+              onClick={togglePlay}
+              data-testid="player-play"
+              disabled={!streamUrl}
+            >
+              {playing ? "Pause" : "Play"}
+            </button>
+            <span className="review-transport__clock" data-testid="player-time">
+              {formatClock(time)} / {formatClock(duration)}
+            </span>
+            <input
+              type="range"
+              className="review-transport__seek"
+              min={0}
+              max={duration || 0}
+              step={0.01}
+              value={Math.min(time, duration || 0)}
+              onChange={(e) => seek(Number(e.target.value))}
+              aria-label="Seek"
+              data-testid="player-seek"
+            />
+          </div>
+          <div className="review-curves">
+            {shown.map((e) => (
+              <TemporalCurve
+                key={e.id}
+                label={methodLabel(e.method)}
+                temporal={e.temporal}
+                timestamps={e.timestamps}
+                duration={duration}
+                time={time}
+                onSeek={seek}
+                segments={truths[e.id]?.segments ?? []}
+                temporalHit={truths[e.id]?.temporal_hit ?? null}
+              />
+            ))}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,85 @@
+import type { KeyboardEvent, MouseEvent } from "react";
+import { curveGeometry, timeAtX, xAtTime } from "./curve";
+import { formatClock } from "./format";
+
+interface Props {
+  label: string;
+  temporal: readonly number[];
+  timestamps: readonly number[];
+  duration: number;
+  time: number;
+  onSeek: (time: number) => void;
+  /** Ground-truth "when" segments (seconds), drawn as bands. */
+  segments?: readonly (readonly number[])[];
+  temporalHit?: boolean | null;
+}
+
+const WIDTH = 1000;
+const HEIGHT = 40;
+
+/** The temporal importance under the seek bar: click (or arrow keys) to seek. */
+export function TemporalCurve(props: Props) {
+  const { label, temporal, timestamps, duration, time, onSeek, segments = [], temporalHit } = props;
+  const geometry = curveGeometry(temporal, timestamps, duration, WIDTH, HEIGHT);
+  const playhead = xAtTime(time, duration, WIDTH);
+
+  function seekFromClick(event: MouseEvent<SVGSVGElement>) {
+    const box = event.currentTarget.getBoundingClientRect();
+    const x = ((event.clientX - box.left) / Math.max(box.width, 1)) * WIDTH;
+    onSeek(timeAtX(x, WIDTH, duration));
+  }
+
+  function seekFromKey(event: KeyboardEvent<SVGSVGElement>) {
+    const step = duration / 20;
+    if (event.key === "ArrowRight") onSeek(Math.min(duration, time + step));
+    else if (event.key === "ArrowLeft") onSeek(Math.max(0, time - step));
+    else return;
+    event.preventDefault();
+  }
+
+  return (
+    <div className="temporal-row">
+      <span className="temporal-row__label">{label}</span>
+      <svg
+        className="temporal-curve"
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        preserveAspectRatio="none"
+        role="slider"
+        tabIndex={0}
+        aria-label={`Temporal importance of ${label}; click to seek`}
+        aria-valuemin={0}
+        aria-valuemax={duration}
+        aria-valuenow={time}
+        aria-valuetext={formatClock(time)}
+        data-testid="temporal-curve"
+        onClick={seekFromClick}
+        onKeyDown={seekFromKey}
+      >
+        {segments.map(([start = 0, end = 0], i) => (
+          <rect
+            key={i}
+            className="temporal-curve__segment"
+            x={xAtTime(start, duration, WIDTH)}
+            y={0}
+            width={Math.max(2, xAtTime(end, duration, WIDTH) - xAtTime(start, duration, WIDTH))}
+            height={HEIGHT}
+            data-testid="gt-segment"
+          />
+        ))}
+        <path className="temporal-curve__area" d={geometry.area} />
+        <path className="temporal-curve__line" d={geometry.line} data-testid="temporal-curve-path" />
+        {geometry.peakIndex >= 0 && (
+          <circle
+            className={`temporal-curve__peak${temporalHit == null ? "" : temporalHit ? " is-hit" : " is-miss"}`}
+            cx={geometry.peakX}
+            cy={4}
+            r={4}
+            data-testid="temporal-peak"
+            data-hit={temporalHit == null ? "" : String(temporalHit)}
+          />
+        )}
+        <line className="temporal-curve__playhead" x1={playhead} x2={playhead} y1={0} y2={HEIGHT} />
+      </svg>
+    </div>
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * The explanations API: typed calls through the generated client (paths from schema.d.ts),
+ * and the .npz import through a multipart POST.
+ */
+import { api, CSRF_HEADER_NAME, ensureCsrfToken } from "../../api/client";
+import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
+import type { paths } from "../../api/schema";
+import type { MapPayload } from "./heatmap";
+
+type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
+
+export type Explanation = Json<paths["/api/v1/explanations/{id}/"]["get"]["responses"][200]>;
+export type ExplanationList = Json<paths["/api/v1/explanations/"]["get"]["responses"][200]>;
+export type ExplanationQuery = NonNullable<paths["/api/v1/explanations/"]["get"]["parameters"]["query"]>;
+export type ExplanationStatus = Json<
+  paths["/api/v1/explanations/{id}/status/"]["get"]["responses"][200]
+>;
+export type Accepted = Json<paths["/api/v1/explanations/"]["post"]["responses"][202]>;
+export type RequestBody = NonNullable<
+  paths["/api/v1/explanations/"]["post"]["requestBody"]
+>["content"]["application/json"];
+export type RegisteredModel = Json<paths["/api/v1/models/{id}/"]["get"]["responses"][200]>;
+export type ModelList = Json<paths["/api/v1/models/"]["get"]["responses"][200]>;
+export type RegisterBody = NonNullable<
+  paths["/api/v1/models/"]["post"]["requestBody"]
+>["content"]["application/json"];
+export type Method = Json<paths["/api/v1/explanation-methods/"]["get"]["responses"][200]>[number];
+export type Flag = Json<paths["/api/v1/explanations/{id}/flags/"]["get"]["responses"][200]>[number];
+export type FlagBody = NonNullable<
+  paths["/api/v1/explanations/{id}/flags/"]["post"]["requestBody"]
+>["content"]["application/json"];
+export type Export = Json<paths["/api/v1/explanation-exports/{id}/"]["get"]["responses"][200]>;
+export type ExportBody = NonNullable<
+  paths["/api/v1/explanations/{id}/exports/"]["post"]["requestBody"]
+>["content"]["application/json"];
+export type GroundTruth = Json<
+  paths["/api/v1/explanations/{id}/ground-truth/"]["get"]["responses"][200]
+>;
+export type BulkRun = Json<paths["/api/v1/bulk-runs/{id}/"]["get"]["responses"][200]>;
+export type BulkRunList = Json<paths["/api/v1/bulk-runs/"]["get"]["responses"][200]>;
+export type BulkRunBody = NonNullable<
+  paths["/api/v1/bulk-runs/"]["post"]["requestBody"]
+>["content"]["application/json"];
+
+export type Status = Explanation["status"];
+
+/** True while a worker still has to do something (the page should poll). */
+export function isPending(status: Status | undefined): boolean {
+  return status === "queued" || status === "running";
+}
+
+async function unwrap<T>(
+  request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  let result: { data?: T; error?: unknown; response: Response };
+  try {
+    result = await request();
+  } catch (cause) {
+    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+  }
+  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
+  return result.data as T;
+}
+
+export function listExplanations(query: ExplanationQuery = {}): Promise<ExplanationList> {
+  return unwrap(() => api.GET("/api/v1/explanations/", { params: { query } }));
+}
+
+export function getExplanation(id: number): Promise<Explanation> {
+  return unwrap(() => api.GET("/api/v1/explanations/{id}/", { params: { path: { id } } }));
+}
+
+export function getStatus(id: number): Promise<ExplanationStatus> {
+  return unwrap(() => api.GET("/api/v1/explanations/{id}/status/", { params: { path: { id } } }));
+}
+
+export function requestExplanation(body: RequestBody): Promise<Accepted> {
+  return unwrap(() => api.POST("/api/v1/explanations/", { body }));
+}
+
+const mapCache = new Map<number, Promise<MapPayload>>();
+
+/** The map payload (immutable once done: fetched once per page load, cached by the browser). */
+export function getMap(id: number): Promise<MapPayload> {
+  const hit = mapCache.get(id);
+  if (hit) return hit;
+  const pending = unwrap(() =>
+    api.GET("/api/v1/explanations/{id}/map/", { params: { path: { id } } }),
+  ) as Promise<MapPayload>;
+  mapCache.set(id, pending);
+  pending.catch(() => mapCache.delete(id));
+  return pending;
+}
+
+export function getGroundTruth(id: number): Promise<GroundTruth> {
+  return unwrap(() =>
+    api.GET("/api/v1/explanations/{id}/ground-truth/", { params: { path: { id } } }),
+  );
+}
+
+export function listModels(): Promise<ModelList> {
+  return unwrap(() => api.GET("/api/v1/models/", { params: { query: { page: 1 } } }));
+}
+
+export function registerModel(body: RegisterBody): Promise<RegisteredModel> {
+  return unwrap(() => api.POST("/api/v1/models/", { body }));
+}
+
+export function listMethods(): Promise<Method[]> {
+  return unwrap(() => api.GET("/api/v1/explanation-methods/"));
+}
+
+export function listFlags(id: number): Promise<Flag[]> {
+  return unwrap(() => api.GET("/api/v1/explanations/{id}/flags/", { params: { path: { id } } }));
+}
+
+export function addFlag(id: number, body: FlagBody): Promise<Flag> {
+  return unwrap(() =>
+    api.POST("/api/v1/explanations/{id}/flags/", { params: { path: { id } }, body }),
+  );
+}
+
+export function requestExport(id: number, body: ExportBody): Promise<Export> {
+  return unwrap(() =>
+    api.POST("/api/v1/explanations/{id}/exports/", { params: { path: { id } }, body }),
+  ) as Promise<Export>;
+}
+
+export function getExport(id: number): Promise<Export> {
+  return unwrap(() => api.GET("/api/v1/explanation-exports/{id}/", { params: { path: { id } } }));
+}
+
+export function listBulkRuns(): Promise<BulkRunList> {
+  return unwrap(() => api.GET("/api/v1/bulk-runs/"));
+}
+
+export function startBulkRun(body: BulkRunBody): Promise<BulkRun> {
+  return unwrap(() => api.POST("/api/v1/bulk-runs/", { body }));
+}
+
+/** Import an .npz (multipart: video, method, file; optionally model and target). */
+export async function importExplanation(fields: {
+  video: number;
+  method: string;
+  file: File;
+  model?: number | null;
+  target?: number | null;
+}): Promise<Explanation> {
+  const token = await ensureCsrfToken();
+  const form = new FormData();
+  form.append("video", String(fields.video));
+  form.append("method", fields.method);
+  if (fields.model != null) form.append("model", String(fields.model));
+  if (fields.target != null) form.append("target", String(fields.target));
+  form.append("file", fields.file, fields.file.name);
+  let response: Response;
+  try {
+    response = await globalThis.fetch("/api/v1/explanations/import/", {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", ...(token ? { [CSRF_HEADER_NAME]: token } : {}) },
+    });
+  } catch (cause) {
+    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body as Explanation;
+}

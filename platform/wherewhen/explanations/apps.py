@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ExplanationsConfig(AppConfig):
+    name = "wherewhen.explanations"
+    label = "explanations"
+    verbose_name = "Models and explanations"

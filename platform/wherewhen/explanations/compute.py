@@ -1,0 +1,241 @@
+"""The gpu worker's adapter: claim explanations, run ``explain()`` on a batch, store results.
+
+Imported only inside the compute task (it pulls in torch through ``workers.serving`` lazily,
+inside functions). The protocol itself is in :mod:`wherewhen.explanations.claims`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.db import close_old_connections, connection
+
+from wherewhen.explanations import claims, conf, storage
+from wherewhen.explanations.models import Explanation
+
+log = logging.getLogger(__name__)
+
+DECODE_THREADS = 4
+
+
+class TransientError(RuntimeError):
+    """A failure worth retrying later (e.g. the GPU was out of memory)."""
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews the claim of the rows being computed and writes their progress, about once a
+    second (and at least three times per lease)."""
+
+    def __init__(self, ids: list[int], owner: str) -> None:
+        super().__init__(name="explanation-lease", daemon=True)
+        self.ids = list(ids)
+        self.owner = owner
+        self.counter = None
+        self.lost: set[int] = set()
+        self._stop_event = threading.Event()
+        self.interval = min(1.0, conf.lease_seconds() / 3)
+
+    def set_counter(self, counter: Any) -> None:
+        self.counter = counter
+
+    def run(self) -> None:
+        try:
+            while not self._stop_event.wait(self.interval):
+                progress = self.counter.fraction if self.counter is not None else None
+                try:
+                    held = claims.renew(self.ids, self.owner, progress)
+                except Exception:  # the database hiccuped: try again next tick
+                    log.warning("could not renew the lease of %s", self.ids, exc_info=True)
+                    close_old_connections()
+                    continue
+                lost = set(self.ids) - held
+                if lost - self.lost:
+                    log.warning("lost the claim of explanation(s) %s", sorted(lost - self.lost))
+                self.lost = lost
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
+def _video_path(video) -> str:
+    field = video.playback if video.playback else video.original
+    return field.path
+
+
+def _frame_table(video) -> list[float] | None:
+    """The stored frame timestamps, when they describe the file being decoded (playback)."""
+    return list(video.frame_timestamps) if video.playback and video.frame_timestamps else None
+
+
+def result_fields(explanation: Any, batch_size: int, map_file: str, sha: str) -> dict[str, Any]:
+    """The columns of a done row, from a ``workers.types.Explanation``."""
+    heat = explanation.map
+    return {
+        "map_file": map_file,
+        "map_sha256": sha,
+        "grid": [int(x) for x in heat.shape],
+        "temporal": [float(x) for x in explanation.temporal],
+        "timestamps": [float(x) for x in explanation.timestamps],
+        "explained_target": int(explanation.target),
+        "topk": [dataclasses.asdict(p) for p in explanation.topk],
+        "cost": dataclasses.asdict(explanation.cost),
+        "value_range": [float(heat.min()), float(heat.max())],
+        "batch_size": batch_size,
+    }
+
+
+def run(explanation_id: int, node: str | None = None) -> dict[str, Any]:
+    """Compute explanation ``explanation_id`` (and queued companions) if it still needs it."""
+    owner = claims.worker_identity(node)
+    primary = claims.claim(explanation_id, owner)
+    if primary is None:
+        status = (
+            Explanation.objects.filter(pk=explanation_id).values_list("status", flat=True).first()
+        )
+        return {"explanation": explanation_id, "outcome": "nothing to do", "status": status}
+    rows = [primary]
+    if primary.source == Explanation.Source.COMPUTED and _batches(primary.method):
+        rows += claims.claim_companions(primary, owner, conf.batch_max() - 1)
+    ids = [r.pk for r in rows]
+    keeper = LeaseKeeper(ids, owner)
+    keeper.start()
+    try:
+        done = _compute(rows, owner, keeper)
+    except (TransientError, OSError, *_db_errors()) as exc:
+        log.warning("explanation(s) %s: transient failure, will retry: %s", ids, exc)
+        keeper.stop()
+        try:
+            claims.release(ids, owner)
+        except Exception:  # the lease runs out and the sweep queues them again
+            log.warning("could not release %s", ids, exc_info=True)
+        raise
+    except _soft_time_limit() as exc:
+        limit = exc.args[0] if exc.args else None
+        for pk in ids:
+            claims.fail(
+                pk,
+                owner,
+                f"Stopped: the computation took longer than the time limit for {primary.method}"
+                + (f" ({limit} s)." if isinstance(limit, int | float) else "."),
+            )
+        return {"explanation": explanation_id, "outcome": "time limit", "batch": ids}
+    except Exception as exc:
+        log.exception("explanation(s) %s failed", ids)
+        for pk in ids:
+            claims.fail(pk, owner, f"Internal error while computing: {exc}")
+        raise
+    finally:
+        keeper.stop()
+    return {"explanation": explanation_id, "outcome": "computed", "batch": ids, "done": done}
+
+
+def _batches(method: str) -> bool:
+    """Only single-pass methods are batched: a perturbation method's cost grows with every clip
+    it takes on, and the batch would share one task's time limit."""
+    from wherewhen.explanations.methods import METHODS
+
+    spec = METHODS.get(method)
+    return spec is not None and spec.family == "fast"
+
+
+def _db_errors() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError)
+
+
+def _soft_time_limit() -> type[BaseException]:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    return SoftTimeLimitExceeded
+
+
+def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[int]:
+    from workers.engine import ExplainError
+    from workers.models.loader import ModelLoadError
+    from workers.serving import ClipError, load_clip, process_cache, resolve_device
+
+    primary = rows[0]
+    model_row = primary.model
+    if model_row is None:
+        for r in rows:
+            claims.fail(r.pk, owner, "This explanation has no model to compute it with.")
+        return []
+    device = resolve_device(model_row.device)
+    try:
+        loaded = process_cache().get(model_row.checkpoint_dir, model_row.fingerprint, device)
+    except ModelLoadError as exc:
+        for r in rows:
+            claims.fail(r.pk, owner, f"The model {model_row.name!r} could not be loaded: {exc}")
+        return []
+
+    def clip_of(row: Explanation, path: str, table: list[float] | None) -> Any:
+        return load_clip(
+            path,
+            loaded.spec,
+            row.clip_start,
+            row.clip_end,
+            timestamps=table,
+            video_id=str(row.video_id),
+        )
+
+    # Decoding is ffmpeg in subprocesses: the clips of a batch are read in parallel (the rows'
+    # videos are read here, in this thread, so the helper threads never touch the database).
+    ready: list[tuple[Explanation, Any]] = []
+    jobs = [(r, _video_path(r.video), _frame_table(r.video)) for r in rows]
+    with ThreadPoolExecutor(max_workers=min(len(rows), DECODE_THREADS)) as pool:
+        futures = [(r, pool.submit(clip_of, r, path, table)) for r, path, table in jobs]
+        for r, future in futures:
+            try:
+                ready.append((r, future.result()))
+            except ClipError as exc:
+                claims.fail(r.pk, owner, f"The video could not be read for the model: {exc}")
+    if not ready:
+        return []
+
+    try:
+        results = _explain(loaded, ready, primary, keeper)
+    except ExplainError as exc:
+        if len(ready) == 1:
+            claims.fail(ready[0][0].pk, owner, f"The method refused this request: {exc}")
+            return []
+        # One bad request must not fail the others: run them one by one.
+        results = []
+        for item in ready:
+            try:
+                results += _explain(loaded, [item], primary, keeper)
+            except ExplainError as one:
+                claims.fail(item[0].pk, owner, f"The method refused this request: {one}")
+                results.append(None)
+
+    finished = []
+    for (row, _clip), result in zip(ready, results, strict=True):
+        if result is None:
+            continue
+        map_file, sha = storage.write_map(row.request_key, result.map)
+        fields = result_fields(result, len(ready), map_file, sha)
+        if claims.finish(row.pk, owner, fields):
+            finished.append(row.pk)
+    return finished
+
+
+def _explain(loaded: Any, items: list[tuple[Explanation, Any]], primary, keeper) -> list[Any]:
+    import torch
+
+    from workers.serving import explain_batch
+
+    clips = [clip for _row, clip in items]
+    targets = None if primary.target is None else [row.target for row, _clip in items]
+    try:
+        return explain_batch(
+            loaded, clips, primary.method, targets, dict(primary.params), keeper.set_counter
+        )
+    except torch.cuda.OutOfMemoryError as exc:
+        raise TransientError(f"the GPU ran out of memory: {exc}") from exc

@@ -1,0 +1,84 @@
+"""The media worker's adapter for exports: render with ``workers.overlay``, store, flip status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from wherewhen.explanations import storage
+from wherewhen.explanations.models import Export
+
+log = logging.getLogger(__name__)
+
+
+def export_relative_path(export: Export) -> str:
+    key = export.explanation.request_key
+    return f"explanations/exports/{key[:2]}/{key}/{export.kind}-{export.options_hash[:16]}.{export.kind}"
+
+
+def render(export_id: int) -> dict[str, Any]:
+    """Render one export; a finished export is left as it is (a redelivered task is a no-op)."""
+    from workers import overlay
+
+    with transaction.atomic():
+        export = (
+            Export.objects.select_for_update()
+            .select_related("explanation", "explanation__video")
+            .filter(pk=export_id)
+            .first()
+        )
+        if export is None or export.status == Export.Status.DONE:
+            return {"export": export_id, "outcome": "nothing to do"}
+        export.status = Export.Status.RUNNING
+        export.save(update_fields=["status"])
+
+    explanation = export.explanation
+    video = explanation.video
+    source = video.playback if video.playback else video.original
+    relative = export_relative_path(export)
+    final = storage.absolute(relative)
+    tmp = overlay.atomic_output(final)
+    opts = export.options
+    heat = storage.read_map(explanation.map_file)
+    common = {
+        "video_size": (int(video.width or 0) or 320, int(video.height or 0) or 240),
+        "fps": float(video.fps or 25.0),
+        "frame_times": list(video.frame_timestamps or []) or None,
+        "colormap": opts.get("colormap", "jet"),
+        "opacity": float(opts.get("opacity", 0.5)),
+        "threshold": float(opts.get("threshold", 0.0)),
+    }
+    try:
+        if export.kind == Export.Kind.MP4:
+            info = overlay.render_overlay_mp4(
+                source.path,
+                tmp,
+                heat,
+                explanation.timestamps,
+                explanation.temporal,
+                duration=float(video.duration or 0.0),
+                **common,
+            )
+        else:
+            info = overlay.render_keyframe_strip(
+                source.path, tmp, heat, explanation.timestamps, **common
+            )
+        tmp.replace(final)
+    except (overlay.OverlayError, ValueError, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        Export.objects.filter(pk=export_id).update(
+            status=Export.Status.FAILED, error=str(exc)[:4000], finished_at=timezone.now()
+        )
+        log.warning("export %s failed: %s", export_id, exc)
+        return {"export": export_id, "outcome": "failed", "error": str(exc)}
+    Export.objects.filter(pk=export_id).update(
+        status=Export.Status.DONE,
+        file=relative,
+        size_bytes=final.stat().st_size,
+        error="",
+        finished_at=timezone.now(),
+    )
+    return {"export": export_id, "outcome": "rendered", **info}

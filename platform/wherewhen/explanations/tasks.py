@@ -1,0 +1,153 @@
+"""Celery tasks of the explanations app: thin adapters over ``compute`` and ``exporting``.
+
+* ``gpu.explanations.compute`` (queue ``gpu``) -- compute one explanation, batched with queued
+  companions; the web sends it by name with per-method-family time limits.
+* ``media.explanations.render_overlay`` (queue ``media``) -- render an export (MP4 or PNG).
+* ``explanations.requeue_abandoned`` (queue ``default``) -- queue again work whose worker died.
+
+Nothing here imports torch at import time: the web process and the default/media workers load
+this module too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import Task, shared_task
+from celery.signals import worker_ready, worker_shutdown
+from django.db import InterfaceError, OperationalError
+
+from wherewhen.explanations.compute import TransientError
+
+log = logging.getLogger(__name__)
+
+# Errors worth a retry with backoff: the database or the disk hiccuped, the GPU was full.
+TRANSIENT = (OperationalError, InterfaceError, OSError, TransientError)
+
+
+class ComputeTask(Task):
+    """Marks the explanation failed when the task gives up (retries exhausted, or an error
+    before the row was claimed), unless another worker holds it or it is finished."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if not args:
+            return
+        from wherewhen.explanations import claims
+
+        try:
+            claims.fail_if_queued(
+                int(args[0]),
+                f"Gave up after {self.request.retries + 1} attempt(s); the last error was: {exc}",
+            )
+        except Exception:  # the database is still down: the row stays queued, a new request retries
+            log.warning("could not mark explanation %s failed", args[0], exc_info=True)
+
+
+@shared_task(
+    name="gpu.explanations.compute",
+    base=ComputeTask,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def compute_explanation(self, explanation_id: int) -> dict:
+    """Compute explanation ``explanation_id`` unless it is done or owned by a live worker.
+
+    The web sends it with the time limits of the method's family (``methods.time_limits``);
+    the decorator's limits apply to messages sent without them.
+    """
+    from wherewhen.explanations import compute
+
+    return compute.run(int(explanation_id), node=self.request.hostname)
+
+
+@shared_task(
+    name="media.explanations.render_overlay",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=3,
+    soft_time_limit=900,
+    time_limit=960,
+)
+def render_overlay(self, export_id: int) -> dict:
+    """Render export ``export_id`` (overlay MP4 or keyframe PNG strip) with ffmpeg."""
+    from wherewhen.explanations import exporting
+
+    return exporting.render(int(export_id))
+
+
+@shared_task(name="explanations.requeue_abandoned")
+def requeue_abandoned() -> list[int]:
+    """Queue again the explanations whose worker died (also run by every gpu worker)."""
+    from wherewhen.explanations import claims
+
+    return claims.requeue_abandoned()
+
+
+# --- The sweep inside gpu workers ----------------------------------------------------------------
+
+_sweeper: _Sweeper | None = None
+
+
+class _Sweeper(threading.Thread):
+    """In a gpu worker's main process: requeue abandoned work at start, then periodically."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(name="explanation-sweeper", daemon=True)
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from django.db import close_old_connections, connection
+
+        from wherewhen.explanations import claims
+
+        try:
+            while True:
+                try:
+                    close_old_connections()
+                    ids = claims.requeue_abandoned()
+                    if ids:
+                        log.warning("queued abandoned explanation(s) %s again", ids)
+                except Exception:
+                    log.warning("the abandoned-work sweep failed", exc_info=True)
+                if self.stopping.wait(self.interval):
+                    return
+        finally:
+            connection.close()
+
+
+@worker_ready.connect
+def _start_sweeper(sender, **kwargs) -> None:  # sender: the worker's Consumer
+    global _sweeper
+    try:
+        queues = {queue.name for queue in sender.task_consumer.queues}
+    except AttributeError:
+        return
+    if "gpu" not in queues or _sweeper is not None:
+        return
+    from wherewhen.explanations import conf
+
+    _sweeper = _Sweeper(interval=max(1.0, conf.lease_seconds() / 2))
+    _sweeper.start()
+
+
+@worker_shutdown.connect
+def _stop_sweeper(sender=None, **kwargs) -> None:
+    global _sweeper
+    if _sweeper is not None:
+        _sweeper.stopping.set()
+        _sweeper = None

@@ -1,0 +1,97 @@
+"""The review player in real Chromium: request STAA on a demo clip through the UI, watch the
+status go to done, and see the heatmap drawn on the overlay canvas and the temporal curve."""
+
+from __future__ import annotations
+
+import pytest
+from celery import Celery
+from playwright.sync_api import expect
+
+from tests.conftest import TEST_REDIS_URL, broker_for, redis_reachable
+from tests.explanations_support import (  # noqa: F401 - fixtures
+    ready_video,
+    register_tiny_model,
+    researcher_fixture,
+    tiny_checkpoint_fixture,
+)
+from wherewhen.explanations import services
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+CANVAS_PIXELS = """(el) => {
+  const data = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
+  return painted;
+}"""
+
+
+@pytest.fixture
+def gpu_worker(start_worker, monkeypatch, tmp_path):
+    """A real gpu worker; the web (the live server in this process) sends it tasks."""
+    broker = "redis" if redis_reachable() else "embedded"
+    if broker == "redis":
+        import redis
+
+        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    worker = start_worker(queues="gpu", broker=broker, wait=False)
+    from wherewhen.celery import app as platform_app
+
+    client = Celery("review-e2e", broker=worker.broker_url, backend=worker.result_backend)
+    client.conf.update(
+        task_queues=platform_app.conf.task_queues,
+        task_routes=platform_app.conf.task_routes,
+        task_default_queue="default",
+        broker_transport_options=dict(platform_app.conf.broker_transport_options or {}),
+    )
+    monkeypatch.setattr(services, "_celery_app", lambda: client)
+    assert broker_for  # the same helper the worker fixture uses picked the broker URLs
+    yield worker
+    client.close()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_request_staa_and_see_the_overlay_and_the_curve(
+    page, gpu_worker, researcher, tiny_checkpoint, settings
+):
+    register_tiny_model(researcher, tiny_checkpoint, name="tiny", public=True)
+    video = ready_video(researcher, settings.MEDIA_ROOT, title="demo clip", seconds=2.0)
+    gpu_worker.wait_ready()
+    sign_in(page, "rita", "rita-pw-42")
+
+    page.goto(f"/explanations/review/{video.pk}")
+    expect(page.get_by_role("heading", name="Review: demo clip")).to_be_visible()
+    page.get_by_test_id("request-method").select_option("staa")
+    page.get_by_test_id("request-submit").click()
+    status = page.get_by_test_id("request-status")
+    expect(status).to_have_attribute("data-status", "done", timeout=120_000)
+
+    pane = page.get_by_test_id("review-pane")
+    expect(pane).to_have_count(1)
+    expect(pane.get_by_role("heading", name="STAA")).to_be_visible()
+    canvas = pane.get_by_test_id("overlay-canvas")
+    expect(canvas).not_to_have_attribute("data-drawn", "0", timeout=15_000)
+    assert canvas.evaluate(CANVAS_PIXELS) > 0
+
+    curve = page.get_by_test_id("temporal-curve-path")
+    expect(curve).to_have_count(1)
+    assert curve.get_attribute("d").startswith("M")
+
+    # The overlay settings act instantly in the browser: a threshold of 100% hides all but the
+    # maximum, an opacity of 0 hides everything.
+    page.get_by_test_id("overlay-opacity").fill("0")
+    expect(canvas).to_have_attribute("data-drawn", "0")
+    assert canvas.evaluate(CANVAS_PIXELS) == 0
+
+    # Clicking the curve seeks (the playhead time changes).
+    curve_box = page.get_by_test_id("temporal-curve")
+    size = curve_box.bounding_box()
+    curve_box.click(position={"x": size["width"] * 0.75, "y": size["height"] / 2})
+    expect(page.get_by_test_id("player-time")).to_have_text("0:01.50 / 0:02.00")
