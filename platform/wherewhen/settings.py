@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "wherewhen.videos",
     "wherewhen.annotations",
     "wherewhen.explanations",
+    "wherewhen.scoring",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,9 @@ if CELERY_BROKER_URL.startswith("sqla+sqlite"):
     # kombu passes these to SQLAlchemy's create_engine: wait for SQLite's lock, don't fail.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Synthetic benchmark clips (with known ground truth) that the demo data loads.
+DEMO_BENCHMARK_CLIPS = int(os.environ.get("DEMO_BENCHMARK_CLIPS", "8"))
 
 # Live-worker detection for /healthz: each worker writes a heartbeat row this often, and is
 # counted as gone once its heartbeat is older than WORKER_STALE_SECONDS.

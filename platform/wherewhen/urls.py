@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("wherewhen.videos.urls")),
     path("", include("wherewhen.annotations.urls")),
     path("", include("wherewhen.explanations.urls")),
+    path("", include("wherewhen.scoring.urls")),
 ]
 
 urlpatterns = [

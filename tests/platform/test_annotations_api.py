@@ -511,16 +511,18 @@ def test_import_ground_truth_service_creates_accepted_annotations(rita):
     assert Keyframe.objects.filter(track__assignment__task__project=project).count() == 2
 
 
-def test_demo_project_is_seeded_once():
+def test_demo_project_is_seeded_once(settings):
     from wherewhen.annotations.demo import DEMO_PROJECT, seed_demo
 
+    settings.DEMO_BENCHMARK_CLIPS = 1
     researcher = user("researcher", Role.RESEARCHER)
     make_video(researcher, "demo clip", label="pattern")
     first = seed_demo()
     second = seed_demo()
     assert first.pk == second.pk and first.name == DEMO_PROJECT
     assert "pattern" in second.labels
-    assert Task.objects.filter(project=first).count() == 1
+    # The demo clip and the one synthetic benchmark clip, each once.
+    assert Task.objects.filter(project=first).count() == 2
 
 
 def test_api_root_lists_the_annotation_resources(client):

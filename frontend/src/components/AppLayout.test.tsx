@@ -68,10 +68,15 @@ describe("role-based navigation", () => {
   it.each([
     ["/explanations", "No ready video yet. Videos appear here once the library has processed them."],
     ["/studies", "Studies — human-evaluation studies will appear here once created."],
-    ["/leaderboard", "Leaderboard — scores will appear here"],
   ])("renders an honest empty state at %s", async (path, text) => {
     renderApp(path, signedIn("researcher"));
     expect(await screen.findByTestId("empty-state")).toHaveTextContent(text);
+  });
+
+  it("renders an honest empty state at /leaderboard", async () => {
+    mockFetch({ "GET /api/v1/annotation/projects/": () => json(200, []) });
+    renderApp("/leaderboard", signedIn("researcher"));
+    expect(await screen.findByTestId("empty-state")).toHaveTextContent("Leaderboard — scores will appear here");
   });
 
   it("tells participants this workspace is not for them", async () => {

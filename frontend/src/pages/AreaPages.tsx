@@ -39,15 +39,8 @@ export function StudiesPage() {
   );
 }
 
-export function LeaderboardPage() {
-  return (
-    <EmptyArea
-      title="Leaderboard"
-      message="Leaderboard — scores will appear here once explanations have been evaluated."
-      hint="Methods are compared on pointing games, faithfulness and cost."
-    />
-  );
-}
+/** The Leaderboard area lives in pages/leaderboard/. */
+export { LeaderboardArea as LeaderboardPage } from "./leaderboard/LeaderboardArea";
 
 export function NotFoundPage() {
   return (

@@ -83,7 +83,9 @@ def load_benchmark(owner, n: int, seed: int = 7, audio: bool = True) -> list[Vid
     """
     from workers.synthetic import generate_dataset
 
-    videos = []
+    videos: list[Video] = []
+    if n <= 0:
+        return videos
     with tempfile.TemporaryDirectory() as tmp:
         records = generate_dataset(Path(tmp), n=n, seed=seed, audio=audio)
         project = benchmark_project(owner, records[0].ground_truth["classes"] if records else [])

@@ -5,6 +5,8 @@ Idempotent: the project is found by name, and videos already in it are left alon
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from wherewhen.accounts.models import User
 from wherewhen.annotations import services
 from wherewhen.annotations.benchmark import BENCHMARK_PROJECT, load_benchmark
@@ -23,14 +25,11 @@ themselves.
 """
 
 
-DEMO_BENCHMARK_CLIPS = 8
-
-
 def seed_demo(stdout=None) -> Project | None:
     owner = User.objects.filter(username="researcher").first()
     if owner is None:
         return None
-    benchmark = load_benchmark(owner, n=DEMO_BENCHMARK_CLIPS)
+    benchmark = load_benchmark(owner, n=settings.DEMO_BENCHMARK_CLIPS)
     if stdout is not None:
         stdout.write(
             f"Synthetic benchmark: {len(benchmark)} clip(s) with known ground truth "

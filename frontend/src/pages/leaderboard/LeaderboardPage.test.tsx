@@ -1,0 +1,139 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { json, mockFetch } from "../../test/fetchMock";
+import { renderApp, signedIn } from "../../test/render";
+import type { Leaderboard, LeaderboardRow } from "./api";
+
+const estimate = (value: number | null, low: number | null = value, high: number | null = value, n = 24) => ({
+  value,
+  low,
+  high,
+  n,
+});
+
+function row(key: string, method: string, spatial: number): LeaderboardRow {
+  return {
+    key,
+    kind: "method",
+    model: { id: 3, name: "tiny" },
+    method,
+    variant: "",
+    clips: 6,
+    videos: 6,
+    frames: 24,
+    errors: 0,
+    spatial: estimate(spatial, Math.max(0, spatial - 0.1), Math.min(1, spatial + 0.1)),
+    small: estimate(spatial),
+    temporal: estimate(0.5, 0.2, 0.8, 6),
+    spacetime: estimate(0.5, 0.2, 0.8, 6),
+    energy: estimate(0.4),
+    iou: estimate(0.3),
+    sparsity: 0.7,
+    deletion_auc: null,
+    insertion_auc: null,
+    cost: { wall_seconds: 0.5, forward_passes: 1, backward_passes: 0, peak_memory_bytes: null },
+  };
+}
+
+const board: Leaderboard = {
+  project: { id: 1, name: "Jumps" },
+  dataset: null,
+  model: null,
+  tolerance: 15,
+  stale: false,
+  pending: 0,
+  reason: "",
+  confidence: 0.95,
+  resamples: 2000,
+  videos: 6,
+  rows: [row("3:staa_plus:abc", "staa_plus", 0.9), row("3:random:def", "random", 0.1)],
+  human: { key: "human", kind: "human", annotations: 2, videos: 6, frames: 48, spatial: estimate(0.95, 0.9, 1, 48) },
+  comparisons: [
+    {
+      a: "3:random:def",
+      b: "3:staa_plus:abc",
+      metric: "spatial",
+      test: "paired sign-flip permutation over videos",
+      frames: 24,
+      videos: 6,
+      accuracy_a: 0.1,
+      accuracy_b: 0.9,
+      difference: -0.8,
+      p_value: 0.03125,
+      a_only: 0,
+      b_only: 19,
+      exact: true,
+    },
+  ],
+  notes: ["Faithfulness (deletion / insertion AUC) needs model passes and is not stored."],
+  options: { datasets: [{ id: 5, name: "synthetic" }], models: [{ id: 3, name: "tiny" }] },
+};
+
+const clips = {
+  row: "3:random:def",
+  clips: [
+    {
+      explanation: 41,
+      video: { id: 9, name: "clip 0" },
+      frames_counted: 2,
+      frames_hit: 1,
+      spatial: 0.5,
+      temporal_hit: true,
+      spacetime_hit: false,
+      energy: 0.3,
+      error: "",
+      frames: [
+        { index: 0, time: 0, frame: 0, counted: true, hit: true },
+        { index: 1, time: 0.5, frame: 5, counted: true, hit: false },
+        { index: 2, time: 1, frame: null, counted: false, hit: null },
+      ],
+      focus_time: 0.5,
+      player_url: "/explanations/review/9?ids=41&t=0.500",
+    },
+  ],
+};
+
+describe("leaderboard", () => {
+  it("shows the table, the chart with intervals, the tests and a drill-down into the player", async () => {
+    const server = mockFetch({
+      "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
+      "GET /api/v1/scoring/leaderboards/": () => json(200, board),
+      "GET /api/v1/scoring/leaderboards/clips/": () => json(200, clips),
+    });
+    renderApp("/leaderboard", signedIn("researcher"));
+    const table = await screen.findByTestId("leaderboard-table");
+    const rows = within(table).getAllByTestId("leaderboard-row");
+    expect(rows.map((r) => r.dataset.method)).toEqual(["staa_plus", "random"]);
+    expect(rows[0]).toHaveTextContent("STAA+");
+    expect(within(rows[0]!).getByTestId("cell-spatial")).toHaveAttribute("aria-label", "90% [80–100%]");
+    expect(screen.getByTestId("leaderboard-human")).toHaveTextContent("95%");
+    // the project was chosen for the user, and the query carries it
+    await waitFor(() => expect(screen.getByTestId("test-location")).toHaveTextContent("project=1"));
+    expect(server.requestsTo("GET", "/api/v1/scoring/leaderboards/")[0]!.url).toContain("project=1");
+
+    const chart = screen.getByTestId("leaderboard-chart");
+    expect(within(chart).getAllByTestId("chart-bar")).toHaveLength(3); // two methods + human
+    expect(within(chart).getAllByTestId("chart-whisker")).toHaveLength(3);
+    expect(screen.getByTestId("comparison-p")).toHaveTextContent("0.031");
+    expect(screen.getByTestId("export-csv")).toHaveAttribute("href", "/api/v1/scoring/leaderboards/export.csv?project=1");
+
+    fireEvent.click(within(rows[1]!).getByTestId("row-clips"));
+    const panel = await screen.findByTestId("clips-panel");
+    expect(await within(panel).findByTestId("clip-item")).toHaveTextContent("1 of 2 frames hit");
+    expect(within(panel).getByTestId("clip-link")).toHaveAttribute("href", "/explanations/review/9?ids=41&t=0.500");
+    const frames = within(panel).getAllByTestId("clip-frame");
+    expect(frames.map((f) => f.dataset.hit)).toEqual(["true", "false", "none"]);
+    expect(server.requestsTo("GET", "/api/v1/scoring/leaderboards/clips/")[0]!.url).toContain("row=3%3Arandom%3Adef");
+  });
+
+  it("says why a table is empty", async () => {
+    mockFetch({
+      "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
+      "GET /api/v1/scoring/leaderboards/": () =>
+        json(200, { ...board, rows: [], human: null, comparisons: [], reason: "Project 'Jumps' has no ground truth yet." }),
+    });
+    renderApp("/leaderboard?project=1", signedIn("researcher"));
+    expect(await screen.findByTestId("leaderboard-reason")).toHaveTextContent("no ground truth yet");
+    expect(screen.queryByTestId("leaderboard-table")).not.toBeInTheDocument();
+  });
+});

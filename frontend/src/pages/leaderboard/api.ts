@@ -1,0 +1,58 @@
+/** The scoring API (/api/v1/scoring/...), typed from the generated schema. */
+import { api } from "../../api/client";
+import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
+import type { paths } from "../../api/schema";
+
+type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
+
+export type Leaderboard = Json<paths["/api/v1/scoring/leaderboards/"]["get"]["responses"][200]>;
+export type LeaderboardRow = Leaderboard["rows"][number];
+export type HumanRow = NonNullable<Leaderboard["human"]>;
+export type Estimate = LeaderboardRow["spatial"];
+export type Comparison = Leaderboard["comparisons"][number];
+export type ClipList = Json<paths["/api/v1/scoring/leaderboards/clips/"]["get"]["responses"][200]>;
+export type Clip = ClipList["clips"][number];
+export type ProjectSummary = Json<
+  paths["/api/v1/annotation/projects/"]["get"]["responses"][200]
+>[number];
+
+export interface BoardQuery {
+  project: number;
+  dataset?: number;
+  model?: number;
+}
+
+async function unwrap<T>(
+  request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  let result: { data?: T; error?: unknown; response: Response };
+  try {
+    result = await request();
+  } catch (cause) {
+    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+  }
+  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
+  return result.data as T;
+}
+
+export function listProjects(): Promise<ProjectSummary[]> {
+  return unwrap(() => api.GET("/api/v1/annotation/projects/"));
+}
+
+export function getLeaderboard(query: BoardQuery): Promise<Leaderboard> {
+  return unwrap(() => api.GET("/api/v1/scoring/leaderboards/", { params: { query } }));
+}
+
+export function getClips(query: BoardQuery, row: string): Promise<ClipList> {
+  return unwrap(() =>
+    api.GET("/api/v1/scoring/leaderboards/clips/", { params: { query: { ...query, row } } }),
+  );
+}
+
+/** Where the browser downloads the table (the same query as the page). */
+export function exportUrl(query: BoardQuery, kind: "csv" | "json"): string {
+  const params = new URLSearchParams({ project: String(query.project) });
+  if (query.dataset) params.set("dataset", String(query.dataset));
+  if (query.model) params.set("model", String(query.model));
+  return `/api/v1/scoring/leaderboards/export.${kind}?${params.toString()}`;
+}

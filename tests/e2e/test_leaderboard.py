@@ -1,0 +1,77 @@
+"""The leaderboard in real Chromium: seeded scores show as a table and a bar chart with interval
+whiskers, and a row's clips link into the review player at the frame in question."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.scoring_support import (
+    box_from,
+    ground_truth,
+    make_explanation,
+    make_model,
+    make_project,
+    make_video,
+    peak_map,
+    user,
+)
+from wherewhen.accounts.models import Role
+from wherewhen.scoring import services
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def seeded(monkeypatch):
+    monkeypatch.setattr(services, "send_recompute", lambda ids: None)
+    rita = user("rita", Role.RESEARCHER, password="research-me-42")
+    model = make_model(rita)
+    videos = [make_video(rita, f"clip {k}") for k in range(4)]
+    project = make_project(rita, videos, name="Jumps")
+    for k, video in enumerate(videos):
+        ground_truth(project, video, [box_from(0, (40, 30, 80, 60))])
+        make_explanation(video, peak_map([(1, 1)] * 4), method="staa_plus", model=model)
+        # the random map misses on every other clip's third frame
+        miss = (3, 3) if k % 2 else (1, 1)
+        make_explanation(
+            video, peak_map([(1, 1), (1, 1), miss, (1, 1)]), method="random", model=model
+        )
+    services.recompute_now(project)
+    return project
+
+
+def test_leaderboard_table_chart_and_drilldown(page, seeded):
+    page.goto("/login")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("research-me-42")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    page.goto(f"/leaderboard?project={seeded.pk}")
+    expect(page.get_by_role("heading", name="Leaderboard")).to_be_visible()
+    rows = page.get_by_test_id("leaderboard-row")
+    expect(rows).to_have_count(2)
+    staa = page.locator('[data-testid="leaderboard-row"][data-method="staa_plus"]')
+    expect(staa.get_by_test_id("cell-spatial")).to_have_attribute("aria-label", "100% [100–100%]")
+
+    chart = page.get_by_test_id("leaderboard-chart")
+    expect(chart.get_by_test_id("chart-bar")).to_have_count(2)
+    expect(chart.get_by_test_id("chart-whisker")).to_have_count(2)
+    heights = [
+        float(bar.get_attribute("height")) for bar in chart.get_by_test_id("chart-bar").all()
+    ]
+    assert heights[0] < heights[1]  # random (14 of 16 frames) below STAA+ (all)
+    expect(page.get_by_test_id("comparison-row")).to_have_count(1)
+
+    random_row = page.locator('[data-testid="leaderboard-row"][data-method="random"]')
+    random_row.get_by_test_id("row-clips").click()
+    panel = page.get_by_test_id("clips-panel")
+    expect(panel.get_by_test_id("clip-item")).to_have_count(4)
+    expect(panel.locator('[data-testid="clip-frame"][data-hit="false"]')).to_have_count(2)
+    link = panel.get_by_test_id("clip-link").nth(1)
+    expect(link).to_have_attribute(
+        "href", re.compile(r"^/explanations/review/\d+\?ids=\d+&t=1\.000$")
+    )
