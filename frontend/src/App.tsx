@@ -12,12 +12,15 @@ import {
 } from "./pages/AreaPages";
 import { DashboardPage } from "./pages/DashboardPage";
 import { LoginPage } from "./pages/LoginPage";
+import { ParticipantPage } from "./pages/studies/ParticipantPage";
 
 /** All client-side routes. Django serves index.html for each of these paths. */
 export function AppRoutes() {
   return (
     <Routes>
       <Route path="/login" element={<LoginPage />} />
+      {/* Study participants are anonymous: no sign-in, no app navigation. */}
+      <Route path="/p/:slug" element={<ParticipantPage />} />
       <Route element={<RequireAuth />}>
         <Route element={<AppLayout />}>
           <Route index element={<DashboardPage />} />

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "wherewhen.annotations",
     "wherewhen.explanations",
     "wherewhen.scoring",
+    "wherewhen.studies",
 ]
 
 MIDDLEWARE = [

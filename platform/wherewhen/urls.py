@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("wherewhen.annotations.urls")),
     path("", include("wherewhen.explanations.urls")),
     path("", include("wherewhen.scoring.urls")),
+    path("", include("wherewhen.studies.urls")),
 ]
 
 urlpatterns = [

@@ -24,6 +24,453 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/annotation/assignments/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue. */
+        get: operations["v1_annotation_assignments_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue. */
+        get: operations["v1_annotation_assignments_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/cvat/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This annotation as CVAT for video 1.1 XML
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        get: operations["v1_annotation_assignments_cvat_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/draft/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Autosave the draft (renews the lease)
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        put: operations["v1_annotation_assignments_draft_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/release/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give the task back to the pool (the draft is kept)
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        post: operations["v1_annotation_assignments_release_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/resume/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Continue: renew the lease, reopen after a rejection, or take back an expired task
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        post: operations["v1_annotation_assignments_resume_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/review/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept or reject a submitted annotation
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        post: operations["v1_annotation_assignments_review_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/submit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit the annotation (the body, or the saved draft when empty)
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        post: operations["v1_annotation_assignments_submit_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/assignments/{id}/video/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream the assignment's video (supports Range requests)
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        get: operations["v1_annotation_assignments_video_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/projects/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Annotation projects: a researcher's own; reviewers may read every project. */
+        get: operations["v1_annotation_projects_list"];
+        put?: never;
+        /** @description Annotation projects: a researcher's own; reviewers may read every project. */
+        post: operations["v1_annotation_projects_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/projects/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Annotation projects: a researcher's own; reviewers may read every project. */
+        get: operations["v1_annotation_projects_retrieve"];
+        /** @description Annotation projects: a researcher's own; reviewers may read every project. */
+        put: operations["v1_annotation_projects_update"];
+        post?: never;
+        /** @description Annotation projects: a researcher's own; reviewers may read every project. */
+        delete: operations["v1_annotation_projects_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Annotation projects: a researcher's own; reviewers may read every project. */
+        patch: operations["v1_annotation_projects_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/annotation/projects/{id}/export/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export (COCO-style JSON, CSV, or a zip of CVAT for video 1.1 files)
+         * @description Annotation projects: a researcher's own; reviewers may read every project.
+         */
+        get: operations["v1_annotation_projects_export_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/projects/{id}/ground-truth/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ground truth of one video (consensus or gold answer)
+         * @description Annotation projects: a researcher's own; reviewers may read every project.
+         */
+        get: operations["v1_annotation_projects_ground_truth_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/projects/{id}/import/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a CVAT for video 1.1 file as ground truth or as a gold answer
+         * @description Annotation projects: a researcher's own; reviewers may read every project.
+         */
+        post: operations["v1_annotation_projects_import_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/projects/{id}/quality/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quality report
+         * @description Annotation projects: a researcher's own; reviewers may read every project.
+         */
+        get: operations["v1_annotation_projects_quality_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/projects/{id}/videos/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add videos (by id, or a whole dataset) to the project
+         * @description Annotation projects: a researcher's own; reviewers may read every project.
+         */
+        post: operations["v1_annotation_projects_videos_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/queue/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Projects open to you
+         * @description The annotator's task queue.
+         */
+        get: operations["v1_annotation_queue_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/queue/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get your next task (resumes the one in progress)
+         * @description The annotator's task queue.
+         */
+        post: operations["v1_annotation_queue_next_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/tasks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The videos of projects (one task each), with their progress and agreement. */
+        get: operations["v1_annotation_tasks_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/tasks/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The videos of projects (one task each), with their progress and agreement. */
+        get: operations["v1_annotation_tasks_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description The videos of projects (one task each), with their progress and agreement. */
+        delete: operations["v1_annotation_tasks_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/tasks/{id}/gold/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the known answer of a gold item
+         * @description The videos of projects (one task each), with their progress and agreement.
+         */
+        put: operations["v1_annotation_tasks_gold_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/tasks/{id}/ground-truth/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ground truth of this video (consensus or gold answer)
+         * @description The videos of projects (one task each), with their progress and agreement.
+         */
+        get: operations["v1_annotation_tasks_ground_truth_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/tasks/{id}/more-annotators/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Let more annotators work on this video
+         * @description The videos of projects (one task each), with their progress and agreement.
+         */
+        post: operations["v1_annotation_tasks_more_annotators_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/csrf/": {
         parameters: {
             query?: never;
@@ -112,22 +559,2014 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bulk-runs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Explain a dataset with several methods, followed as one job (done/total, ETA). */
+        get: operations["v1_bulk_runs_list"];
+        put?: never;
+        /**
+         * Start a bulk run
+         * @description Explain a dataset with several methods, followed as one job (done/total, ETA).
+         */
+        post: operations["v1_bulk_runs_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulk-runs/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Explain a dataset with several methods, followed as one job (done/total, ETA). */
+        get: operations["v1_bulk_runs_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanation-exports/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Rendered exports (overlay MP4, keyframe PNG strip). */
+        get: operations["v1_explanation_exports_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanation-exports/{id}/download/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a finished export
+         * @description Rendered exports (overlay MP4, keyframe PNG strip).
+         */
+        get: operations["v1_explanation_exports_download_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanation-flags/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Flags on explanations: reviewers' notes that a map looks wrong. */
+        get: operations["v1_explanation_flags_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanation-flags/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Flags on explanations: reviewers' notes that a map looks wrong. */
+        get: operations["v1_explanation_flags_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description Flags on explanations: reviewers' notes that a map looks wrong. */
+        delete: operations["v1_explanation_flags_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Flags on explanations: reviewers' notes that a map looks wrong. */
+        patch: operations["v1_explanation_flags_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/explanation-methods/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Attribution methods, their families, parameters and defaults */
+        get: operations["v1_explanation_methods_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Space-time explanations: request one (202), follow its status, fetch its map. */
+        get: operations["v1_explanations_list"];
+        put?: never;
+        /**
+         * Request an explanation (idempotent: the same inputs give the same explanation)
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        post: operations["v1_explanations_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Space-time explanations: request one (202), follow its status, fetch its map. */
+        get: operations["v1_explanations_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/{id}/exports/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exports of this explanation
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        get: operations["v1_explanations_exports_list"];
+        put?: never;
+        /**
+         * Render an overlay MP4 or a keyframe PNG strip (media queue)
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        post: operations["v1_explanations_exports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/{id}/flags/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Flags
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        get: operations["v1_explanations_flags_list"];
+        put?: never;
+        /**
+         * Flag an explanation as bad, with a comment
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        post: operations["v1_explanations_flags_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/{id}/ground-truth/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ground-truth boxes and segments at the map frames, with pointing-game hits
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        get: operations["v1_explanations_ground_truth_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/{id}/map/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The map on the token grid (uint8, scale and offset; immutable, cacheable)
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        get: operations["v1_explanations_map_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/{id}/status/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status and progress
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        get: operations["v1_explanations_status_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/explanations/import/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an explanation made by another tool (.npz: map, timestamps, temporal)
+         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         */
+        post: operations["v1_explanations_import_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Video classifiers the workers can load. Researchers register checkpoint directories;
+         *     the directory is validated (config, labels, weights) before it is accepted.
+         */
+        get: operations["v1_models_list"];
+        put?: never;
+        /**
+         * Register a checkpoint directory
+         * @description Video classifiers the workers can load. Researchers register checkpoint directories;
+         *     the directory is validated (config, labels, weights) before it is accepted.
+         */
+        post: operations["v1_models_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Video classifiers the workers can load. Researchers register checkpoint directories;
+         *     the directory is validated (config, labels, weights) before it is accepted.
+         */
+        get: operations["v1_models_retrieve"];
+        put?: never;
+        post?: never;
+        /**
+         * @description Video classifiers the workers can load. Researchers register checkpoint directories;
+         *     the directory is validated (config, labels, weights) before it is accepted.
+         */
+        delete: operations["v1_models_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a model's description, device preference or visibility
+         * @description Video classifiers the workers can load. Researchers register checkpoint directories;
+         *     the directory is validated (config, labels, weights) before it is accepted.
+         */
+        patch: operations["v1_models_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/participate/answer/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        post: operations["v1_participate_answer_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participate/consent/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        post: operations["v1_participate_consent_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participate/instructions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        post: operations["v1_participate_instructions_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participate/media/{token}/{stimulus}/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        get: operations["v1_participate_media_map_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participate/media/{token}/{stimulus}/video": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        get: operations["v1_participate_media_video_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participate/start/{slug}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        post: operations["v1_participate_start_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participate/state/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        get: operations["v1_participate_state_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/participate/trial/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+         *     No cookie authenticates these requests, so cross-site forms cannot act for a participant.
+         */
+        get: operations["v1_participate_trial_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/leaderboards/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Leaderboard of a project (x dataset x model)
+         * @description Methods compared on a project's ground truth: pointing-game accuracy with bootstrap 95%
+         *     intervals (resampling videos), counts, paired tests, faithfulness and cost. An empty table
+         *     comes with a ``reason``.
+         */
+        get: operations["v1_scoring_leaderboards_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/leaderboards/clips/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Clips of one leaderboard row
+         * @description The clips behind one row: hit or miss per map frame and a link into the review player.
+         */
+        get: operations["v1_scoring_leaderboards_clips_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/leaderboards/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Leaderboard as CSV */
+        get: operations["v1_scoring_leaderboards_export.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/leaderboards/export.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Leaderboard as a JSON file, with the clips of every row */
+        get: operations["v1_scoring_leaderboards_export.json_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/projects/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scoring settings
+         * @description A project's scoring settings (the tolerance, in pixels) and whether scores are pending.
+         *     Changing the tolerance recomputes every score of the project.
+         */
+        get: operations["v1_scoring_projects_retrieve"];
+        /**
+         * Change the tolerance
+         * @description A project's scoring settings (the tolerance, in pixels) and whether scores are pending.
+         *     Changing the tolerance recomputes every score of the project.
+         */
+        put: operations["v1_scoring_projects_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the tolerance
+         * @description A project's scoring settings (the tolerance, in pixels) and whether scores are pending.
+         *     Changing the tolerance recomputes every score of the project.
+         */
+        patch: operations["v1_scoring_projects_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/scoring/projects/{id}/recompute/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recompute a project's scores
+         * @description Queue a recompute of every score of the project (unchanged pairs are still skipped).
+         */
+        post: operations["v1_scoring_projects_recompute_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/scores/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scores of an explanation
+         * @description Pointing-game scores of one explanation, against the consensus ground truth and against
+         *     each accepted annotation, in every project (that you can see) holding its video.
+         */
+        get: operations["v1_scoring_scores_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Studies of the signed-in researcher. */
+        get: operations["v1_studies_list"];
+        put?: never;
+        /** @description Studies of the signed-in researcher. */
+        post: operations["v1_studies_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Studies of the signed-in researcher. */
+        get: operations["v1_studies_retrieve"];
+        /** @description Studies of the signed-in researcher. */
+        put: operations["v1_studies_update"];
+        post?: never;
+        /** @description Studies of the signed-in researcher. */
+        delete: operations["v1_studies_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Studies of the signed-in researcher. */
+        patch: operations["v1_studies_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/analysis/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Studies of the signed-in researcher. */
+        get: operations["v1_studies_analysis_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/export/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Studies of the signed-in researcher. */
+        get: operations["v1_studies_export_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A fresh preview session (not counted, not analysed) to try the study as a participant. */
+        post: operations["v1_studies_preview_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/stimuli/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Studies of the signed-in researcher. */
+        get: operations["v1_studies_stimuli_list"];
+        put?: never;
+        /** @description Studies of the signed-in researcher. */
+        post: operations["v1_studies_stimuli_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/videos/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the videos you can see
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        get: operations["v1_videos_list"];
+        put?: never;
+        /**
+         * Upload a video (201; 200 with the existing video when the content is known)
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        post: operations["v1_videos_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/videos/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The video library: upload, browse, inspect, rename, reprocess and delete videos. */
+        get: operations["v1_videos_retrieve"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a video and all of its files
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        delete: operations["v1_videos_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a video's title, label or split
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        patch: operations["v1_videos_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/videos/{id}/reprocess/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Process again
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        post: operations["v1_videos_reprocess_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/videos/{id}/timestamps/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Frame timestamps (seconds)
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        get: operations["v1_videos_timestamps_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/videos/labels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Labels in the library
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        get: operations["v1_videos_labels_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/videos/limits/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Upload limits
+         * @description The video library: upload, browse, inspect, rename, reprocess and delete videos.
+         */
+        get: operations["v1_videos_limits_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AddStimuliRequest: {
+            explanations: number[];
+        };
+        Annotation: {
+            tracks?: components["schemas"]["AnnotationTrack"][];
+            segments?: components["schemas"]["AnnotationSegment"][];
+        };
+        AnnotationAddVideosRequest: {
+            videos?: number[];
+            dataset?: number | null;
+            /** @default  */
+            label: string;
+            /** @default false */
+            gold: boolean;
+        };
+        /** @description An assignment in lists (review queue, an annotator's work). */
+        AnnotationAssignment: {
+            readonly id: number;
+            readonly task: number;
+            readonly project: components["schemas"]["AnnotationProjectRef"];
+            readonly video: components["schemas"]["AnnotationVideoRef"];
+            readonly label: string;
+            readonly status: components["schemas"]["AssignmentStatusEnum"];
+            /** @default crowd */
+            readonly source: components["schemas"]["AssignmentSourceEnum"];
+            readonly annotator: string;
+            /** Format: date-time */
+            readonly lease_expires_at: string | null;
+            /** @description Bumped by every saved draft */
+            readonly version: number;
+            /** Format: date-time */
+            readonly draft_saved_at: string | null;
+            /** Format: date-time */
+            readonly submitted_at: string | null;
+            /** Format: date-time */
+            readonly reviewed_at: string | null;
+            readonly reviewer: string;
+            readonly review_comment: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /** @description Everything the annotation workspace needs for one assignment. */
+        AnnotationAssignmentDetail: {
+            readonly id: number;
+            readonly task: number;
+            readonly project: components["schemas"]["AnnotationProjectBrief"];
+            readonly video: components["schemas"]["AnnotationWorkspaceVideo"];
+            readonly label: string;
+            readonly status: components["schemas"]["AssignmentStatusEnum"];
+            /** @default crowd */
+            readonly source: components["schemas"]["AssignmentSourceEnum"];
+            readonly annotator: string;
+            /** Format: date-time */
+            readonly lease_expires_at: string | null;
+            /** @description Bumped by every saved draft */
+            readonly version: number;
+            /** Format: date-time */
+            readonly draft_saved_at: string | null;
+            /** Format: date-time */
+            readonly submitted_at: string | null;
+            /** Format: date-time */
+            readonly reviewed_at: string | null;
+            readonly reviewer: string;
+            readonly review_comment: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly labels: string[];
+            readonly video_url: string;
+            readonly draft: components["schemas"]["Annotation"];
+            readonly annotation: components["schemas"]["Annotation"] | null;
+        };
+        AnnotationDetail: {
+            detail: string;
+        };
+        AnnotationKeyframe: {
+            /** @description Index into the video's frame_timestamps */
+            frame: number;
+            /** Format: double */
+            x0: number;
+            /** Format: double */
+            y0: number;
+            /** Format: double */
+            x1: number;
+            /** Format: double */
+            y1: number;
+            /** @default false */
+            outside: boolean;
+            /** @default false */
+            occluded: boolean;
+        };
+        AnnotationKeyframeRequest: {
+            /** @description Index into the video's frame_timestamps */
+            frame: number;
+            /** Format: double */
+            x0: number;
+            /** Format: double */
+            y0: number;
+            /** Format: double */
+            x1: number;
+            /** Format: double */
+            y1: number;
+            /** @default false */
+            outside: boolean;
+            /** @default false */
+            occluded: boolean;
+        };
+        AnnotationProgress: {
+            videos: number;
+            gold_items: number;
+            videos_done: number;
+            flagged: number;
+            in_progress: number;
+            expired: number;
+            submitted: number;
+            accepted: number;
+            rejected: number;
+        };
+        AnnotationProject: {
+            readonly id: number;
+            name: string;
+            readonly owner: string;
+            /** @description Markdown shown to annotators */
+            instructions?: string;
+            labels?: string[];
+            /** @default 3 */
+            overlap: number;
+            max_overlap?: number;
+            /** @default 30 */
+            lease_minutes: number;
+            show_predictions?: boolean;
+            /** @description Accept submissions without review */
+            auto_accept?: boolean;
+            /** @default 5 */
+            gold_every: number;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            agreement_threshold: number;
+            active?: boolean;
+            /** @description Annotators who may work on it (empty: every annotator) */
+            annotators?: number[];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            readonly progress: components["schemas"]["AnnotationProgress"];
+        };
+        AnnotationProjectBrief: {
+            readonly id: number;
+            readonly name: string;
+            /** @description Markdown shown to annotators */
+            readonly instructions: string;
+            /** @description Allowed track labels */
+            readonly labels: unknown;
+            readonly show_predictions: boolean;
+        };
+        AnnotationProjectRef: {
+            id: number;
+            name: string;
+        };
+        AnnotationProjectRequest: {
+            name: string;
+            /** @description Markdown shown to annotators */
+            instructions?: string;
+            labels?: string[];
+            /** @default 3 */
+            overlap: number;
+            max_overlap?: number;
+            /** @default 30 */
+            lease_minutes: number;
+            show_predictions?: boolean;
+            /** @description Accept submissions without review */
+            auto_accept?: boolean;
+            /** @default 5 */
+            gold_every: number;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            agreement_threshold: number;
+            active?: boolean;
+            /** @description Annotators who may work on it (empty: every annotator) */
+            annotators?: number[];
+        };
+        AnnotationQuality: {
+            annotators: components["schemas"]["AnnotatorQuality"][];
+            videos: components["schemas"]["AnnotationVideoQuality"][];
+            /** Format: double */
+            agreement_threshold: number;
+        };
+        AnnotationQueueProject: {
+            id: number;
+            name: string;
+            instructions: string;
+            labels: string[];
+            /** @description Whether a task is waiting for you */
+            available: boolean;
+            /** @description Your assignments in this project */
+            mine: number;
+        };
+        AnnotationRequest: {
+            tracks?: components["schemas"]["AnnotationTrackRequest"][];
+            segments?: components["schemas"]["AnnotationSegmentRequest"][];
+        };
+        AnnotationReviewRequest: {
+            decision: components["schemas"]["DecisionEnum"];
+            /** @default  */
+            comment: string;
+        };
+        AnnotationSegment: {
+            /** @default visual */
+            kind: components["schemas"]["AnnotationSegmentKindEnum"];
+            /**
+             * Format: double
+             * @description seconds
+             */
+            start: number;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            end: number;
+        };
+        /**
+         * @description * `visual` - visual
+         *     * `sound` - sound
+         * @enum {string}
+         */
+        AnnotationSegmentKindEnum: "visual" | "sound";
+        AnnotationSegmentRequest: {
+            /** @default visual */
+            kind: components["schemas"]["AnnotationSegmentKindEnum"];
+            /**
+             * Format: double
+             * @description seconds
+             */
+            start: number;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            end: number;
+        };
+        /** @description Submit this content, or the saved draft when the body has neither tracks nor segments. */
+        AnnotationSubmitRequest: {
+            tracks?: components["schemas"]["AnnotationTrackRequest"][];
+            segments?: components["schemas"]["AnnotationSegmentRequest"][];
+            /** @description The version this content is based on; a stale one is refused (409). */
+            version?: number | null;
+        };
+        AnnotationTask: {
+            readonly id: number;
+            readonly project: number;
+            readonly video: components["schemas"]["AnnotationVideoBrief"];
+            /** @description The class to localize in this video */
+            readonly label: string;
+            readonly is_gold: boolean;
+            readonly has_gold_answer: boolean;
+            readonly required: number;
+            /** @description Annotators added beyond the project's overlap */
+            readonly extra_overlap: number;
+            /** Format: double */
+            readonly agreement: number | null;
+            /** @description Low agreement */
+            readonly flagged: boolean;
+            readonly counts: {
+                [key: string]: number;
+            };
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        AnnotationTrack: {
+            /** @default  */
+            label: string;
+            keyframes: components["schemas"]["AnnotationKeyframe"][];
+        };
+        AnnotationTrackRequest: {
+            /** @default  */
+            label: string;
+            keyframes: components["schemas"]["AnnotationKeyframeRequest"][];
+        };
+        AnnotationUser: {
+            id: number;
+            username: string;
+        };
+        AnnotationVideoBrief: {
+            readonly id: number;
+            readonly title: string;
+            readonly width: number | null;
+            readonly height: number | null;
+            /**
+             * Format: double
+             * @description average frame rate
+             */
+            readonly fps: number | null;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            readonly duration: number | null;
+            readonly frame_count: number | null;
+        };
+        AnnotationVideoQuality: {
+            task: number;
+            video: number;
+            title: string;
+            is_gold: boolean;
+            accepted: number;
+            required: number;
+            /** Format: double */
+            agreement: number | null;
+            flagged: boolean;
+        };
+        AnnotationVideoRef: {
+            id: number;
+            title: string;
+        };
+        AnnotationWorkspaceVideo: {
+            readonly id: number;
+            readonly title: string;
+            readonly width: number | null;
+            readonly height: number | null;
+            /**
+             * Format: double
+             * @description average frame rate
+             */
+            readonly fps: number | null;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            readonly duration: number | null;
+            readonly frame_count: number | null;
+            readonly frame_timestamps: number[];
+            readonly has_audio: boolean;
+        };
+        AnnotationWriteRequest: {
+            tracks?: components["schemas"]["AnnotationTrackRequest"][];
+            segments?: components["schemas"]["AnnotationSegmentRequest"][];
+            /** @description The version this content is based on; a stale one is refused (409). */
+            version?: number | null;
+        };
+        AnnotatorQuality: {
+            annotator: components["schemas"]["AnnotationUser"];
+            in_progress: number;
+            submitted: number;
+            accepted: number;
+            rejected: number;
+            expired: number;
+            gold_items: number;
+            /** Format: double */
+            gold_box_iou: number | null;
+            /** Format: double */
+            gold_segment_iou: number | null;
+        };
+        AnswerRequest: {
+            index: number;
+            response_id: string;
+            answer: {
+                [key: string]: unknown;
+            };
+            client_ms?: number | null;
+            client_times?: {
+                [key: string]: unknown;
+            };
+            viewport?: {
+                [key: string]: unknown;
+            };
+        };
+        AnswerResult: {
+            index: number;
+            accepted: boolean;
+            late: boolean;
+            stage: string;
+            feedback: string | null;
+        };
         ApiRoot: {
             version: string;
             links: {
                 [key: string]: string;
             };
         };
+        /**
+         * @description * `crowd` - Annotator
+         *     * `import` - Imported ground truth
+         *     * `gold` - Gold answer
+         * @enum {string}
+         */
+        AssignmentSourceEnum: "crowd" | "import" | "gold";
+        /**
+         * @description * `in_progress` - In progress
+         *     * `submitted` - Submitted
+         *     * `accepted` - Accepted
+         *     * `rejected` - Rejected
+         *     * `expired` - Expired
+         * @enum {string}
+         */
+        AssignmentStatusEnum: "in_progress" | "submitted" | "accepted" | "rejected" | "expired";
+        BulkProgress: {
+            total: number;
+            done: number;
+            failed: number;
+            running: number;
+            queued: number;
+            finished: number;
+            /** Format: double */
+            fraction: number;
+            /** Format: double */
+            eta_seconds: number | null;
+            state: components["schemas"]["StateEnum"];
+        };
+        BulkRun: {
+            readonly id: number;
+            readonly dataset: number;
+            readonly dataset_name: string;
+            readonly model: number;
+            readonly model_name: string;
+            readonly methods: string[];
+            readonly params: {
+                [key: string]: unknown;
+            };
+            readonly target: number | null;
+            readonly skipped: {
+                [key: string]: unknown;
+            }[];
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly progress: components["schemas"]["BulkProgress"];
+        };
+        BulkRunCreateRequest: {
+            /** @description dataset id */
+            dataset?: number;
+            /** @description or the name of one of your datasets */
+            dataset_name?: string;
+            model: number;
+            methods: string[];
+            /** @description method -> parameters */
+            params?: unknown;
+            target?: number | null;
+        };
+        Choice: {
+            value: string;
+            label: string;
+        };
+        ConsentRequest: {
+            agree: boolean;
+        };
+        Cost: {
+            forward_passes?: number;
+            backward_passes?: number;
+            /** Format: double */
+            wall_seconds?: number;
+            peak_memory_bytes?: number;
+        };
+        CvatImportRequest: {
+            /**
+             * Format: binary
+             * @description A CVAT for video 1.1 XML file
+             */
+            file: string;
+            video: number;
+            /** @default ground_truth */
+            target: components["schemas"]["TargetEnum"];
+        };
+        /**
+         * @description * `accept` - accept
+         *     * `reject` - reject
+         * @enum {string}
+         */
+        DecisionEnum: "accept" | "reject";
         Detail: {
             detail: string;
+        };
+        /**
+         * @description * `auto` - Automatic (GPU when the worker has one)
+         *     * `cpu` - CPU
+         *     * `cuda` - GPU (CUDA)
+         * @enum {string}
+         */
+        DeviceEnum: "auto" | "cpu" | "cuda";
+        DraftSaved: {
+            version: number;
+            /** Format: date-time */
+            draft_saved_at: string;
+            /** Format: date-time */
+            lease_expires_at: string | null;
+        };
+        /**
+         * @description * `uint8` - uint8
+         * @enum {string}
+         */
+        DtypeEnum: "uint8";
+        Explanation: {
+            readonly id: number;
+            readonly status: components["schemas"]["StatusD4fEnum"];
+            /** Format: double */
+            readonly progress: number;
+            readonly error: string;
+            readonly source: components["schemas"]["ExplanationSourceEnum"];
+            readonly method: string;
+            /** @description display name (imports) */
+            readonly label: string;
+            readonly params: {
+                [key: string]: unknown;
+            };
+            /** @description requested class index */
+            readonly target: number | null;
+            readonly explained_target: number | null;
+            readonly explained_label: string | null;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            readonly clip_start: number | null;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            readonly clip_end: number | null;
+            readonly video: components["schemas"]["VideoSummary"];
+            readonly model: components["schemas"]["ModelSummary"] | null;
+            grid: number[];
+            temporal: number[];
+            timestamps: number[];
+            value_range: number[];
+            topk: components["schemas"]["Prediction"][];
+            cost: components["schemas"]["Cost"];
+            readonly attempts: number;
+            readonly batch_size: number;
+            requested_by?: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly queued_at: string | null;
+            /** Format: date-time */
+            readonly started_at: string | null;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+            readonly status_url: string;
+            readonly map_url: string | null;
+            readonly flag_count: number;
+        };
+        ExplanationAccepted: {
+            id: number;
+            status: components["schemas"]["StatusD4fEnum"];
+            /** @description a new explanation was created */
+            created: boolean;
+            /** @description a computation was queued for this request */
+            queued: boolean;
+            /** Format: uri */
+            status_url: string;
+            /** Format: uri */
+            url: string;
+        };
+        ExplanationRequestRequest: {
+            /** @description video id */
+            video: number;
+            /** @description registered model id */
+            model: number;
+            method: string;
+            params?: unknown;
+            /** @description class index (default: top-1) */
+            target?: number | null;
+            /** Format: double */
+            clip_start?: number | null;
+            /** Format: double */
+            clip_end?: number | null;
+        };
+        ExplanationScores: {
+            explanation: number;
+            video: number;
+            status: string;
+            stale: boolean;
+            reason: string;
+            results: components["schemas"]["Score"][];
+        };
+        /**
+         * @description * `computed` - Computed by WhereWhen
+         *     * `imported` - Imported from a file
+         * @enum {string}
+         */
+        ExplanationSourceEnum: "computed" | "imported";
+        ExplanationStatus: {
+            id: number;
+            status: components["schemas"]["StatusD4fEnum"];
+            /** Format: double */
+            progress: number;
+            error: string;
+            attempts: number;
+            /** Format: date-time */
+            queued_at: string | null;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
+        Export: {
+            readonly id: number;
+            readonly explanation: number;
+            readonly kind: components["schemas"]["KindFffEnum"];
+            readonly options: unknown;
+            readonly status: components["schemas"]["StatusD4fEnum"];
+            readonly error: string;
+            readonly size_bytes: number;
+            readonly download_url: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+        };
+        ExportRequestRequest: {
+            kind: components["schemas"]["KindFffEnum"];
+            /** @description colormap, opacity (0..1), threshold (0..1) */
+            options?: unknown;
+        };
+        /**
+         * @description * `fast` - fast
+         *     * `slow` - slow
+         * @enum {string}
+         */
+        FamilyEnum: "fast" | "slow";
+        Flag: {
+            readonly id: number;
+            readonly explanation: number;
+            readonly author: string;
+            reason?: components["schemas"]["ReasonEnum"];
+            comment?: string;
+            /**
+             * Format: double
+             * @description video time (s) the flag is about
+             */
+            time?: number | null;
+            resolved?: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        FlagCreateRequest: {
+            reason?: components["schemas"]["ReasonEnum"];
+            comment?: string;
+            /**
+             * Format: double
+             * @description video time (s) the flag is about
+             */
+            time?: number | null;
+        };
+        FrameScore: {
+            /** @description map frame */
+            index: number;
+            /**
+             * Format: double
+             * @description source seconds the map frame was sampled at
+             */
+            time: number;
+            /** @description matched source frame (None: no frame within half a frame) */
+            frame: number | null;
+            /** @description the source frame has at least one box */
+            counted: boolean;
+            hit: boolean | null;
+            /** @description largest box < 1/4 of the frame */
+            small: boolean | null;
+            /** Format: double */
+            energy: number | null;
+            /** Format: double */
+            iou: number | null;
+            /** @description [x, y] source px */
+            point: number[];
+        };
+        FrameTimestamps: {
+            frame_count: number;
+            timestamps: number[];
+        };
+        GroundTruth: {
+            available: boolean;
+            reason: string;
+            project: number | null;
+            source_size: number[] | null;
+            /** Format: double */
+            tolerance: number;
+            frames: components["schemas"]["GroundTruthFrame"][];
+            segments: number[][];
+            temporal_hit: boolean | null;
+            /** Format: double */
+            spatial_accuracy: number | null;
+        };
+        GroundTruthFrame: {
+            /** @description map frame */
+            index: number;
+            /** Format: double */
+            time: number;
+            /** @description [x0, y0, x1, y1] in source pixels */
+            boxes: number[][];
+            /** @description spatial pointing game */
+            hit: boolean | null;
+            /** @description [x, y] of the maximal cell */
+            point: number[] | null;
+        };
+        HumanRow: {
+            key: string;
+            kind: string;
+            annotations: number;
+            videos: number;
+            frames: number;
+            spatial: components["schemas"]["ScoringEstimate"];
+        };
+        ImportRequest: {
+            video: number;
+            /** @description name of the method that made it */
+            method: string;
+            model?: number | null;
+            target?: number | null;
+            /**
+             * Format: binary
+             * @description .npz with map (T x h x w) and timestamps (T)
+             */
+            file: string;
+        };
+        /**
+         * @description * `mp4` - Overlay video (MP4)
+         *     * `png` - Keyframe strip (PNG)
+         * @enum {string}
+         */
+        KindFffEnum: "mp4" | "png";
+        LabelCount: {
+            label: string;
+            count: number;
+        };
+        Leaderboard: {
+            project: components["schemas"]["ScoringNamed"];
+            dataset: components["schemas"]["ScoringNamed"] | null;
+            model: components["schemas"]["ScoringNamed"] | null;
+            /** Format: double */
+            tolerance: number;
+            /** @description scores are being recomputed */
+            stale: boolean;
+            pending: number;
+            /** @description why the table is empty */
+            reason: string;
+            /** Format: double */
+            confidence: number;
+            resamples: number;
+            videos: number;
+            rows: components["schemas"]["LeaderboardRow"][];
+            human: components["schemas"]["HumanRow"] | null;
+            comparisons: components["schemas"]["ScoringComparison"][];
+            notes: string[];
+            options: components["schemas"]["ScoringOptions"];
+        };
+        LeaderboardClips: {
+            row: string;
+            clips: components["schemas"]["ScoringClip"][];
+        };
+        LeaderboardRow: {
+            key: string;
+            kind: string;
+            model: components["schemas"]["ScoringNamed"] | null;
+            method: string;
+            variant: string;
+            clips: number;
+            videos: number;
+            frames: number;
+            errors: number;
+            spatial: components["schemas"]["ScoringEstimate"];
+            small: components["schemas"]["ScoringEstimate"];
+            temporal: components["schemas"]["ScoringEstimate"];
+            spacetime: components["schemas"]["ScoringEstimate"];
+            energy: components["schemas"]["ScoringEstimate"];
+            iou: components["schemas"]["ScoringEstimate"];
+            /** Format: double */
+            sparsity: number | null;
+            /** Format: double */
+            deletion_auc: number | null;
+            /** Format: double */
+            insertion_auc: number | null;
+            cost: components["schemas"]["ScoringCost"];
         };
         LoginRequest: {
             username: string;
             password: string;
+        };
+        MapPayload: {
+            /** @description [T, h, w] */
+            shape: number[];
+            dtype: components["schemas"]["DtypeEnum"];
+            /**
+             * Format: double
+             * @description value = offset + scale * q
+             */
+            offset: number;
+            /** Format: double */
+            scale: number;
+            /** @description base64 of the row-major uint8 array */
+            data: string;
+        };
+        Method: {
+            name: string;
+            family: components["schemas"]["FamilyEnum"];
+            summary: string;
+            class_specific: boolean;
+            needs_attention: boolean;
+            defaults: {
+                [key: string]: unknown;
+            };
+            choices: {
+                [key: string]: unknown[];
+            };
+        };
+        ModelSummary: {
+            readonly id: number;
+            readonly name: string;
+            readonly architecture: string;
+            readonly num_classes: number;
+        };
+        MoreAnnotatorsRequest: {
+            /** @default 1 */
+            count: number;
+        };
+        NextTask: {
+            assignment: components["schemas"]["AnnotationAssignmentDetail"] | null;
+            message: string;
+        };
+        NextTaskRequestRequest: {
+            project?: number | null;
+        };
+        PaginatedAnnotationAssignmentList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["AnnotationAssignment"][];
+        };
+        PaginatedAnnotationTaskList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["AnnotationTask"][];
+        };
+        PaginatedBulkRunList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["BulkRun"][];
+        };
+        PaginatedExplanationList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["Explanation"][];
+        };
+        PaginatedFlagList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["Flag"][];
+        };
+        PaginatedRegisteredModelList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["RegisteredModel"][];
+        };
+        PaginatedVideoList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["Video"][];
+        };
+        ParticipantStimulus: {
+            id: string;
+            label: string | null;
+            video_url: string;
+            map_url: string;
+            width: number | null;
+            height: number | null;
+            /** Format: double */
+            duration: number | null;
+            grid: number[];
+            temporal: number[];
+            timestamps: number[];
+        };
+        ParticipantTrial: {
+            index: number;
+            total: number;
+            kind: components["schemas"]["ParticipantTrialKindEnum"];
+            practice: boolean;
+            question: string;
+            stimuli: components["schemas"]["ParticipantStimulus"][];
+            choices: components["schemas"]["Choice"][];
+            likert_points: number;
+            time_limit_seconds: number;
+            /** Format: date-time */
+            served_at: string;
+        };
+        /**
+         * @description * `rating` - rating
+         *     * `pairwise` - pairwise
+         *     * `forward` - forward
+         *     * `pointing` - pointing
+         *     * `attention` - attention
+         * @enum {string}
+         */
+        ParticipantTrialKindEnum: "rating" | "pairwise" | "forward" | "pointing" | "attention";
+        PatchedAnnotationProjectRequest: {
+            name?: string;
+            /** @description Markdown shown to annotators */
+            instructions?: string;
+            labels?: string[];
+            /** @default 3 */
+            overlap: number;
+            max_overlap?: number;
+            /** @default 30 */
+            lease_minutes: number;
+            show_predictions?: boolean;
+            /** @description Accept submissions without review */
+            auto_accept?: boolean;
+            /** @default 5 */
+            gold_every: number;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            agreement_threshold: number;
+            active?: boolean;
+            /** @description Annotators who may work on it (empty: every annotator) */
+            annotators?: number[];
+        };
+        PatchedFlagUpdateRequest: {
+            resolved?: boolean;
+            comment?: string;
+        };
+        PatchedRegisteredModelUpdateRequest: {
+            description?: string;
+            device?: components["schemas"]["DeviceEnum"];
+            /** @description Usable by every researcher and reviewer, not only its owner */
+            public?: boolean;
+        };
+        PatchedScoringSettingsRequest: {
+            /**
+             * Format: double
+             * @description pixels, 0 or more
+             */
+            tolerance?: number;
+        };
+        PatchedStudyRequest: {
+            title?: string;
+            slug?: string;
+            status?: components["schemas"]["StudyStatusEnum"];
+            blinded?: boolean;
+            trial_kinds?: components["schemas"]["TrialKindsEnum"][];
+            /** Format: int64 */
+            trials_per_participant?: number;
+            /** Format: int64 */
+            practice_trials?: number;
+            /** Format: int64 */
+            likert_points?: number;
+            rating_question?: string;
+            pairwise_question?: string;
+            forward_question?: string;
+            pointing_question?: string;
+            /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
+            attention_checks?: unknown;
+            /**
+             * Format: int64
+             * @description an attention check after every N main trials (0: none)
+             */
+            attention_every?: number;
+            /** Format: int64 */
+            max_failed_checks?: number;
+            /**
+             * Format: int64
+             * @description faster answers are excluded in analysis
+             */
+            min_response_ms?: number;
+            /**
+             * Format: int64
+             * @description per trial; 0: none
+             */
+            time_limit_seconds?: number;
+            consent_text?: string;
+            instructions_text?: string;
+            completion_code?: string;
+            redirect_url?: string;
+            /** @description annotation project whose ground truth scores pointing trials */
+            pointing_project?: number | null;
+            /** Format: double */
+            pointing_tolerance?: number;
+            /** Format: int64 */
+            seed?: number;
+        };
+        PatchedVideoRequest: {
+            title?: string;
+            label?: string;
+            split?: string;
+        };
+        Prediction: {
+            label_index: number;
+            label: string;
+            /** Format: double */
+            probability: number;
+        };
+        PreviewLink: {
+            link: string;
+        };
+        /**
+         * @description * `wrong_place` - Points at the wrong place
+         *     * `wrong_time` - Points at the wrong time
+         *     * `noisy` - Noisy or diffuse
+         *     * `artifact` - Artifact (border, padding, constant)
+         *     * `other` - Other
+         * @enum {string}
+         */
+        ReasonEnum: "wrong_place" | "wrong_time" | "noisy" | "artifact" | "other";
+        /**
+         * @description * `consensus` - consensus
+         *     * `annotator` - annotator
+         * @enum {string}
+         */
+        ReferenceEnum: "consensus" | "annotator";
+        RegisteredModel: {
+            readonly id: number;
+            readonly name: string;
+            readonly description: string;
+            readonly architecture: string;
+            readonly checkpoint_dir: string;
+            readonly labels: string[];
+            readonly num_classes: number;
+            readonly input_spec: {
+                [key: string]: unknown;
+            };
+            readonly grid: number[];
+            readonly device: components["schemas"]["DeviceEnum"];
+            /** @description Usable by every researcher and reviewer, not only its owner */
+            readonly public: boolean;
+            /** @description Ships with WhereWhen */
+            readonly bundled: boolean;
+            readonly owner: string;
+            readonly can_edit: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        RegisteredModelCreateRequest: {
+            name: string;
+            /** @description Absolute path of the checkpoint directory on the workers */
+            checkpoint_dir: string;
+            /** @default  */
+            description: string;
+            /** @default auto */
+            device: components["schemas"]["DeviceEnum"];
+            /** @default false */
+            public: boolean;
         };
         /**
          * @description * `researcher` - Researcher
@@ -137,8 +2576,335 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "researcher" | "annotator" | "reviewer" | "participant";
+        Score: {
+            /** @description None: computed now, not stored */
+            id: number | null;
+            explanation: number;
+            project: number;
+            reference: components["schemas"]["ReferenceEnum"];
+            assignment: number | null;
+            annotator: string | null;
+            gt_source: string;
+            /** Format: double */
+            tolerance: number;
+            frames_counted: number;
+            frames_hit: number;
+            /** Format: double */
+            spatial: number | null;
+            small_counted: number;
+            small_hit: number;
+            /** Format: double */
+            small: number | null;
+            /** Format: double */
+            energy: number | null;
+            /** Format: double */
+            iou: number | null;
+            temporal_hit: boolean | null;
+            spacetime_hit: boolean | null;
+            /** Format: double */
+            sparsity: number | null;
+            error: string;
+            stored: boolean;
+            computed_at: string | null;
+            frames: components["schemas"]["FrameScore"][];
+        };
+        ScoringClip: {
+            explanation: number;
+            video: components["schemas"]["ScoringNamed"];
+            frames_counted: number;
+            frames_hit: number;
+            /** Format: double */
+            spatial: number | null;
+            temporal_hit: boolean | null;
+            spacetime_hit: boolean | null;
+            /** Format: double */
+            energy: number | null;
+            error: string;
+            frames: components["schemas"]["ScoringClipFrame"][];
+            /**
+             * Format: double
+             * @description the first missed frame, else the first scored
+             */
+            focus_time: number;
+            /** @description the review player at focus_time */
+            player_url: string;
+        };
+        ScoringClipFrame: {
+            index: number;
+            /** Format: double */
+            time: number;
+            frame: number | null;
+            counted: boolean;
+            hit: boolean | null;
+        };
+        ScoringComparison: {
+            a: string;
+            b: string;
+            metric: string;
+            test: string;
+            /** @description frames both rows score */
+            frames: number;
+            videos: number;
+            /** Format: double */
+            accuracy_a: number | null;
+            /** Format: double */
+            accuracy_b: number | null;
+            /** Format: double */
+            difference: number | null;
+            /** Format: double */
+            p_value: number | null;
+            /** @description frames a hits and b misses */
+            a_only: number;
+            /** @description frames b hits and a misses */
+            b_only: number;
+            exact: boolean;
+        };
+        ScoringCost: {
+            /** Format: double */
+            wall_seconds: number | null;
+            /** Format: double */
+            forward_passes: number | null;
+            /** Format: double */
+            backward_passes: number | null;
+            /** Format: double */
+            peak_memory_bytes: number | null;
+        };
+        ScoringEstimate: {
+            /** Format: double */
+            value: number | null;
+            /**
+             * Format: double
+             * @description 2.5th bootstrap percentile
+             */
+            low: number | null;
+            /**
+             * Format: double
+             * @description 97.5th bootstrap percentile
+             */
+            high: number | null;
+            /** @description frames (clips for temporal / space-time) */
+            n: number;
+        };
+        ScoringNamed: {
+            id: number;
+            name: string;
+        };
+        ScoringOptions: {
+            datasets: components["schemas"]["ScoringNamed"][];
+            models: components["schemas"]["ScoringNamed"][];
+        };
+        ScoringRecompute: {
+            pending: number;
+        };
+        ScoringSettings: {
+            readonly project: number;
+            readonly name: string;
+            /**
+             * Format: double
+             * @description pixels, 0 or more
+             */
+            tolerance: number;
+            readonly stale: boolean;
+            readonly pending: number;
+            /** Format: date-time */
+            readonly last_run_at: string | null;
+            /** @description videos the last recompute could not score, and why */
+            readonly last_error: string;
+        };
+        ScoringSettingsRequest: {
+            /**
+             * Format: double
+             * @description pixels, 0 or more
+             */
+            tolerance: number;
+        };
+        /** @description Layout of the thumbnail sprite: ``count`` tiles, row-major, one per time in ``times``. */
+        Sprite: {
+            count: number;
+            columns: number;
+            rows: number;
+            tile_width: number;
+            tile_height: number;
+            times: number[];
+        };
+        Stage: {
+            session?: string;
+            stage: components["schemas"]["StageEnum"];
+            title: string;
+            consent_text: string;
+            instructions_text: string;
+            progress: {
+                [key: string]: number;
+            };
+            time_limit_seconds: number;
+            completion_code: string | null;
+            redirect_url: string | null;
+        };
+        /**
+         * @description * `consent` - consent
+         *     * `instructions` - instructions
+         *     * `trials` - trials
+         *     * `done` - done
+         * @enum {string}
+         */
+        StageEnum: "consent" | "instructions" | "trials" | "done";
+        StartRequest: {
+            params: {
+                [key: string]: string;
+            };
+            viewport?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description * `running` - running
+         *     * `finished` - finished
+         * @enum {string}
+         */
+        StateEnum: "running" | "finished";
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `done` - Done
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        StatusD4fEnum: "queued" | "running" | "done" | "failed";
+        Stimulus: {
+            readonly id: number;
+            token?: string;
+            explanation: number;
+            /** @description condition (copied from the explanation) */
+            method: string;
+            model?: string;
+            video: number;
+            video_title: string;
+        };
+        Study: {
+            readonly id: number;
+            title: string;
+            slug: string;
+            status?: components["schemas"]["StudyStatusEnum"];
+            blinded?: boolean;
+            trial_kinds: components["schemas"]["TrialKindsEnum"][];
+            /** Format: int64 */
+            trials_per_participant?: number;
+            /** Format: int64 */
+            practice_trials?: number;
+            /** Format: int64 */
+            likert_points?: number;
+            rating_question?: string;
+            pairwise_question?: string;
+            forward_question?: string;
+            pointing_question?: string;
+            /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
+            attention_checks?: unknown;
+            /**
+             * Format: int64
+             * @description an attention check after every N main trials (0: none)
+             */
+            attention_every?: number;
+            /** Format: int64 */
+            max_failed_checks?: number;
+            /**
+             * Format: int64
+             * @description faster answers are excluded in analysis
+             */
+            min_response_ms?: number;
+            /**
+             * Format: int64
+             * @description per trial; 0: none
+             */
+            time_limit_seconds?: number;
+            consent_text?: string;
+            instructions_text?: string;
+            completion_code?: string;
+            redirect_url?: string;
+            /** @description annotation project whose ground truth scores pointing trials */
+            pointing_project?: number | null;
+            /** Format: double */
+            pointing_tolerance?: number;
+            /** Format: int64 */
+            seed?: number;
+            readonly n_stimuli: number;
+            readonly n_sessions: number;
+            readonly participant_link: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        StudyRequest: {
+            title: string;
+            slug: string;
+            status?: components["schemas"]["StudyStatusEnum"];
+            blinded?: boolean;
+            trial_kinds: components["schemas"]["TrialKindsEnum"][];
+            /** Format: int64 */
+            trials_per_participant?: number;
+            /** Format: int64 */
+            practice_trials?: number;
+            /** Format: int64 */
+            likert_points?: number;
+            rating_question?: string;
+            pairwise_question?: string;
+            forward_question?: string;
+            pointing_question?: string;
+            /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
+            attention_checks?: unknown;
+            /**
+             * Format: int64
+             * @description an attention check after every N main trials (0: none)
+             */
+            attention_every?: number;
+            /** Format: int64 */
+            max_failed_checks?: number;
+            /**
+             * Format: int64
+             * @description faster answers are excluded in analysis
+             */
+            min_response_ms?: number;
+            /**
+             * Format: int64
+             * @description per trial; 0: none
+             */
+            time_limit_seconds?: number;
+            consent_text?: string;
+            instructions_text?: string;
+            completion_code?: string;
+            redirect_url?: string;
+            /** @description annotation project whose ground truth scores pointing trials */
+            pointing_project?: number | null;
+            /** Format: double */
+            pointing_tolerance?: number;
+            /** Format: int64 */
+            seed?: number;
+        };
+        /**
+         * @description * `draft` - Draft
+         *     * `open` - Open
+         *     * `closed` - Closed
+         * @enum {string}
+         */
+        StudyStatusEnum: "draft" | "open" | "closed";
+        /**
+         * @description * `ground_truth` - ground_truth
+         *     * `gold` - gold
+         * @enum {string}
+         */
+        TargetEnum: "ground_truth" | "gold";
         Token: {
             readonly token: string;
+        };
+        /**
+         * @description * `rating` - rating
+         *     * `pairwise` - pairwise
+         *     * `forward` - forward
+         *     * `pointing` - pointing
+         * @enum {string}
+         */
+        TrialKindsEnum: "rating" | "pairwise" | "forward" | "pointing";
+        UploadLimits: {
+            max_upload_bytes: number;
+            max_dimension: number;
         };
         User: {
             readonly id: number;
@@ -146,6 +2912,133 @@ export interface components {
             readonly username: string;
             readonly role: components["schemas"]["RoleEnum"];
             readonly display_name: string;
+        };
+        Video: {
+            readonly id: number;
+            title?: string;
+            readonly original_name: string;
+            label?: string;
+            split?: string;
+            readonly datasets: string[];
+            readonly owner: string;
+            readonly status: components["schemas"]["VideoStatusEnum"];
+            /** @description Why processing failed, in plain words */
+            readonly error: string;
+            /**
+             * Format: double
+             * @description 0..1 while processing
+             */
+            readonly progress: number;
+            readonly size_bytes: number;
+            /** @description SHA-256 of the uploaded bytes */
+            readonly content_hash: string;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            readonly duration: number | null;
+            /**
+             * Format: double
+             * @description average frame rate
+             */
+            readonly fps: number | null;
+            readonly variable_frame_rate: boolean;
+            readonly frame_count: number | null;
+            readonly width: number | null;
+            readonly height: number | null;
+            readonly rotation: number;
+            readonly video_codec: string;
+            readonly audio_codec: string;
+            readonly has_audio: boolean;
+            readonly stream_url: string | null;
+            readonly poster_url: string | null;
+            readonly sprite_url: string | null;
+            readonly original_url: string;
+            readonly sprite: components["schemas"]["Sprite"] | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        VideoDetailMessage: {
+            detail: string;
+        };
+        VideoGroundTruth: {
+            project: number;
+            video: number;
+            task: number;
+            label: string;
+            width: number;
+            height: number;
+            /** Format: double */
+            fps: number | null;
+            /** Format: double */
+            duration: number | null;
+            n_frames: number;
+            source: components["schemas"]["VideoGroundTruthSourceEnum"];
+            annotations: number;
+            /** Format: double */
+            agreement: number | null;
+            flagged: boolean;
+            frames: components["schemas"]["VideoGroundTruthFrame"][];
+            when: components["schemas"]["VideoGroundTruthWhen"];
+        };
+        VideoGroundTruthFrame: {
+            frame: number;
+            /** Format: double */
+            time: number;
+            /** @description [x0, y0, x1, y1] closed rectangles in source pixels */
+            boxes: number[][];
+        };
+        /**
+         * @description * `gold` - gold
+         *     * `consensus` - consensus
+         *     * `none` - none
+         * @enum {string}
+         */
+        VideoGroundTruthSourceEnum: "gold" | "consensus" | "none";
+        VideoGroundTruthWhen: {
+            visual: number[][];
+            sound: number[][];
+        };
+        /**
+         * @description * `uploaded` - Uploaded
+         *     * `processing` - Processing
+         *     * `ready` - Ready
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        VideoStatusEnum: "uploaded" | "processing" | "ready" | "failed";
+        VideoSummary: {
+            readonly id: number;
+            readonly title: string;
+            readonly status: components["schemas"]["VideoStatusEnum"];
+            readonly width: number | null;
+            readonly height: number | null;
+            /**
+             * Format: double
+             * @description seconds
+             */
+            readonly duration: number | null;
+            /**
+             * Format: double
+             * @description average frame rate
+             */
+            readonly fps: number | null;
+            readonly label: string;
+            readonly playback_url: string | null;
+        };
+        /** @description Multipart upload: the file and optional descriptive fields. */
+        VideoUploadRequest: {
+            /**
+             * Format: binary
+             * @description The video file (multipart/form-data)
+             */
+            file: string;
+            title?: string;
+            label?: string;
+            split?: string;
+            dataset?: string;
         };
     };
     responses: never;
@@ -171,6 +3064,1107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiRoot"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                project?: number;
+                status?: "accepted" | "expired" | "in_progress" | "rejected" | "submitted";
+                task?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAnnotationAssignmentList"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignmentDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_cvat_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_draft_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AnnotationWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftSaved"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_release_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignment"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_resume_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignmentDetail"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_review_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnotationReviewRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignment"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_submit_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AnnotationSubmitRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignmentDetail"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_assignments_video_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationProject"][];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnotationProjectRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AnnotationProjectRequest"];
+                "multipart/form-data": components["schemas"]["AnnotationProjectRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationProject"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationProject"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnotationProjectRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AnnotationProjectRequest"];
+                "multipart/form-data": components["schemas"]["AnnotationProjectRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationProject"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_annotation_projects_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedAnnotationProjectRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedAnnotationProjectRequest"];
+                "multipart/form-data": components["schemas"]["PatchedAnnotationProjectRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationProject"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_export_retrieve: {
+        parameters: {
+            query?: {
+                /**
+                 * @description * `consensus` - consensus
+                 *     * `accepted` - accepted
+                 *     * `all` - all
+                 */
+                source?: "consensus" | "accepted" | "all";
+                /**
+                 * @description * `coco` - coco
+                 *     * `csv` - csv
+                 *     * `cvat` - cvat
+                 */
+                type?: "coco" | "csv" | "cvat";
+            };
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                    "text/csv": string;
+                    "application/zip": string;
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_ground_truth_retrieve: {
+        parameters: {
+            query: {
+                video: number;
+            };
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoGroundTruth"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_import_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["CvatImportRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignment"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_quality_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationQuality"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_projects_videos_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AnnotationAddVideosRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AnnotationAddVideosRequest"];
+                "multipart/form-data": components["schemas"]["AnnotationAddVideosRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationTask"][];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_queue_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationQueueProject"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_queue_next_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NextTaskRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["NextTaskRequestRequest"];
+                "multipart/form-data": components["schemas"]["NextTaskRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextTask"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_tasks_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Only this project */
+                project?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAnnotationTaskList"];
+                };
+            };
+        };
+    };
+    v1_annotation_tasks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationTask"];
+                };
+            };
+        };
+    };
+    v1_annotation_tasks_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_annotation_tasks_gold_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AnnotationRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AnnotationRequest"];
+                "multipart/form-data": components["schemas"]["AnnotationRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationTask"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_tasks_ground_truth_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoGroundTruth"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_tasks_more_annotators_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["MoreAnnotatorsRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["MoreAnnotatorsRequest"];
+                "multipart/form-data": components["schemas"]["MoreAnnotatorsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationTask"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
                 };
             };
         };
@@ -300,6 +4294,1563 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    v1_bulk_runs_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedBulkRunList"];
+                };
+            };
+        };
+    };
+    v1_bulk_runs_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRunCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["BulkRunCreateRequest"];
+                "multipart/form-data": components["schemas"]["BulkRunCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRun"];
+                };
+            };
+        };
+    };
+    v1_bulk_runs_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this bulk run. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRun"];
+                };
+            };
+        };
+    };
+    v1_explanation_exports_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this export. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+        };
+    };
+    v1_explanation_exports_download_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this export. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_explanation_flags_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                resolved?: "false" | "true";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedFlagList"];
+                };
+            };
+        };
+    };
+    v1_explanation_flags_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this flag. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+        };
+    };
+    v1_explanation_flags_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this flag. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_explanation_flags_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this flag. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedFlagUpdateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedFlagUpdateRequest"];
+                "multipart/form-data": components["schemas"]["PatchedFlagUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+        };
+    };
+    v1_explanation_methods_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Method"][];
+                };
+            };
+        };
+    };
+    v1_explanations_list: {
+        parameters: {
+            query?: {
+                /** @description comma-separated ids */
+                ids?: string;
+                method?: string;
+                model?: number;
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                source?: "computed" | "imported";
+                status?: "done" | "failed" | "queued" | "running";
+                video?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedExplanationList"];
+                };
+            };
+        };
+    };
+    v1_explanations_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExplanationRequestRequest"];
+                "multipart/form-data": components["schemas"]["ExplanationRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ExplanationRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description An identical request is already done: its explanation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplanationAccepted"];
+                };
+            };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplanationAccepted"];
+                };
+            };
+            /** @description The video is not ready yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_explanations_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Explanation"];
+                };
+            };
+        };
+    };
+    v1_explanations_exports_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"][];
+                };
+            };
+        };
+    };
+    v1_explanations_exports_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequestRequest"];
+                "multipart/form-data": components["schemas"]["ExportRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ExportRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+        };
+    };
+    v1_explanations_flags_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"][];
+                };
+            };
+        };
+    };
+    v1_explanations_flags_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["FlagCreateRequest"];
+                "multipart/form-data": components["schemas"]["FlagCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["FlagCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+        };
+    };
+    v1_explanations_ground_truth_retrieve: {
+        parameters: {
+            query?: {
+                /** @description annotation project (default: first) */
+                project?: number;
+                /** @description pointing tolerance in px (15) */
+                tolerance?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroundTruth"];
+                };
+            };
+        };
+    };
+    v1_explanations_map_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MapPayload"];
+                };
+            };
+            /** @description The explanation is not done yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_explanations_status_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplanationStatus"];
+                };
+            };
+        };
+    };
+    v1_explanations_import_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImportRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Explanation"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Explanation"];
+                };
+            };
+        };
+    };
+    v1_models_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedRegisteredModelList"];
+                };
+            };
+        };
+    };
+    v1_models_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisteredModelCreateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RegisteredModelCreateRequest"];
+                "multipart/form-data": components["schemas"]["RegisteredModelCreateRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+        };
+    };
+    v1_models_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this registered model. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+        };
+    };
+    v1_models_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this registered model. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_models_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this registered model. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedRegisteredModelUpdateRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedRegisteredModelUpdateRequest"];
+                "multipart/form-data": components["schemas"]["PatchedRegisteredModelUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+        };
+    };
+    v1_participate_answer_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AnswerRequest"];
+                "multipart/form-data": components["schemas"]["AnswerRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnswerResult"];
+                };
+            };
+        };
+    };
+    v1_participate_consent_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ConsentRequest"];
+                "multipart/form-data": components["schemas"]["ConsentRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
+                };
+            };
+        };
+    };
+    v1_participate_instructions_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
+                };
+            };
+        };
+    };
+    v1_participate_media_map_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stimulus: string;
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    v1_participate_media_video_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                Range?: string;
+            };
+            path: {
+                stimulus: string;
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+        };
+    };
+    v1_participate_start_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["StartRequest"];
+                "multipart/form-data": components["schemas"]["StartRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
+                };
+            };
+        };
+    };
+    v1_participate_state_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
+                };
+            };
+        };
+    };
+    v1_participate_trial_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantTrial"];
+                };
+            };
+        };
+    };
+    v1_scoring_leaderboards_retrieve: {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+        };
+    };
+    v1_scoring_leaderboards_clips_retrieve: {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+                row: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaderboardClips"];
+                };
+            };
+        };
+    };
+    "v1_scoring_leaderboards_export.csv_retrieve": {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+        };
+    };
+    "v1_scoring_leaderboards_export.json_retrieve": {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    v1_scoring_projects_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoringSettings"];
+                };
+            };
+        };
+    };
+    v1_scoring_projects_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoringSettingsRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ScoringSettingsRequest"];
+                "multipart/form-data": components["schemas"]["ScoringSettingsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoringSettings"];
+                };
+            };
+        };
+    };
+    v1_scoring_projects_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedScoringSettingsRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedScoringSettingsRequest"];
+                "multipart/form-data": components["schemas"]["PatchedScoringSettingsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoringSettings"];
+                };
+            };
+        };
+    };
+    v1_scoring_projects_recompute_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoringRecompute"];
+                };
+            };
+        };
+    };
+    v1_scoring_scores_retrieve: {
+        parameters: {
+            query: {
+                explanation: number;
+                project?: number;
+                /** @description pixels (>= 0); other than the project's: computed now, not stored */
+                tolerance?: number;
+                /** @description refuse an explanation of another video */
+                video?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplanationScores"];
+                };
+            };
+        };
+    };
+    v1_studies_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Study"][];
+                };
+            };
+        };
+    };
+    v1_studies_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["StudyRequest"];
+                "multipart/form-data": components["schemas"]["StudyRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Study"];
+                };
+            };
+        };
+    };
+    v1_studies_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Study"];
+                };
+            };
+        };
+    };
+    v1_studies_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["StudyRequest"];
+                "multipart/form-data": components["schemas"]["StudyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Study"];
+                };
+            };
+        };
+    };
+    v1_studies_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_studies_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedStudyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedStudyRequest"];
+                "multipart/form-data": components["schemas"]["PatchedStudyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Study"];
+                };
+            };
+        };
+    };
+    v1_studies_analysis_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    v1_studies_export_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+        };
+    };
+    v1_studies_preview_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewLink"];
+                };
+            };
+        };
+    };
+    v1_studies_stimuli_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stimulus"][];
+                };
+            };
+        };
+    };
+    v1_studies_stimuli_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddStimuliRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AddStimuliRequest"];
+                "multipart/form-data": components["schemas"]["AddStimuliRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stimulus"][];
+                };
+            };
+        };
+    };
+    v1_videos_list: {
+        parameters: {
+            query?: {
+                /** @description Dataset name */
+                dataset?: string;
+                /** @description Exact label */
+                label?: string;
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /** @description Words to find in the title, file name or label */
+                search?: string;
+                /** @description Exact split (train, val, test, ...) */
+                split?: string;
+                status?: "failed" | "processing" | "ready" | "uploaded";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedVideoList"];
+                };
+            };
+        };
+    };
+    v1_videos_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["VideoUploadRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoDetailMessage"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoDetailMessage"];
+                };
+            };
+        };
+    };
+    v1_videos_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this video. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+        };
+    };
+    v1_videos_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this video. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_videos_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this video. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedVideoRequest"];
+                "multipart/form-data": components["schemas"]["PatchedVideoRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedVideoRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+        };
+    };
+    v1_videos_reprocess_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this video. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+        };
+    };
+    v1_videos_timestamps_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this video. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FrameTimestamps"];
+                };
+            };
+        };
+    };
+    v1_videos_labels_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelCount"][];
+                };
+            };
+        };
+    };
+    v1_videos_limits_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadLimits"];
                 };
             };
         };

@@ -29,18 +29,11 @@ export { ExplanationsArea as ExplanationsPage } from "./explanations/Explanation
 /** The Annotate area lives in pages/annotate/. */
 export { AnnotateArea as AnnotatePage } from "./annotate/AnnotateArea";
 
-export function StudiesPage() {
-  return (
-    <EmptyArea
-      title="Studies"
-      message="Studies — human-evaluation studies will appear here once created."
-      hint="Studies collect ratings, pairwise choices, simulations and pointing responses from participants."
-    />
-  );
-}
-
 /** The Leaderboard area lives in pages/leaderboard/. */
 export { LeaderboardArea as LeaderboardPage } from "./leaderboard/LeaderboardArea";
+
+/** The Studies area lives in pages/studies/. */
+export { StudiesArea as StudiesPage } from "./studies/StudiesArea";
 
 export function NotFoundPage() {
   return (

@@ -1,0 +1,360 @@
+/**
+ * The participant app (/p/<study>?PROLIFIC_PID=...): consent, instructions, practice, trials,
+ * completion code. The server decides the trial order and stimuli; this page only shows the
+ * current trial and sends one answer per trial (a random response id makes retries safe).
+ */
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useParams, useSearchParams } from "react-router";
+import { ApiError } from "../../api/errors";
+import { OverlayCanvas, type OverlaySettings } from "../explanations/OverlayCanvas";
+import { decodeMap, type HeatVolume, type MapPayload } from "../explanations/heatmap";
+import {
+  finishInstructions,
+  getState,
+  getTrial,
+  giveConsent,
+  sendAnswer,
+  startSession,
+  type ParticipantStimulus,
+  type ParticipantTrial,
+  type Stage,
+} from "./api";
+import "./studies.css";
+
+const ID_KEYS = ["PROLIFIC_PID", "workerId", "participant", "pid"];
+const OVERLAY: OverlaySettings = { opacity: 0.5, threshold: 0.2, colormap: "jet" };
+
+function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  return "Something went wrong. Reload the page to continue where you left off.";
+}
+
+function newId(): string {
+  if (typeof crypto !== "undefined" && "randomUUID" in crypto) return crypto.randomUUID();
+  return `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`;
+}
+
+export function ParticipantPage() {
+  const { slug = "" } = useParams();
+  const [search] = useSearchParams();
+  const [token, setToken] = useState<string | null>(null);
+  const [stage, setStage] = useState<Stage | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const hasId = ID_KEYS.some((k) => (search.get(k) ?? "").trim() !== "");
+
+  useEffect(() => {
+    if (!hasId) return;
+    const params: Record<string, string> = {};
+    search.forEach((value, key) => {
+      params[key] = value;
+    });
+    startSession(slug, params)
+      .then((state) => {
+        setToken(state.session ?? null);
+        setStage(state);
+      })
+      .catch((e: unknown) => setError(errorText(e)));
+  }, [slug, search, hasId]);
+
+  if (!hasId) {
+    return (
+      <main className="participant">
+        <h1>Study link incomplete</h1>
+        <p role="alert">
+          This link has no participant id. Please open the study from the link your recruitment
+          platform gave you.
+        </p>
+      </main>
+    );
+  }
+  if (error) {
+    return (
+      <main className="participant">
+        <h1>Study</h1>
+        <p role="alert">{error}</p>
+      </main>
+    );
+  }
+  if (!stage || !token) {
+    return (
+      <main className="participant">
+        <p>Loading…</p>
+      </main>
+    );
+  }
+  const update = (next: Promise<Stage>) =>
+    next.then(setStage).catch((e: unknown) => setError(errorText(e)));
+
+  return (
+    <main className="participant">
+      <h1>{stage.title}</h1>
+      {stage.stage === "consent" && (
+        <ConsentStep text={stage.consent_text} onAgree={() => update(giveConsent(token, true))} />
+      )}
+      {stage.stage === "instructions" && (
+        <section aria-label="Instructions">
+          <h2>Instructions</h2>
+          <p className="participant-text">{stage.instructions_text}</p>
+          <button type="button" onClick={() => update(finishInstructions(token))}>
+            Start
+          </button>
+        </section>
+      )}
+      {stage.stage === "trials" && (
+        <TrialRunner token={token} onDone={(s) => setStage({ ...stage, ...s })} />
+      )}
+      {stage.stage === "done" && (
+        <section aria-label="Completion">
+          <h2>Thank you!</h2>
+          <p>
+            Your completion code is <strong data-testid="completion-code">{stage.completion_code}</strong>
+          </p>
+          {stage.redirect_url && (
+            <p>
+              <a href={stage.redirect_url}>Return to the recruitment site</a>
+            </p>
+          )}
+        </section>
+      )}
+    </main>
+  );
+}
+
+function ConsentStep({ text, onAgree }: { text: string; onAgree: () => void }) {
+  const [checked, setChecked] = useState(false);
+  return (
+    <section aria-label="Consent">
+      <h2>Consent</h2>
+      <p className="participant-text">{text}</p>
+      <label>
+        <input type="checkbox" checked={checked} onChange={(e) => setChecked(e.target.checked)} />{" "}
+        I have read the information above and agree to take part
+      </label>
+      <div>
+        <button type="button" disabled={!checked} onClick={onAgree}>
+          I agree
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function TrialRunner({
+  token,
+  onDone,
+}: {
+  token: string;
+  onDone: (stage: Partial<Stage> & { stage: Stage["stage"] }) => void;
+}) {
+  const [trial, setTrial] = useState<ParticipantTrial | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [feedback, setFeedback] = useState<string | null>(null);
+  const responseId = useRef<string>(newId());
+  const shownAt = useRef<number>(0);
+  const busy = useRef(false);
+
+  const load = useCallback(() => {
+    getTrial(token)
+      .then((t) => {
+        responseId.current = newId();
+        shownAt.current = performance.now();
+        setTrial(t);
+      })
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 409) onDone({ stage: "done" });
+        else setError(errorText(e));
+      });
+  }, [token, onDone]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  const submit = (answer: Record<string, unknown>) => {
+    if (!trial || busy.current) return;
+    busy.current = true;
+    sendAnswer(token, {
+      index: trial.index,
+      response_id: responseId.current,
+      answer,
+      client_ms: Math.round(performance.now() - shownAt.current),
+      client_times: { shown_ms: Math.round(shownAt.current), answered_ms: Math.round(performance.now()) },
+      viewport: { width: window.innerWidth, height: window.innerHeight },
+    })
+      .then(async (result) => {
+        setFeedback(result.feedback ? `Practice answer: ${result.feedback}` : null);
+        if (result.stage === "done") {
+          onDone(await getState(token));
+        } else {
+          load();
+        }
+      })
+      .catch((e: unknown) => setError(errorText(e)))
+      .finally(() => {
+        busy.current = false;
+      });
+  };
+
+  if (error) return <p role="alert">{error}</p>;
+  if (!trial) return <p>Loading trial…</p>;
+  return (
+    <section aria-label="Trial" data-testid="trial" data-kind={trial.kind} data-index={trial.index}>
+      <p className="trial-progress">
+        {trial.practice ? "Practice trial" : `Trial ${trial.index + 1} of ${trial.total}`}
+      </p>
+      {feedback && <p className="trial-feedback">{feedback}</p>}
+      {trial.time_limit_seconds > 0 && <Countdown key={trial.index} seconds={trial.time_limit_seconds} />}
+      <h2>{trial.question}</h2>
+      <TrialBody key={trial.index} trial={trial} onAnswer={submit} />
+    </section>
+  );
+}
+
+function Countdown({ seconds }: { seconds: number }) {
+  const [left, setLeft] = useState(seconds);
+  useEffect(() => {
+    const id = window.setInterval(() => setLeft((s) => Math.max(0, s - 1)), 1000);
+    return () => window.clearInterval(id);
+  }, []);
+  return <p className="trial-timer">Time left: {left} s</p>;
+}
+
+function TrialBody({
+  trial,
+  onAnswer,
+}: {
+  trial: ParticipantTrial;
+  onAnswer: (answer: Record<string, unknown>) => void;
+}) {
+  const [point, setPoint] = useState<{ x: number; y: number; time: number } | null>(null);
+  const [rating, setRating] = useState<number | null>(null);
+  const pointing = trial.kind === "pointing";
+  return (
+    <div>
+      <div className="trial-stimuli">
+        {trial.stimuli.map((s, i) => (
+          <StimulusView
+            key={s.id}
+            stimulus={s}
+            caption={
+              trial.kind === "pairwise" ? `Option ${"AB"[i]}${s.label ? ` (${s.label})` : ""}` : undefined
+            }
+            onPoint={pointing ? setPoint : undefined}
+            point={pointing ? point : null}
+          />
+        ))}
+      </div>
+      {trial.kind === "rating" && (
+        <fieldset className="likert">
+          <legend>Your rating (1 = poor, {trial.likert_points} = excellent)</legend>
+          {Array.from({ length: trial.likert_points }, (_, k) => k + 1).map((v) => (
+            <label key={v}>
+              <input type="radio" name="rating" value={v} checked={rating === v} onChange={() => setRating(v)} />
+              {v}
+            </label>
+          ))}
+          <button type="button" disabled={rating === null} onClick={() => onAnswer({ rating })}>
+            Next
+          </button>
+        </fieldset>
+      )}
+      {(trial.kind === "pairwise" || trial.kind === "forward" || trial.kind === "attention") && (
+        <div className="trial-choices">
+          {trial.choices.map((c) => (
+            <button
+              key={c.value}
+              type="button"
+              onClick={() =>
+                onAnswer(
+                  trial.kind === "forward" ? { label: Number(c.value) } : { choice: c.value },
+                )
+              }
+            >
+              {c.label}
+            </button>
+          ))}
+        </div>
+      )}
+      {pointing && (
+        <button type="button" disabled={point === null} onClick={() => onAnswer({ ...point })}>
+          Submit point
+        </button>
+      )}
+    </div>
+  );
+}
+
+function StimulusView({
+  stimulus,
+  caption,
+  onPoint,
+  point,
+}: {
+  stimulus: ParticipantStimulus;
+  caption?: string;
+  onPoint?: (p: { x: number; y: number; time: number }) => void;
+  point: { x: number; y: number } | null;
+}) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [volume, setVolume] = useState<HeatVolume | null>(null);
+  const [time, setTime] = useState(0);
+  const width = stimulus.width ?? 320;
+  const height = stimulus.height ?? 240;
+
+  useEffect(() => {
+    let live = true;
+    fetch(stimulus.map_url, { credentials: "same-origin" })
+      .then((r) => (r.ok ? (r.json() as Promise<MapPayload>) : null))
+      .then((payload) => {
+        if (live && payload) setVolume(decodeMap(payload));
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [stimulus.map_url]);
+
+  const click = (event: React.MouseEvent<HTMLDivElement>) => {
+    if (!onPoint) return;
+    const box = event.currentTarget.getBoundingClientRect();
+    const x = ((event.clientX - box.left) / box.width) * width;
+    const y = ((event.clientY - box.top) / box.height) * height;
+    onPoint({ x, y, time: video.current?.currentTime ?? 0 });
+  };
+
+  return (
+    <figure className="stimulus" data-stimulus={stimulus.id}>
+      {caption && <figcaption>{caption}</figcaption>}
+      <div
+        className={onPoint ? "stimulus-frame pointable" : "stimulus-frame"}
+        style={{ aspectRatio: `${width} / ${height}` }}
+        onClick={click}
+        data-testid="stimulus-frame"
+      >
+        <video
+          ref={video}
+          src={stimulus.video_url}
+          muted
+          loop
+          autoPlay
+          playsInline
+          onTimeUpdate={(e) => setTime(e.currentTarget.currentTime)}
+        />
+        <OverlayCanvas
+          volume={volume}
+          timestamps={stimulus.timestamps}
+          time={time}
+          width={width}
+          height={height}
+          settings={OVERLAY}
+        />
+        {point && (
+          <span
+            className="pointer-mark"
+            style={{ left: `${(point.x / width) * 100}%`, top: `${(point.y / height) * 100}%` }}
+          />
+        )}
+      </div>
+    </figure>
+  );
+}

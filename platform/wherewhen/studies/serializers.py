@@ -1,0 +1,160 @@
+"""Serializers of the designer API and the (blinded) participant API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from wherewhen.studies.models import Stimulus, Study, TrialKind
+
+
+class StudySerializer(serializers.ModelSerializer):
+    trial_kinds = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=[k for k in TrialKind.values if k != TrialKind.ATTENTION]
+        ),
+        allow_empty=False,
+    )
+    n_stimuli = serializers.SerializerMethodField()
+    n_sessions = serializers.SerializerMethodField()
+    participant_link = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Study
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "status",
+            "blinded",
+            "trial_kinds",
+            "trials_per_participant",
+            "practice_trials",
+            "likert_points",
+            "rating_question",
+            "pairwise_question",
+            "forward_question",
+            "pointing_question",
+            "attention_checks",
+            "attention_every",
+            "max_failed_checks",
+            "min_response_ms",
+            "time_limit_seconds",
+            "consent_text",
+            "instructions_text",
+            "completion_code",
+            "redirect_url",
+            "pointing_project",
+            "pointing_tolerance",
+            "seed",
+            "n_stimuli",
+            "n_sessions",
+            "participant_link",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+    def get_n_stimuli(self, obj: Study) -> int:
+        return obj.stimuli.count()
+
+    def get_n_sessions(self, obj: Study) -> int:
+        return obj.sessions.filter(preview=False).count()
+
+    def get_participant_link(self, obj: Study) -> str:
+        return f"/p/{obj.slug}"
+
+    def validate_attention_checks(self, value):
+        if not isinstance(value, list):
+            raise serializers.ValidationError("A list of checks.")
+        for check in value:
+            if (
+                not isinstance(check, dict)
+                or not str(check.get("prompt", "")).strip()
+                or not isinstance(check.get("choices"), list)
+                or check.get("answer") not in check["choices"]
+            ):
+                raise serializers.ValidationError(
+                    "Each check needs a prompt, a list of choices and an answer among them."
+                )
+        return value
+
+
+class StimulusSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="explanation.model.name", default=None)
+    video_title = serializers.CharField(source="video.title")
+
+    class Meta:
+        model = Stimulus
+        fields = ["id", "token", "explanation", "method", "model", "video", "video_title"]
+
+
+class AddStimuliSerializer(serializers.Serializer):
+    explanations = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class StartSerializer(serializers.Serializer):
+    params = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    viewport = serializers.DictField(required=False)
+
+
+class StageSerializer(serializers.Serializer):
+    session = serializers.CharField(required=False)
+    stage = serializers.ChoiceField(choices=["consent", "instructions", "trials", "done"])
+    title = serializers.CharField()
+    consent_text = serializers.CharField()
+    instructions_text = serializers.CharField()
+    progress = serializers.DictField(child=serializers.IntegerField())
+    time_limit_seconds = serializers.IntegerField()
+    completion_code = serializers.CharField(allow_null=True)
+    redirect_url = serializers.CharField(allow_null=True)
+
+
+class ConsentSerializer(serializers.Serializer):
+    agree = serializers.BooleanField()
+
+
+class ParticipantStimulusSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField(allow_null=True)
+    video_url = serializers.CharField()
+    map_url = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True)
+    grid = serializers.ListField(child=serializers.IntegerField())
+    temporal = serializers.ListField(child=serializers.FloatField())
+    timestamps = serializers.ListField(child=serializers.FloatField())
+
+
+class ChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ParticipantTrialSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    total = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=TrialKind.values)
+    practice = serializers.BooleanField()
+    question = serializers.CharField()
+    stimuli = ParticipantStimulusSerializer(many=True)
+    choices = ChoiceSerializer(many=True)
+    likert_points = serializers.IntegerField()
+    time_limit_seconds = serializers.IntegerField()
+    served_at = serializers.DateTimeField()
+
+
+class AnswerSerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0)
+    response_id = serializers.CharField(max_length=64)
+    answer = serializers.DictField()
+    client_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    client_times = serializers.DictField(required=False)
+    viewport = serializers.DictField(required=False)
+
+
+class AnswerResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    accepted = serializers.BooleanField()
+    late = serializers.BooleanField()
+    stage = serializers.CharField()
+    feedback = serializers.CharField(allow_null=True)

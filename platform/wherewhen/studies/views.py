@@ -1,0 +1,265 @@
+"""Designer API (researchers) and participant API (anonymous, session token, blinded)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wherewhen.accounts.permissions import IsResearcher
+from wherewhen.explanations import services as explanation_services
+from wherewhen.explanations.models import Explanation
+from wherewhen.studies import analysis, services
+from wherewhen.studies import serializers as s
+from wherewhen.studies.models import Session, Stimulus, Study
+from wherewhen.videos.streaming import ranged_file_response
+
+SESSION_HEADER = "X-Study-Session"
+
+
+class StudyProblem(APIException):
+    status_code = 400
+    default_detail = "Bad request."
+
+
+def problem(exc: services.StudyError) -> StudyProblem:
+    error = StudyProblem(exc.message)
+    error.status_code = exc.status
+    return error
+
+
+# --- Designer -----------------------------------------------------------------------------------
+
+
+class StudyViewSet(viewsets.ModelViewSet):
+    """Studies of the signed-in researcher."""
+
+    serializer_class = s.StudySerializer
+    permission_classes = [IsResearcher]
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Study.objects.none()
+        return Study.objects.filter(owner=self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(owner=self.request.user)
+
+    def perform_update(self, serializer) -> None:
+        study = serializer.save()
+        if study.status == Study.Status.OPEN:
+            try:
+                services.validate_design(study)
+            except services.StudyError as exc:
+                Study.objects.filter(pk=study.pk).update(status=Study.Status.DRAFT)
+                raise problem(exc) from exc
+
+    @extend_schema(methods=["GET"], responses=s.StimulusSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=s.AddStimuliSerializer,
+        responses={201: s.StimulusSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="stimuli", url_name="stimuli")
+    def stimuli(self, request, pk=None):
+        study = self.get_object()
+        if request.method == "POST":
+            body = s.AddStimuliSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            ids = body.validated_data["explanations"]
+            visible = explanation_services.visible_explanations(request.user)
+            found = list(visible.filter(pk__in=ids).select_related("video"))
+            if len(found) != len(set(ids)):
+                raise NotFound("Some explanations do not exist or are not yours to use.")
+            try:
+                with transaction.atomic():
+                    created = services.add_stimuli(study, found)
+            except services.StudyError as exc:
+                raise problem(exc) from exc
+            return Response(s.StimulusSerializer(created, many=True).data, status=201)
+        items = study.stimuli.select_related("explanation__model", "video")
+        return Response(s.StimulusSerializer(items, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer("PreviewLink", {"link": drf_serializers.CharField()}),
+    )
+    @action(detail=True, methods=["post"], url_path="preview", url_name="preview")
+    def preview(self, request, pk=None):
+        """A fresh preview session (not counted, not analysed) to try the study as a participant."""
+        study = self.get_object()
+        pid = f"preview-{secrets.token_hex(6)}"
+        try:
+            services.start_session(study, {"participant": pid}, preview=True)
+        except services.StudyError as exc:
+            raise problem(exc) from exc
+        return Response({"link": f"/p/{study.slug}?participant={pid}&preview=1"})
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"], url_path="analysis", url_name="analysis")
+    def analysis_(self, request, pk=None):
+        return Response(analysis.analyze(self.get_object()))
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="export", url_name="export")
+    def export(self, request, pk=None):
+        study = self.get_object()
+        response = HttpResponse(analysis.csv_text(study), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="study-{study.slug}.csv"'
+        return response
+
+
+# --- Participant --------------------------------------------------------------------------------
+
+
+class ParticipantView(APIView):
+    """Anonymous: a participant is known by the opaque session token in ``X-Study-Session``.
+    No cookie authenticates these requests, so cross-site forms cannot act for a participant."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def session(self, request) -> Session:
+        token = request.headers.get(SESSION_HEADER, "")
+        found = (
+            Session.objects.select_related("study").filter(token=token).first() if token else None
+        )
+        if found is None:
+            raise NotFound("Unknown study session. Open the study link again.")
+        return found
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.StudyError):
+            exc = problem(exc)
+        return super().handle_exception(exc)
+
+
+class StartView(ParticipantView):
+    @extend_schema(request=s.StartSerializer, responses={200: s.StageSerializer})
+    def post(self, request, slug: str):
+        study = Study.objects.filter(slug=slug).first()
+        body = s.StartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        params = body.validated_data["params"]
+        if study is None:
+            raise NotFound("There is no such study.")
+        preview_pid = str(params.get("participant", ""))
+        preview = bool(params.get("preview")) and preview_pid.startswith("preview-")
+        if preview:
+            found = Session.objects.filter(
+                study=study, participant_id=preview_pid, preview=True
+            ).first()
+            if found is None:
+                raise NotFound("This preview link has expired; start a new preview.")
+            session = found
+        else:
+            session, _ = services.start_session(
+                study,
+                params,
+                user_agent=request.headers.get("User-Agent", ""),
+                viewport=body.validated_data.get("viewport") or {},
+            )
+        return Response({"session": session.token, **services.session_state(session)})
+
+
+class StateView(ParticipantView):
+    @extend_schema(responses=s.StageSerializer)
+    def get(self, request):
+        return Response(services.session_state(self.session(request)))
+
+
+class ConsentView(ParticipantView):
+    @extend_schema(request=s.ConsentSerializer, responses=s.StageSerializer)
+    def post(self, request):
+        session = self.session(request)
+        body = s.ConsentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.consent(session, body.validated_data["agree"])
+        return Response(services.session_state(session))
+
+
+class InstructionsView(ParticipantView):
+    @extend_schema(request=None, responses=s.StageSerializer)
+    def post(self, request):
+        session = self.session(request)
+        services.finish_instructions(session)
+        return Response(services.session_state(session))
+
+
+class TrialView(ParticipantView):
+    @extend_schema(responses=s.ParticipantTrialSerializer)
+    def get(self, request):
+        session = self.session(request)
+        trial = services.current_trial(session)
+        response = Response(services.trial_payload(session, trial))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AnswerView(ParticipantView):
+    @extend_schema(request=s.AnswerSerializer, responses=s.AnswerResultSerializer)
+    def post(self, request):
+        session = self.session(request)
+        body = s.AnswerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        outcome = services.answer_trial(
+            session,
+            index=data["index"],
+            response_id=data["response_id"],
+            answer=data["answer"],
+            client_ms=data.get("client_ms"),
+            client_times=data.get("client_times"),
+            viewport=data.get("viewport"),
+        )
+        return Response(outcome.result, status=status.HTTP_200_OK)
+
+
+def _stimulus_for(token: str, stimulus_token: str) -> Stimulus:
+    session = Session.objects.filter(token=token).first()
+    if session is None:
+        raise NotFound("Unknown study session.")
+    shown = session.trials.filter(stimulus_a__token=stimulus_token) | session.trials.filter(
+        stimulus_b__token=stimulus_token
+    )
+    if not shown.exists():
+        raise NotFound("Unknown stimulus.")
+    return get_object_or_404(
+        Stimulus.objects.select_related("explanation", "video"), token=stimulus_token
+    )
+
+
+class StimulusVideoView(ParticipantView):
+    @extend_schema(
+        responses={(200, "video/mp4"): OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],
+    )
+    def get(self, request, token: str, stimulus: str):
+        item = _stimulus_for(token, stimulus)
+        path = explanation_services.media_path(item.video.playback.name or item.video.original.name)
+        if not path.is_file():
+            raise NotFound("The video file is missing.")
+        return ranged_file_response(request, path, "video/mp4", etag_seed=item.token)
+
+
+class StimulusMapView(ParticipantView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, token: str, stimulus: str):
+        item = _stimulus_for(token, stimulus)
+        if item.explanation.status != Explanation.Status.DONE:
+            raise NotFound("The map is not available.")
+        response = Response(explanation_services.map_payload(item.explanation))
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
