@@ -182,6 +182,8 @@ SPECTACULAR_SETTINGS = {
         "VideoStatusEnum": "wherewhen.videos.models.Video.Status",
         "AssignmentStatusEnum": "wherewhen.annotations.models.Assignment.Status",
         "AssignmentSourceEnum": "wherewhen.annotations.models.Assignment.Source",
+        "ExplanationStatusEnum": "wherewhen.explanations.models.Explanation.Status",
+        "ExportKindEnum": "wherewhen.explanations.models.Export.Kind",
     },
 }
 

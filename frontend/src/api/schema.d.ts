@@ -1950,7 +1950,7 @@ export interface components {
         DtypeEnum: "uint8";
         Explanation: {
             readonly id: number;
-            readonly status: components["schemas"]["StatusD4fEnum"];
+            readonly status: components["schemas"]["ExplanationStatusEnum"];
             /** Format: double */
             readonly progress: number;
             readonly error: string;
@@ -2000,7 +2000,7 @@ export interface components {
         };
         ExplanationAccepted: {
             id: number;
-            status: components["schemas"]["StatusD4fEnum"];
+            status: components["schemas"]["ExplanationStatusEnum"];
             /** @description a new explanation was created */
             created: boolean;
             /** @description a computation was queued for this request */
@@ -2040,7 +2040,7 @@ export interface components {
         ExplanationSourceEnum: "computed" | "imported";
         ExplanationStatus: {
             id: number;
-            status: components["schemas"]["StatusD4fEnum"];
+            status: components["schemas"]["ExplanationStatusEnum"];
             /** Format: double */
             progress: number;
             error: string;
@@ -2052,12 +2052,20 @@ export interface components {
             /** Format: date-time */
             finished_at: string | null;
         };
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `done` - Done
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        ExplanationStatusEnum: "queued" | "running" | "done" | "failed";
         Export: {
             readonly id: number;
             readonly explanation: number;
-            readonly kind: components["schemas"]["KindFffEnum"];
+            readonly kind: components["schemas"]["ExportKindEnum"];
             readonly options: unknown;
-            readonly status: components["schemas"]["StatusD4fEnum"];
+            readonly status: components["schemas"]["ExplanationStatusEnum"];
             readonly error: string;
             readonly size_bytes: number;
             readonly download_url: string | null;
@@ -2066,8 +2074,14 @@ export interface components {
             /** Format: date-time */
             readonly finished_at: string | null;
         };
+        /**
+         * @description * `mp4` - Overlay video (MP4)
+         *     * `png` - Keyframe strip (PNG)
+         * @enum {string}
+         */
+        ExportKindEnum: "mp4" | "png";
         ExportRequestRequest: {
-            kind: components["schemas"]["KindFffEnum"];
+            kind: components["schemas"]["ExportKindEnum"];
             /** @description colormap, opacity (0..1), threshold (0..1) */
             options?: unknown;
         };
@@ -2172,12 +2186,6 @@ export interface components {
              */
             file: string;
         };
-        /**
-         * @description * `mp4` - Overlay video (MP4)
-         *     * `png` - Keyframe strip (PNG)
-         * @enum {string}
-         */
-        KindFffEnum: "mp4" | "png";
         LabelCount: {
             label: string;
             count: number;
@@ -2762,14 +2770,6 @@ export interface components {
          * @enum {string}
          */
         StateEnum: "running" | "finished";
-        /**
-         * @description * `queued` - Queued
-         *     * `running` - Running
-         *     * `done` - Done
-         *     * `failed` - Failed
-         * @enum {string}
-         */
-        StatusD4fEnum: "queued" | "running" | "done" | "failed";
         Stimulus: {
             readonly id: number;
             token?: string;

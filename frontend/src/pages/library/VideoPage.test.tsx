@@ -23,6 +23,7 @@ describe("Video page", () => {
     expect(screen.getByTestId("meta-codecs")).toHaveTextContent("h264 + aac");
     expect(screen.getByTestId("meta-label")).toHaveTextContent("sea · val");
     expect(screen.getByTestId("scrubber")).toBeInTheDocument();
+    expect(screen.getByTestId("review-explanations")).toHaveAttribute("href", "/explanations/review/4");
   });
 
   it("deletes only after confirmation, then returns to the library", async () => {
@@ -57,6 +58,7 @@ describe("Video page", () => {
     renderApp("/library/4", OWNER);
     expect(await screen.findByTestId("video-error")).toHaveTextContent("Processing failed. The video file is truncated.");
     expect(screen.queryByTestId("player")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("review-explanations")).not.toBeInTheDocument();
     await userEvent.setup().click(screen.getByRole("button", { name: "Try again" }));
     expect(await screen.findByText("Waiting for a media worker…")).toBeInTheDocument();
     expect(server.requestsTo("POST", "/api/v1/videos/4/reprocess/")).toHaveLength(1);

@@ -212,6 +212,14 @@ export function VideoPage() {
           </tbody>
         </table>
 
+        {video.status === "ready" && (
+          <p>
+            <Link className="button" to={`/explanations/review/${video.id}`} data-testid="review-explanations">
+              Review explanations
+            </Link>
+          </p>
+        )}
+
         {owner && (
           <div className="video-actions">
             {video.status === "failed" && (
