@@ -1,0 +1,258 @@
+"""Capturing attention probabilities from HF video transformers in one forward pass.
+
+Two layouts are supported:
+
+* **divided** space-time attention (TimeSformer, ``attention_type="divided_space_time"``). Each
+  layer runs a *temporal* attention over the T frames of every patch position (no class token),
+  then a *spatial* attention over the patches of every frame, in which a copy of the class token
+  takes part once per frame. HF returns only the spatial probabilities with
+  ``output_attentions=True``; here both are captured with forward hooks on the attention-dropout
+  modules, whose output *is* the probability tensor (dropout is the identity in eval mode).
+* **joint** space-time attention over all tokens (VideoMAE; TimeSformer with
+  ``attention_type="joint_space_time"``). VideoMAE has no class token (it mean-pools the tokens),
+  so the "class token row" is replaced by the mean of all query rows: the attention each token
+  receives from the pooled representation.
+
+Token orders (checked against the HF sources): TimeSformer stores patch tokens patch-major,
+``index = p * T + t``; the spatial attention batch is ``b * T + t`` and the temporal attention
+batch is ``b * P + p``. VideoMAE tokens are frame-major, ``index = t * P + p``. Here everything is
+returned as ``(B, T', P)`` with ``p = i * w + j`` row-major on the token grid.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from workers.engine.errors import ExplainError
+
+
+@dataclass
+class AttentionLayout:
+    """Where the attention of a model lives and how its tokens are laid out."""
+
+    kind: str  # "divided" | "joint"
+    has_cls: bool
+    token_order: str  # "patch_major" (TimeSformer) | "frame_major" (VideoMAE)
+    grid: tuple[int, int, int]  # (T', h, w)
+    spatial: list[nn.Module]  # one per layer; output is (or contains) attention probs
+    temporal: list[nn.Module]  # one per layer for divided models, else empty
+    output_index: int | None  # None: the module output is the tensor; else index in a tuple
+    needs_eager: bool
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.spatial)
+
+
+def attention_layout(loaded: Any) -> AttentionLayout:
+    """Inspect ``loaded.model`` and say where its attention is; clear error if it has none."""
+    model = loaded.model
+    grid = tuple(loaded.spec.grid)
+    cls_name = type(model).__name__
+    if hasattr(model, "timesformer"):
+        config = model.config
+        layers = list(model.timesformer.encoder.layer)
+        attention_type = getattr(config, "attention_type", "divided_space_time")
+        try:
+            spatial = [layer.attention.attention.attn_drop for layer in layers]
+        except AttributeError as exc:  # pragma: no cover - a very different TimeSformer
+            raise ExplainError(f"cannot find the attention modules of {cls_name}: {exc}") from exc
+        if attention_type == "divided_space_time":
+            temporal = [layer.temporal_attention.attention.attn_drop for layer in layers]
+            return AttentionLayout(
+                "divided", True, "patch_major", grid, spatial, temporal, None, False
+            )
+        if attention_type == "joint_space_time":
+            return AttentionLayout("joint", True, "patch_major", grid, spatial, [], None, False)
+        raise ExplainError(
+            f"TimeSformer with attention_type={attention_type!r} has no space-time attention to "
+            "attribute; attention methods need 'divided_space_time' or 'joint_space_time'"
+        )
+    if hasattr(model, "videomae"):
+        layers = list(model.videomae.encoder.layer)
+        spatial = [layer.attention.attention for layer in layers]
+        has_cls = False  # VideoMAE pools (mean or first token), it has no class token
+        return AttentionLayout("joint", has_cls, "frame_major", grid, spatial, [], 1, True)
+    raise ExplainError(
+        f"method needs a transformer with attention (TimeSformer or VideoMAE); model class "
+        f"{cls_name} has no attention layers the engine can read"
+    )
+
+
+@contextmanager
+def eager_attention(model: nn.Module, needed: bool):
+    """Attention probabilities only exist with the eager implementation: switch to it for the
+    duration of the block and switch back afterwards."""
+    if not needed:
+        yield
+        return
+    config = model.config
+    previous = getattr(config, "_attn_implementation", None)
+    if previous == "eager":
+        yield
+        return
+    model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        if previous is not None:
+            model.set_attn_implementation(previous)
+
+
+class AttentionRecorder:
+    """Forward hooks that keep, per layer, either the full probabilities or just the rows needed.
+
+    ``keep="rows"`` stores, for the spatial/joint attention, the class-token row (or the mean of
+    all query rows when there is no class token) as ``(batch, heads, keys)``, and for temporal
+    attention the attention each frame *receives* (mean over query frames) as
+    ``(B*P, heads, T)``. ``keep="full"`` stores the whole tensors (rollout, gradients).
+    """
+
+    def __init__(
+        self,
+        layout: AttentionLayout,
+        layers: list[int] | None = None,
+        keep: str = "rows",
+        retain_grad: bool = False,
+    ) -> None:
+        self.layout = layout
+        n = layout.num_layers
+        self.layers = list(range(n)) if layers is None else sorted(set(layers))
+        self.keep = keep
+        self.retain_grad = retain_grad
+        self.spatial: dict[int, torch.Tensor] = {}
+        self.temporal: dict[int, torch.Tensor] = {}
+        self._handles: list[Any] = []
+
+    def _probs(self, output: Any) -> torch.Tensor:
+        if self.layout.output_index is None:
+            return output
+        probs = output[self.layout.output_index]
+        if probs is None:
+            raise ExplainError(
+                "the model did not materialize attention probabilities (non-eager attention)"
+            )
+        return probs
+
+    def _spatial_hook(self, index: int):
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            probs = self._probs(output)
+            if self.keep == "full":
+                if self.retain_grad and probs.requires_grad:
+                    probs.retain_grad()
+                self.spatial[index] = probs
+            elif self.layout.has_cls:
+                self.spatial[index] = probs[:, :, 0, :].detach()
+            else:
+                self.spatial[index] = probs.mean(dim=-2).detach()
+
+        return hook
+
+    def _temporal_hook(self, index: int):
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            probs = self._probs(output)
+            if self.keep == "full":
+                if self.retain_grad and probs.requires_grad:
+                    probs.retain_grad()
+                self.temporal[index] = probs
+            else:
+                self.temporal[index] = probs.mean(dim=-2).detach()
+
+        return hook
+
+    def __enter__(self) -> AttentionRecorder:
+        for index in self.layers:
+            module = self.layout.spatial[index]
+            self._handles.append(module.register_forward_hook(self._spatial_hook(index)))
+            if self.layout.temporal:
+                module = self.layout.temporal[index]
+                self._handles.append(module.register_forward_hook(self._temporal_hook(index)))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+
+def fuse_heads(x: torch.Tensor, how: str, dim: int = 1) -> torch.Tensor:
+    """Fuse attention heads along ``dim``: ``mean`` or ``max``."""
+    if how == "mean":
+        return x.mean(dim=dim)
+    if how == "max":
+        return x.amax(dim=dim)
+    raise ExplainError(f"head_fusion must be 'mean' or 'max', got {how!r}")
+
+
+def rows_to_grid(rows: torch.Tensor, layout: AttentionLayout, batch: int) -> torch.Tensor:
+    """Per-head class-token rows -> ``(B, H, T', P)`` on the token grid (``p = i * w + j``).
+
+    ``rows`` is ``(B*T, H, 1+P)`` (divided, class token first), ``(B, H, 1+P*T)`` (joint with a
+    class token, patch-major tokens) or ``(B, H, T*P)`` (joint without, frame-major tokens).
+    """
+    t, h, w = layout.grid
+    p = h * w
+    heads = rows.shape[1]
+    if layout.kind == "divided":
+        return rows[:, :, 1:].reshape(batch, t, heads, p).permute(0, 2, 1, 3)
+    tokens = rows[:, :, 1:] if layout.has_cls else rows
+    if layout.token_order == "patch_major":
+        return tokens.reshape(batch, heads, p, t).transpose(-1, -2)
+    return tokens.reshape(batch, heads, t, p)
+
+
+def rollout_divided(
+    spatial: list[torch.Tensor], temporal: list[torch.Tensor], grid: tuple[int, int, int]
+) -> torch.Tensor:
+    """Attention rollout through divided space-time layers; returns ``(B, T, P)``.
+
+    Each layer is two residual attention steps, temporal then spatial, each modelled as
+    ``0.5 * I + 0.5 * A`` (Abnar & Zuidema 2020). The class token's row of the product
+    ``A_L ... A_1`` is computed by pushing a row vector down through the layers (vector-matrix
+    products only, never the full ``(1+PT)^2`` matrix). In the spatial step the class token is
+    copied into every frame and the copies' outputs are averaged, so the class token's row is the
+    frame mean of its per-frame rows.
+
+    ``spatial[l]`` is the head-fused ``(B, T, 1+P, 1+P)`` and ``temporal[l]`` ``(B, P, T, T)``.
+    """
+    sp0 = spatial[-1]
+    batch, t = sp0.shape[0], sp0.shape[1]
+    p = sp0.shape[-1] - 1
+    r_cls = torch.ones(batch, dtype=sp0.dtype, device=sp0.device)
+    r_x = torch.zeros(batch, t, p, dtype=sp0.dtype, device=sp0.device)
+    for sp, tp in zip(reversed(spatial), reversed(temporal), strict=True):
+        # spatial step: r <- r @ (0.5 I + 0.5 S)
+        new_cls = r_cls * sp[:, :, 0, 0].mean(dim=1) + torch.einsum(
+            "btp,btp->b", r_x, sp[:, :, 1:, 0]
+        )
+        new_x = r_cls[:, None, None] * sp[:, :, 0, 1:] / t + torch.einsum(
+            "btp,btpq->btq", r_x, sp[:, :, 1:, 1:]
+        )
+        r_cls = 0.5 * r_cls + 0.5 * new_cls
+        r_x = 0.5 * r_x + 0.5 * new_x
+        # temporal step: r <- r @ (0.5 I + 0.5 T); the class token is not involved
+        r_x = 0.5 * r_x + 0.5 * torch.einsum("btp,bpts->bsp", r_x, tp)
+    return r_x
+
+
+def rollout_joint(full: list[torch.Tensor], has_cls: bool) -> torch.Tensor:
+    """Attention rollout for joint attention; ``full[l]`` is head-fused ``(B, N, N)``.
+
+    Returns the row of the rolled-out matrix for the class token (or the mean of all rows when
+    there is none), without the class token column: ``(B, tokens)``.
+    """
+    a0 = full[-1]
+    batch, n = a0.shape[0], a0.shape[-1]
+    if has_cls:
+        r = torch.zeros(batch, n, dtype=a0.dtype, device=a0.device)
+        r[:, 0] = 1.0
+    else:
+        r = torch.full((batch, n), 1.0 / n, dtype=a0.dtype, device=a0.device)
+    for a in reversed(full):
+        r = 0.5 * r + 0.5 * torch.einsum("bn,bnm->bm", r, a)
+    return r[:, 1:] if has_cls else r

@@ -1,0 +1,417 @@
+"""Load local HF-format video transformer checkpoints (TimeSformer, VideoMAE) for the engine.
+
+A checkpoint is a directory with ``config.json`` (HF config), ``model.safetensors`` (or a
+sharded ``model.safetensors.index.json``) and a label map ``labels.json`` (class names in index
+order; when absent, the config's ``id2label`` is used). An optional ``preprocessor_config.json``
+gives ``image_mean``/``image_std``; without it mean = std = 0.5 is assumed.
+
+Weights only ever come from local disk: ``from_pretrained(dir, local_files_only=True)``, never
+the network, and never pickled ``.bin`` weights.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from workers.models.spec import InputSpec
+
+SUPPORTED_ARCHITECTURES = ("timesformer", "videomae")
+BUNDLED_MODEL_NAME = "tiny-timesformer"
+PREPROCESSOR_FILE = "preprocessor_config.json"
+_GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
+
+
+class ModelLoadError(ValueError):
+    """A checkpoint directory or model description is unusable (the message says why)."""
+
+
+class ModelInputError(ValueError):
+    """Frames handed to a model do not match its input spec."""
+
+
+@dataclass
+class LoadedModel:
+    """A video classifier ready for inference and attribution.
+
+    ``model`` is an HF ``TimesformerForVideoClassification`` or
+    ``VideoMAEForVideoClassification`` in eval mode on ``device``. VideoMAE models are set to
+    eager attention so ``output_attentions=True`` works.
+    """
+
+    model: torch.nn.Module
+    architecture: str
+    spec: InputSpec
+    labels: list[str]
+    path: Path | None
+    device: torch.device
+
+    def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 RGB ``(T, S, S, 3)`` or ``(B, T, S, S, 3)`` -> normalized float ``(B, T, 3, S, S)``."""
+        arr = np.asarray(frames)
+        if arr.dtype != np.uint8:
+            raise ModelInputError(f"frames must be uint8 RGB, got dtype {arr.dtype}")
+        if arr.ndim == 4:
+            arr = arr[None]
+        t, s = self.spec.num_frames, self.spec.image_size
+        if arr.ndim != 5 or arr.shape[1:] != (t, s, s, 3):
+            raise ModelInputError(
+                f"frames must be shaped (T, S, S, 3) or (B, T, S, S, 3) with T={t}, S={s}; "
+                f"got {tuple(np.asarray(frames).shape)}"
+            )
+        x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
+        x = x.permute(0, 1, 4, 2, 3).to(torch.float32).div_(255.0)
+        mean = torch.tensor(self.spec.mean, dtype=torch.float32, device=self.device)
+        std = torch.tensor(self.spec.std, dtype=torch.float32, device=self.device)
+        return (x - mean.view(1, 1, 3, 1, 1)) / std.view(1, 1, 3, 1, 1)
+
+    @torch.no_grad()
+    def predict(self, frames: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """Class probabilities ``(B, num_labels)`` for uint8 frames (see :meth:`preprocess`)."""
+        arr = np.asarray(frames)
+        if arr.ndim == 4:
+            arr = arr[None]
+        out = []
+        for i in range(0, len(arr), batch_size):
+            logits = self.model(pixel_values=self.preprocess(arr[i : i + batch_size])).logits
+            out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+
+
+def _quiet_hf() -> None:
+    """No progress bars from transformers while loading or saving (worker logs stay readable)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
+def bundled_model_path() -> Path:
+    """Directory of the small TimeSformer trained on the synthetic benchmark."""
+    return Path(__file__).resolve().parent / "bundled" / BUNDLED_MODEL_NAME
+
+
+def _model_class(architecture: str) -> type:
+    if architecture == "timesformer":
+        from transformers import TimesformerForVideoClassification
+
+        return TimesformerForVideoClassification
+    if architecture == "videomae":
+        from transformers import VideoMAEForVideoClassification
+
+        return VideoMAEForVideoClassification
+    raise ModelLoadError(
+        f"unsupported architecture {architecture!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
+    )
+
+
+def _check_labels(labels: object, where: str) -> list[str]:
+    if not isinstance(labels, list) or not labels:
+        raise ModelLoadError(f"{where}: the label map must be a non-empty list of class names")
+    if not all(isinstance(x, str) and x.strip() for x in labels):
+        raise ModelLoadError(f"{where}: every label must be a non-empty string")
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise ModelLoadError(f"{where}: duplicate labels {dupes}")
+    return list(labels)
+
+
+def _square(value: object, name: str, where: str) -> int:
+    if isinstance(value, list | tuple):
+        if len(value) != 2 or value[0] != value[1]:
+            raise ModelLoadError(f"{where}: only square {name} is supported, got {value!r}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ModelLoadError(f"{where}: {name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _spec_from_config(cfg: dict, architecture: str, where: str) -> InputSpec:
+    image_size = _square(cfg.get("image_size", 224), "image_size", where)
+    patch_size = _square(cfg.get("patch_size", 16), "patch_size", where)
+    default_frames = 8 if architecture == "timesformer" else 16
+    num_frames = cfg.get("num_frames", default_frames)
+    tubelet = cfg.get("tubelet_size", 2) if architecture == "videomae" else 1
+    for name, v in (("num_frames", num_frames), ("tubelet_size", tubelet)):
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ModelLoadError(f"{where}: {name} must be a positive integer, got {v!r}")
+    if image_size % patch_size:
+        raise ModelLoadError(
+            f"{where}: image_size {image_size} is not a multiple of patch_size {patch_size}"
+        )
+    if num_frames % tubelet:
+        raise ModelLoadError(
+            f"{where}: num_frames {num_frames} is not a multiple of tubelet_size {tubelet}"
+        )
+    return InputSpec(
+        num_frames=num_frames, image_size=image_size, patch_size=patch_size, tubelet_size=tubelet
+    )
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path} is not readable JSON: {exc}") from exc
+
+
+def _normalization(directory: Path) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    for name in (PREPROCESSOR_FILE, "video_preprocessor_config.json"):
+        f = directory / name
+        if not f.is_file():
+            continue
+        data = _read_json(f)
+        if not isinstance(data, dict):
+            raise ModelLoadError(f"{f} must hold a JSON object")
+        mean, std = data.get("image_mean"), data.get("image_std")
+        if mean is None and std is None:
+            continue
+        ok = all(
+            isinstance(v, list) and len(v) == 3 and all(isinstance(x, int | float) for x in v)
+            for v in (mean, std)
+        )
+        if not ok or min(std) <= 0:
+            raise ModelLoadError(f"{f}: image_mean and image_std must be 3 numbers (std > 0)")
+        return tuple(float(x) for x in mean), tuple(float(x) for x in std)
+    return None
+
+
+def _labels_for(directory: Path, cfg: dict) -> list[str]:
+    id2label = cfg.get("id2label")
+    config_labels: list[str] | None = None
+    if isinstance(id2label, dict) and id2label:
+        try:
+            keys = sorted(int(k) for k in id2label)
+        except ValueError as exc:
+            raise ModelLoadError(
+                f"{directory}/config.json: id2label keys must be integers"
+            ) from exc
+        if keys != list(range(len(keys))):
+            raise ModelLoadError(f"{directory}/config.json: id2label keys must be 0..n-1")
+        config_labels = [str(id2label[str(k)] if str(k) in id2label else id2label[k]) for k in keys]
+    num_labels = cfg.get("num_labels", len(config_labels) if config_labels else None)
+
+    labels_file = directory / "labels.json"
+    if labels_file.is_file():
+        labels = _check_labels(_read_json(labels_file), str(labels_file))
+    elif config_labels is not None:
+        labels = _check_labels(config_labels, f"{directory}/config.json id2label")
+    else:
+        raise ModelLoadError(
+            f"{directory} has no label map: add labels.json (class names in index order) "
+            "or id2label to config.json"
+        )
+    if num_labels is not None and num_labels != len(labels):
+        raise ModelLoadError(
+            f"label map mismatch in {directory}: labels.json has {len(labels)} classes but the "
+            f"config has num_labels={num_labels}"
+        )
+    if config_labels is not None:
+        if len(config_labels) != len(labels):
+            raise ModelLoadError(
+                f"label map mismatch in {directory}: labels.json has {len(labels)} classes but "
+                f"config.json id2label has {len(config_labels)}"
+            )
+        generic = all(_GENERIC_LABEL.match(x) for x in config_labels)
+        if not generic and config_labels != labels:
+            diff = [
+                f"{i}: {a!r} vs {b!r}"
+                for i, (a, b) in enumerate(zip(labels, config_labels, strict=True))
+                if a != b
+            ]
+            raise ModelLoadError(
+                f"label map mismatch in {directory}: labels.json and config.json id2label "
+                f"disagree at index {', '.join(diff[:5])}"
+            )
+    return labels
+
+
+def _check_weight_shapes(directory: Path, cls: type) -> None:
+    """Compare model.safetensors' tensor shapes with what config.json describes (no loading)."""
+    weights = directory / "model.safetensors"
+    if not weights.is_file():
+        return  # sharded checkpoints are checked by from_pretrained itself
+    from safetensors import safe_open
+
+    try:
+        config = cls.config_class.from_pretrained(str(directory), local_files_only=True)
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in cls(config).state_dict().items()}
+        with safe_open(str(weights), framework="pt") as f:
+            stored = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+    except Exception as exc:  # safetensors raises its own error type for corrupt files
+        raise ModelLoadError(f"could not read the checkpoint in {directory}: {exc}") from exc
+    wrong = [
+        f"{k} {stored[k]} (config says {expected[k]})"
+        for k in sorted(expected.keys() & stored.keys())
+        if stored[k] != expected[k]
+    ]
+    if wrong:
+        raise ModelLoadError(
+            f"{weights} does not fit {directory}/config.json: {len(wrong)} tensors have other "
+            f"shapes, e.g. {'; '.join(wrong[:3])}"
+        )
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a local TimeSformer/VideoMAE classification checkpoint directory (eval mode)."""
+    directory = Path(path)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ModelLoadError(f"unknown device {device!r}: {exc}") from exc
+    if not directory.is_dir():
+        raise ModelLoadError(f"model path {directory} is not a directory")
+    config_file = directory / "config.json"
+    if not config_file.is_file():
+        raise ModelLoadError(f"{directory} has no config.json")
+    cfg = _read_json(config_file)
+    if not isinstance(cfg, dict):
+        raise ModelLoadError(f"{config_file} must hold a JSON object")
+    architecture = cfg.get("model_type")
+    if architecture not in SUPPORTED_ARCHITECTURES:
+        raise ModelLoadError(
+            f"{config_file}: unsupported architecture model_type={architecture!r}; "
+            f"supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
+        )
+    if (
+        not (directory / "model.safetensors").is_file()
+        and not (directory / "model.safetensors.index.json").is_file()
+    ):
+        pickled = [p.name for p in directory.glob("*.bin")] + [
+            p.name for p in directory.glob("*.pt")
+        ]
+        hint = (
+            f" (found {', '.join(sorted(pickled))}; pickled weights are not loaded)"
+            if pickled
+            else ""
+        )
+        raise ModelLoadError(f"{directory} has no weights: model.safetensors is missing{hint}")
+    spec = _spec_from_config(cfg, architecture, str(config_file))
+    labels = _labels_for(directory, cfg)
+    norm = _normalization(directory)
+    if norm is not None:
+        spec = InputSpec(
+            num_frames=spec.num_frames,
+            image_size=spec.image_size,
+            patch_size=spec.patch_size,
+            tubelet_size=spec.tubelet_size,
+            mean=norm[0],  # type: ignore[arg-type]
+            std=norm[1],  # type: ignore[arg-type]
+        )
+
+    cls = _model_class(architecture)
+    _quiet_hf()
+    _check_weight_shapes(directory, cls)
+    kwargs: dict = {"local_files_only": True, "output_loading_info": True, "dtype": torch.float32}
+    if architecture == "videomae":
+        kwargs["attn_implementation"] = "eager"
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # we report problems ourselves, as ModelLoadError
+    try:
+        model, info = cls.from_pretrained(str(directory), **kwargs)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(
+            f"could not load the {architecture} checkpoint in {directory}: {exc}"
+        ) from exc
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    missing = list(info.get("missing_keys") or [])
+    mismatched = list(info.get("mismatched_keys") or [])
+    if missing or mismatched:
+        what = [f"missing weights {sorted(missing)[:5]}"] if missing else []
+        what += [f"wrongly shaped weights {mismatched[:5]}"] if mismatched else []
+        raise ModelLoadError(
+            f"{directory}/model.safetensors does not fit its config: {'; '.join(what)}"
+        )
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {name: i for i, name in enumerate(labels)}
+    try:
+        model.to(dev).eval()
+    except (RuntimeError, AssertionError) as exc:
+        raise ModelLoadError(f"device {device!r} is not usable here: {exc}") from exc
+    return LoadedModel(model, architecture, spec, labels, directory.resolve(), dev)
+
+
+def build_model(
+    architecture: str, spec: InputSpec, labels: list[str], **config_overrides: object
+) -> LoadedModel:
+    """A model with random weights (seed torch first for repeatable weights)."""
+    cls = _model_class(architecture)
+    labels = _check_labels(list(labels), "build_model")
+    for name in ("num_frames", "image_size", "patch_size", "tubelet_size"):
+        v = getattr(spec, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ModelLoadError(f"build_model: spec.{name} must be a positive integer, got {v!r}")
+    if spec.image_size % spec.patch_size:
+        raise ModelLoadError(
+            f"build_model: image_size {spec.image_size} is not a multiple of patch_size "
+            f"{spec.patch_size}"
+        )
+    if architecture == "timesformer" and spec.tubelet_size != 1:
+        raise ModelLoadError("build_model: TimeSformer has tubelet_size 1")
+    if spec.num_frames % spec.tubelet_size:
+        raise ModelLoadError(
+            f"build_model: num_frames {spec.num_frames} is not a multiple of tubelet_size "
+            f"{spec.tubelet_size}"
+        )
+    common = {
+        "image_size": spec.image_size,
+        "patch_size": spec.patch_size,
+        "num_frames": spec.num_frames,
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {name: i for i, name in enumerate(labels)},
+    }
+    try:
+        if architecture == "timesformer":
+            from transformers import TimesformerConfig
+
+            config = TimesformerConfig(**{**common, **config_overrides})
+        else:
+            from transformers import VideoMAEConfig
+
+            config = VideoMAEConfig(
+                **{**common, "tubelet_size": spec.tubelet_size, **config_overrides},
+                attn_implementation="eager",
+            )
+        model = cls(config)
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(f"build_model: bad {architecture} config: {exc}") from exc
+    model.eval()
+    return LoadedModel(model, architecture, spec, labels, None, torch.device("cpu"))
+
+
+def save_model(loaded: LoadedModel, path: str | Path) -> None:
+    """Write ``config.json``, ``model.safetensors``, ``labels.json`` and the normalization."""
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    _quiet_hf()
+    model = loaded.model
+    model.config.id2label = dict(enumerate(loaded.labels))
+    model.config.label2id = {name: i for i, name in enumerate(loaded.labels)}
+    model.save_pretrained(str(directory))
+    (directory / "labels.json").write_text(json.dumps(loaded.labels, indent=1) + "\n")
+    s = loaded.spec.image_size
+    preprocessor = {
+        "image_processor_type": "VideoMAEImageProcessor",
+        "do_resize": True,
+        "size": {"height": s, "width": s},
+        "do_center_crop": False,
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": list(loaded.spec.mean),
+        "image_std": list(loaded.spec.std),
+        "num_frames": loaded.spec.num_frames,
+    }
+    (directory / PREPROCESSOR_FILE).write_text(json.dumps(preprocessor, indent=1) + "\n")
+    for f in directory.iterdir():  # readable by the web server and other worker users
+        if f.is_file():
+            f.chmod(0o644)
