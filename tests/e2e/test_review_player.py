@@ -95,3 +95,13 @@ def test_request_staa_and_see_the_overlay_and_the_curve(
     size = curve_box.bounding_box()
     curve_box.click(position={"x": size["width"] * 0.75, "y": size["height"] / 2})
     expect(page.get_by_test_id("player-time")).to_have_text("0:01.50 / 0:02.00")
+
+    # A link with ?t= (the leaderboard's drill-down) opens the player at that moment.
+    url = page.url.split("?")[0]
+    explanation_ids = page.url.split("ids=")[1].split("&")[0]
+    page.goto(f"{url}?ids={explanation_ids}&t=0.75")
+    expect(page.get_by_test_id("player-time")).to_have_text("0:00.75 / 0:02.00")
+    master = page.get_by_test_id("review-video-master")
+    page.wait_for_function(
+        "el => Math.abs(el.currentTime - 0.75) < 0.01", arg=master.element_handle()
+    )

@@ -5,7 +5,7 @@ import { csrfEndpoint, json, mockFetch } from "../../test/fetchMock";
 import { renderApp, signedIn } from "../../test/render";
 import { makeVideo } from "../../test/videoFixtures";
 import type { Explanation } from "./api";
-import { parseIds } from "./ReviewPage";
+import { parseIds, parseStart } from "./ReviewPage";
 
 const VIDEO = makeVideo({ id: 4, duration: 2, width: 160, height: 120 });
 const MODEL = {
@@ -78,6 +78,15 @@ describe("parseIds", () => {
   it("keeps up to four distinct positive ids", () => {
     expect(parseIds("3,x,3,5,-1,7,8,9")).toEqual([3, 5, 7, 8]);
     expect(parseIds(null)).toEqual([]);
+  });
+});
+
+describe("parseStart", () => {
+  it("reads ?t= seconds and ignores anything that is not a positive number", () => {
+    expect(parseStart("12.5")).toBe(12.5);
+    expect(parseStart(null)).toBe(0);
+    expect(parseStart("-3")).toBe(0);
+    expect(parseStart("soon")).toBe(0);
   });
 });
 

@@ -40,6 +40,12 @@ type Loaded =
   | { kind: "failed"; message: string }
   | { kind: "loaded"; video: Video };
 
+/** `?t=12.5` -> 12.5 seconds; anything else (missing, negative, not a number) -> 0. */
+export function parseStart(raw: string | null): number {
+  const value = Number(raw);
+  return raw !== null && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
 /** Review explanations of one video: 1-4 methods side by side over the playing video. */
 export function ReviewPage() {
   const { videoId } = useParams();
@@ -56,9 +62,12 @@ export function ReviewPage() {
     threshold: 0.2,
     colormap: "jet",
   });
-  const [time, setTime] = useState(0);
+  // `?t=` (seconds) opens the player at that moment, e.g. from a leaderboard drill-down.
+  const [startAt] = useState(() => parseStart(params.get("t")));
+  const [time, setTime] = useState(startAt);
   const [playing, setPlaying] = useState(false);
   const master = useRef<HTMLVideoElement | null>(null);
+  const pendingStart = useRef<number | null>(startAt > 0 ? startAt : null);
   useDocumentTitle(loaded.kind === "loaded" ? `Review: ${loaded.video.title}` : "Review");
 
   const refresh = useCallback(async () => {
@@ -315,6 +324,10 @@ export function ReviewPage() {
                 truth={truths[e.id] ?? null}
                 registerVideo={(element) => {
                   master.current = element;
+                  if (element && pendingStart.current !== null) {
+                    element.currentTime = pendingStart.current;
+                    pendingStart.current = null;
+                  }
                 }}
                 onRemove={() => setSelected(selected.filter((x) => x !== e.id))}
               />
