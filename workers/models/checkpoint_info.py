@@ -31,8 +31,12 @@ _GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 
-class CheckpointError(ValueError):
-    """A checkpoint directory is unusable; the message says why, in plain words."""
+class ModelLoadError(ValueError):
+    """A checkpoint directory or model description is unusable; the message says why."""
+
+
+# The name the platform uses for the same error (registering a checkpoint without torch).
+CheckpointError = ModelLoadError
 
 
 def _read_json(path: Path) -> object:

@@ -12,23 +12,25 @@ the network, and never pickled ``.bin`` weights.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from workers.models.checkpoint_info import (
+    ModelLoadError,
+    _check_labels,
+    _labels_for,
+    _normalization,
+    _read_json,
+    _spec_from_config,
+)
 from workers.models.spec import InputSpec
 
 SUPPORTED_ARCHITECTURES = ("timesformer", "videomae")
 BUNDLED_MODEL_NAME = "tiny-timesformer"
 PREPROCESSOR_FILE = "preprocessor_config.json"
-_GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
-
-
-class ModelLoadError(ValueError):
-    """A checkpoint directory or model description is unusable (the message says why)."""
 
 
 class ModelInputError(ValueError):
@@ -107,127 +109,6 @@ def _model_class(architecture: str) -> type:
     raise ModelLoadError(
         f"unsupported architecture {architecture!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
     )
-
-
-def _check_labels(labels: object, where: str) -> list[str]:
-    if not isinstance(labels, list) or not labels:
-        raise ModelLoadError(f"{where}: the label map must be a non-empty list of class names")
-    if not all(isinstance(x, str) and x.strip() for x in labels):
-        raise ModelLoadError(f"{where}: every label must be a non-empty string")
-    dupes = sorted({x for x in labels if labels.count(x) > 1})
-    if dupes:
-        raise ModelLoadError(f"{where}: duplicate labels {dupes}")
-    return list(labels)
-
-
-def _square(value: object, name: str, where: str) -> int:
-    if isinstance(value, list | tuple):
-        if len(value) != 2 or value[0] != value[1]:
-            raise ModelLoadError(f"{where}: only square {name} is supported, got {value!r}")
-        value = value[0]
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ModelLoadError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return value
-
-
-def _spec_from_config(cfg: dict, architecture: str, where: str) -> InputSpec:
-    image_size = _square(cfg.get("image_size", 224), "image_size", where)
-    patch_size = _square(cfg.get("patch_size", 16), "patch_size", where)
-    default_frames = 8 if architecture == "timesformer" else 16
-    num_frames = cfg.get("num_frames", default_frames)
-    tubelet = cfg.get("tubelet_size", 2) if architecture == "videomae" else 1
-    for name, v in (("num_frames", num_frames), ("tubelet_size", tubelet)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise ModelLoadError(f"{where}: {name} must be a positive integer, got {v!r}")
-    if image_size % patch_size:
-        raise ModelLoadError(
-            f"{where}: image_size {image_size} is not a multiple of patch_size {patch_size}"
-        )
-    if num_frames % tubelet:
-        raise ModelLoadError(
-            f"{where}: num_frames {num_frames} is not a multiple of tubelet_size {tubelet}"
-        )
-    return InputSpec(
-        num_frames=num_frames, image_size=image_size, patch_size=patch_size, tubelet_size=tubelet
-    )
-
-
-def _read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{path} is not readable JSON: {exc}") from exc
-
-
-def _normalization(directory: Path) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    for name in (PREPROCESSOR_FILE, "video_preprocessor_config.json"):
-        f = directory / name
-        if not f.is_file():
-            continue
-        data = _read_json(f)
-        if not isinstance(data, dict):
-            raise ModelLoadError(f"{f} must hold a JSON object")
-        mean, std = data.get("image_mean"), data.get("image_std")
-        if mean is None and std is None:
-            continue
-        ok = all(
-            isinstance(v, list) and len(v) == 3 and all(isinstance(x, int | float) for x in v)
-            for v in (mean, std)
-        )
-        if not ok or min(std) <= 0:
-            raise ModelLoadError(f"{f}: image_mean and image_std must be 3 numbers (std > 0)")
-        return tuple(float(x) for x in mean), tuple(float(x) for x in std)
-    return None
-
-
-def _labels_for(directory: Path, cfg: dict) -> list[str]:
-    id2label = cfg.get("id2label")
-    config_labels: list[str] | None = None
-    if isinstance(id2label, dict) and id2label:
-        try:
-            keys = sorted(int(k) for k in id2label)
-        except ValueError as exc:
-            raise ModelLoadError(
-                f"{directory}/config.json: id2label keys must be integers"
-            ) from exc
-        if keys != list(range(len(keys))):
-            raise ModelLoadError(f"{directory}/config.json: id2label keys must be 0..n-1")
-        config_labels = [str(id2label[str(k)] if str(k) in id2label else id2label[k]) for k in keys]
-    num_labels = cfg.get("num_labels", len(config_labels) if config_labels else None)
-
-    labels_file = directory / "labels.json"
-    if labels_file.is_file():
-        labels = _check_labels(_read_json(labels_file), str(labels_file))
-    elif config_labels is not None:
-        labels = _check_labels(config_labels, f"{directory}/config.json id2label")
-    else:
-        raise ModelLoadError(
-            f"{directory} has no label map: add labels.json (class names in index order) "
-            "or id2label to config.json"
-        )
-    if num_labels is not None and num_labels != len(labels):
-        raise ModelLoadError(
-            f"label map mismatch in {directory}: labels.json has {len(labels)} classes but the "
-            f"config has num_labels={num_labels}"
-        )
-    if config_labels is not None:
-        if len(config_labels) != len(labels):
-            raise ModelLoadError(
-                f"label map mismatch in {directory}: labels.json has {len(labels)} classes but "
-                f"config.json id2label has {len(config_labels)}"
-            )
-        generic = all(_GENERIC_LABEL.match(x) for x in config_labels)
-        if not generic and config_labels != labels:
-            diff = [
-                f"{i}: {a!r} vs {b!r}"
-                for i, (a, b) in enumerate(zip(labels, config_labels, strict=True))
-                if a != b
-            ]
-            raise ModelLoadError(
-                f"label map mismatch in {directory}: labels.json and config.json id2label "
-                f"disagree at index {', '.join(diff[:5])}"
-            )
-    return labels
 
 
 def _check_weight_shapes(directory: Path, cls: type) -> None:
