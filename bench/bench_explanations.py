@@ -85,7 +85,7 @@ def model_dir(arg: str | None, var_dir: Path) -> tuple[Path, str]:
     from workers.models.spec import InputSpec
 
     torch.manual_seed(0)
-    spec = InputSpec(num_frames=8, image_size=64, patch_size=8)
+    spec = InputSpec(num_frames=8, image_size=64, patch_size=16)
     model = build_model(
         "timesformer",
         spec,

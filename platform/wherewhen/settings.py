@@ -178,6 +178,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wherewhen.core.schema.strip_database_integer_bounds",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "VideoStatusEnum": "wherewhen.videos.models.Video.Status",
         "AssignmentStatusEnum": "wherewhen.annotations.models.Assignment.Status",

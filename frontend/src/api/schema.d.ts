@@ -2474,11 +2474,8 @@ export interface components {
             status?: components["schemas"]["StudyStatusEnum"];
             blinded?: boolean;
             trial_kinds?: components["schemas"]["TrialKindsEnum"][];
-            /** Format: int64 */
             trials_per_participant?: number;
-            /** Format: int64 */
             practice_trials?: number;
-            /** Format: int64 */
             likert_points?: number;
             rating_question?: string;
             pairwise_question?: string;
@@ -2486,22 +2483,12 @@ export interface components {
             pointing_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
-            /**
-             * Format: int64
-             * @description an attention check after every N main trials (0: none)
-             */
+            /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
-            /** Format: int64 */
             max_failed_checks?: number;
-            /**
-             * Format: int64
-             * @description faster answers are excluded in analysis
-             */
+            /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
-            /**
-             * Format: int64
-             * @description per trial; 0: none
-             */
+            /** @description per trial; 0: none */
             time_limit_seconds?: number;
             consent_text?: string;
             instructions_text?: string;
@@ -2511,7 +2498,6 @@ export interface components {
             pointing_project?: number | null;
             /** Format: double */
             pointing_tolerance?: number;
-            /** Format: int64 */
             seed?: number;
         };
         PatchedVideoRequest: {
@@ -2787,11 +2773,8 @@ export interface components {
             status?: components["schemas"]["StudyStatusEnum"];
             blinded?: boolean;
             trial_kinds: components["schemas"]["TrialKindsEnum"][];
-            /** Format: int64 */
             trials_per_participant?: number;
-            /** Format: int64 */
             practice_trials?: number;
-            /** Format: int64 */
             likert_points?: number;
             rating_question?: string;
             pairwise_question?: string;
@@ -2799,22 +2782,12 @@ export interface components {
             pointing_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
-            /**
-             * Format: int64
-             * @description an attention check after every N main trials (0: none)
-             */
+            /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
-            /** Format: int64 */
             max_failed_checks?: number;
-            /**
-             * Format: int64
-             * @description faster answers are excluded in analysis
-             */
+            /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
-            /**
-             * Format: int64
-             * @description per trial; 0: none
-             */
+            /** @description per trial; 0: none */
             time_limit_seconds?: number;
             consent_text?: string;
             instructions_text?: string;
@@ -2824,7 +2797,6 @@ export interface components {
             pointing_project?: number | null;
             /** Format: double */
             pointing_tolerance?: number;
-            /** Format: int64 */
             seed?: number;
             readonly n_stimuli: number;
             readonly n_sessions: number;
@@ -2838,11 +2810,8 @@ export interface components {
             status?: components["schemas"]["StudyStatusEnum"];
             blinded?: boolean;
             trial_kinds: components["schemas"]["TrialKindsEnum"][];
-            /** Format: int64 */
             trials_per_participant?: number;
-            /** Format: int64 */
             practice_trials?: number;
-            /** Format: int64 */
             likert_points?: number;
             rating_question?: string;
             pairwise_question?: string;
@@ -2850,22 +2819,12 @@ export interface components {
             pointing_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
-            /**
-             * Format: int64
-             * @description an attention check after every N main trials (0: none)
-             */
+            /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
-            /** Format: int64 */
             max_failed_checks?: number;
-            /**
-             * Format: int64
-             * @description faster answers are excluded in analysis
-             */
+            /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
-            /**
-             * Format: int64
-             * @description per trial; 0: none
-             */
+            /** @description per trial; 0: none */
             time_limit_seconds?: number;
             consent_text?: string;
             instructions_text?: string;
@@ -2875,7 +2834,6 @@ export interface components {
             pointing_project?: number | null;
             /** Format: double */
             pointing_tolerance?: number;
-            /** Format: int64 */
             seed?: number;
         };
         /**
