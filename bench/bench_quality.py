@@ -138,10 +138,11 @@ def report(args, loaded) -> int:
 SWEEPS: dict[str, list] = {
     "layers": ["last", 2, 3, "rollout"],
     "head_fusion": ["focus", "mean", "max"],
-    "smooth": [0.0, 0.5, 0.75, 1.0, 1.5],
+    "temporal_focus": [0.0, 1.0, 4.0],
+    "temporal_peak": [0.0, 0.25, 0.5, 0.75, 1.0],
+    "smooth": [0.0, 0.5, 1.0],
     "threshold_k": [0.0, 0.5, 1.0, 2.0],
     "sharpen": [1.0, 2.0, 4.0],
-    "temporal_weighting": ["spatial", "uniform"],
     "temporal_threshold_k": [0.0, 0.5, 1.0],
     "temporal_sharpen": [1.0, 2.0, 4.0],
 }

@@ -56,7 +56,7 @@ def test_explain_writes_an_npz(model_dir, data_dir, tmp_path, capsys):
         assert r["source_size"].tolist() == [64, 48]
         assert str(r["method"]) == "staa_plus"
         assert json.loads(str(r["cost"]))["forward_passes"] == 1
-        assert json.loads(str(r["params"]))["head_fusion"] == "focus"
+        assert json.loads(str(r["params"]))["layers"] == "rollout"
         assert r["topk_label"].shape == (4,)
 
 

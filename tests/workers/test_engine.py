@@ -144,6 +144,28 @@ def test_batch_equals_one_by_one(timesformer):
         np.testing.assert_allclose(single.map, e.map, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"layers": "last", "head_fusion": "focus", "smooth": 1.0},
+        {"layers": 2, "head_fusion": "max", "temporal_focus": 4.0},
+        {"temporal_peak": 0.0, "threshold_k": 0.0, "sharpen": 1.0},
+        {"temporal_peak": 1.0, "temporal_threshold_k": 1.0, "temporal_sharpen": 4.0},
+    ],
+)
+def test_staa_plus_options(timesformer, videomae, params):
+    for model in (timesformer, videomae):
+        e = explain(model, make_clips(1), "staa_plus", **params)[0]
+        assert np.isfinite(e.map).all() and e.map.min() >= 0
+        assert e.map.sum() == pytest.approx(1.0, abs=1e-5)
+        np.testing.assert_allclose(e.map.sum(axis=(1, 2)), e.temporal, rtol=1e-4, atol=1e-7)
+
+
+def test_staa_plus_keeps_the_maximum_and_the_order_below_the_threshold(timesformer):
+    e = explain(timesformer, make_clips(1), "staa_plus", temporal_peak=0.0)[0]
+    assert (e.map > 0).all()  # the floor keeps every cell, so no artificial ties
+
+
 def test_random_baseline_seed(timesformer):
     clips = make_clips(1)
     a = explain(timesformer, clips, "random", seed=1)[0].map
@@ -306,6 +328,10 @@ def test_unknown_or_bad_parameter(timesformer):
         explain(timesformer, make_clips(1), "staa", head_fusion="median")
     with pytest.raises(ExplainError, match="layers=5 is out of range"):
         explain(timesformer, make_clips(1), "staa", layers=5)
+    with pytest.raises(ExplainError, match="temporal_peak must be in"):
+        explain(timesformer, make_clips(1), "staa_plus", temporal_peak=2.0)
+    with pytest.raises(ExplainError, match="sharpen must be a number >= 0"):
+        explain(timesformer, make_clips(1), "staa_plus", sharpen=-1)
     with pytest.raises(ExplainError, match="bf16"):
         explain(timesformer, make_clips(1), "staa", precision="bf16")
 

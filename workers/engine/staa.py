@@ -290,7 +290,7 @@ def focused_temporal(recv: torch.Tensor, weights: torch.Tensor, power: float) ->
 STAA_PLUS_DEFAULTS = {
     "layers": "rollout",
     "head_fusion": "mean",
-    "temporal_focus": 4.0,
+    "temporal_focus": 0.0,
     "temporal_peak": 0.5,
     "smooth": 0.0,
     "threshold_k": 1.0,
