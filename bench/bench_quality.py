@@ -158,9 +158,10 @@ def tune(args, loaded) -> int:
     )
     cols = [*LOCALIZATION, "deletion_auc"]
     rows: dict = {}
+    sweeps = {k: v for k, v in SWEEPS.items() if not args.only or k in args.only.split(",")}
     for label, method, params in [("staa (raw)", "staa", {})] + [
         (f"{name}={value}", "staa_plus", {name: value})
-        for name, values in SWEEPS.items()
+        for name, values in sweeps.items()
         for value in values
     ]:
         if (
@@ -188,6 +189,7 @@ def main() -> int:
     p.add_argument("--faith-clips", type=int, default=50)
     p.add_argument("--slow-clips", type=int, default=10)
     p.add_argument("--tune", action="store_true")
+    p.add_argument("--only", default="", help="tune mode: sweep only these parameters (comma list)")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     loaded = load_model(args.model or bundled_model_path())
