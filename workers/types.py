@@ -24,6 +24,12 @@ class Clip:
     timestamps: np.ndarray  # (T,) float64 seconds
     source_size: tuple[int, int]  # (W, H)
     video_id: str | None = None
+    # Audio-visual models only: the mono waveform the model hears, float32 in [-1, 1], exactly
+    # ``spec.audio.num_samples`` long, and the source seconds ``(start, end)`` it covers (when
+    # they span more or less than ``spec.audio.duration``, the sound was time-stretched to fit,
+    # pitch preserved).
+    audio: np.ndarray | None = None
+    audio_span: tuple[float, float] | None = None
 
 
 @dataclass
@@ -53,3 +59,7 @@ class Explanation:
     topk: list[Prediction]
     cost: Cost
     params: dict = field(default_factory=dict)
+    # Audio-visual models only: importance of each audio token ``(A,)`` and the source seconds
+    # ``(A, 2)`` ``[start, end)`` each token covers; None for video-only models.
+    audio: np.ndarray | None = None
+    audio_times: np.ndarray | None = None

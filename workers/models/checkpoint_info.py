@@ -21,7 +21,7 @@ import re
 import struct
 from pathlib import Path
 
-from workers.models.spec import InputSpec
+from workers.models.spec import AudioSpec, InputSpec
 
 SUPPORTED_ARCHITECTURES = ("timesformer", "videomae")
 PREPROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json")
@@ -276,4 +276,5 @@ def spec_from_dict(data: dict) -> InputSpec:
         tubelet_size=int(data.get("tubelet_size", 1)),
         mean=tuple(float(x) for x in data.get("mean", (0.5, 0.5, 0.5))),  # type: ignore[arg-type]
         std=tuple(float(x) for x in data.get("std", (0.5, 0.5, 0.5))),  # type: ignore[arg-type]
+        audio=AudioSpec.from_dict(data["audio"]) if data.get("audio") else None,
     )
