@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/errors";
-import { registerModel, type RegisteredModel } from "./api";
+import { isAudioVisual, registerModel, type RegisteredModel } from "./api";
 
 interface Props {
   models: RegisteredModel[];
@@ -56,6 +56,15 @@ export function ModelsPanel({ models, canRegister, onChange }: Props) {
                   {m.name}
                   {m.bundled && <span className="badge">bundled</span>}
                   {m.public && !m.bundled && <span className="badge">shared</span>}
+                  {isAudioVisual(m) && (
+                    <span
+                      className="badge badge--audio"
+                      title="Hears the sound as well as sees the frames"
+                      data-testid="model-audio-visual"
+                    >
+                      audio-visual
+                    </span>
+                  )}
                 </td>
                 <td>{m.architecture}</td>
                 <td>{m.grid.join(" × ")}</td>

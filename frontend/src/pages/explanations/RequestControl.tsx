@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/errors";
 import {
   getStatus,
+  isAudioVisual,
   isPending,
   requestExplanation,
   type ExplanationStatus,
@@ -15,13 +16,15 @@ export const STATUS_POLL_MS = 800;
 
 interface Props {
   videoId: number;
+  /** Whether the video has a sound track (audio-visual models need one). */
+  videoHasAudio?: boolean;
   models: RegisteredModel[];
   methods: Method[];
   onDone: (explanationId: number) => void;
 }
 
 /** "Request explanation": model, method and class, then live status until it is done. */
-export function RequestControl({ videoId, models, methods, onDone }: Props) {
+export function RequestControl({ videoId, videoHasAudio = true, models, methods, onDone }: Props) {
   const [chosenModel, setModelId] = useState<number | "">("");
   const [method, setMethod] = useState("staa_plus");
   const [target, setTarget] = useState<string>("");
@@ -31,6 +34,10 @@ export function RequestControl({ videoId, models, methods, onDone }: Props) {
 
   const modelId = chosenModel === "" ? (models[0]?.id ?? "") : chosenModel;
   const model = models.find((m) => m.id === modelId) ?? null;
+  const audioVisual = model !== null && isAudioVisual(model);
+  const blocked = audioVisual && !videoHasAudio
+    ? `${model.name} is audio-visual and this video has no sound.`
+    : null;
 
   const pending = isPending(status?.status);
   usePoll(pending, STATUS_POLL_MS, async () => {
@@ -46,7 +53,7 @@ export function RequestControl({ videoId, models, methods, onDone }: Props) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (modelId === "") return;
+    if (modelId === "" || blocked) return;
     setSending(true);
     setError(null);
     try {
@@ -91,6 +98,7 @@ export function RequestControl({ videoId, models, methods, onDone }: Props) {
           {models.map((m) => (
             <option key={m.id} value={m.id}>
               {m.name}
+              {isAudioVisual(m) ? " (audio-visual)" : ""}
             </option>
           ))}
         </select>
@@ -131,10 +139,16 @@ export function RequestControl({ videoId, models, methods, onDone }: Props) {
         type="submit"
         className="button button--primary"
         data-testid="request-submit"
-        disabled={sending || pending}
+        disabled={sending || pending || blocked !== null}
+        aria-describedby={blocked ? "request-blocked" : undefined}
       >
         {pending ? "Working…" : "Request explanation"}
       </button>
+      {blocked && (
+        <p className="muted small request-control__blocked" id="request-blocked" data-testid="request-blocked">
+          {blocked}
+        </p>
+      )}
       <div
         className="request-control__status"
         role="status"

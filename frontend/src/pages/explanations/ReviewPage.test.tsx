@@ -157,6 +157,78 @@ describe("ReviewPage", () => {
     expect(screen.getByTestId("overlay-canvas")).toHaveAttribute("data-frame", "1");
   });
 
+  it("draws the sound under the player: the waveform with a playhead and each method's audio curve", async () => {
+    const audio = { importance: [0.1, 0.8, 0.8, 0.3], times: [[0, 0.5], [0.5, 1], [1, 1.5], [1.5, 2]] };
+    mockFetch({
+      "GET /api/v1/videos/4/": () => json(200, { ...VIDEO, has_audio: true, waveform_url: "/api/v1/videos/4/waveform/" }),
+      "GET /api/v1/videos/4/waveform/": () =>
+        json(200, { duration: 2, bins_per_second: 2, min: [-0.1, -0.5, -1, -0.2], max: [0.1, 0.5, 1, 0.2] }),
+      "GET /api/v1/explanations/": () =>
+        json(200, list([explanation(11, { audio } as Partial<Explanation>), explanation(12, { method: "lime" })])),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+      "GET /api/v1/explanations/11/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/12/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/11/ground-truth/": () => json(200, NO_TRUTH),
+      "GET /api/v1/explanations/12/ground-truth/": () => json(200, NO_TRUTH),
+      "GET /api/v1/explanations/11/flags/": () => json(200, []),
+      "GET /api/v1/explanations/12/flags/": () => json(200, []),
+    });
+    renderApp("/explanations/review/4?ids=11,12", signedIn("reviewer"));
+    const wave = await screen.findByTestId("waveform");
+    expect(wave).toHaveAttribute("aria-label", "Sound waveform; click to seek");
+    await waitFor(() => expect(within(wave).queryByText(/Loading the waveform/)).not.toBeInTheDocument());
+    // Only the audio-visual explanation has a sound curve, labelled with its peak (first of ties).
+    const curves = screen.getAllByTestId("audio-curve");
+    expect(curves).toHaveLength(1);
+    expect(curves[0]).toHaveAttribute("data-peak-index", "1");
+    expect(screen.getByRole("img", { name: /Audio importance of STAA: peak at 0:00.50–0:01.00/ })).toBeInTheDocument();
+    expect(curves[0]).toHaveAttribute("data-active-token", "0");
+
+    wave.getBoundingClientRect = () => ({ left: 0, width: 200, top: 0, height: 48, right: 200, bottom: 48, x: 0, y: 0, toJSON: () => ({}) });
+    await userEvent.setup().pointer({ target: wave, coords: { clientX: 125, clientY: 10 }, keys: "[MouseLeft]" });
+    expect(screen.getByTestId("player-time")).toHaveTextContent("0:01.25 / 0:02.00");
+    expect(screen.getByTestId("waveform-playhead")).toHaveAttribute("data-time", "1.25");
+    expect(screen.getByTestId("waveform-playhead")).toHaveStyle({ left: "62.5%" });
+    expect(curves[0]).toHaveAttribute("data-active-token", "2");
+  });
+
+  it("shows no sound strips for a silent video and a video-only explanation", async () => {
+    mockFetch({
+      "GET /api/v1/videos/4/": () => json(200, { ...VIDEO, has_audio: false, waveform_url: null }),
+      "GET /api/v1/explanations/": () => json(200, list([explanation(11)])),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+      "GET /api/v1/explanations/11/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/11/ground-truth/": () => json(200, NO_TRUTH),
+      "GET /api/v1/explanations/11/flags/": () => json(200, []),
+    });
+    renderApp("/explanations/review/4?ids=11", signedIn("reviewer"));
+    await screen.findByTestId("temporal-curve");
+    expect(screen.queryByTestId("review-sound")).not.toBeInTheDocument();
+  });
+
+  it("refuses to request an audio-visual model on a video without sound, and says why", async () => {
+    const av = { ...MODEL, id: 10, name: "tiny-av", input_spec: { audio: { tokens: 16 } } };
+    mockFetch({
+      "GET /api/v1/videos/4/": () => json(200, { ...VIDEO, has_audio: false, waveform_url: null }),
+      "GET /api/v1/explanations/": () => json(200, list([])),
+      "GET /api/v1/models/": () => json(200, list([MODEL, av])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+    });
+    renderApp("/explanations/review/4", signedIn("researcher"));
+    const user = userEvent.setup();
+    const choose = await screen.findByTestId("request-model");
+    expect(within(choose).getByRole("option", { name: "tiny-av (audio-visual)" })).toBeInTheDocument();
+    expect(screen.getByTestId("request-submit")).toBeEnabled();
+    await user.selectOptions(choose, "10");
+    expect(screen.getByTestId("request-submit")).toBeDisabled();
+    expect(screen.getByTestId("request-blocked")).toHaveTextContent("tiny-av is audio-visual and this video has no sound.");
+    await user.selectOptions(choose, "9");
+    expect(screen.getByTestId("request-submit")).toBeEnabled();
+    expect(screen.queryByTestId("request-blocked")).not.toBeInTheDocument();
+  });
+
   it("says so when the video is not visible", async () => {
     mockFetch({ "GET /api/v1/videos/4/": () => json(404, { detail: "Not found." }) });
     renderApp("/explanations/review/4", signedIn("researcher"));

@@ -3,8 +3,11 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { ApiError, errorMessage } from "../../api/errors";
 import { getVideo, type Video } from "../../api/videos";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
+import type { Waveform } from "./audio";
 import {
+  explanationAudio,
   getGroundTruth,
+  getWaveform,
   isPending,
   listExplanations,
   listMethods,
@@ -13,12 +16,14 @@ import {
   type GroundTruth,
   type Method,
   type RegisteredModel,
+  waveformUrl,
 } from "./api";
 import { COLORMAPS, type ColormapName } from "./colormap";
 import { ExplanationPane } from "./ExplanationPane";
 import { formatClock, formatPercent, methodLabel, STATUS_WORDS } from "./format";
 import type { OverlaySettings } from "./OverlayCanvas";
 import { RequestControl } from "./RequestControl";
+import { AudioCurve, WaveformStrip } from "./SoundStrips";
 import { TemporalCurve } from "./TemporalCurve";
 import { usePoll } from "./usePoll";
 
@@ -57,6 +62,9 @@ export function ReviewPage() {
   const [models, setModels] = useState<RegisteredModel[]>([]);
   const [methods, setMethods] = useState<Method[]>([]);
   const [truths, setTruths] = useState<Record<number, GroundTruth>>({});
+  const [waveform, setWaveform] = useState<{ url: string; data?: Waveform; error?: string } | null>(
+    null,
+  );
   const [settings, setSettings] = useState<OverlaySettings>({
     opacity: 0.55,
     threshold: 0.2,
@@ -105,6 +113,19 @@ export function ReviewPage() {
   }, [id, validId, refresh]);
 
   usePoll(explanations.some((e) => isPending(e.status)), 1500, refresh);
+
+  // The video's sound, when it has some: drawn once as a waveform under the player.
+  const soundUrl = loaded.kind === "loaded" ? waveformUrl(loaded.video) : null;
+  useEffect(() => {
+    if (!soundUrl) return undefined;
+    let active = true;
+    getWaveform(soundUrl)
+      .then((data) => active && setWaveform({ url: soundUrl, data }))
+      .catch((error) => active && setWaveform({ url: soundUrl, error: errorMessage(error) }));
+    return () => {
+      active = false;
+    };
+  }, [soundUrl]);
 
   const byId = useMemo(() => new Map(explanations.map((e) => [e.id, e])), [explanations]);
   const shown = selected
@@ -187,6 +208,10 @@ export function ReviewPage() {
   const video = loaded.video;
   const duration = video.duration ?? Math.max(0, ...shown.flatMap((e) => e.timestamps));
   const streamUrl = video.stream_url ?? null;
+  const audible = shown.flatMap((e) => {
+    const audio = explanationAudio(e);
+    return audio ? [{ explanation: e, audio }] : [];
+  });
 
   function seek(t: number) {
     const clamped = Math.min(Math.max(t, 0), duration || 0);
@@ -222,7 +247,10 @@ export function ReviewPage() {
       ) : (
         <div className="card review-request">
           <h2>Request an explanation</h2>
-          <RequestControl videoId={video.id} models={models} methods={methods} onDone={onDone} />
+          <RequestControl
+            videoId={video.id}
+            videoHasAudio={video.has_audio}
+            models={models} methods={methods} onDone={onDone} />
         </div>
       )}
 
@@ -373,6 +401,29 @@ export function ReviewPage() {
               />
             ))}
           </div>
+          {(soundUrl || audible.length > 0) && (
+            <div className="review-curves review-sound" aria-label="Sound" data-testid="review-sound">
+              {soundUrl && (
+                <WaveformStrip
+                  waveform={waveform?.url === soundUrl ? (waveform.data ?? null) : null}
+                  error={waveform?.url === soundUrl ? (waveform.error ?? null) : null}
+                  duration={duration}
+                  time={time}
+                  onSeek={seek}
+                />
+              )}
+              {audible.map(({ explanation: e, audio }) => (
+                <AudioCurve
+                  key={e.id}
+                  label={methodLabel(e.method)}
+                  audio={audio}
+                  duration={duration}
+                  time={time}
+                  onSeek={seek}
+                />
+              ))}
+            </div>
+          )}
         </>
       )}
     </section>

@@ -5,6 +5,7 @@
 import { api, CSRF_HEADER_NAME, ensureCsrfToken } from "../../api/client";
 import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
 import type { paths } from "../../api/schema";
+import { isWaveform, type AudioImportance, type Waveform } from "./audio";
 import type { MapPayload } from "./heatmap";
 
 type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
@@ -43,6 +44,55 @@ export type BulkRunBody = NonNullable<
 >["content"]["application/json"];
 
 export type Status = Explanation["status"];
+
+/** The sound part of an audio-visual explanation (null for video-only models). */
+export function explanationAudio(e: Explanation): AudioImportance | null {
+  const audio = (e as { audio?: AudioImportance | null }).audio;
+  if (!audio || !Array.isArray(audio.importance) || !Array.isArray(audio.times)) return null;
+  return audio.importance.length > 0 ? audio : null;
+}
+
+/** Whether a model hears sound as well as sees frames (its input spec describes the audio). */
+export function isAudioVisual(model: RegisteredModel): boolean {
+  const m = model as { modalities?: unknown; input_spec?: unknown };
+  if (Array.isArray(m.modalities)) return m.modalities.includes("audio");
+  const spec = m.input_spec as { audio?: unknown } | null | undefined;
+  return Boolean(spec && typeof spec === "object" && spec.audio);
+}
+
+/** Where a video's waveform is served (null when it has no sound or none was made). */
+export function waveformUrl(video: { has_audio?: boolean }): string | null {
+  const url = (video as { waveform_url?: string | null }).waveform_url;
+  return video.has_audio && typeof url === "string" && url ? url : null;
+}
+
+const waveformCache = new Map<string, Promise<Waveform>>();
+
+/** The waveform JSON of a video (fetched once per page load). */
+export function getWaveform(url: string): Promise<Waveform> {
+  const hit = waveformCache.get(url);
+  if (hit) return hit;
+  const pending = (async () => {
+    let response: Response;
+    try {
+      response = await globalThis.fetch(
+        new Request(new URL(url, window.location.origin), {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        }),
+      );
+    } catch (cause) {
+      throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+    }
+    const body: unknown = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, body);
+    if (!isWaveform(body)) throw new ApiError(response.status, null, "The waveform could not be read.");
+    return body;
+  })();
+  waveformCache.set(url, pending);
+  pending.catch(() => waveformCache.delete(url));
+  return pending;
+}
 
 /** True while a worker still has to do something (the page should poll). */
 export function isPending(status: Status | undefined): boolean {

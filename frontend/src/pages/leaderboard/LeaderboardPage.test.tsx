@@ -126,6 +126,42 @@ describe("leaderboard", () => {
     expect(server.requestsTo("GET", "/api/v1/scoring/leaderboards/clips/")[0]!.url).toContain("row=3%3Arandom%3Adef");
   });
 
+  it("shows the sound temporal pointing game when the board scores it, blank where a row has no sound", async () => {
+    const withSound = {
+      ...board,
+      rows: [
+        { ...board.rows[0]!, sound_temporal: estimate(0.75, 0.5, 1, 4) },
+        { ...board.rows[1]!, sound_temporal: null },
+      ],
+    };
+    mockFetch({
+      "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
+      "GET /api/v1/scoring/leaderboards/": () => json(200, withSound),
+    });
+    renderApp("/leaderboard?project=1&metric=sound_temporal", signedIn("researcher"));
+    const table = await screen.findByTestId("leaderboard-table");
+    expect(within(table).getByTestId("col-sound")).toHaveTextContent("Sound temporal");
+    const cells = within(table).getAllByTestId("cell-sound");
+    expect(cells[0]).toHaveAttribute("aria-label", "75% [50–100%]");
+    expect(cells[1]).toHaveTextContent("–");
+    expect(cells[1]).toHaveAttribute("data-value", "");
+    expect(screen.getByTestId("sound-note")).toHaveTextContent(/no sound data/);
+    expect(screen.getByTestId("leaderboard-metric")).toHaveValue("sound_temporal");
+    expect(within(screen.getByTestId("leaderboard-chart")).getAllByTestId("chart-bar").length).toBeGreaterThan(0);
+  });
+
+  it("leaves the sound game out of a board that does not score it", async () => {
+    mockFetch({
+      "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
+      "GET /api/v1/scoring/leaderboards/": () => json(200, board),
+    });
+    renderApp("/leaderboard?project=1&metric=sound_temporal", signedIn("researcher"));
+    const table = await screen.findByTestId("leaderboard-table");
+    expect(within(table).queryByTestId("col-sound")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("sound-note")).not.toBeInTheDocument();
+    expect(screen.getByTestId("leaderboard-metric")).toHaveValue("spatial");
+  });
+
   it("says why a table is empty", async () => {
     mockFetch({
       "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
