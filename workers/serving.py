@@ -152,12 +152,16 @@ def load_clip(
     *,
     timestamps: Sequence[float] | None = None,
     video_id: str | None = None,
+    model_name: str | None = None,
 ) -> Clip:
     """The model clip of a video file: ``spec.num_frames`` frames sampled uniformly from the
     whole video or from the window ``[start, end)`` seconds, resized to the model's input, with
     their exact source timestamps (``workers.video.sample``: the sampling rule the bundled model
-    was trained with). ``timestamps``, the frame table stored at ingest, saves a decode pass.
-    Raises :class:`ClipError` with the reason when the file cannot give a clip."""
+    was trained with), and for audio-visual models (``spec.audio``) the window's sound.
+    ``timestamps``, the frame table stored at ingest, saves a decode pass.
+    Raises :class:`ClipError` with the reason when the file cannot give a clip (a video without
+    an audio track for an audio-visual model included)."""
+    from workers.video.audio import NoAudioError
     from workers.video.sample import sample_clip
 
     path = Path(path)
@@ -166,6 +170,13 @@ def load_clip(
     table = list(timestamps) if timestamps else None
     try:
         return sample_clip(path, spec, start, end, timestamps=table, video_id=video_id)
+    except NoAudioError as exc:
+        if model_name:
+            raise ClipError(
+                f"video {video_id or path.name} has no audio track; model {model_name!r} is "
+                "audio-visual and needs sound"
+            ) from exc
+        raise ClipError(str(exc)) from exc
     except ValueError as exc:  # VideoError and friends: the message says what is wrong
         raise ClipError(str(exc)) from exc
 

@@ -5,9 +5,18 @@
 - :mod:`~workers.video.transcode` — browser-safe playback MP4, poster, thumbnail sprite.
 - :mod:`~workers.video.ingest` — the whole ingest of one file (:func:`process_video`).
 - :mod:`~workers.video.sample` — model clips with exact source timestamps
-  (:func:`sample_clip`, :func:`sliding_windows`).
+  (:func:`sample_clip`, :func:`sliding_windows`), with their sound for audio-visual models.
+- :mod:`~workers.video.audio` — the waveform overview (:func:`write_waveform`) and a clip
+  window's sound for a model (:func:`sample_audio`, ``atempo`` time-stretch).
 """
 
+from workers.video.audio import (
+    WAVEFORM_NAME,
+    AudioError,
+    NoAudioError,
+    sample_audio,
+    write_waveform,
+)
 from workers.video.errors import (
     DamagedVideoError,
     NotAVideoError,
@@ -27,6 +36,9 @@ from workers.video.probe import (
 from workers.video.sample import sample_clip, sliding_windows, uniform_indices
 
 __all__ = [
+    "WAVEFORM_NAME",
+    "AudioError",
+    "NoAudioError",
     "DamagedVideoError",
     "FrameTable",
     "IngestResult",
@@ -40,7 +52,9 @@ __all__ = [
     "process_video",
     "read_frame_timestamps",
     "require_video",
+    "sample_audio",
     "sample_clip",
     "sliding_windows",
     "uniform_indices",
+    "write_waveform",
 ]

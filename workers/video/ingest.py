@@ -1,19 +1,25 @@
 """The whole ingest of one video file, as a plain function (the media task calls it).
 
 probe -> refuse what is not a playable video -> playback MP4 -> exact frame timestamps of the
-playback file -> poster -> thumbnail sprite. Outputs go to fixed names in one folder, each
-written atomically, so running it again over a half-finished folder converges to the same
-result.
+playback file -> poster -> thumbnail sprite -> waveform overview (when there is sound). Outputs
+go to fixed names in one folder, each written atomically, so running it again over a
+half-finished folder converges to the same result.
+
+Sound never fails a video: when the audio stream cannot be converted, the playback file is made
+without it; when its waveform cannot be decoded, there is no ``waveform.json``. Either way the
+reason is returned in :attr:`IngestResult.audio_error`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from workers.video.audio import WAVEFORM_NAME, write_waveform
 from workers.video.errors import VideoError
 from workers.video.probe import (
     DEFAULT_MAX_DIMENSION,
@@ -34,8 +40,17 @@ PLAYBACK_NAME = "playback.mp4"
 POSTER_NAME = "poster.jpg"
 SPRITE_NAME = "sprite.jpg"
 
+log = logging.getLogger(__name__)
+
 #: Share of the progress bar each step takes (transcoding dominates).
-_STEPS = {"probe": 0.02, "transcode": 0.85, "timestamps": 0.93, "poster": 0.95, "sprite": 1.0}
+_STEPS = {
+    "probe": 0.02,
+    "transcode": 0.85,
+    "timestamps": 0.93,
+    "poster": 0.95,
+    "sprite": 0.98,
+    "waveform": 1.0,
+}
 
 
 @dataclass
@@ -51,6 +66,9 @@ class IngestResult:
     duration: float
     fps: float | None
     variable_frame_rate: bool
+    has_audio: bool = False  # the playback file has sound
+    waveform: Path | None = None  # waveform.json, when the sound could be decoded
+    audio_error: str = ""  # why the source's sound is missing from playback or waveform
 
     @property
     def frame_count(self) -> int:
@@ -80,7 +98,23 @@ def process_video(
 
     playback = out_dir / PLAYBACK_NAME
     span = _STEPS["transcode"] - _STEPS["probe"]
-    transcode(source, playback, info, progress=lambda f: report(_STEPS["probe"] + span * f))
+
+    def step(f: float) -> None:
+        report(_STEPS["probe"] + span * f)
+
+    audio_error = ""
+    has_audio = info.has_audio
+    try:
+        transcode(source, playback, info, progress=step)
+    except VideoError as exc:
+        if not info.has_audio:
+            raise
+        # A broken audio stream must not cost the video: convert the pictures alone. (A file
+        # that is damaged as a whole fails this second attempt too, with its own reason.)
+        log.warning("%s: converting with sound failed (%s); trying without", source.name, exc)
+        transcode(source, playback, replace(info, has_audio=False), progress=step)
+        has_audio = False
+        audio_error = f"The sound could not be converted, so the video plays without it: {exc}"
     report(_STEPS["transcode"])
 
     table = read_frame_timestamps(playback)
@@ -101,6 +135,17 @@ def process_video(
     if not duration:
         gap = float(np.median(np.diff(stamps))) if table.count > 1 else 1.0 / (fps or 25.0)
         duration = float(stamps[-1] + gap)
+    waveform = out_dir / WAVEFORM_NAME
+    if has_audio:
+        try:
+            write_waveform(playback, waveform, duration=float(duration))
+        except VideoError as exc:
+            log.warning("%s: no waveform: %s", source.name, exc)
+            waveform.unlink(missing_ok=True)
+            audio_error = f"The sound could not be read for its waveform: {exc}"
+    else:
+        waveform.unlink(missing_ok=True)  # a re-run of a file that lost its sound converges
+    report(_STEPS["waveform"])
     width, height = table.display_size
     return IngestResult(
         source=info,
@@ -114,4 +159,7 @@ def process_video(
         duration=float(duration),
         fps=fps,
         variable_frame_rate=variable,
+        has_audio=has_audio,
+        waveform=waveform if waveform.is_file() else None,
+        audio_error=audio_error,
     )

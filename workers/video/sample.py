@@ -17,6 +17,12 @@ averaging, so the model sees everything and a token-grid cell maps onto a fixed 
 source frame (the pointing-game convention); ``"crop"`` scales the short side to S and keeps the
 centre S x S (aspect preserved, borders lost). ``Clip.source_size`` is always the display size
 of the source frame in square pixels, rotation applied.
+
+Sound (audio-visual models, ``spec.audio`` set): ``Clip.audio`` is the window's sound, exactly
+``spec.audio.num_samples`` mono samples at ``spec.audio.sample_rate``, time-stretched (pitch
+preserved) when the window is not ``spec.audio.duration`` long; ``Clip.audio_span`` is the
+window ``(start, end)`` in source seconds (an open start is the first frame's time, an open end
+the last frame's time plus the median frame interval). See :mod:`workers.video.audio`.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numpy as np
 from workers.models.spec import InputSpec
 from workers.types import Clip
 from workers.video import tools
+from workers.video.audio import NoAudioError, sample_audio
 from workers.video.errors import VideoError
 from workers.video.probe import _SHOWINFO, _SHOWINFO_SIZE, display_width, parse_showinfo_sar
 from workers.video.probe import read_frame_timestamps as _read_table
@@ -91,12 +98,42 @@ def sample_clip(
         )
     picks = in_window[uniform_indices(len(in_window), spec.num_frames)]
     frames, source_size = decode_frames(path, table, picks, spec.image_size, fit=fit)
-    return Clip(
+    clip = Clip(
         frames=frames,
         timestamps=table[picks].copy(),
         source_size=source_size,
         video_id=video_id,
     )
+    if spec.audio is not None:
+        add_audio(clip, path, spec, window_span(table, start, end))
+    return clip
+
+
+def window_span(
+    timestamps: np.ndarray, start: float | None, end: float | None
+) -> tuple[float, float]:
+    """The window ``[start, end)`` in seconds, open ends closed on the frame table: the first
+    frame's time, and the last frame's time plus the median frame interval."""
+    stamps = np.asarray(timestamps, dtype=np.float64)
+    lo = float(stamps[0]) if start is None else float(start)
+    if end is not None:
+        return lo, float(end)
+    gap = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.04
+    return lo, float(stamps[-1]) + (gap if gap > 0 else 0.04)
+
+
+def add_audio(clip: Clip, path: Path, spec: InputSpec, span: tuple[float, float]) -> Clip:
+    """Fill ``clip.audio`` / ``clip.audio_span`` with the sound of ``span`` (audio-visual
+    models); a file without an audio track raises :class:`NoAudioError`."""
+    assert spec.audio is not None
+    try:
+        clip.audio, clip.audio_span = sample_audio(path, spec.audio, *span)
+    except NoAudioError as exc:
+        raise NoAudioError(
+            f"video {clip.video_id or path.name} has no audio track; this model is "
+            "audio-visual and needs sound"
+        ) from exc
+    return clip
 
 
 def window_starts(first: float, last: float, window: float, stride: float) -> list[float]:
@@ -140,18 +177,23 @@ def sliding_windows(
     first, last = float(table[region[0]]), float(table[region[-1]])
     limit = end if end is not None else np.inf
     plans: list[np.ndarray] = []
+    spans: list[tuple[float, float]] = []
     for window_start in window_starts(first, last, window, stride):
-        frames = window_frames(table, window_start, min(window_start + window, limit))
+        window_end = min(window_start + window, limit)
+        frames = window_frames(table, window_start, window_end)
         if len(frames):
             plans.append(frames[uniform_indices(len(frames), spec.num_frames)])
+            spans.append((float(window_start), float(window_end)))
     batch: list[np.ndarray] = []
-    for plan in plans:
+    batch_spans: list[tuple[float, float]] = []
+    for plan, span in zip(plans, spans, strict=True):
         batch.append(plan)
+        batch_spans.append(span)
         if sum(len(p) for p in batch) >= batch_frames:
-            yield from _decode_batch(path, table, batch, spec, fit, video_id)
-            batch = []
+            yield from _decode_batch(path, table, batch, spec, fit, video_id, batch_spans)
+            batch, batch_spans = [], []
     if batch:
-        yield from _decode_batch(path, table, batch, spec, fit, video_id)
+        yield from _decode_batch(path, table, batch, spec, fit, video_id, batch_spans)
 
 
 def _decode_batch(
@@ -161,18 +203,22 @@ def _decode_batch(
     spec: InputSpec,
     fit: str,
     video_id: str | None,
+    spans: list[tuple[float, float]],
 ) -> Iterator[Clip]:
     wanted = np.unique(np.concatenate(plans))
     frames, source_size = decode_frames(path, table, wanted, spec.image_size, fit=fit)
     position = {int(index): row for row, index in enumerate(wanted)}
-    for plan in plans:
+    for plan, span in zip(plans, spans, strict=True):
         rows = [position[int(i)] for i in plan]
-        yield Clip(
+        clip = Clip(
             frames=frames[rows],
             timestamps=table[plan].copy(),
             source_size=source_size,
             video_id=video_id,
         )
+        if spec.audio is not None:
+            add_audio(clip, path, spec, span)
+        yield clip
 
 
 def _scale_filters(size: int, fit: str) -> str:
