@@ -9,7 +9,9 @@ Two layouts are supported:
   ``output_attentions=True``; here both are captured with forward hooks on the attention-dropout
   modules, whose output *is* the probability tensor (dropout is the identity in eval mode).
 * **joint** space-time attention over all tokens (VideoMAE; TimeSformer with
-  ``attention_type="joint_space_time"``). VideoMAE has no class token (it mean-pools the tokens),
+  ``attention_type="joint_space_time"``; the audio-visual model ``wherewhen_av``, whose tokens
+  are ``[class, visual (frame-major)..., audio...]``, so its class token's row also says how
+  much each moment of sound counts). VideoMAE has no class token (it mean-pools the tokens),
   so the "class token row" is replaced by the mean of all query rows: the attention each token
   receives from the pooled representation.
 
@@ -43,6 +45,7 @@ class AttentionLayout:
     temporal: list[nn.Module]  # one per layer for divided models, else empty
     output_index: int | None  # None: the module output is the tensor; else index in a tuple
     needs_eager: bool
+    audio_tokens: int = 0  # audio-visual models: audio tokens after the visual ones
 
     @property
     def num_layers(self) -> int:
@@ -73,6 +76,11 @@ def attention_layout(loaded: Any) -> AttentionLayout:
             f"TimeSformer with attention_type={attention_type!r} has no space-time attention to "
             "attribute; attention methods need 'divided_space_time' or 'joint_space_time'"
         )
+    if getattr(model.config, "model_type", None) == "wherewhen_av":
+        layers = list(model.encoder.layers)
+        spatial = [layer.attention.attn_drop for layer in layers]
+        audio = int(model.audio_tokens)
+        return AttentionLayout("joint", True, "frame_major", grid, spatial, [], None, False, audio)
     if hasattr(model, "videomae"):
         layers = list(model.videomae.encoder.layer)
         spatial = [layer.attention.attention for layer in layers]
@@ -201,9 +209,17 @@ def rows_to_grid(rows: torch.Tensor, layout: AttentionLayout, batch: int) -> tor
     if layout.kind == "divided":
         return rows[:, :, 1:].reshape(batch, t, heads, p).permute(0, 2, 1, 3)
     tokens = rows[:, :, 1:] if layout.has_cls else rows
+    tokens = tokens[:, :, : t * p]  # audio tokens (audio-visual models) come after the visual
     if layout.token_order == "patch_major":
         return tokens.reshape(batch, heads, p, t).transpose(-1, -2)
     return tokens.reshape(batch, heads, t, p)
+
+
+def audio_rows(rows: torch.Tensor, layout: AttentionLayout) -> torch.Tensor:
+    """The audio part ``(B, H, A)`` of joint-attention class-token rows ``(B, H, 1+T'P+A)``."""
+    if not layout.audio_tokens:
+        raise ExplainError("this model has no audio tokens")
+    return rows[:, :, rows.shape[-1] - layout.audio_tokens :]
 
 
 def rollout_divided(

@@ -14,18 +14,28 @@ from workers.engine.registry import MethodOutput, register
     "random",
     defaults={"seed": 0},
     class_specific=False,
+    audio_visual=True,
     summary="Uniform random map and temporal importance (seeded; clip i of a call uses seed + i).",
 )
 def random_map(run: Run) -> MethodOutput:
     t, h, w = run.grid
     maps = np.empty((run.batch, t, h, w), dtype=np.float32)
     temporal = np.empty((run.batch, t), dtype=np.float32)
+    a = _audio_tokens(run)
+    audio = np.empty((run.batch, a), dtype=np.float32) if a else None
     for b in range(run.batch):
         rng = run.generator(b)
         maps[b] = rng.random((t, h, w), dtype=np.float32)
         temporal[b] = rng.random(t, dtype=np.float32)
+        if audio is not None:
+            audio[b] = rng.random(a, dtype=np.float32)
     run.base_logits()
-    return MethodOutput(maps=maps, temporal=temporal)
+    return MethodOutput(maps=maps, temporal=temporal, audio=audio)
+
+
+def _audio_tokens(run: Run) -> int:
+    spec = run.loaded.spec.audio
+    return int(spec.tokens) if spec is not None else 0
 
 
 def center_prior(grid: tuple[int, int, int], sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +57,7 @@ def center_prior(grid: tuple[int, int, int], sigma: float) -> tuple[np.ndarray, 
     "center",
     defaults={"sigma": 0.25},
     class_specific=False,
+    audio_visual=True,
     summary="Centre prior: a space-time Gaussian on the middle of the frame and of the clip.",
 )
 def center(run: Run) -> MethodOutput:
@@ -56,7 +67,12 @@ def center(run: Run) -> MethodOutput:
     m, tmp = center_prior(run.grid, float(sigma))
     run.base_logits()
     b = run.batch
+    audio = None
+    if a := _audio_tokens(run):  # the same Gaussian over the clip's sound
+        _, curve = center_prior((a, 1, 1), float(sigma))
+        audio = np.broadcast_to(curve, (b, a)).copy()
     return MethodOutput(
         maps=np.broadcast_to(m, (b, *m.shape)).copy(),
         temporal=np.broadcast_to(tmp, (b, tmp.shape[0])).copy(),
+        audio=audio,
     )

@@ -53,6 +53,7 @@ class Run:
     backward_passes: int = 0
     logits: torch.Tensor | None = None  # (B, C) of the unperturbed clips, float32
     extras: dict[str, Any] = field(default_factory=dict)
+    audio: torch.Tensor | None = None  # (B, samples) waveforms of audio-visual models
 
     @property
     def model(self) -> torch.nn.Module:
@@ -75,12 +76,23 @@ class Run:
             return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         return nullcontext()
 
-    def forward(self, x: torch.Tensor, *, grad: bool = False) -> torch.Tensor:
-        """Logits (float32) for a batch of clips; counts one forward pass per clip."""
+    def forward(
+        self, x: torch.Tensor, *, grad: bool = False, audio: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits (float32) for a batch of clips; counts one forward pass per clip.
+
+        Audio-visual models hear ``audio`` (default: the clips' own sound, when ``x`` is a batch
+        of the same size as the clips)."""
         self.forward_passes += int(x.shape[0])
+        if audio is None and self.audio is not None:
+            if x.shape[0] != self.audio.shape[0]:
+                raise RuntimeError(  # a method bug: perturbed batches must pass their audio
+                    f"{x.shape[0]} clips of frames for {self.audio.shape[0]} of audio"
+                )
+            audio = self.audio
         ctx = torch.enable_grad() if grad else torch.no_grad()
         with ctx, self.autocast():
-            out = self.model(pixel_values=x).logits
+            out = self.loaded.logits(x, audio)
         return out.float()
 
     def note_logits(self, logits: torch.Tensor) -> None:
@@ -195,7 +207,31 @@ def validate_clips(loaded: Any, clips: Clip | Sequence[Clip]) -> list[Clip]:
             )
         if not np.all(np.isfinite(ts)):
             raise ExplainError(f"clip {n}: timestamps must be finite numbers")
+        if spec.audio is not None:
+            _validate_audio(clip, n, spec.audio)
     return clips
+
+
+def _validate_audio(clip: Clip, n: int, audio_spec: Any) -> None:
+    if clip.audio is None:
+        raise ExplainError(
+            f"clip {n} has no sound, but this model is audio-visual: it needs the clip's audio "
+            "track as well as its frames"
+        )
+    a = np.asarray(clip.audio)
+    if a.shape != (audio_spec.num_samples,):
+        raise ExplainError(
+            f"clip {n}: audio shaped {a.shape}; the model expects ({audio_spec.num_samples},): "
+            f"{audio_spec.duration} s of mono sound at {audio_spec.sample_rate} Hz"
+        )
+    if not np.all(np.isfinite(a)):
+        raise ExplainError(f"clip {n}: audio samples must be finite numbers")
+    span = clip.audio_span
+    if span is None or len(span) != 2 or not all(np.isfinite(span)) or not span[1] > span[0]:
+        raise ExplainError(
+            f"clip {n}: audio_span must give the (start, end) source seconds of its sound, "
+            f"with end > start; got {span!r}"
+        )
 
 
 def _resolve_target(loaded: Any, target: Any, batch: int) -> list[int] | None:
@@ -282,6 +318,13 @@ def prepare_inputs(loaded: Any, clips: list[Clip]) -> torch.Tensor:
     return x
 
 
+def prepare_audio(loaded: Any, clips: list[Clip]) -> torch.Tensor | None:
+    """The clips' waveforms ``(B, samples)`` for audio-visual models, else None."""
+    if loaded.spec.audio is None:
+        return None
+    return loaded.preprocess_audio(np.stack([np.asarray(c.audio) for c in clips]))
+
+
 def map_timestamps(loaded: Any, clip: Clip) -> np.ndarray:
     """Source time of each map frame: the first model frame of its tubelet."""
     tubelet = int(getattr(loaded.spec, "tubelet_size", 1) or 1)
@@ -310,6 +353,13 @@ def explain(
     device = torch.device(getattr(model, "device", "cpu"))
     if resolved["precision"] == "bf16" and device.type != "cuda":
         raise ExplainError("precision='bf16' needs a CUDA device; this model is on " + str(device))
+    audio_visual = model.spec.audio is not None
+    if audio_visual and not info.audio_visual:
+        usable = sorted(name for name, m in METHODS.items() if m.audio_visual)
+        raise ExplainError(
+            f"method {method!r} does not explain audio-visual models yet; methods that do: "
+            f"{', '.join(usable)}"
+        )
     if info.needs_attention:
         from workers.engine.attention import attention_layout
 
@@ -319,6 +369,7 @@ def explain(
     with _PeakMemory(device) as mem:
         inputs = prepare_inputs(model, clip_list)
         run = Run(loaded=model, inputs=inputs, params=resolved, requested_target=targets)
+        run.audio = prepare_audio(model, clip_list)
         out: MethodOutput = info.fn(run)
         logits = run.base_logits()
         chosen = run.targets()
@@ -335,6 +386,15 @@ def explain(
             f"{method} returned maps {maps.shape} / temporal {temporal.shape}; "
             f"expected {(batch, *grid)} / {(batch, grid[0])}"
         )
+    audio = None
+    if audio_visual:
+        assert model.spec.audio is not None
+        audio = np.asarray(out.audio, dtype=np.float32) if out.audio is not None else None
+        if audio is None or audio.shape != (batch, model.spec.audio.tokens):
+            raise RuntimeError(  # a bug in a method, not bad input
+                f"{method} returned audio {None if audio is None else audio.shape}; expected "
+                f"{(batch, model.spec.audio.tokens)}"
+            )
     tops = _topk(logits, list(model.labels), int(resolved["topk"]))
     cost = Cost(
         forward_passes=int(round(run.forward_passes / batch)),
@@ -353,9 +413,19 @@ def explain(
             topk=tops[b],
             cost=Cost(**vars(cost)),
             params=dict(public_params),
+            audio=audio[b] if audio is not None else None,
+            audio_times=audio_times(model, clip_list[b]) if audio is not None else None,
         )
         for b in range(batch)
     ]
+
+
+def audio_times(loaded: Any, clip: Clip) -> np.ndarray:
+    """Source seconds ``(A, 2)`` ``[start, end)`` of each audio token of ``clip``."""
+    from workers.models.spec import audio_token_times
+
+    assert clip.audio_span is not None
+    return audio_token_times(clip.audio_span, loaded.spec.audio.tokens)
 
 
 def _jsonable(value: Any) -> Any:
@@ -366,15 +436,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def predict_probabilities(loaded: Any, batch_size: int = 16):
+def predict_probabilities(loaded: Any, batch_size: int = 16, audio: np.ndarray | None = None):
     """A numpy scoring function for the metrics: float frames ``(B, T, S, S, 3)`` in [0, 255]
     -> class probabilities ``(B, C)``. Used for deletion/insertion and other perturbation
-    metrics, which perturb pixels and must not depend on torch themselves."""
+    metrics, which perturb pixels and must not depend on torch themselves.
+
+    Audio-visual models hear ``audio``, one clip's waveform ``(samples,)``, with every batch of
+    frames (perturbing the picture of one clip while its sound stays as it is)."""
     spec = loaded.spec
     mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 1, 3, 1, 1)
     std = torch.tensor(spec.std, dtype=torch.float32).view(1, 1, 3, 1, 1)
     device = torch.device(getattr(loaded, "device", "cpu"))
     mean, std = mean.to(device), std.to(device)
+    wave = None
+    if spec.audio is not None:
+        if audio is None:
+            raise ExplainError("this model is audio-visual: give the clip's audio to score it")
+        wave = loaded.preprocess_audio(np.asarray(audio, dtype=np.float32))  # (1, samples)
 
     def fn(frames: np.ndarray) -> np.ndarray:
         frames = np.asarray(frames, dtype=np.float32)
@@ -383,8 +461,11 @@ def predict_probabilities(loaded: Any, batch_size: int = 16):
             x = torch.from_numpy(frames[i : i + batch_size]).to(device)
             x = x.permute(0, 1, 4, 2, 3) / 255.0
             x = (x - mean) / std
+            a = None
+            if wave is not None:
+                a = wave.expand(x.shape[0], -1)
             with torch.no_grad():
-                logits = loaded.model(pixel_values=x).logits.float()
+                logits = loaded.logits(x, a).float()
             outs.append(torch.softmax(logits, dim=1).cpu().numpy())
         return np.concatenate(outs, axis=0)
 

@@ -22,6 +22,7 @@ class MethodOutput:
 
     maps: np.ndarray  # (B, T', h, w) float32
     temporal: np.ndarray  # (B, T') float32
+    audio: np.ndarray | None = None  # (B, A) float32: audio-visual models only
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class MethodInfo:
     class_specific: bool
     summary: str
     choices: dict[str, tuple] = field(default_factory=dict)
+    audio_visual: bool = False  # also explains audio-visual models (gives an audio curve)
 
 
 METHODS: dict[str, MethodInfo] = {}
@@ -46,6 +48,7 @@ def register(
     class_specific: bool = True,
     summary: str = "",
     choices: dict[str, tuple] | None = None,
+    audio_visual: bool = False,
 ) -> Callable[[Callable[[Run], MethodOutput]], Callable[[Run], MethodOutput]]:
     """Register ``fn`` as method ``name`` with its parameter defaults."""
 
@@ -60,6 +63,7 @@ def register(
             class_specific=class_specific,
             summary=summary,
             choices=dict(choices or {}),
+            audio_visual=audio_visual,
         )
         return fn
 

@@ -28,6 +28,7 @@ from workers.engine.attention import (
     AttentionLayout,
     AttentionRecorder,
     attention_layout,
+    audio_rows,
     eager_attention,
     fuse_heads,
     rollout_divided,
@@ -86,12 +87,15 @@ def combine(spatial: torch.Tensor, temporal: torch.Tensor) -> torch.Tensor:
     return normalize_last(temporal)[..., None] * normalize_last(spatial)
 
 
-def _to_output(run: Run, maps: torch.Tensor, temporal: torch.Tensor) -> MethodOutput:
+def _to_output(
+    run: Run, maps: torch.Tensor, temporal: torch.Tensor, audio: torch.Tensor | None = None
+) -> MethodOutput:
     t, h, w = run.grid
     b = run.batch
     maps = maps.detach().float().reshape(b, t, h, w).cpu().numpy()
     temporal = temporal.detach().float().reshape(b, t).cpu().numpy()
-    return MethodOutput(maps=maps, temporal=temporal)
+    out = audio.detach().float().reshape(b, -1).cpu().numpy() if audio is not None else None
+    return MethodOutput(maps=maps, temporal=temporal, audio=out)
 
 
 def attention_parts(run: Run, layers: Any, rollout_heads: str = "mean") -> dict[str, Any]:
@@ -112,7 +116,7 @@ def attention_parts(run: Run, layers: Any, rollout_heads: str = "mean") -> dict[
     t, h, w = layout.grid
     p = h * w
     out: dict[str, Any] = {"layout": layout, "layers": idx}
-    spatial_layers, temporal_layers = [], []
+    spatial_layers, temporal_layers, audio_layers = [], [], []
     full_spatial, full_temporal = [], []
     for i in idx:
         a = rec.spatial[i].float()
@@ -122,6 +126,8 @@ def attention_parts(run: Run, layers: Any, rollout_heads: str = "mean") -> dict[
         else:
             rows = a
         spatial_layers.append(rows_to_grid(rows, layout, b))  # (B, H, T, P)
+        if layout.audio_tokens:
+            audio_layers.append(audio_rows(rows, layout))  # (B, H, A)
         if layout.kind == "divided":
             tr = rec.temporal[i].float()
             if keep == "full":
@@ -131,8 +137,11 @@ def attention_parts(run: Run, layers: Any, rollout_heads: str = "mean") -> dict[
             temporal_layers.append(tr.reshape(b, p, heads, t).permute(0, 2, 1, 3))  # (B,H,P,T)
     out["spatial"] = torch.stack(spatial_layers)  # (L, B, H, T, P)
     out["temporal_recv"] = torch.stack(temporal_layers) if temporal_layers else None
+    out["audio"] = torch.stack(audio_layers) if audio_layers else None  # (L, B, H, A)
     if layers == "rollout":
-        out["rollout"] = _rollout_from_full(layout, full_spatial, full_temporal, b, rollout_heads)
+        out["rollout"], out["rollout_audio"] = _rollout_from_full(
+            layout, full_spatial, full_temporal, b, rollout_heads
+        )
     return out
 
 
@@ -142,19 +151,22 @@ def _rollout_from_full(
     full_temporal: list[torch.Tensor],
     batch: int,
     head_fusion: str,
-) -> torch.Tensor:
-    """Rollout ``(B, T, P)`` from full per-layer attention tensors."""
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Rollout ``(B, T, P)`` from full per-layer attention tensors, and for audio-visual models
+    the rollout's audio part ``(B, A)`` (else None)."""
     t, h, w = layout.grid
     p = h * w
     if layout.kind == "divided":
         sp = [fuse_heads(a, head_fusion).reshape(batch, t, p + 1, p + 1) for a in full_spatial]
         tp = [fuse_heads(a, head_fusion).reshape(batch, p, t, t) for a in full_temporal]
-        return rollout_divided(sp, tp, layout.grid)
+        return rollout_divided(sp, tp, layout.grid), None
     joint = [fuse_heads(a, head_fusion) for a in full_spatial]
     r = rollout_joint(joint, layout.has_cls)
+    audio = r[:, t * p :] if layout.audio_tokens else None
+    r = r[:, : t * p]
     if layout.token_order == "patch_major":
-        return r.reshape(batch, p, t).transpose(1, 2)
-    return r.reshape(batch, t, p)
+        return r.reshape(batch, p, t).transpose(1, 2), audio
+    return r.reshape(batch, t, p), audio
 
 
 def temporal_from_parts(
@@ -176,11 +188,26 @@ STAA_DEFAULTS = {"layers": "last", "head_fusion": "mean", "temporal_weighting": 
 STAA_CHOICES = {"head_fusion": ("mean", "max"), "temporal_weighting": ("spatial", "uniform")}
 
 
+def audio_from_parts(parts: dict[str, Any], layers: Any, head_fusion: str) -> torch.Tensor | None:
+    """*When it is heard*: the class token's attention to each audio token ``(B, A)`` (heads
+    fused, the chosen layers averaged, or the rollout's audio part), normalized to sum 1; None
+    for video-only models."""
+    if parts.get("audio") is None:
+        return None
+    if layers == "rollout":
+        audio = parts["rollout_audio"]
+    else:
+        audio = fuse_heads(parts["audio"], head_fusion, dim=2).mean(dim=0)
+    return normalize_last(audio)
+
+
 def staa_raw(
     run: Run, layers: Any, head_fusion: str, temporal_weighting: str
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
-    """Raw STAA: returns (map (B,T,P), temporal (B,T), spatial (B,T,P), parts)."""
+    """Raw STAA: returns (map (B,T,P), temporal (B,T), spatial (B,T,P), parts); for
+    audio-visual models ``parts["audio_importance"]`` is the audio curve (B, A)."""
     parts = attention_parts(run, layers, head_fusion)
+    parts["audio_importance"] = audio_from_parts(parts, layers, head_fusion)
     if layers == "rollout":
         spatial = parts["rollout"]
     else:
@@ -202,12 +229,13 @@ def staa_raw(
     needs_attention=True,
     class_specific=False,
     choices=STAA_CHOICES,
+    audio_visual=True,
     summary="Spatio-temporal attention attribution from one forward pass (raw).",
 )
 def staa(run: Run) -> MethodOutput:
     p = run.params
-    maps, temporal, _, _ = staa_raw(run, p["layers"], p["head_fusion"], p["temporal_weighting"])
-    return _to_output(run, maps, temporal)
+    maps, temporal, _, parts = staa_raw(run, p["layers"], p["head_fusion"], p["temporal_weighting"])
+    return _to_output(run, maps, temporal, parts["audio_importance"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,6 +343,7 @@ def _check_nonneg(params: dict[str, Any], names: tuple[str, ...]) -> None:
     needs_attention=True,
     class_specific=False,
     choices=STAA_PLUS_CHOICES,
+    audio_visual=True,
     summary="STAA with dynamic thresholding and attention focusing (same single pass).",
 )
 def staa_plus(run: Run) -> MethodOutput:
@@ -327,6 +356,9 @@ def staa_plus(run: Run) -> MethodOutput:
     frames (``temporal_focus``), combined geometrically with the peak of the class token's
     last-layer attention in each frame (``temporal_peak``: 0 ignores it, 1 uses it alone),
     then dynamically thresholded and sharpened. The joint map combines both as in STAA.
+    *When it is heard* (audio-visual models): the class token's attention to the audio tokens
+    from the same layers, thresholded and sharpened like *when* (``temporal_threshold_k``,
+    ``temporal_sharpen``).
     """
     p = run.params
     _check_nonneg(
@@ -377,6 +409,10 @@ def staa_plus(run: Run) -> MethodOutput:
         temporal, float(p["temporal_threshold_k"]), float(p["floor"]), (1,)
     )
     temporal = normalize_last(temporal.clamp_min(0) ** float(p["temporal_sharpen"]))
+    audio = audio_from_parts(parts, p["layers"], rollout_heads)
+    if audio is not None:
+        audio = dynamic_threshold(audio, float(p["temporal_threshold_k"]), float(p["floor"]), (1,))
+        audio = normalize_last(audio.clamp_min(0) ** float(p["temporal_sharpen"]))
 
     # where: per-frame distribution, (optionally) smoothed into regions, dynamic threshold,
     # sharpened, renormalized
@@ -385,7 +421,7 @@ def staa_plus(run: Run) -> MethodOutput:
     s = dynamic_threshold(s, float(p["threshold_k"]), float(p["floor"]), dims=(1, 2))
     s = normalize_last(s.clamp_min(0) ** float(p["sharpen"]))
     maps = combine(s, temporal)
-    return _to_output(run, maps, temporal)
+    return _to_output(run, maps, temporal, audio)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,6 +434,7 @@ def staa_plus(run: Run) -> MethodOutput:
     needs_attention=True,
     class_specific=False,
     choices={"head_fusion": ("mean", "max")},
+    audio_visual=True,
     summary="Attention rollout through divided (temporal then spatial) or joint attention.",
 )
 def rollout(run: Run) -> MethodOutput:
@@ -405,7 +442,7 @@ def rollout(run: Run) -> MethodOutput:
     layout, rec, logits = capture(run, None, "full")
     run.note_logits(logits)
     idx = sorted(rec.spatial)
-    r = _rollout_from_full(
+    r, audio = _rollout_from_full(
         layout,
         [rec.spatial[i].float() for i in idx],
         [rec.temporal[i].float() for i in idx] if layout.kind == "divided" else [],
@@ -413,4 +450,5 @@ def rollout(run: Run) -> MethodOutput:
         run.params["head_fusion"],
     )
     temporal = r.clamp_min(0).sum(dim=-1)
-    return _to_output(run, r, normalize_last(temporal))
+    audio = normalize_last(audio) if audio is not None else None
+    return _to_output(run, r, normalize_last(temporal), audio)

@@ -15,6 +15,7 @@ loader's message.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from workers.models.spec import AudioSpec, InputSpec
 
-SUPPORTED_ARCHITECTURES = ("timesformer", "videomae")
+SUPPORTED_ARCHITECTURES = ("timesformer", "videomae", "wherewhen_av")
 PREPROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json")
 WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_INDEX_FILE = "model.safetensors.index.json"
@@ -84,9 +85,36 @@ def _spec_from_config(cfg: dict, architecture: str, where: str) -> InputSpec:
         raise CheckpointError(
             f"{where}: num_frames {num_frames} is not a multiple of tubelet_size {tubelet}"
         )
+    audio = _audio_from_config(cfg, where) if architecture == "wherewhen_av" else None
     return InputSpec(
-        num_frames=num_frames, image_size=image_size, patch_size=patch_size, tubelet_size=tubelet
+        num_frames=num_frames,
+        image_size=image_size,
+        patch_size=patch_size,
+        tubelet_size=tubelet,
+        audio=audio,
     )
+
+
+def _audio_from_config(cfg: dict, where: str) -> AudioSpec:
+    """The sound input of an audio-visual checkpoint (its config's ``audio`` object)."""
+    data = cfg.get("audio")
+    if not isinstance(data, dict):
+        raise CheckpointError(
+            f"{where}: an audio-visual checkpoint needs an 'audio' object (sample_rate, "
+            "duration, n_fft, hop_length, n_mels, tokens)"
+        )
+    try:
+        spec = AudioSpec.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: bad 'audio' settings {data!r}: {exc}") from exc
+    if spec.sample_rate < 8000 or spec.duration <= 0 or spec.n_mels < 1 or spec.tokens < 1:
+        raise CheckpointError(
+            f"{where}: bad 'audio' settings {data!r}: need sample_rate >= 8000, duration > 0, "
+            "n_mels >= 1 and tokens >= 1"
+        )
+    if spec.n_fft < 2 or spec.hop_length < 1 or spec.n_fft > spec.num_samples:
+        raise CheckpointError(f"{where}: bad 'audio' settings {data!r}: n_fft / hop_length")
+    return spec
 
 
 def _normalization(directory: Path) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
@@ -241,15 +269,13 @@ def read_checkpoint_info(path: str | Path) -> tuple[str, InputSpec, list[str]]:
     labels = _labels_for(directory, cfg)
     norm = _normalization(directory)
     if norm is not None:
-        spec = InputSpec(
-            num_frames=spec.num_frames,
-            image_size=spec.image_size,
-            patch_size=spec.patch_size,
-            tubelet_size=spec.tubelet_size,
-            mean=norm[0],  # type: ignore[arg-type]
-            std=norm[1],  # type: ignore[arg-type]
-        )
+        spec = with_normalization(spec, norm)
     return architecture, spec, labels
+
+
+def with_normalization(spec: InputSpec, norm: tuple[tuple[float, ...], tuple[float, ...]]):
+    """``spec`` with the checkpoint's own image mean and std."""
+    return dataclasses.replace(spec, mean=tuple(norm[0]), std=tuple(norm[1]))
 
 
 def checkpoint_fingerprint(path: str | Path) -> str:

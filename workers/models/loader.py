@@ -19,16 +19,17 @@ import numpy as np
 import torch
 
 from workers.models.checkpoint_info import (
+    SUPPORTED_ARCHITECTURES,
     ModelLoadError,
     _check_labels,
     _labels_for,
     _normalization,
     _read_json,
     _spec_from_config,
+    with_normalization,
 )
 from workers.models.spec import InputSpec
 
-SUPPORTED_ARCHITECTURES = ("timesformer", "videomae")
 BUNDLED_MODEL_NAME = "tiny-timesformer"
 PREPROCESSOR_FILE = "preprocessor_config.json"
 
@@ -72,15 +73,62 @@ class LoadedModel:
         std = torch.tensor(self.spec.std, dtype=torch.float32, device=self.device)
         return (x - mean.view(1, 1, 3, 1, 1)) / std.view(1, 1, 3, 1, 1)
 
+    @property
+    def audio_visual(self) -> bool:
+        """True for models that hear as well as see (``spec.audio`` is set)."""
+        return self.spec.audio is not None
+
+    def preprocess_audio(self, audio: np.ndarray) -> torch.Tensor:
+        """Mono waveforms ``(S,)`` or ``(B, S)`` in [-1, 1] -> float tensor ``(B, S)``."""
+        if self.spec.audio is None:
+            raise ModelInputError("this model is video-only; it takes no audio")
+        arr = np.asarray(audio, dtype=np.float32)
+        if arr.ndim == 1:
+            arr = arr[None]
+        n = self.spec.audio.num_samples
+        if arr.ndim != 2 or arr.shape[1] != n:
+            raise ModelInputError(
+                f"audio must be shaped (S,) or (B, S) with S={n} samples "
+                f"({self.spec.audio.duration} s at {self.spec.audio.sample_rate} Hz); "
+                f"got {tuple(np.asarray(audio).shape)}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ModelInputError("audio samples must be finite numbers")
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
+
+    def logits(self, pixel_values: torch.Tensor, audio: torch.Tensor | None = None):
+        """The model's logits for preprocessed inputs (audio for audio-visual models)."""
+        if self.spec.audio is None:
+            return self.model(pixel_values=pixel_values).logits
+        if audio is None:
+            raise ModelInputError(
+                "this model is audio-visual: it needs the clip's sound as well as its frames"
+            )
+        return self.model(pixel_values=pixel_values, audio_values=audio).logits
+
     @torch.no_grad()
-    def predict(self, frames: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        """Class probabilities ``(B, num_labels)`` for uint8 frames (see :meth:`preprocess`)."""
+    def predict(
+        self, frames: np.ndarray, batch_size: int = 32, audio: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Class probabilities ``(B, num_labels)`` for uint8 frames (see :meth:`preprocess`);
+        audio-visual models also take the waveforms ``(B, S)`` (see :meth:`preprocess_audio`)."""
         arr = np.asarray(frames)
         if arr.ndim == 4:
             arr = arr[None]
+        wav = None
+        if self.spec.audio is not None:
+            if audio is None:
+                raise ModelInputError(
+                    "this model is audio-visual: predict needs audio as well as frames"
+                )
+            wav = np.asarray(audio, dtype=np.float32)
+            wav = wav[None] if wav.ndim == 1 else wav
+            if len(wav) != len(arr):
+                raise ModelInputError(f"{len(arr)} clips of frames but {len(wav)} of audio")
         out = []
         for i in range(0, len(arr), batch_size):
-            logits = self.model(pixel_values=self.preprocess(arr[i : i + batch_size])).logits
+            a = self.preprocess_audio(wav[i : i + batch_size]) if wav is not None else None
+            logits = self.logits(self.preprocess(arr[i : i + batch_size]), a)
             out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
@@ -106,6 +154,10 @@ def _model_class(architecture: str) -> type:
         from transformers import VideoMAEForVideoClassification
 
         return VideoMAEForVideoClassification
+    if architecture == "wherewhen_av":
+        from workers.models.av import AVTransformerForVideoClassification
+
+        return AVTransformerForVideoClassification
     raise ModelLoadError(
         f"unsupported architecture {architecture!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
     )
@@ -176,14 +228,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     labels = _labels_for(directory, cfg)
     norm = _normalization(directory)
     if norm is not None:
-        spec = InputSpec(
-            num_frames=spec.num_frames,
-            image_size=spec.image_size,
-            patch_size=spec.patch_size,
-            tubelet_size=spec.tubelet_size,
-            mean=norm[0],  # type: ignore[arg-type]
-            std=norm[1],  # type: ignore[arg-type]
-        )
+        spec = with_normalization(spec, norm)
 
     cls = _model_class(architecture)
     _quiet_hf()
@@ -250,11 +295,20 @@ def build_model(
         "id2label": dict(enumerate(labels)),
         "label2id": {name: i for i, name in enumerate(labels)},
     }
+    if architecture == "wherewhen_av" and spec.audio is None:
+        raise ModelLoadError("build_model: an audio-visual model needs spec.audio")
     try:
         if architecture == "timesformer":
             from transformers import TimesformerConfig
 
             config = TimesformerConfig(**{**common, **config_overrides})
+        elif architecture == "wherewhen_av":
+            from workers.models.av import AVTransformerConfig
+
+            assert spec.audio is not None
+            config = AVTransformerConfig(
+                **{**common, "audio": spec.audio.to_dict(), **config_overrides}
+            )
         else:
             from transformers import VideoMAEConfig
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class AudioSpec:
@@ -80,3 +82,11 @@ class InputSpec:
             "std": list(self.std),
             "audio": self.audio.to_dict() if self.audio is not None else None,
         }
+
+
+def audio_token_times(span: tuple[float, float], tokens: int) -> np.ndarray:
+    """Source seconds ``(tokens, 2)`` ``[start, end)`` of each audio token of a clip whose sound
+    covers ``span`` (the tokens are equal parts of the span)."""
+    start, end = float(span[0]), float(span[1])
+    edges = start + (end - start) * np.arange(tokens + 1, dtype=np.float64) / tokens
+    return np.stack([edges[:-1], edges[1:]], axis=1)

@@ -21,19 +21,32 @@ def ground_truth(scene: Scene, audio: bool = False) -> dict:
     * ``when``: the event window ``{"start", "end"}`` in seconds, closed: the presentation times
       of the first and the last event frame, so a frame's timestamp lies in it exactly when the
       target shows the class colour in that frame. ``frames`` gives the same window in frames.
-    * ``sound``: when ``audio``, the interval the event tone plays, ``[start, end]`` seconds
-      (from the first event frame until the end of the last one's display time), else None.
+    * ``sound``: when ``audio``, the "when" of the sound: the interval the class tone plays,
+      ``[start, end]`` seconds (from the start of its first frame until the end of its last
+      one's display time), its frames and frequency; None without audio or in a silent clip.
+    * ``sound_mode``: how sound and picture relate (``workers.synthetic.scene.SOUND_MODES``:
+      synced, offset, silent, sound_only) when ``audio``, else None. In ``sound_only`` clips
+      the target never flashes: ``when`` is None and ``boxes`` is empty.
     """
     cfg = scene.config
-    first, last = scene.event_frames
     boxes = []
-    for f in range(first, last + 1):
-        x0, y0, x1, y1 = scene.target_box(f)
-        boxes.append({"frame": f, "time": f / cfg.fps, "x0": x0, "y0": y0, "x1": x1, "y1": y1})
+    when = None
+    if scene.event_frames is not None:
+        first, last = scene.event_frames
+        for f in range(first, last + 1):
+            x0, y0, x1, y1 = scene.target_box(f)
+            boxes.append({"frame": f, "time": f / cfg.fps, "x0": x0, "y0": y0, "x1": x1, "y1": y1})
+        when = {"start": first / cfg.fps, "end": last / cfg.fps, "frames": [first, last]}
     sound = None
-    if audio:
-        start, end = scene.sound_segment()
-        sound = {"start": start, "end": end, "frequency_hz": CLASS_TONES_HZ[scene.label]}
+    segment = scene.sound_segment()
+    if audio and segment is not None:
+        assert scene.sound_frames is not None
+        sound = {
+            "start": segment[0],
+            "end": segment[1],
+            "frames": list(scene.sound_frames),
+            "frequency_hz": CLASS_TONES_HZ[scene.label],
+        }
     return {
         "version": GROUND_TRUTH_VERSION,
         "clip_id": clip_id(scene.seed, scene.index),
@@ -48,9 +61,10 @@ def ground_truth(scene: Scene, audio: bool = False) -> dict:
         "fps": cfg.fps,
         "duration": cfg.duration,
         "frame_times": [i / cfg.fps for i in range(cfg.num_frames)],
-        "when": {"start": first / cfg.fps, "end": last / cfg.fps, "frames": [first, last]},
+        "when": when,
         "boxes": boxes,
         "sound": sound,
+        "sound_mode": scene.sound_mode if audio else None,
         "objects": [o.to_dict() for o in scene.objects],
     }
 

@@ -56,6 +56,19 @@ SHAPES: tuple[str, ...] = ("disc", "square", "diamond", "plus")
 DISTRACTOR_EVENTS: tuple[str, ...] = ("none", "flash", "blink", "shrink")
 #: Tone frequency (Hz) of the event sound, per class.
 CLASS_TONES_HZ: dict[str, float] = {"red": 440.0, "green": 554.37, "blue": 659.25, "yellow": 880.0}
+#: How the class tone relates to the visual event:
+#: ``synced``: the tone sounds while the target flashes; ``offset``: the tone sounds at another
+#: time than the flash (the two "when"s disagree); ``silent``: the target flashes, no tone (the
+#: sound is missing); ``sound_only``: the tone sounds, the target never flashes (the visual
+#: evidence is missing).
+SOUND_MODES: tuple[str, ...] = ("synced", "offset", "silent", "sound_only")
+#: The audio-visual benchmark's mix of sound modes (``SceneConfig(sound_mix=AV_SOUND_MIX)``).
+AV_SOUND_MIX: tuple[tuple[str, float], ...] = (
+    ("synced", 0.4),
+    ("offset", 0.3),
+    ("silent", 0.15),
+    ("sound_only", 0.15),
+)
 
 
 class SyntheticConfigError(ValueError):
@@ -79,6 +92,8 @@ class SceneConfig:
     distractor_event_probability: float = 0.6
     noise_amplitude: int = 3  # per-pixel sensor noise, uniform integers in [-a, a] (0 disables)
     audio_sample_rate: int = 16000
+    # Probabilities of the sound modes (see SOUND_MODES); the default keeps every clip synced.
+    sound_mix: tuple[tuple[str, float], ...] = (("synced", 1.0),)
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -102,6 +117,7 @@ class SceneConfig:
             "distractor_event_probability": self.distractor_event_probability,
             "noise_amplitude": self.noise_amplitude,
             "audio_sample_rate": self.audio_sample_rate,
+            "sound_mix": [[mode, p] for mode, p in self.sound_mix],
         }
 
 
@@ -164,6 +180,21 @@ def validate_config(cfg: SceneConfig) -> None:
     if cfg.noise_amplitude > 50:
         raise SyntheticConfigError(f"noise_amplitude must be <= 50, got {cfg.noise_amplitude}")
     _check_int("audio_sample_rate", cfg.audio_sample_rate, 8000)
+    mix = cfg.sound_mix
+    if not isinstance(mix, tuple | list) or not mix:
+        raise SyntheticConfigError(f"sound_mix must be (mode, probability) pairs, got {mix!r}")
+    for item in mix:
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise SyntheticConfigError(f"sound_mix must be (mode, probability) pairs, got {mix!r}")
+        mode, p = item
+        if mode not in SOUND_MODES:
+            raise SyntheticConfigError(
+                f"unknown sound mode {mode!r} in sound_mix; known modes are {SOUND_MODES}"
+            )
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+            raise SyntheticConfigError(f"sound_mix probability of {mode!r} must be in [0, 1]")
+    if sum(p for _, p in mix) <= 0:
+        raise SyntheticConfigError("sound_mix probabilities must not all be 0")
 
 
 @dataclass(frozen=True)
@@ -215,6 +246,8 @@ class Scene:
     bg_velocity: tuple[float, float]
     texture_seed: int
     noise_seed: int
+    sound_mode: str = "synced"  # one of SOUND_MODES
+    sound_frames: tuple[int, int] | None = None  # first and last frame the tone sounds in
     _texture: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -226,8 +259,11 @@ class Scene:
         return self.objects[-1]
 
     @property
-    def event_frames(self) -> tuple[int, int]:
-        """First and last (inclusive) frame of the target's event."""
+    def event_frames(self) -> tuple[int, int] | None:
+        """First and last (inclusive) frame of the target's visual event; None when the
+        target never flashes (sound mode ``sound_only``)."""
+        if self.target.event == "none":
+            return None
         return self.target.event_start, self.target.event_end
 
     @property
@@ -302,13 +338,17 @@ class Scene:
         )
 
     def audio(self, sample_rate: int | None = None) -> np.ndarray:
-        """Mono float32 track in [-1, 1]: faint noise plus the class tone during the event."""
+        """Mono float32 track in [-1, 1]: faint noise, plus the class tone while it sounds
+        (:meth:`sound_segment`; no tone in sound mode ``silent``)."""
         cfg = self.config
         sr = sample_rate or cfg.audio_sample_rate
         n = int(round(cfg.duration * sr))
         rng = np.random.default_rng([self.noise_seed, 1_000_003])
         track = rng.normal(0.0, 0.01, size=n)
-        start, end = self.sound_segment()
+        segment = self.sound_segment()
+        if segment is None:
+            return np.clip(track, -1.0, 1.0).astype(np.float32)
+        start, end = segment
         i0, i1 = int(round(start * sr)), int(round(end * sr))
         t = np.arange(i1 - i0) / sr
         tone = 0.5 * np.sin(2 * np.pi * CLASS_TONES_HZ[self.label] * t)
@@ -321,9 +361,12 @@ class Scene:
         track[i0:i1] += tone
         return np.clip(track, -1.0, 1.0).astype(np.float32)
 
-    def sound_segment(self) -> tuple[float, float]:
-        """When the event tone sounds: from the first event frame until the frame after it."""
-        s, e = self.event_frames
+    def sound_segment(self) -> tuple[float, float] | None:
+        """When the class tone sounds, in seconds: from the start of its first frame until the
+        end of its last one's display time; None when the clip is silent."""
+        if self.sound_frames is None:
+            return None
+        s, e = self.sound_frames
         return s / self.config.fps, (e + 1) / self.config.fps
 
 
@@ -428,13 +471,18 @@ def make_scene(seed: int, index: int, label_index: int, config: SceneConfig) -> 
     length = int(rng.integers(cfg.event_frames[0], cfg.event_frames[1] + 1))
     start, end = window(length, lo=1, hi=cfg.num_frames - length - 1)
     neutral = list(NEUTRAL_COLOURS)
+    # The sound mode comes from a generator of its own, so the pictures of a clip do not depend
+    # on the mix (a synced clip looks the same under every mix).
+    sound_rng = np.random.default_rng([seed, index, 0x50D])
+    mode, sound_frames = _sound_for(cfg, sound_rng, (start, end))
+    flash = mode != "sound_only"
     target = SceneObject(
         **moving(
             colour=neutral[int(rng.integers(len(neutral)))],
-            event="flash",
-            event_start=start,
-            event_end=end,
-            event_colour=cfg.classes[label_index],
+            event="flash" if flash else "none",
+            event_start=start if flash else 0,
+            event_end=end if flash else -1,
+            event_colour=cfg.classes[label_index] if flash else None,
             is_target=True,
         )
     )
@@ -451,4 +499,31 @@ def make_scene(seed: int, index: int, label_index: int, config: SceneConfig) -> 
         bg_velocity=(float(bg_speed * np.cos(angle)), float(bg_speed * np.sin(angle))),
         texture_seed=int(rng.integers(2**63)),
         noise_seed=int(rng.integers(2**63)),
+        sound_mode=mode,
+        sound_frames=sound_frames,
     )
+
+
+def _sound_for(
+    cfg: SceneConfig, rng: np.random.Generator, event: tuple[int, int]
+) -> tuple[str, tuple[int, int] | None]:
+    """Pick the clip's sound mode and the frames its tone spans (None: no tone)."""
+    modes = [m for m, _ in cfg.sound_mix]
+    weights = np.array([p for _, p in cfg.sound_mix], dtype=np.float64)
+    mode = modes[int(rng.choice(len(modes), p=weights / weights.sum()))]
+    if mode == "silent":
+        return mode, None
+    if mode in ("synced", "sound_only"):
+        return mode, event
+    # offset: a tone as long as the event, at a time that does not touch the flash (at least
+    # one frame apart) when the clip has room for that
+    length = event[1] - event[0] + 1
+    starts = [
+        s
+        for s in range(0, cfg.num_frames - length + 1)
+        if s + length - 1 < event[0] - 1 or s > event[1] + 1
+    ]
+    if not starts:
+        starts = [s for s in range(0, cfg.num_frames - length + 1) if s != event[0]]
+    s = int(starts[int(rng.integers(len(starts)))])
+    return mode, (s, s + length - 1)
