@@ -61,13 +61,18 @@ class Video(models.Model):
     rotation = models.IntegerField(default=0)
     video_codec = models.CharField(max_length=50, blank=True)
     audio_codec = models.CharField(max_length=50, blank=True)
-    has_audio = models.BooleanField(default=False)
+    has_audio = models.BooleanField(default=False, help_text="the playback file has sound")
 
     # Derived files.
     playback = models.FileField(upload_to="videos/playback/", max_length=500, blank=True)
     poster = models.FileField(upload_to="videos/poster/", max_length=500, blank=True)
     sprite = models.FileField(upload_to="videos/sprite/", max_length=500, blank=True)
     sprite_meta = models.JSONField(default=dict, blank=True)
+    # Min/max overview of the sound (waveform.json), when the playback file has sound.
+    waveform = models.FileField(upload_to="videos/waveform/", max_length=500, blank=True)
+    audio_error = models.TextField(
+        blank=True, help_text="Why the upload's sound is missing from playback or waveform"
+    )
     # Presentation timestamp (seconds) of every frame of the playback file, in order.
     frame_timestamps = models.JSONField(default=list, blank=True)
     # What probing the uploaded file found (codecs, coded size, aspect, container duration).

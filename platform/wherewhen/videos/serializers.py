@@ -23,6 +23,7 @@ class VideoSerializer(serializers.ModelSerializer):
     poster_url = serializers.SerializerMethodField()
     sprite_url = serializers.SerializerMethodField()
     original_url = serializers.SerializerMethodField()
+    waveform_url = serializers.SerializerMethodField()
     sprite = serializers.SerializerMethodField()
     title = serializers.CharField(max_length=255, required=False)
 
@@ -51,10 +52,12 @@ class VideoSerializer(serializers.ModelSerializer):
             "video_codec",
             "audio_codec",
             "has_audio",
+            "audio_error",
             "stream_url",
             "poster_url",
             "sprite_url",
             "original_url",
+            "waveform_url",
             "sprite",
             "created_at",
             "updated_at",
@@ -87,6 +90,16 @@ class VideoSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField())
     def get_original_url(self, video: Video) -> str:
         return reverse("video-original", kwargs={"pk": video.pk})
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="The sound's min/max overview (JSON); null for a video without sound",
+        )
+    )
+    def get_waveform_url(self, video: Video) -> str | None:
+        present = video.status == Video.Status.READY and video.has_audio and bool(video.waveform)
+        return self._url(video, "waveform", present)
 
     @extend_schema_field(SpriteSerializer(allow_null=True))
     def get_sprite(self, video: Video) -> dict | None:

@@ -1,7 +1,8 @@
 """The video library's business logic: ingest, processing, permissions, deletion.
 
 Files: everything about one video lives in ``MEDIA_ROOT/videos/<owner id>/<sha256>/``
-(``original.<ext>``, ``playback.mp4``, ``poster.jpg``, ``sprite.jpg``). The folder name comes
+(``original.<ext>``, ``playback.mp4``, ``poster.jpg``, ``sprite.jpg``, and ``waveform.json``
+when the video has sound). The folder name comes
 from the content hash, never from the uploaded name, so names with spaces, accents or path
 tricks never reach the file system; the name is kept in ``Video.original_name``.
 """
@@ -26,7 +27,13 @@ from django.db.models import Q, QuerySet
 from wherewhen.accounts.models import Role
 from wherewhen.videos.models import Dataset, Video
 from workers.video import VideoError, probe, require_video
-from workers.video.ingest import PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME, process_video
+from workers.video.ingest import (
+    PLAYBACK_NAME,
+    POSTER_NAME,
+    SPRITE_NAME,
+    WAVEFORM_NAME,
+    process_video,
+)
 from workers.video.transcode import remove_partial_outputs
 
 logger = logging.getLogger(__name__)
@@ -343,6 +350,8 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
 
     source_info = dict(video.source_info or {})
     source_info.update(result.source.to_dict())
+    if result.audio_error:
+        logger.warning("video %s: %s", video_id, result.audio_error)
     updated = Video.objects.filter(pk=video_id).update(
         status=Video.Status.READY,
         error="",
@@ -356,10 +365,12 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
         rotation=result.source.rotation,
         video_codec=result.source.video_codec[:50],
         audio_codec=result.source.audio_codec[:50],
-        has_audio=result.source.has_audio,
+        has_audio=result.has_audio,
+        audio_error=result.audio_error[:2000],
         playback=f"{video.folder}/{PLAYBACK_NAME}",
         poster=f"{video.folder}/{POSTER_NAME}",
         sprite=f"{video.folder}/{SPRITE_NAME}",
+        waveform=f"{video.folder}/{WAVEFORM_NAME}" if result.waveform else "",
         sprite_meta=result.sprite_meta,
         frame_timestamps=[round(float(t), 6) for t in result.timestamps],
         source_info=source_info,
@@ -371,15 +382,15 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
 
 
 def _outputs_exist(video: Video) -> bool:
-    return all(
-        field.name and media_path(field.name).is_file()
-        for field in (video.playback, video.poster, video.sprite)
-    )
+    fields = [video.playback, video.poster, video.sprite]
+    if video.has_audio and not video.audio_error:
+        fields.append(video.waveform)  # videos processed before waveforms existed get one
+    return all(field.name and media_path(field.name).is_file() for field in fields)
 
 
 def _fail(video: Video, reason: str) -> str:
     folder = media_path(video.folder)
-    for name in (PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME):
+    for name in (PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME, WAVEFORM_NAME):
         (folder / name).unlink(missing_ok=True)
     remove_partial_outputs(folder)
     updated = Video.objects.filter(pk=video.pk).update(
@@ -389,6 +400,8 @@ def _fail(video: Video, reason: str) -> str:
         playback="",
         poster="",
         sprite="",
+        waveform="",
+        audio_error="",
         sprite_meta={},
         frame_timestamps=[],
     )

@@ -14,5 +14,6 @@ urlpatterns = [
     path("videos/<int:pk>/poster/", views.video_poster, name="video-poster"),
     path("videos/<int:pk>/sprite/", views.video_sprite, name="video-sprite"),
     path("videos/<int:pk>/original/", views.video_original, name="video-original"),
+    path("videos/<int:pk>/waveform/", views.video_waveform, name="video-waveform"),
     *router.urls,
 ]

@@ -295,9 +295,39 @@ def _file_view(kind: str):
     return view
 
 
+@require_safe
+def video_waveform(request, pk: int):
+    """The sound's min/max overview (``waveform.json``), with the poster's permission checks."""
+    user = _user(request)
+    if user is None:
+        return _error(403, "Authentication credentials were not provided.")
+    video = get_object_or_404(Video, pk=pk)
+    if not services.user_can_view(user, video):
+        return _error(404, "No video with this id is visible to you.")
+    if video.status != Video.Status.READY:
+        return _error(409, f"The video is not processed yet (status: {video.status}).")
+    if video.audio_error:
+        return _error(404, f"This video has no waveform: {video.audio_error}")
+    if not video.has_audio:
+        return _error(404, "This video has no sound, so it has no waveform.")
+    path = services.media_path(video.waveform.name) if video.waveform else None
+    if path is None or not path.is_file():
+        return _error(404, "This video's waveform has not been made yet; process the video again.")
+    return ranged_file_response(
+        request, path, "application/json", etag_seed=f"{video.content_hash[:16]}-waveform-"
+    )
+
+
 video_stream = _file_view("stream")
 video_poster = _file_view("poster")
 video_sprite = _file_view("sprite")
 video_original = _file_view("original")
 
-__all__ = ["VideoViewSet", "video_original", "video_poster", "video_sprite", "video_stream"]
+__all__ = [
+    "VideoViewSet",
+    "video_original",
+    "video_poster",
+    "video_sprite",
+    "video_stream",
+    "video_waveform",
+]
