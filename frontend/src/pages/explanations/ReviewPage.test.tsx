@@ -17,6 +17,7 @@ const MODEL = {
   labels: ["red", "green"],
   num_classes: 2,
   input_spec: {},
+  modalities: ["video"],
   grid: [2, 2, 2],
   device: "auto",
   public: true,
@@ -68,7 +69,7 @@ function explanation(id: number, overrides: Partial<Explanation> = {}): Explanat
 }
 
 const MAP = { shape: [2, 2, 2], dtype: "uint8", offset: 0, scale: 1 / 255, data: btoa(String.fromCharCode(0, 50, 100, 150, 200, 250, 255, 10)) };
-const NO_TRUTH = { available: false, reason: "No annotation project you can see includes this video.", project: null, source_size: null, tolerance: 15, frames: [], segments: [], temporal_hit: null, spatial_accuracy: null };
+const NO_TRUTH = { available: false, reason: "No annotation project you can see includes this video.", project: null, source_size: null, tolerance: 15, frames: [], segments: [], temporal_hit: null, sound_segments: [], sound_hit: null, spatial_accuracy: null };
 
 function list(results: unknown[]) {
   return { count: results.length, next: null, previous: null, results };
@@ -169,14 +170,15 @@ describe("ReviewPage", () => {
       "GET /api/v1/explanation-methods/": () => json(200, METHODS),
       "GET /api/v1/explanations/11/map/": () => json(200, MAP),
       "GET /api/v1/explanations/12/map/": () => json(200, MAP),
-      "GET /api/v1/explanations/11/ground-truth/": () => json(200, NO_TRUTH),
+      "GET /api/v1/explanations/11/ground-truth/": () =>
+        json(200, { ...NO_TRUTH, available: true, reason: "", sound_segments: [[0.4, 0.9]], sound_hit: true }),
       "GET /api/v1/explanations/12/ground-truth/": () => json(200, NO_TRUTH),
       "GET /api/v1/explanations/11/flags/": () => json(200, []),
       "GET /api/v1/explanations/12/flags/": () => json(200, []),
     });
     renderApp("/explanations/review/4?ids=11,12", signedIn("reviewer"));
     const wave = await screen.findByTestId("waveform");
-    expect(wave).toHaveAttribute("aria-label", "Sound waveform; click to seek");
+    expect(wave).toHaveAttribute("aria-label", "Sound waveform (scaled to its loudest moment); click to seek");
     await waitFor(() => expect(within(wave).queryByText(/Loading the waveform/)).not.toBeInTheDocument());
     // Only the audio-visual explanation has a sound curve, labelled with its peak (first of ties).
     const curves = screen.getAllByTestId("audio-curve");
@@ -184,6 +186,9 @@ describe("ReviewPage", () => {
     expect(curves[0]).toHaveAttribute("data-peak-index", "1");
     expect(screen.getByRole("img", { name: /Audio importance of STAA: peak at 0:00.50–0:01.00/ })).toBeInTheDocument();
     expect(curves[0]).toHaveAttribute("data-active-token", "0");
+    await waitFor(() => expect(curves[0]).toHaveAttribute("data-hit", "true"));
+    expect(curves[0]).toHaveAttribute("data-segments", "1");
+    expect(screen.getByRole("img", { name: /inside a heard segment \(hit\)$/ })).toBeInTheDocument();
 
     wave.getBoundingClientRect = () => ({ left: 0, width: 200, top: 0, height: 48, right: 200, bottom: 48, x: 0, y: 0, toJSON: () => ({}) });
     await userEvent.setup().pointer({ target: wave, coords: { clientX: 125, clientY: 10 }, keys: "[MouseLeft]" });
@@ -209,7 +214,7 @@ describe("ReviewPage", () => {
   });
 
   it("refuses to request an audio-visual model on a video without sound, and says why", async () => {
-    const av = { ...MODEL, id: 10, name: "tiny-av", input_spec: { audio: { tokens: 16 } } };
+    const av = { ...MODEL, id: 10, name: "tiny-av", modalities: ["video", "audio"] };
     mockFetch({
       "GET /api/v1/videos/4/": () => json(200, { ...VIDEO, has_audio: false, waveform_url: null }),
       "GET /api/v1/explanations/": () => json(200, list([])),

@@ -208,6 +208,8 @@ export function ReviewPage() {
   const video = loaded.video;
   const duration = video.duration ?? Math.max(0, ...shown.flatMap((e) => e.timestamps));
   const streamUrl = video.stream_url ?? null;
+  // Why the upload's sound is missing from playback or from the waveform, when it is.
+  const audioError = video.audio_error;
   const audible = shown.flatMap((e) => {
     const audio = explanationAudio(e);
     return audio ? [{ explanation: e, audio }] : [];
@@ -401,8 +403,13 @@ export function ReviewPage() {
               />
             ))}
           </div>
-          {(soundUrl || audible.length > 0) && (
+          {(soundUrl || audible.length > 0 || audioError) && (
             <div className="review-curves review-sound" aria-label="Sound" data-testid="review-sound">
+              {audioError && (
+                <p className="small muted" data-testid="audio-error">
+                  {audioError}
+                </p>
+              )}
               {soundUrl && (
                 <WaveformStrip
                   waveform={waveform?.url === soundUrl ? (waveform.data ?? null) : null}
@@ -420,6 +427,8 @@ export function ReviewPage() {
                   duration={duration}
                   time={time}
                   onSeek={seek}
+                  segments={truths[e.id]?.sound_segments ?? []}
+                  soundHit={truths[e.id]?.sound_hit ?? null}
                 />
               ))}
             </div>

@@ -6,6 +6,7 @@ import {
   peakIndex,
   tokenAt,
   waveformColumns,
+  waveformGain,
   type AudioImportance,
   type Waveform,
 } from "./audio";
@@ -21,6 +22,9 @@ const WAVE_FILL = "#64748b";
 const AUDIO_FILL = "rgb(37 99 235 / 40%)";
 const AUDIO_ACTIVE = "#1d4ed8";
 const AUDIO_PEAK = "#1e3a8a";
+const PEAK_HIT = "#22c55e";
+const PEAK_MISS = "#ef4444";
+const SEGMENT_FILL = "rgb(57 255 20 / 22%)";
 
 function seekTime(event: MouseEvent<HTMLElement>, duration: number): number {
   const box = event.currentTarget.getBoundingClientRect();
@@ -62,7 +66,7 @@ export function WaveformStrip({ waveform, error, duration, time, onSeek }: Wavef
       element.dataset.drawn = "0";
       return;
     }
-    const columns = waveformColumns(waveform, duration, WIDTH, WAVE_HEIGHT);
+    const columns = waveformColumns(waveform, duration, WIDTH, WAVE_HEIGHT, waveformGain(waveform));
     ctx.fillStyle = WAVE_FILL;
     ctx.fill(new Path2D(envelopePath(columns)));
     // A hairline centre so silence still reads as sound that is there but quiet.
@@ -85,7 +89,7 @@ export function WaveformStrip({ waveform, error, duration, time, onSeek }: Wavef
         className="sound-strip sound-strip--wave"
         role="slider"
         tabIndex={0}
-        aria-label="Sound waveform; click to seek"
+        aria-label="Sound waveform (scaled to its loudest moment); click to seek"
         aria-valuemin={0}
         aria-valuemax={duration}
         aria-valuenow={time}
@@ -117,13 +121,18 @@ interface CurveProps {
   duration: number;
   time: number;
   onSeek: (time: number) => void;
+  /** Ground-truth "when it is heard" segments (seconds), drawn as bands. */
+  segments?: readonly (readonly number[])[];
+  /** Sound temporal pointing game of the peak (null: not scored). */
+  soundHit?: boolean | null;
 }
 
 /**
  * What an audio-visual explanation says the model heard: one bar per audio token over the
  * seconds it covers, the token under the playhead highlighted, the peak marked.
  */
-export function AudioCurve({ label, audio, duration, time, onSeek }: CurveProps) {
+export function AudioCurve(props: CurveProps) {
+  const { label, audio, duration, time, onSeek, segments = [], soundHit = null } = props;
   const canvas = useRef<HTMLCanvasElement | null>(null);
   const bars = useMemo(
     () => audioBars(audio.importance, audio.times, duration, WIDTH, CURVE_HEIGHT),
@@ -131,13 +140,24 @@ export function AudioCurve({ label, audio, duration, time, onSeek }: CurveProps)
   );
   const peak = peakIndex(audio.importance.slice(0, audio.times.length));
   const active = tokenAt(audio.times, time);
-  const summary = audioSummary(label, audio, formatClock);
+  const verdict =
+    soundHit == null
+      ? ""
+      : soundHit
+        ? "; inside a heard segment (hit)"
+        : "; outside the heard segments (miss)";
+  const summary = audioSummary(label, audio, formatClock) + verdict;
 
   useEffect(() => {
     const element = canvas.current;
     const ctx = element?.getContext("2d");
     if (!element || !ctx) return;
     ctx.clearRect(0, 0, WIDTH, CURVE_HEIGHT);
+    ctx.fillStyle = SEGMENT_FILL;
+    for (const [start = 0, end = 0] of segments) {
+      const x0 = xAtTime(start, duration, WIDTH);
+      ctx.fillRect(x0, 0, Math.max(2, xAtTime(end, duration, WIDTH) - x0), CURVE_HEIGHT);
+    }
     let painted = 0;
     for (const bar of bars) {
       // Every token gets at least a sliver, so the least important still shows where it is.
@@ -148,13 +168,16 @@ export function AudioCurve({ label, audio, duration, time, onSeek }: CurveProps)
     }
     const top = bars.find((b) => b.index === peak);
     if (top) {
-      ctx.fillStyle = AUDIO_PEAK;
+      ctx.fillStyle = soundHit == null ? AUDIO_PEAK : soundHit ? PEAK_HIT : PEAK_MISS;
+      ctx.strokeStyle = "#ffffff";
+      ctx.lineWidth = 1.5;
       ctx.beginPath();
-      ctx.arc(top.x + top.width / 2, 4, 4, 0, Math.PI * 2);
+      ctx.arc(top.x + top.width / 2, 5, 4, 0, Math.PI * 2);
       ctx.fill();
+      ctx.stroke();
     }
     element.dataset.drawn = String(painted);
-  }, [bars, active, peak]);
+  }, [bars, active, peak, segments, soundHit, duration]);
 
   return (
     <div className="temporal-row">
@@ -164,6 +187,8 @@ export function AudioCurve({ label, audio, duration, time, onSeek }: CurveProps)
         data-testid="audio-curve"
         data-peak-index={peak}
         data-active-token={active}
+        data-hit={soundHit == null ? "" : String(soundHit)}
+        data-segments={segments.length}
         onClick={(event) => onSeek(seekTime(event, duration))}
       >
         <canvas

@@ -5,6 +5,7 @@
 import { api, CSRF_HEADER_NAME, ensureCsrfToken } from "../../api/client";
 import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
 import type { paths } from "../../api/schema";
+import type { Video } from "../../api/videos";
 import { isWaveform, type AudioImportance, type Waveform } from "./audio";
 import type { MapPayload } from "./heatmap";
 
@@ -47,23 +48,19 @@ export type Status = Explanation["status"];
 
 /** The sound part of an audio-visual explanation (null for video-only models). */
 export function explanationAudio(e: Explanation): AudioImportance | null {
-  const audio = (e as { audio?: AudioImportance | null }).audio;
+  const audio = e.audio;
   if (!audio || !Array.isArray(audio.importance) || !Array.isArray(audio.times)) return null;
   return audio.importance.length > 0 ? audio : null;
 }
 
-/** Whether a model hears sound as well as sees frames (its input spec describes the audio). */
-export function isAudioVisual(model: RegisteredModel): boolean {
-  const m = model as { modalities?: unknown; input_spec?: unknown };
-  if (Array.isArray(m.modalities)) return m.modalities.includes("audio");
-  const spec = m.input_spec as { audio?: unknown } | null | undefined;
-  return Boolean(spec && typeof spec === "object" && spec.audio);
+/** Whether a model hears sound as well as sees frames (it needs videos with sound). */
+export function isAudioVisual(model: Pick<RegisteredModel, "modalities">): boolean {
+  return (model.modalities ?? []).includes("audio");
 }
 
 /** Where a video's waveform is served (null when it has no sound or none was made). */
-export function waveformUrl(video: { has_audio?: boolean }): string | null {
-  const url = (video as { waveform_url?: string | null }).waveform_url;
-  return video.has_audio && typeof url === "string" && url ? url : null;
+export function waveformUrl(video: Pick<Video, "has_audio" | "waveform_url">): string | null {
+  return video.has_audio && video.waveform_url ? video.waveform_url : null;
 }
 
 const waveformCache = new Map<string, Promise<Waveform>>();

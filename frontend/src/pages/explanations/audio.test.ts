@@ -7,6 +7,7 @@ import {
   peakIndex,
   tokenAt,
   waveformColumns,
+  waveformGain,
 } from "./audio";
 import { formatClock } from "./format";
 
@@ -83,6 +84,17 @@ describe("waveform", () => {
     expect(cols[2]).toEqual({ top: 0, bottom: 10 });
     expect(cols[8]).toEqual({ top: 5, bottom: 5 });
     expect(cols[15]).toEqual({ top: 5, bottom: 5 });
+  });
+
+  it("scales the loudest moment to the full height, but not a near-silent track", () => {
+    const quiet = { ...wave, min: [-0.1, -0.2, 0, 0], max: [0.1, 0.25, 0, 0] };
+    expect(waveformGain(quiet)).toBe(4);
+    expect(waveformColumns(quiet, 2, 2, 10, waveformGain(quiet))).toEqual([
+      { top: 0, bottom: 9 },
+      { top: 5, bottom: 5 },
+    ]);
+    expect(waveformGain({ ...wave, min: [0], max: [0.001] })).toBe(20);
+    expect(waveformGain(wave)).toBe(1);
   });
 
   it("draws a closed envelope path", () => {

@@ -99,16 +99,31 @@ export interface Column {
   bottom: number;
 }
 
+/** Quietest peak level that is still scaled up to the full height (about -26 dBFS). */
+export const MIN_PEAK = 0.05;
+
+/**
+ * Gain that makes the loudest moment fill the strip (as most players draw waveforms), so quiet
+ * recordings stay readable; a near-silent track is not blown up into noise (at most 1 / MIN_PEAK).
+ */
+export function waveformGain(waveform: Waveform): number {
+  let peak = 0;
+  for (const v of waveform.max) if (Number.isFinite(v)) peak = Math.max(peak, Math.abs(v));
+  for (const v of waveform.min) if (Number.isFinite(v)) peak = Math.max(peak, Math.abs(v));
+  return 1 / Math.min(1, Math.max(peak, MIN_PEAK));
+}
+
 /**
  * The waveform envelope sampled per pixel column over the video's duration: each column takes
  * the min and max of the bins it covers (at least the bin under its centre), so peaks survive
- * zooming out. Columns past the end of the sound are flat at the centre line.
+ * zooming out, times `gain`. Columns past the end of the sound are flat at the centre line.
  */
 export function waveformColumns(
   waveform: Waveform,
   duration: number,
   width: number,
   height: number,
+  gain = 1,
 ): Column[] {
   const mid = height / 2;
   const bins = Math.min(waveform.min.length, waveform.max.length);
@@ -131,7 +146,7 @@ export function waveformColumns(
       hi = Math.max(hi, waveform.max[b] ?? 0);
     }
     const clamp = (v: number) => Math.min(1, Math.max(-1, v));
-    columns.push({ top: mid - clamp(hi) * mid, bottom: mid - clamp(lo) * mid });
+    columns.push({ top: mid - clamp(hi * gain) * mid, bottom: mid - clamp(lo * gain) * mid });
   }
   return columns;
 }

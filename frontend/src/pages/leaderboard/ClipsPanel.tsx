@@ -51,6 +51,7 @@ export function ClipsPanel({ query, row, title, onClose }: ClipsPanelProps) {
                     ? clip.error
                     : `${clip.frames_hit} of ${clip.frames_counted} frames hit`}
                   {clip.temporal_hit != null && ` · when: ${clip.temporal_hit ? "hit" : "miss"}`}
+                  {clip.sound_hit != null && ` · heard: ${clip.sound_hit ? "hit" : "miss"}`}
                 </span>
                 <Link className="button button--ghost" data-testid="clip-link" to={clip.player_url}>
                   Open in the player

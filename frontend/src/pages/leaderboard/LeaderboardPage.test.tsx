@@ -26,6 +26,7 @@ function row(key: string, method: string, spatial: number): LeaderboardRow {
     small: estimate(spatial),
     temporal: estimate(0.5, 0.2, 0.8, 6),
     spacetime: estimate(0.5, 0.2, 0.8, 6),
+    sound: estimate(null, null, null, 0),
     energy: estimate(0.4),
     iou: estimate(0.3),
     sparsity: 0.7,
@@ -80,6 +81,7 @@ const clips = {
       spatial: 0.5,
       temporal_hit: true,
       spacetime_hit: false,
+      sound_hit: false,
       energy: 0.3,
       error: "",
       frames: [
@@ -119,26 +121,23 @@ describe("leaderboard", () => {
 
     fireEvent.click(within(rows[1]!).getByTestId("row-clips"));
     const panel = await screen.findByTestId("clips-panel");
-    expect(await within(panel).findByTestId("clip-item")).toHaveTextContent("1 of 2 frames hit");
+    expect(await within(panel).findByTestId("clip-item")).toHaveTextContent("1 of 2 frames hit · when: hit · heard: miss");
     expect(within(panel).getByTestId("clip-link")).toHaveAttribute("href", "/explanations/review/9?ids=41&t=0.500");
     const frames = within(panel).getAllByTestId("clip-frame");
     expect(frames.map((f) => f.dataset.hit)).toEqual(["true", "false", "none"]);
     expect(server.requestsTo("GET", "/api/v1/scoring/leaderboards/clips/")[0]!.url).toContain("row=3%3Arandom%3Adef");
   });
 
-  it("shows the sound temporal pointing game when the board scores it, blank where a row has no sound", async () => {
+  it("shows the sound temporal pointing game, blank with a note where a row has no sound data", async () => {
     const withSound = {
       ...board,
-      rows: [
-        { ...board.rows[0]!, sound_temporal: estimate(0.75, 0.5, 1, 4) },
-        { ...board.rows[1]!, sound_temporal: null },
-      ],
+      rows: [{ ...board.rows[0]!, sound: estimate(0.75, 0.5, 1, 4) }, board.rows[1]!],
     };
     mockFetch({
       "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
       "GET /api/v1/scoring/leaderboards/": () => json(200, withSound),
     });
-    renderApp("/leaderboard?project=1&metric=sound_temporal", signedIn("researcher"));
+    renderApp("/leaderboard?project=1&metric=sound", signedIn("researcher"));
     const table = await screen.findByTestId("leaderboard-table");
     expect(within(table).getByTestId("col-sound")).toHaveTextContent("Sound temporal");
     const cells = within(table).getAllByTestId("cell-sound");
@@ -146,20 +145,21 @@ describe("leaderboard", () => {
     expect(cells[1]).toHaveTextContent("–");
     expect(cells[1]).toHaveAttribute("data-value", "");
     expect(screen.getByTestId("sound-note")).toHaveTextContent(/no sound data/);
-    expect(screen.getByTestId("leaderboard-metric")).toHaveValue("sound_temporal");
-    expect(within(screen.getByTestId("leaderboard-chart")).getAllByTestId("chart-bar").length).toBeGreaterThan(0);
+    expect(screen.getByTestId("leaderboard-metric")).toHaveValue("sound");
+    const chart = screen.getByTestId("leaderboard-chart");
+    expect(chart).toHaveTextContent("Sound temporal pointing");
   });
 
-  it("leaves the sound game out of a board that does not score it", async () => {
+  it("has no sound note when every row has sound data", async () => {
+    const all = { ...board, rows: board.rows.map((r) => ({ ...r, sound: estimate(0.5) })) };
     mockFetch({
       "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
-      "GET /api/v1/scoring/leaderboards/": () => json(200, board),
+      "GET /api/v1/scoring/leaderboards/": () => json(200, all),
     });
-    renderApp("/leaderboard?project=1&metric=sound_temporal", signedIn("researcher"));
+    renderApp("/leaderboard?project=1", signedIn("researcher"));
     const table = await screen.findByTestId("leaderboard-table");
-    expect(within(table).queryByTestId("col-sound")).not.toBeInTheDocument();
+    expect(within(table).getAllByTestId("cell-sound")[1]).toHaveAttribute("aria-label", "50% [50–50%]");
     expect(screen.queryByTestId("sound-note")).not.toBeInTheDocument();
-    expect(screen.getByTestId("leaderboard-metric")).toHaveValue("spatial");
   });
 
   it("says why a table is empty", async () => {

@@ -4,7 +4,6 @@ import { errorMessage } from "../../api/errors";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
 import { methodLabel } from "../explanations/format";
 import {
-  boardHasSound,
   exportUrl,
   getLeaderboard,
   listProjects,
@@ -13,7 +12,6 @@ import {
   type Leaderboard,
   type LeaderboardRow,
   type ProjectSummary,
-  soundEstimate,
 } from "./api";
 import { BarChart } from "./BarChart";
 import { formatEstimate, formatP, type BarDatum } from "./chart";
@@ -24,21 +22,16 @@ const METRICS = [
   { key: "small", label: "Small objects" },
   { key: "temporal", label: "Temporal pointing" },
   { key: "spacetime", label: "Space-time pointing" },
+  { key: "sound", label: "Sound temporal pointing" },
   { key: "energy", label: "Energy pointing" },
   { key: "iou", label: "IoU (thresholded map)" },
-  { key: "sound_temporal", label: "Sound temporal pointing" },
 ] as const;
 type MetricKey = (typeof METRICS)[number]["key"];
 
-const NO_ESTIMATE: Estimate = { value: null, low: null, high: null, n: 0 };
-
-function estimateOf(row: LeaderboardRow, key: MetricKey): Estimate {
-  return key === "sound_temporal" ? (soundEstimate(row) ?? NO_ESTIMATE) : row[key];
-}
-
 const SOUND_NOTE =
-  "Sound temporal pointing: does the audio importance peak inside a heard \u201cwhen\u201d segment. " +
-  "Blank (–) where a row has no sound data: video-only models, or videos without sound segments.";
+  "Sound temporal pointing: does the audio importance peak inside a \u201cwhen it is heard\u201d " +
+  "segment. Blank (–) where a row has no sound data: video-only models, or videos without " +
+  "sound segments in the ground truth.";
 
 const STALE_POLL_MS = 2000;
 
@@ -68,9 +61,13 @@ function EstimateCell({ estimate, testId }: { estimate: Estimate; testId?: strin
   );
 }
 
+function hasEstimate(estimate: Estimate | null | undefined): boolean {
+  return Boolean(estimate && estimate.value != null && estimate.n > 0);
+}
+
 /** The sound game's cell: blank with a reason when the row has no sound data. */
-function SoundCell({ estimate }: { estimate: Estimate | null }) {
-  if (!estimate || estimate.value == null || estimate.n === 0) {
+function SoundCell({ estimate }: { estimate: Estimate | null | undefined }) {
+  if (!estimate || !hasEstimate(estimate)) {
     return (
       <td
         className="muted"
@@ -96,7 +93,7 @@ export function LeaderboardPage() {
   const project = positiveInt(params.get("project"));
   const dataset = positiveInt(params.get("dataset"));
   const model = positiveInt(params.get("model"));
-  const requested = (METRICS.find((m) => m.key === params.get("metric"))?.key ?? "spatial") as MetricKey;
+  const metric = (METRICS.find((m) => m.key === params.get("metric"))?.key ?? "spatial") as MetricKey;
   const query = useMemo<BoardQuery | null>(
     () => (project ? { project, dataset, model } : null),
     [project, dataset, model],
@@ -110,9 +107,7 @@ export function LeaderboardPage() {
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<{ key: string; row: string } | null>(null);
   const board = loaded && loaded.key === queryKey ? loaded.board : null;
-  const hasSound = board ? boardHasSound(board) : false;
-  const metrics = METRICS.filter((m) => m.key !== "sound_temporal" || hasSound);
-  const metric: MetricKey = requested === "sound_temporal" && board && !hasSound ? "spatial" : requested;
+  const soundless = (board?.rows ?? []).some((row) => !hasEstimate(row.sound));
   const openRow = open && open.key === queryKey ? open.row : null;
   const setOpenRow = (row: string | null) => setOpen(row ? { key: queryKey, row } : null);
 
@@ -178,10 +173,13 @@ export function LeaderboardPage() {
 
   const chartData: BarDatum[] = useMemo(() => {
     if (!board) return [];
-    const data: BarDatum[] = board.rows.map((row) => {
-      const e = estimateOf(row, metric);
-      return { key: row.key, label: rowTitle(row), value: e.value, low: e.low, high: e.high };
-    });
+    const data: BarDatum[] = board.rows.map((row) => ({
+      key: row.key,
+      label: rowTitle(row),
+      value: row[metric].value,
+      low: row[metric].low,
+      high: row[metric].high,
+    }));
     if (metric === "spatial" && board.human) {
       const s = board.human.spatial;
       data.push({ key: "human", label: "Human baseline", value: s.value, low: s.low, high: s.high, human: true });
@@ -303,7 +301,7 @@ export function LeaderboardPage() {
                     value={metric}
                     onChange={(e) => setParam("metric", e.target.value)}
                   >
-                    {metrics.map((m) => (
+                    {METRICS.map((m) => (
                       <option key={m.key} value={m.key}>
                         {m.label}
                       </option>
@@ -325,13 +323,11 @@ export function LeaderboardPage() {
                       <th scope="col">Small objects</th>
                       <th scope="col">Temporal</th>
                       <th scope="col">Space-time</th>
+                      <th scope="col" title="sound temporal pointing game" data-testid="col-sound">
+                        Sound temporal
+                      </th>
                       <th scope="col">Energy</th>
                       <th scope="col">IoU</th>
-                      {hasSound && (
-                        <th scope="col" title="sound temporal pointing game" data-testid="col-sound">
-                          Sound temporal
-                        </th>
-                      )}
                       <th scope="col">Sparsity</th>
                       <th scope="col" title="deletion AUC (lower is better) / insertion AUC">
                         Faithfulness
@@ -356,9 +352,9 @@ export function LeaderboardPage() {
                         <EstimateCell estimate={row.small} />
                         <EstimateCell estimate={row.temporal} />
                         <EstimateCell estimate={row.spacetime} />
+                        <SoundCell estimate={row.sound} />
                         <EstimateCell estimate={row.energy} />
                         <EstimateCell estimate={row.iou} />
-                        {hasSound && <SoundCell estimate={soundEstimate(row)} />}
                         <td>{number(row.sparsity)}</td>
                         <td>
                           {row.deletion_auc == null && row.insertion_auc == null ? (
@@ -400,7 +396,7 @@ export function LeaderboardPage() {
                         </td>
                         <td>{board.human.frames}</td>
                         <EstimateCell estimate={board.human.spatial} />
-                        <td colSpan={hasSound ? 10 : 9} className="muted small">
+                        <td colSpan={10} className="muted small">
                           an annotator's box centre against the consensus of the others
                         </td>
                       </tr>
@@ -409,7 +405,7 @@ export function LeaderboardPage() {
                 </table>
               </div>
 
-              {hasSound && (
+              {soundless && (
                 <p className="muted small" data-testid="sound-note">
                   {SOUND_NOTE}
                 </p>

@@ -10,19 +10,6 @@ export type LeaderboardRow = Leaderboard["rows"][number];
 export type HumanRow = NonNullable<Leaderboard["human"]>;
 export type Estimate = LeaderboardRow["spatial"];
 
-/** The sound temporal pointing game of a row (audio-visual explanations on videos with sound). */
-export const SOUND_KEY = "sound_temporal";
-
-/** A row's sound temporal pointing estimate; null when the board or the row has none. */
-export function soundEstimate(row: LeaderboardRow): Estimate | null {
-  const value = (row as Record<string, unknown>)[SOUND_KEY] as Estimate | null | undefined;
-  return value && typeof value === "object" ? value : null;
-}
-
-/** Whether the back end scores the sound game on this board at all. */
-export function boardHasSound(board: Leaderboard): boolean {
-  return board.rows.some((row) => SOUND_KEY in row);
-}
 export type Comparison = Leaderboard["comparisons"][number];
 export type ClipList = Json<paths["/api/v1/scoring/leaderboards/clips/"]["get"]["responses"][200]>;
 export type Clip = ClipList["clips"][number];
