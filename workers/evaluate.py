@@ -30,6 +30,8 @@ import numpy as np
 
 from workers.metrics import (
     DEFAULT_TOLERANCE,
+    audio_deletion_curve,
+    audio_insertion_curve,
     deletion_curve,
     energy_pointing_game,
     faithfulness_correlation,
@@ -37,6 +39,7 @@ from workers.metrics import (
     insertion_curve,
     monotonicity,
     small_object_frames,
+    sound_pointing_game,
     spacetime_pointing_game,
     spatial_pointing_game,
     temporal_pointing_game,
@@ -50,10 +53,16 @@ METRICS: dict[str, tuple[str, bool]] = {
     "temporal_pointing": ("temporal pointing game accuracy over clips", True),
     "spacetime_pointing": ("space-time pointing game accuracy over clips", True),
     "energy_pointing": ("energy pointing game, mean over event frames", True),
+    "sound_pointing": ("temporal pointing game of the audio curve against sound segments", True),
     "deletion_auc": ("deletion AUC of the target probability (lower is better)", False),
     "insertion_auc": ("insertion AUC of the target probability", True),
     "faithfulness_corr": ("faithfulness correlation, mean over clips", True),
     "monotonicity": ("monotonicity correlation, mean over clips", True),
+    "audio_deletion_auc": (
+        "audio-only deletion AUC: silencing audio tokens (lower is better)",
+        False,
+    ),
+    "audio_insertion_auc": ("audio-only insertion AUC: restoring audio tokens", True),
     "sparsity": ("Gini index of the maps, mean over clips", True),
     "randomization": ("rank correlation with the fully randomized model (lower is better)", False),
 }
@@ -63,8 +72,16 @@ LOCALIZATION = (
     "temporal_pointing",
     "spacetime_pointing",
     "energy_pointing",
+    "sound_pointing",
 )
-PERTURBATION = ("deletion_auc", "insertion_auc", "faithfulness_corr", "monotonicity")
+PERTURBATION = (
+    "deletion_auc",
+    "insertion_auc",
+    "faithfulness_corr",
+    "monotonicity",
+    "audio_deletion_auc",
+    "audio_insertion_auc",
+)
 
 
 @dataclass
@@ -121,14 +138,20 @@ def items_from_directory(path: str | Path, loaded: Any, limit: int | None = None
     return items
 
 
-def items_from_synthetic(seed: int, indices: Sequence[int], loaded: Any) -> list[Item]:
-    """Benchmark clips rendered in memory (exact frames, no codec) from dataset ``seed``."""
+def items_from_synthetic(
+    seed: int, indices: Sequence[int], loaded: Any, config: Any = None
+) -> list[Item]:
+    """Benchmark clips rendered in memory (exact frames, no codec) from dataset ``seed``.
+
+    For audio-visual models the clips carry their sound (the whole clip's track) and the ground
+    truth its sound segment; ``config`` is the generator's ``SceneConfig`` (e.g. the
+    audio-visual mix of sound modes)."""
     from workers.synthetic import ground_truth, model_frames, sample_indices, scene_for
 
     spec = loaded.spec
     items = []
     for i in indices:
-        scene = scene_for(seed, int(i))
+        scene = scene_for(seed, int(i), config)
         cfg = scene.config
         idx = sample_indices(cfg.num_frames, spec.num_frames)
         clip = Clip(
@@ -137,9 +160,13 @@ def items_from_synthetic(seed: int, indices: Sequence[int], loaded: Any) -> list
             source_size=(cfg.width, cfg.height),
             video_id=f"syn-s{seed}-{int(i):05d}",
         )
-        items.append(
-            Item(clip=clip, ground_truth=ground_truth(scene), label_index=scene.label_index)
-        )
+        if spec.audio is not None:
+            wave = scene.audio(spec.audio.sample_rate)
+            clip.audio = np.zeros(spec.audio.num_samples, np.float32)
+            clip.audio[: min(len(wave), len(clip.audio))] = wave[: len(clip.audio)]
+            clip.audio_span = (0.0, cfg.duration)
+        gt = ground_truth(scene, audio=spec.audio is not None)
+        items.append(Item(clip=clip, ground_truth=gt, label_index=scene.label_index))
     return items
 
 
@@ -184,7 +211,21 @@ def localization_scores(
     spatial = spatial_pointing_game(flat_maps, flat_boxes, flat_mask, frame_sizes, tolerance)
     small = small_object_frames(flat_boxes, flat_mask, frame_sizes)
     seg_mask = np.isfinite(segments).all(axis=-1)
+    sound = float("nan")
+    if all(e.audio is not None for e in explanations):
+        heard = np.full((c, 1, 2), np.nan)
+        for k, it in enumerate(items):
+            s = it.ground_truth.get("sound")
+            if s:
+                heard[k, 0] = (s["start"], s["end"])
+        sound = sound_pointing_game(
+            np.stack([e.audio for e in explanations]),
+            np.stack([e.audio_times for e in explanations]),
+            heard,
+            np.isfinite(heard).all(axis=-1),
+        ).accuracy
     return {
+        "sound_pointing": sound,
         "spatial_pointing": spatial.accuracy,
         "spatial_pointing_small": spatial.subset(small).accuracy,
         "temporal_pointing": temporal_pointing_game(temporal, ts, segments, seg_mask).accuracy,
@@ -203,13 +244,26 @@ def perturbation_scores(
     n_steps: int = 16,
 ) -> dict[str, float]:
     """Mean deletion/insertion AUC, faithfulness correlation and monotonicity over clips."""
-    from workers.engine import predict_probabilities
+    from workers.engine import predict_probabilities, predict_probabilities_audio
 
-    predict = predict_probabilities(loaded)
+    audio_visual = loaded.spec.audio is not None
+    predict = predict_probabilities(loaded) if not audio_visual else None
     colour = tuple(255.0 * m for m in loaded.spec.mean)
     values: dict[str, list[float]] = {m: [] for m in metrics}
     for it, e in zip(items, explanations, strict=True):
         frames = it.clip.frames
+        if audio_visual:  # video-only tests perturb the picture and keep the clip's sound
+            predict = predict_probabilities(loaded, audio=it.clip.audio)
+            hear = predict_probabilities_audio(loaded, frames)
+            if "audio_deletion_auc" in values:
+                r = audio_deletion_curve(hear, it.clip.audio, e.audio, e.target)
+                values["audio_deletion_auc"].append(r.auc)
+            if "audio_insertion_auc" in values:
+                r = audio_insertion_curve(hear, it.clip.audio, e.audio, e.target)
+                values["audio_insertion_auc"].append(r.auc)
+        elif "audio_deletion_auc" in values or "audio_insertion_auc" in values:
+            values.pop("audio_deletion_auc", None)
+            values.pop("audio_insertion_auc", None)
         if "deletion_auc" in values:
             r = deletion_curve(predict, frames, e.map, e.target, n_steps=n_steps, baseline=colour)
             values["deletion_auc"].append(r.auc)

@@ -14,6 +14,7 @@ from workers.engine.core import (
     method_defaults,
     method_info,
     predict_probabilities,
+    predict_probabilities_audio,
     validate_clips,
 )
 from workers.engine.errors import ExplainError
@@ -34,6 +35,7 @@ __all__ = [
     "method_defaults",
     "method_info",
     "predict_probabilities",
+    "predict_probabilities_audio",
     "randomization_stages",
     "randomize_model",
     "validate_clips",

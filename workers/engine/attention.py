@@ -76,7 +76,7 @@ def attention_layout(loaded: Any) -> AttentionLayout:
             f"TimeSformer with attention_type={attention_type!r} has no space-time attention to "
             "attribute; attention methods need 'divided_space_time' or 'joint_space_time'"
         )
-    if getattr(model.config, "model_type", None) == "wherewhen_av":
+    if getattr(getattr(model, "config", None), "model_type", None) == "wherewhen_av":
         layers = list(model.encoder.layers)
         spatial = [layer.attention.attn_drop for layer in layers]
         audio = int(model.audio_tokens)

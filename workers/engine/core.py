@@ -472,6 +472,26 @@ def predict_probabilities(loaded: Any, batch_size: int = 16, audio: np.ndarray |
     return fn
 
 
+def predict_probabilities_audio(loaded: Any, frames: np.ndarray, batch_size: int = 16):
+    """For audio perturbation tests of an audio-visual model: waveforms ``(B, samples)`` of one
+    clip -> class probabilities ``(B, C)``, the clip's uint8 frames ``(T, S, S, 3)`` unchanged."""
+    if loaded.spec.audio is None:
+        raise ExplainError("this model is video-only; it has no sound to perturb")
+    x1 = loaded.preprocess(np.asarray(frames))  # (1, T, 3, S, S)
+
+    def fn(audio: np.ndarray) -> np.ndarray:
+        audio = np.asarray(audio, dtype=np.float32)
+        outs = []
+        for i in range(0, audio.shape[0], batch_size):
+            a = loaded.preprocess_audio(audio[i : i + batch_size])
+            with torch.no_grad():
+                logits = loaded.logits(x1.expand(a.shape[0], -1, -1, -1, -1), a).float()
+            outs.append(torch.softmax(logits, dim=1).cpu().numpy())
+        return np.concatenate(outs, axis=0)
+
+    return fn
+
+
 def set_num_threads_from_env() -> None:
     """Honour ``WHEREWHEN_TORCH_THREADS`` (CLIs and benchmarks call this)."""
     n = os.environ.get("WHEREWHEN_TORCH_THREADS")

@@ -9,6 +9,8 @@ check runs the engine (torch) lazily.
 from workers.metrics.complexity import gini, gini_batch
 from workers.metrics.faithfulness import (
     CurveResult,
+    audio_deletion_curve,
+    audio_insertion_curve,
     cell_order,
     deletion_curve,
     faithfulness_correlation,
@@ -23,6 +25,7 @@ from workers.metrics.pointing import (
     max_cell_points,
     points_hit_boxes,
     small_object_frames,
+    sound_pointing_game,
     spacetime_pointing_game,
     spatial_pointing_game,
     temporal_pointing_game,
@@ -35,6 +38,8 @@ __all__ = [
     "EnergyResult",
     "PointingResult",
     "RandomizationResult",
+    "audio_deletion_curve",
+    "audio_insertion_curve",
     "cell_order",
     "deletion_curve",
     "energy_pointing_game",
@@ -48,6 +53,7 @@ __all__ = [
     "points_hit_boxes",
     "rank_correlation",
     "small_object_frames",
+    "sound_pointing_game",
     "spacetime_pointing_game",
     "spatial_pointing_game",
     "temporal_pointing_game",

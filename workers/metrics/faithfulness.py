@@ -159,6 +159,73 @@ def insertion_curve(
     return _curve(predict, frames, cmap, target, n_steps, baseline, batch_size, insertion=True)
 
 
+def _audio_curve(
+    predict_audio: Predict,
+    audio: np.ndarray,
+    importance: np.ndarray,
+    target: int,
+    n_steps: int | None,
+    batch_size: int,
+    insertion: bool,
+) -> CurveResult:
+    wave = np.asarray(audio, dtype=np.float32)
+    imp = np.asarray(importance, dtype=np.float64)
+    if wave.ndim != 1 or imp.ndim != 1 or imp.size < 1 or wave.size < imp.size:
+        raise ValueError(
+            f"need one waveform (S,) and its token importances (A,) with S >= A; got "
+            f"{wave.shape} and {imp.shape}"
+        )
+    if not np.all(np.isfinite(imp)):
+        raise ValueError("the audio importance contains NaN or infinite values")
+    a = imp.size
+    edges = np.round(np.arange(a + 1) * wave.size / a).astype(int)
+    token_of_sample = np.searchsorted(edges, np.arange(wave.size), side="right") - 1
+    order = cell_order(imp)
+    rank = np.empty(a, dtype=np.int64)
+    rank[order] = np.arange(a)
+    counts = _steps_counts(a, n_steps if n_steps is not None else a)
+    chosen = (rank[None, :] < counts[:, None])[:, token_of_sample]  # (steps+1, S)
+    batch = np.where(chosen, wave[None], 0.0) if insertion else np.where(chosen, 0.0, wave[None])
+    scores = _predict_batched(predict_audio, batch.astype(np.float32), target, batch_size)
+    fractions = counts / a
+    return CurveResult(
+        fractions=fractions, scores=scores, auc=float(np.trapezoid(scores, fractions))
+    )
+
+
+def audio_deletion_curve(
+    predict_audio: Predict,
+    audio: np.ndarray,
+    importance: np.ndarray,
+    target: int,
+    n_steps: int | None = None,
+    batch_size: int = 17,
+) -> CurveResult:
+    """Deletion over time for sound: silence the audio tokens' segments of the waveform in
+    order of ``importance`` (most important first; ties in index order), one token per step
+    by default, with the picture unchanged; AUC of the target probability over the silenced
+    fraction. ``predict_audio`` maps waveforms ``(B, S)`` of one clip to probabilities
+    ``(B, C)`` (``workers.engine.predict_probabilities_audio``). Lower is better."""
+    return _audio_curve(
+        predict_audio, audio, importance, target, n_steps, batch_size, insertion=False
+    )
+
+
+def audio_insertion_curve(
+    predict_audio: Predict,
+    audio: np.ndarray,
+    importance: np.ndarray,
+    target: int,
+    n_steps: int | None = None,
+    batch_size: int = 17,
+) -> CurveResult:
+    """Insertion over time for sound: start from silence and put the audio tokens' segments
+    back, most important first; AUC of the target probability. Higher is better."""
+    return _audio_curve(
+        predict_audio, audio, importance, target, n_steps, batch_size, insertion=True
+    )
+
+
 def faithfulness_correlation(
     predict: Predict,
     frames: np.ndarray,

@@ -243,6 +243,25 @@ def temporal_pointing_game(
     return PointingResult(hits=inside, counted=counted)
 
 
+def sound_pointing_game(
+    audio: object,
+    audio_times: object,
+    segments: object,
+    segment_mask: object | None = None,
+) -> PointingResult:
+    """Temporal pointing game for sound over C clips.
+
+    ``audio`` (C, A) audio importance; ``audio_times`` (C, A, 2) source seconds ``[start, end)``
+    of each audio token; ``segments`` (C, M, 2) closed sound segments, padded as in
+    :func:`temporal_pointing_game`. The audio token with the largest importance (first on ties)
+    is a hit if its centre lies in a segment. Clips without a sound segment are not counted.
+    """
+    times = np.asarray(audio_times, dtype=np.float64)
+    if times.ndim != 3 or times.shape[-1] != 2:
+        raise ValueError(f"audio_times must be shaped (C, A, 2); got {times.shape}")
+    return temporal_pointing_game(audio, times.mean(axis=-1), segments, segment_mask)
+
+
 def spacetime_pointing_game(
     maps: object,
     timestamps: object,

@@ -190,7 +190,20 @@ def read_clip(path: str | Path, spec: InputSpec, video_id: str | None = None) ->
     """Read an MP4 into a model :class:`~workers.types.Clip` (uniform sampling, area resize).
 
     Non-square sources are squashed to ``spec.image_size`` square; box coordinates stay in
-    source pixels through ``Clip.source_size``.
+    source pixels through ``Clip.source_size``. For audio-visual models (``spec.audio``) the
+    clip also carries the video's sound from its first frame to the end of its last one.
     """
     frames, times = read_video(path)
-    return clip_from_frames(frames, times, spec, video_id=video_id or Path(path).stem)
+    clip = clip_from_frames(frames, times, spec, video_id=video_id or Path(path).stem)
+    if spec.audio is not None:
+        from workers.video.audio import sample_audio
+        from workers.video.errors import VideoError
+
+        step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+        try:
+            clip.audio, clip.audio_span = sample_audio(
+                path, spec.audio, float(times[0]), float(times[-1]) + step
+            )
+        except VideoError as exc:
+            raise VideoIOError(f"{path}: {exc}") from exc
+    return clip
