@@ -1,0 +1,185 @@
+"""Audio-visual explanations in real Chromium: a clip with a burst of sound goes through the real
+ingest (playback file, waveform), an audio-visual model explains it on a real gpu worker, and the
+review player draws the waveform and the audio importance curve under the playing video, with a
+playhead that follows it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from playwright.sync_api import expect
+
+from tests.conftest import TEST_REDIS_URL, redis_reachable
+from tests.explanations_support import researcher_fixture  # noqa: F401 - fixtures
+from wherewhen.explanations import services
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+CANVAS_PIXELS = """(el) => {
+  const data = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
+  return painted;
+}"""
+
+#: Set to a folder to keep a screenshot of the player (for looking at it by eye).
+SCREENSHOTS = os.environ.get("WHEREWHEN_E2E_SCREENSHOTS")
+
+
+def clip_with_sound(path: Path, seconds: float = 2.0) -> Path:
+    """A 160 x 120, 10 fps test pattern whose sound is quiet except for a tone at 0.8-1.4 s."""
+    from workers.video.tools import ffmpeg_exe
+
+    tone = f"sine=frequency=660:sample_rate=16000:duration={seconds}"
+    loud = "volume='if(between(t,0.8,1.4),0.9,0.05)':eval=frame"
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=160x120:rate=10:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            tone,
+            "-af",
+            loud,
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+@pytest.fixture
+def gpu_worker(start_worker, monkeypatch):
+    """A real gpu worker; the web (the live server in this process) sends it tasks."""
+    broker = "redis" if redis_reachable() else "embedded"
+    if broker == "redis":
+        import redis
+
+        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    worker = start_worker(queues="gpu", broker=broker, wait=False)
+    from wherewhen.celery import app as platform_app
+
+    client = Celery("audio-review-e2e", broker=worker.broker_url, backend=worker.result_backend)
+    client.conf.update(
+        task_queues=platform_app.conf.task_queues,
+        task_routes=platform_app.conf.task_routes,
+        task_default_queue="default",
+        broker_transport_options=dict(platform_app.conf.broker_transport_options or {}),
+    )
+    monkeypatch.setattr(services, "_celery_app", lambda: client)
+    yield worker
+    client.close()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+@pytest.fixture(scope="session")
+def av_checkpoint(tmp_path_factory) -> Path:
+    from workers.models.av import write_random_av_checkpoint
+
+    return write_random_av_checkpoint(tmp_path_factory.mktemp("models") / "tiny-av", seed=0)
+
+
+def playhead_time(page) -> float:
+    return float(page.get_by_test_id("waveform-playhead").get_attribute("data-time"))
+
+
+def test_audio_curve_and_waveform_follow_the_playing_video(
+    page, gpu_worker, researcher, av_checkpoint, tmp_path
+):
+    from wherewhen.videos.services import ingest_file
+
+    services.register_model(
+        owner=researcher, name="tiny-av", checkpoint_dir=str(av_checkpoint), public=True
+    )
+    source = clip_with_sound(tmp_path / "bell.mp4")
+    video = ingest_file(
+        owner=researcher, path=source, original_name="bell.mp4", title="bell", process="now"
+    ).video
+    assert video.status == "ready", video.error
+    assert video.has_audio
+    gpu_worker.wait_ready()
+    sign_in(page, "rita", "rita-pw-42")
+
+    page.goto(f"/explanations/review/{video.pk}")
+    expect(page.get_by_role("heading", name="Review: bell")).to_be_visible()
+    page.get_by_test_id("request-model").select_option(label="tiny-av (audio-visual)")
+    page.get_by_test_id("request-method").select_option("staa")
+    page.get_by_test_id("request-submit").click()
+    expect(page.get_by_test_id("request-status")).to_have_attribute(
+        "data-status", "done", timeout=120_000
+    )
+    expect(page.get_by_test_id("review-pane")).to_have_count(1)
+
+    # The video's sound, drawn from the server's waveform.
+    wave = page.get_by_test_id("waveform-canvas")
+    expect(wave).to_have_attribute("data-drawn", re.compile(r"^[1-9]\d*$"), timeout=15_000)
+    assert wave.evaluate(CANVAS_PIXELS) > 0
+
+    # The explanation's audio importance on the same time axis, with its peak named.
+    curve = page.get_by_test_id("audio-curve")
+    expect(curve).to_have_count(1)
+    canvas = curve.get_by_test_id("audio-curve-canvas")
+    expect(canvas).to_have_attribute("data-drawn", re.compile(r"^[1-9]\d*$"))
+    assert canvas.evaluate(CANVAS_PIXELS) > 0
+    expect(
+        page.get_by_role("img", name=re.compile(r"^Audio importance of STAA: peak at \d:"))
+    ).to_have_count(1)
+
+    # Playing moves the waveform's playhead with the video, and the highlighted audio token.
+    assert playhead_time(page) == 0
+    page.get_by_test_id("player-play").click()
+    master = page.get_by_test_id("review-video-master")
+    page.wait_for_function("el => el.currentTime > 0.5", arg=master.element_handle())
+    first = playhead_time(page)
+    assert first > 0
+    page.wait_for_function(
+        f"el => el.currentTime > {first + 0.4} || el.ended", arg=master.element_handle()
+    )
+    page.wait_for_timeout(100)  # one more animation frame for the clock to follow
+    assert playhead_time(page) > first
+    assert int(curve.get_attribute("data-active-token")) >= 0
+    play = page.get_by_test_id("player-play")
+    if play.inner_text() == "Pause":
+        play.click()
+    expect(play).to_have_text("Play")
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "audio-review.png"), full_page=True)
+
+    # Clicking the waveform seeks (a quarter of the way in).
+    strip = page.get_by_test_id("waveform")
+    box = strip.bounding_box()
+    strip.click(position={"x": box["width"] * 0.25, "y": box["height"] / 2})
+    quarter = video.duration / 4
+    page.wait_for_function(
+        f"el => Math.abs(el.currentTime - {quarter}) < 0.05", arg=master.element_handle()
+    )
+    assert playhead_time(page) == pytest.approx(quarter, abs=0.05)
