@@ -152,6 +152,7 @@ def test_seed_demo_registers_the_bundled_model_once(monkeypatch, tiny_checkpoint
     copy = tmp_path / "tiny-timesformer"
     shutil.copytree(tiny_checkpoint, copy)
     monkeypatch.setattr(demo, "bundled_model_dir", lambda: copy)
+    monkeypatch.setattr(demo, "bundled_av_model_dir", lambda: tmp_path / "no-av-model")
     out = io.StringIO()
     demo.seed_demo(stdout=out)
     demo.seed_demo(stdout=out)

@@ -19,6 +19,7 @@ def test_catalogue_matches_the_engine():
         }, name
         assert spec.class_specific == info.class_specific, name
         assert spec.needs_attention == info.needs_attention, name
+        assert spec.audio_visual == info.audio_visual, name
 
 
 def test_canonical_params_fill_defaults_and_normalize_numbers():

@@ -87,7 +87,21 @@ def result_fields(explanation: Any, batch_size: int, map_file: str, sha: str) ->
         "topk": [dataclasses.asdict(p) for p in explanation.topk],
         "cost": dataclasses.asdict(explanation.cost),
         "value_range": [float(heat.min()), float(heat.max())],
+        "audio": audio_curve(explanation),
         "batch_size": batch_size,
+    }
+
+
+def audio_curve(explanation: Any) -> dict[str, Any] | None:
+    """``{"importance": [A], "times": [[start, end], ...]}`` of an audio-visual explanation
+    (source seconds of each audio token), None for video-only models."""
+    importance = getattr(explanation, "audio", None)
+    times = getattr(explanation, "audio_times", None)
+    if importance is None or times is None:
+        return None
+    return {
+        "importance": [float(x) for x in importance],
+        "times": [[float(a), float(b)] for a, b in times],
     }
 
 
@@ -184,6 +198,7 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
             row.clip_end,
             timestamps=table,
             video_id=str(row.video_id),
+            model_name=model_row.name,
         )
 
     # Decoding is ffmpeg in subprocesses: the clips of a batch are read in parallel (the rows'

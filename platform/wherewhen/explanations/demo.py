@@ -1,4 +1,9 @@
-"""Demo data of the explanations app: the bundled model, registered once (``seed_demo``)."""
+"""Demo data of the explanations app: the bundled models, registered once (``seed_demo``).
+
+Two ship with WhereWhen: ``tiny-timesformer`` (video only) and ``tiny-av-transformer``
+(audio-visual: it hears the clip's sound too). A model whose checkpoint is not in its folder
+yet (e.g. it is still being trained) is skipped.
+"""
 
 from __future__ import annotations
 
@@ -13,32 +18,53 @@ from workers.models.checkpoint_info import (
 )
 
 BUNDLED_NAME = "tiny-timesformer"
+BUNDLED_AV_NAME = "tiny-av-transformer"
+DESCRIPTIONS = {
+    BUNDLED_NAME: "Small TimeSformer trained on the synthetic space-time benchmark.",
+    BUNDLED_AV_NAME: "Small audio-visual transformer trained on the synthetic benchmark with "
+    "its event tone: where the evidence is seen and when it is heard.",
+}
+
+
+def _bundled(name: str) -> Path:
+    import workers.models
+
+    return Path(workers.models.__file__).resolve().parent / "bundled" / name
 
 
 def bundled_model_dir() -> Path:
     """workers/models/bundled/tiny-timesformer (same place as ``loader.bundled_model_path``)."""
-    import workers.models
-
-    return Path(workers.models.__file__).resolve().parent / "bundled" / BUNDLED_NAME
+    return _bundled(BUNDLED_NAME)
 
 
-def ensure_bundled_model(directory: Path | None = None) -> RegisteredModel | None:
-    """Register the bundled model (public, no owner); refresh it when its files changed.
+def bundled_av_model_dir() -> Path:
+    """workers/models/bundled/tiny-av-transformer, the audio-visual one."""
+    return _bundled(BUNDLED_AV_NAME)
+
+
+def _default_dir(name: str) -> Path:
+    return bundled_av_model_dir() if name == BUNDLED_AV_NAME else bundled_model_dir()
+
+
+def ensure_bundled_model(
+    directory: Path | None = None, name: str = BUNDLED_NAME
+) -> RegisteredModel | None:
+    """Register a bundled model (public, no owner); refresh it when its files changed.
 
     Returns None when the checkpoint is not there (e.g. it is still being trained)."""
-    directory = directory or bundled_model_dir()
+    directory = directory or _default_dir(name)
     try:
         architecture, spec, labels = read_checkpoint_info(directory)
         fingerprint = checkpoint_fingerprint(directory)
     except CheckpointError:
         return None
-    existing = RegisteredModel.objects.filter(name=BUNDLED_NAME).first()
+    existing = RegisteredModel.objects.filter(name=name).first()
     if existing is None:
         return services.register_model(
             owner=None,
-            name=BUNDLED_NAME,
+            name=name,
             checkpoint_dir=str(directory),
-            description="Small TimeSformer trained on the synthetic space-time benchmark.",
+            description=DESCRIPTIONS.get(name, ""),
             public=True,
             bundled=True,
         )
@@ -53,9 +79,11 @@ def ensure_bundled_model(directory: Path | None = None) -> RegisteredModel | Non
 
 
 def seed_demo(stdout=None) -> None:
-    model = ensure_bundled_model()
-    if stdout is not None:
+    for name in (BUNDLED_NAME, BUNDLED_AV_NAME):
+        model = ensure_bundled_model(name=name)
+        if stdout is None:
+            continue
         if model is None:
-            stdout.write(f"The bundled model is not at {bundled_model_dir()} yet; not registered.")
+            stdout.write(f"The bundled model is not at {_default_dir(name)} yet; not registered.")
         else:
             stdout.write(f"Bundled model registered: {model.name} ({model.architecture}).")

@@ -30,6 +30,8 @@ class MethodSpec:
     choices: dict[str, tuple] = field(default_factory=dict)
     class_specific: bool = True
     needs_attention: bool = False
+    # Also explains audio-visual models (and gives their audio importance curve).
+    audio_visual: bool = False
     # Integer parameters that count passes or samples: bounded by MAX_SAMPLES.
     counts: tuple[str, ...] = ()
 
@@ -54,6 +56,7 @@ METHODS: dict[str, MethodSpec] = {
             "Uniform random map and temporal importance (a sanity floor).",
             {"seed": 0},
             class_specific=False,
+            audio_visual=True,
         ),
         MethodSpec(
             "center",
@@ -61,6 +64,7 @@ METHODS: dict[str, MethodSpec] = {
             "Centre prior: a space-time Gaussian on the middle of the frame and of the clip.",
             {"sigma": 0.25},
             class_specific=False,
+            audio_visual=True,
         ),
         MethodSpec(
             "staa",
@@ -70,6 +74,7 @@ METHODS: dict[str, MethodSpec] = {
             {"head_fusion": ("mean", "max"), "temporal_weighting": ("spatial", "uniform")},
             class_specific=False,
             needs_attention=True,
+            audio_visual=True,
         ),
         MethodSpec(
             "staa_plus",
@@ -90,6 +95,7 @@ METHODS: dict[str, MethodSpec] = {
             {"head_fusion": ("focus", "mean", "max")},
             class_specific=False,
             needs_attention=True,
+            audio_visual=True,
         ),
         MethodSpec(
             "rollout",
@@ -99,6 +105,7 @@ METHODS: dict[str, MethodSpec] = {
             {"head_fusion": ("mean", "max")},
             class_specific=False,
             needs_attention=True,
+            audio_visual=True,
         ),
         MethodSpec(
             "grad_attention",
@@ -245,6 +252,7 @@ def catalogue() -> list[dict[str, Any]]:
             "summary": m.summary,
             "class_specific": m.class_specific,
             "needs_attention": m.needs_attention,
+            "audio_visual": m.audio_visual,
             "defaults": m.all_defaults,
             "choices": {k: list(v) for k, v in m.all_choices.items()},
         }

@@ -58,6 +58,15 @@ class RegisteredModel(models.Model):
         return self.name
 
     @property
+    def is_audio_visual(self) -> bool:
+        """The model hears the clip's sound too (its input spec has an ``audio`` part)."""
+        return bool((self.input_spec or {}).get("audio"))
+
+    @property
+    def modalities(self) -> list[str]:
+        return ["video", "audio"] if self.is_audio_visual else ["video"]
+
+    @property
     def grid(self) -> list[int]:
         spec = self.input_spec or {}
         side = int(spec.get("image_size", 0)) // max(1, int(spec.get("patch_size", 1)))
@@ -139,6 +148,9 @@ class Explanation(models.Model):
     topk = models.JSONField(default=list, blank=True)
     cost = models.JSONField(default=dict, blank=True)
     value_range = models.JSONField(default=list, blank=True, help_text="[min, max] of the map")
+    # Audio-visual models: {"importance": [A floats], "times": [[start, end], ...]} (source
+    # seconds each audio token covers, [start, end)); null for video-only explanations.
+    audio = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,6 +8,8 @@ The expected arrays:
 | ``timestamps`` | ``(T,)`` | video time in seconds of each map frame, increasing, inside the video |
 | ``temporal`` | ``(T,)`` (optional) | temporal importance; derived from the map when absent |
 | ``target`` | scalar (optional) | the explained class index |
+| ``audio`` | ``(A,)`` (optional) | audio importance of an audio-visual model, one per audio token |
+| ``audio_times`` | ``(A, 2)`` (with ``audio``) | ``[start, end)`` source seconds of each token |
 
 Other arrays (e.g. the top-k that ``python -m workers.explain`` writes) are ignored and listed.
 
@@ -31,6 +33,7 @@ MAX_UNCOMPRESSED = 256 * 1024 * 1024
 MAX_FRAMES = 10_000
 MAX_SIDE = 512
 MAX_CELLS = 4 * 1024 * 1024
+MAX_AUDIO_TOKENS = 100_000
 TIME_TOLERANCE = 1e-3  # seconds
 
 
@@ -51,6 +54,17 @@ class ImportedMap:
     temporal: np.ndarray  # (T,) float32
     target: int | None
     ignored: list[str] = field(default_factory=list)
+    audio: np.ndarray | None = None  # (A,) float32
+    audio_times: np.ndarray | None = None  # (A, 2) float64 seconds
+
+    def audio_curve(self) -> dict | None:
+        """The stored form: ``{"importance": [A], "times": [[start, end], ...]}`` or None."""
+        if self.audio is None or self.audio_times is None:
+            return None
+        return {
+            "importance": [float(x) for x in self.audio],
+            "times": [[float(a), float(b)] for a, b in self.audio_times],
+        }
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
@@ -184,5 +198,48 @@ def validate(arrays: dict[str, np.ndarray], *, duration: float) -> ImportedMap:
         target = int(tv.reshape(-1)[0])
         if target < 0:
             raise _bad("'target' must be 0 or more.")
-    ignored = sorted(set(arrays) - {"map", "timestamps", "temporal", "target"})
-    return ImportedMap(heat, ts, temporal, target, ignored)
+    audio, audio_times = _audio(arrays, duration)
+    known = {"map", "timestamps", "temporal", "target", "audio", "audio_times"}
+    ignored = sorted(set(arrays) - known)
+    return ImportedMap(heat, ts, temporal, target, ignored, audio, audio_times)
+
+
+def _audio(
+    arrays: dict[str, np.ndarray], duration: float
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Optional ``audio`` (A,) with ``audio_times`` (A, 2): both or neither, finite, each span
+    ``start < end`` inside the video, starts in increasing order."""
+    has_audio, has_times = "audio" in arrays, "audio_times" in arrays
+    if not has_audio and not has_times:
+        return None, None
+    if has_audio != has_times:
+        given, missing = ("audio", "audio_times") if has_audio else ("audio_times", "audio")
+        raise _bad(
+            f"The archive has {given!r} but no {missing!r}; an audio curve needs both: 'audio' "
+            "(A importances) and 'audio_times' (A x 2 [start, end) seconds)."
+        )
+    raw = arrays["audio"]
+    if raw.ndim != 1 or not 1 <= raw.shape[0] <= MAX_AUDIO_TOKENS:
+        raise _bad(
+            f"'audio' must be one importance per audio token, shape (A,) with 1 <= A <= "
+            f"{MAX_AUDIO_TOKENS}; it has shape {raw.shape}."
+        )
+    a = raw.shape[0]
+    audio = _real(raw, "audio").astype(np.float32)
+    times = arrays["audio_times"]
+    if times.shape != (a, 2):
+        raise _bad(
+            f"'audio_times' must have shape ({a}, 2), a [start, end) per audio token; it has "
+            f"{times.shape}."
+        )
+    times = _real(times, "audio_times")
+    if np.any(times[:, 1] <= times[:, 0]):
+        raise _bad("Every 'audio_times' span must end after it starts (start < end).")
+    if np.any(np.diff(times[:, 0]) < 0):
+        raise _bad("'audio_times' must be in increasing order of their start.")
+    if times.min() < -TIME_TOLERANCE or times.max() > duration + TIME_TOLERANCE:
+        raise _bad(
+            f"'audio_times' run from {times.min():.3f} s to {times.max():.3f} s, outside the "
+            f"video (0 to {duration:.3f} s)."
+        )
+    return audio, np.clip(times, 0.0, duration)

@@ -15,6 +15,8 @@ from wherewhen.explanations.models import (
 )
 from wherewhen.videos.models import Video
 
+MODALITIES = ["video", "audio"]
+
 
 def _absolute(request, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
@@ -29,6 +31,11 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
     input_spec = serializers.DictField(read_only=True)
     grid = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     num_classes = serializers.SerializerMethodField()
+    modalities = serializers.ListField(
+        child=serializers.ChoiceField(choices=MODALITIES),
+        read_only=True,
+        help_text='["video"], or ["video", "audio"] for an audio-visual model (it needs sound)',
+    )
     can_edit = serializers.SerializerMethodField()
 
     class Meta:
@@ -41,6 +48,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
             "checkpoint_dir",
             "labels",
             "num_classes",
+            "modalities",
             "input_spec",
             "grid",
             "device",
@@ -109,10 +117,13 @@ class VideoSummarySerializer(serializers.ModelSerializer):
 
 class ModelSummarySerializer(serializers.ModelSerializer):
     num_classes = serializers.SerializerMethodField()
+    modalities = serializers.ListField(
+        child=serializers.ChoiceField(choices=MODALITIES), read_only=True
+    )
 
     class Meta:
         model = RegisteredModel
-        fields = ["id", "name", "architecture", "num_classes"]
+        fields = ["id", "name", "architecture", "num_classes", "modalities"]
         read_only_fields = fields
 
     def get_num_classes(self, obj: RegisteredModel) -> int:
@@ -132,6 +143,16 @@ class CostSerializer(serializers.Serializer):
     peak_memory_bytes = serializers.IntegerField(required=False)
 
 
+class AudioCurveSerializer(serializers.Serializer):
+    importance = serializers.ListField(
+        child=serializers.FloatField(), help_text="importance of each audio token (A)"
+    )
+    times = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        help_text="[start, end) source seconds of each audio token (A x 2)",
+    )
+
+
 class ExplanationSerializer(serializers.ModelSerializer):
     params = serializers.DictField(read_only=True)
     video = VideoSummarySerializer(read_only=True)
@@ -144,6 +165,10 @@ class ExplanationSerializer(serializers.ModelSerializer):
     value_range = serializers.ListField(child=serializers.FloatField())
     topk = PredictionSerializer(many=True)
     cost = CostSerializer()
+    audio = AudioCurveSerializer(
+        allow_null=True,
+        help_text="when the sound matters (audio-visual models); null for video-only ones",
+    )
     status_url = serializers.SerializerMethodField()
     map_url = serializers.SerializerMethodField()
     flag_count = serializers.SerializerMethodField()
@@ -172,6 +197,7 @@ class ExplanationSerializer(serializers.ModelSerializer):
             "value_range",
             "topk",
             "cost",
+            "audio",
             "attempts",
             "batch_size",
             "requested_by",
@@ -249,7 +275,10 @@ class ImportSerializer(serializers.Serializer):
     method = serializers.CharField(max_length=64, help_text="name of the method that made it")
     model = serializers.IntegerField(required=False, allow_null=True, default=None)
     target = serializers.IntegerField(required=False, allow_null=True, default=None)
-    file = serializers.FileField(help_text=".npz with map (T x h x w) and timestamps (T)")
+    file = serializers.FileField(
+        help_text=".npz with map (T x h x w) and timestamps (T); optionally temporal (T), "
+        "audio (A) and audio_times (A x 2)"
+    )
 
 
 class MethodSerializer(serializers.Serializer):
@@ -258,6 +287,9 @@ class MethodSerializer(serializers.Serializer):
     summary = serializers.CharField()
     class_specific = serializers.BooleanField()
     needs_attention = serializers.BooleanField()
+    audio_visual = serializers.BooleanField(
+        help_text="also explains audio-visual models (with an audio importance curve)"
+    )
     defaults = serializers.DictField()
     choices = serializers.DictField(child=serializers.ListField())
 
@@ -287,6 +319,13 @@ class GroundTruthSerializer(serializers.Serializer):
     frames = GroundTruthFrameSerializer(many=True)
     segments = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
     temporal_hit = serializers.BooleanField(allow_null=True)
+    sound_segments = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        help_text='"when" the sound happens: [start, end] seconds',
+    )
+    sound_hit = serializers.BooleanField(
+        allow_null=True, help_text="sound temporal pointing game of the audio curve"
+    )
     spatial_accuracy = serializers.FloatField(allow_null=True)
 
 

@@ -199,6 +199,35 @@ def _check_video_ready(video: Video) -> None:
         raise Conflict(f"Video {video.title!r} has no file to explain.")
 
 
+def no_sound_message(video: Video, model: RegisteredModel) -> str:
+    return (
+        f"Video {video.pk} ({video.title!r}) has no audio track; model {model.name!r} is "
+        "audio-visual and needs sound."
+    )
+
+
+def _check_sound(video: Video, model: RegisteredModel) -> None:
+    """An audio-visual model explains only videos whose playback file has sound."""
+    if model.is_audio_visual and not video.has_audio:
+        message = no_sound_message(video, model)
+        if video.audio_error:
+            message += f" {video.audio_error}"
+        raise ValidationError({"video": message})
+
+
+def _check_method_hears(method: str, model: RegisteredModel) -> None:
+    """Not every method explains audio-visual models (the engine's ``audio_visual`` flag)."""
+    spec = methods.METHODS.get(method)
+    if model.is_audio_visual and spec is not None and not spec.audio_visual:
+        usable = ", ".join(sorted(m.name for m in methods.METHODS.values() if m.audio_visual))
+        raise ValidationError(
+            {
+                "method": f"Method {method!r} does not explain audio-visual models such as "
+                f"{model.name!r} yet; methods that do: {usable}."
+            }
+        )
+
+
 def _check_target(model: RegisteredModel | None, target: Any) -> int | None:
     if target is None:
         return None
@@ -294,7 +323,9 @@ def request_explanation(
     except methods.ParamsError as exc:
         field = "method" if str(exc).startswith("Unknown method") else "params"
         raise ValidationError({field: str(exc)}) from exc
+    _check_method_hears(method, model)
     _check_video_ready(video)
+    _check_sound(video, model)
     target = _check_target(model, target)
     clip = _check_clip(video, clip_start, clip_end)
     key = request_key(
@@ -457,6 +488,7 @@ def import_explanation(
                 topk=[],
                 cost={},
                 value_range=[float(imported.map.min()), float(imported.map.max())],
+                audio=imported.audio_curve(),
             )
     except IntegrityError:
         return Explanation.objects.get(request_key=key), False
@@ -539,6 +571,10 @@ def start_bulk_run(
             raise ValidationError(
                 {"methods" if "Unknown method" in str(exc) else "params": str(exc)}
             ) from exc
+        try:
+            _check_method_hears(name, model)
+        except ValidationError as exc:
+            raise ValidationError({"methods": exc.message_dict["method"]}) from exc
     unknown = sorted(set(params) - set(method_names))
     if unknown:
         raise ValidationError(
@@ -562,6 +598,9 @@ def start_bulk_run(
         for video in videos:
             if video.status != Video.Status.READY:
                 skipped.append({"video": video.pk, "reason": f"not ready ({video.status})"})
+                continue
+            if model.is_audio_visual and not video.has_audio:
+                skipped.append({"video": video.pk, "reason": "no audio track"})
                 continue
             for name in method_names:
                 outcome = request_explanation(
@@ -654,6 +693,8 @@ def ground_truth(
         "frames": [],
         "segments": [],
         "temporal_hit": None,
+        "sound_segments": [],
+        "sound_hit": None,
         "spatial_accuracy": None,
     }
     if explanation.status != Explanation.Status.DONE:
@@ -710,6 +751,13 @@ def ground_truth(
             seg,
         )
         temporal_hit = bool(tres.hits[0]) if tres.counted[0] else None
+    from wherewhen.explanations.sound import sound_hit
+
+    sound_segments = [list(map(float, s)) for s in (gt.get("when") or {}).get("sound", [])]
+    try:
+        sound = sound_hit(explanation.audio, sound_segments)
+    except ValueError:
+        sound = None
     accuracy = spatial.accuracy
     return {
         "available": True,
@@ -720,5 +768,7 @@ def ground_truth(
         "frames": frames,
         "segments": segments,
         "temporal_hit": temporal_hit,
+        "sound_segments": sound_segments,
+        "sound_hit": sound,
         "spatial_accuracy": None if np.isnan(accuracy) else float(accuracy),
     }
