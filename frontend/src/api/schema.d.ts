@@ -1790,6 +1790,7 @@ export interface components {
             readonly duration: number | null;
             readonly frame_count: number | null;
             readonly frame_timestamps: number[];
+            /** @description the playback file has sound */
             readonly has_audio: boolean;
         };
         AnnotationWriteRequest: {
@@ -1854,6 +1855,12 @@ export interface components {
          * @enum {string}
          */
         AssignmentStatusEnum: "in_progress" | "submitted" | "accepted" | "rejected" | "expired";
+        AudioCurve: {
+            /** @description importance of each audio token (A) */
+            importance: number[];
+            /** @description [start, end) source seconds of each audio token (A x 2) */
+            times: number[][];
+        };
         BulkProgress: {
             total: number;
             done: number;
@@ -1983,6 +1990,8 @@ export interface components {
             value_range: number[];
             topk: components["schemas"]["Prediction"][];
             cost: components["schemas"]["Cost"];
+            /** @description when the sound matters (audio-visual models); null for video-only ones */
+            audio: components["schemas"]["AudioCurve"] | null;
             readonly attempts: number;
             readonly batch_size: number;
             requested_by?: string;
@@ -2151,6 +2160,10 @@ export interface components {
             frames: components["schemas"]["GroundTruthFrame"][];
             segments: number[][];
             temporal_hit: boolean | null;
+            /** @description "when" the sound happens: [start, end] seconds */
+            sound_segments: number[][];
+            /** @description sound temporal pointing game of the audio curve */
+            sound_hit: boolean | null;
             /** Format: double */
             spatial_accuracy: number | null;
         };
@@ -2182,7 +2195,7 @@ export interface components {
             target?: number | null;
             /**
              * Format: binary
-             * @description .npz with map (T x h x w) and timestamps (T)
+             * @description .npz with map (T x h x w) and timestamps (T); optionally temporal (T), audio (A) and audio_times (A x 2)
              */
             file: string;
         };
@@ -2229,6 +2242,8 @@ export interface components {
             small: components["schemas"]["ScoringEstimate"];
             temporal: components["schemas"]["ScoringEstimate"];
             spacetime: components["schemas"]["ScoringEstimate"];
+            /** @description sound temporal pointing game (audio-visual explanations, clips with sound) */
+            sound: components["schemas"]["ScoringEstimate"];
             energy: components["schemas"]["ScoringEstimate"];
             iou: components["schemas"]["ScoringEstimate"];
             /** Format: double */
@@ -2263,6 +2278,8 @@ export interface components {
             summary: string;
             class_specific: boolean;
             needs_attention: boolean;
+            /** @description also explains audio-visual models (with an audio importance curve) */
+            audio_visual: boolean;
             defaults: {
                 [key: string]: unknown;
             };
@@ -2270,11 +2287,18 @@ export interface components {
                 [key: string]: unknown[];
             };
         };
+        /**
+         * @description * `video` - video
+         *     * `audio` - audio
+         * @enum {string}
+         */
+        ModalitiesEnum: "video" | "audio";
         ModelSummary: {
             readonly id: number;
             readonly name: string;
             readonly architecture: string;
             readonly num_classes: number;
+            readonly modalities: components["schemas"]["ModalitiesEnum"][];
         };
         MoreAnnotatorsRequest: {
             /** @default 1 */
@@ -2537,6 +2561,8 @@ export interface components {
             readonly checkpoint_dir: string;
             readonly labels: string[];
             readonly num_classes: number;
+            /** @description ["video"], or ["video", "audio"] for an audio-visual model (it needs sound) */
+            readonly modalities: components["schemas"]["ModalitiesEnum"][];
             readonly input_spec: {
                 [key: string]: unknown;
             };
@@ -2595,6 +2621,8 @@ export interface components {
             iou: number | null;
             temporal_hit: boolean | null;
             spacetime_hit: boolean | null;
+            /** @description sound temporal pointing game (None: no audio curve or no sound segment) */
+            sound_hit: boolean | null;
             /** Format: double */
             sparsity: number | null;
             error: string;
@@ -2611,6 +2639,7 @@ export interface components {
             spatial: number | null;
             temporal_hit: boolean | null;
             spacetime_hit: boolean | null;
+            sound_hit: boolean | null;
             /** Format: double */
             energy: number | null;
             error: string;
@@ -2676,7 +2705,7 @@ export interface components {
              * @description 97.5th bootstrap percentile
              */
             high: number | null;
-            /** @description frames (clips for temporal / space-time) */
+            /** @description frames (clips for temporal / space-time / sound) */
             n: number;
         };
         ScoringNamed: {
@@ -2907,11 +2936,16 @@ export interface components {
             readonly rotation: number;
             readonly video_codec: string;
             readonly audio_codec: string;
+            /** @description the playback file has sound */
             readonly has_audio: boolean;
+            /** @description Why the upload's sound is missing from playback or waveform */
+            readonly audio_error: string;
             readonly stream_url: string | null;
             readonly poster_url: string | null;
             readonly sprite_url: string | null;
             readonly original_url: string;
+            /** @description The sound's min/max overview (JSON); null for a video without sound */
+            readonly waveform_url: string | null;
             readonly sprite: components["schemas"]["Sprite"] | null;
             /** Format: date-time */
             readonly created_at: string;

@@ -31,7 +31,7 @@ from wherewhen.videos.models import Dataset, Video
 # --- leaderboards -------------------------------------------------------------------------------
 
 
-METRICS = ("spatial", "small", "temporal", "spacetime", "energy", "iou")
+METRICS = ("spatial", "small", "temporal", "spacetime", "sound", "energy", "iou")
 FAITHFULNESS_KEYS = ("deletion_auc", "insertion_auc")
 COST_KEYS = ("wall_seconds", "forward_passes", "backward_passes", "peak_memory_bytes")
 
@@ -238,6 +238,9 @@ def leaderboard(
             if s.spacetime_hit is not None:
                 sums["spacetime"][v] += 1
                 sums["spacetime_hits"][v] += s.spacetime_hit
+            if s.sound_hit is not None:
+                sums["sound"][v] += 1
+                sums["sound_hits"][v] += s.sound_hit
             if s.sparsity is not None:
                 sparsity.append(s.sparsity)
             for k in COST_KEYS:
@@ -254,6 +257,7 @@ def leaderboard(
             "small": stats.ratio_estimate(sums["small_hits"], sums["small"], weights),
             "temporal": stats.ratio_estimate(sums["temporal_hits"], sums["temporal"], weights),
             "spacetime": stats.ratio_estimate(sums["spacetime_hits"], sums["spacetime"], weights),
+            "sound": stats.ratio_estimate(sums["sound_hits"], sums["sound"], weights),
             "energy": stats.ratio_estimate(sums["energy"], sums["frames"], weights),
             "iou": stats.ratio_estimate(sums["iou"], sums["frames"], weights),
         }
@@ -302,6 +306,8 @@ _SUM_NAMES = (
     "temporal_hits",
     "spacetime",
     "spacetime_hits",
+    "sound",
+    "sound_hits",
 )
 
 
@@ -413,6 +419,7 @@ def leaderboard_clips(
                 "spatial": s.frames_hit / s.frames_counted if s.frames_counted else None,
                 "temporal_hit": s.temporal_hit,
                 "spacetime_hit": s.spacetime_hit,
+                "sound_hit": s.sound_hit,
                 "energy": s.energy_sum / s.frames_counted if s.frames_counted else None,
                 "error": s.error,
                 "frames": [

@@ -101,6 +101,11 @@ class ExplanationScore(models.Model):
     iou_sum = models.FloatField(default=0.0, help_text="sum over counted frames")
     temporal_hit = models.BooleanField(null=True, blank=True, help_text="None: not counted")
     spacetime_hit = models.BooleanField(null=True, blank=True, help_text="None: not counted")
+    sound_hit = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="sound temporal pointing game of the audio curve (None: not counted)",
+    )
     sparsity = models.FloatField(null=True, blank=True, help_text="Gini index of the map")
     frames = models.JSONField(default=list, blank=True, help_text="per map frame")
     error = models.TextField(blank=True)

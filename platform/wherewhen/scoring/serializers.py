@@ -46,6 +46,10 @@ class ScoreSerializer(serializers.Serializer):
     iou = serializers.FloatField(allow_null=True)
     temporal_hit = serializers.BooleanField(allow_null=True)
     spacetime_hit = serializers.BooleanField(allow_null=True)
+    sound_hit = serializers.BooleanField(
+        allow_null=True,
+        help_text="sound temporal pointing game (None: no audio curve or no sound segment)",
+    )
     sparsity = serializers.FloatField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
     stored = serializers.BooleanField()
@@ -66,7 +70,7 @@ class ScoringEstimateSerializer(serializers.Serializer):
     value = serializers.FloatField(allow_null=True)
     low = serializers.FloatField(allow_null=True, help_text="2.5th bootstrap percentile")
     high = serializers.FloatField(allow_null=True, help_text="97.5th bootstrap percentile")
-    n = serializers.IntegerField(help_text="frames (clips for temporal / space-time)")
+    n = serializers.IntegerField(help_text="frames (clips for temporal / space-time / sound)")
 
 
 class ScoringCostSerializer(serializers.Serializer):
@@ -90,6 +94,9 @@ class LeaderboardRowSerializer(serializers.Serializer):
     small = ScoringEstimateSerializer()
     temporal = ScoringEstimateSerializer()
     spacetime = ScoringEstimateSerializer()
+    sound = ScoringEstimateSerializer(
+        help_text="sound temporal pointing game (audio-visual explanations, clips with sound)"
+    )
     energy = ScoringEstimateSerializer()
     iou = ScoringEstimateSerializer()
     sparsity = serializers.FloatField(allow_null=True)
@@ -162,6 +169,7 @@ class ScoringClipSerializer(serializers.Serializer):
     spatial = serializers.FloatField(allow_null=True)
     temporal_hit = serializers.BooleanField(allow_null=True)
     spacetime_hit = serializers.BooleanField(allow_null=True)
+    sound_hit = serializers.BooleanField(allow_null=True)
     energy = serializers.FloatField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
     frames = ScoringClipFrameSerializer(many=True)

@@ -13,7 +13,9 @@ nearest, if it lies within half a frame interval (``workers.metrics.grounding.
 match_source_frames``); a map frame with no such frame has no ground truth and is not counted.
 The sampler squashes the whole source frame onto the model input, so the map's ``h x w`` cells
 cover the full ``W x H`` frame, as the pointing-game definitions assume. "When" segments are
-the consensus *visual* segments, in seconds.
+the consensus *visual* segments, in seconds; the *sound* segments score the audio curve of
+audio-visual explanations (the sound temporal pointing game,
+:mod:`wherewhen.explanations.sound`).
 
 **References.** Each done explanation of a video in a project is scored against the project's
 consensus ground truth (a gold item's known answer where there is one) and against each
@@ -50,6 +52,7 @@ from wherewhen.annotations.consensus import consensus, segments_of
 from wherewhen.annotations.geometry import frame_boxes
 from wherewhen.annotations.models import Assignment, Project, Task
 from wherewhen.explanations.models import Explanation
+from wherewhen.explanations.sound import sound_hit
 from wherewhen.scoring.models import (
     ExplanationScore,
     HumanBaseline,
@@ -69,7 +72,7 @@ log = logging.getLogger(__name__)
 
 RECOMPUTE_TASK = "scoring.recompute"
 # Bumped when a definition or the stored shape changes: every key changes, everything is redone.
-SCORING_VERSION = 1
+SCORING_VERSION = 2  # 2: the sound temporal pointing game
 Reference = ExplanationScore.Reference
 ACCEPTED_SOURCES = (Assignment.Source.CROWD, Assignment.Source.IMPORT)
 
@@ -226,7 +229,8 @@ class GroundTruthRef:
     assignment_id: int | None
     source: str
     frames: list[list[Box]]  # per frame of the playback file
-    segments: list[list[float]]
+    segments: list[list[float]]  # visual "when" segments
+    sound_segments: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -267,6 +271,7 @@ def video_truth(project: Project, video: Video) -> VideoTruth | None:
             gt["source"],
             frames,
             [list(map(float, s)) for s in gt["when"].get("visual", [])],
+            [list(map(float, s)) for s in gt["when"].get("sound", [])],
         )
     )
     accepted = annotation_services.with_content(
@@ -285,6 +290,7 @@ def video_truth(project: Project, video: Video) -> VideoTruth | None:
                 "annotator",
                 [[list(map(float, b)) for b in boxes] for boxes in frame_boxes(content, n)],
                 [list(s) for s in segments_of(content, "visual")],
+                [list(s) for s in segments_of(content, "sound")],
             )
         )
     return truth
@@ -325,6 +331,8 @@ def prepare(explanation: Explanation, truth: VideoTruth, tolerance: float) -> li
                 "size": [truth.width, truth.height],
                 "frames": [[int(k), b] for k, b in zip(index.tolist(), boxes, strict=True)],
                 "segments": ref.segments,
+                "sound_segments": ref.sound_segments,
+                "audio": explanation.audio,
                 "source": ref.source,
             }
         )
@@ -418,10 +426,19 @@ def score_fields(item: Prepared, result, tolerance: float) -> dict[str, Any]:
         "iou_sum": float(result.iou[counted].sum()),
         "temporal_hit": result.temporal_hit if has_temporal else None,
         "spacetime_hit": result.spacetime_hit,
+        "sound_hit": _sound_hit(e, item.reference),
         "sparsity": result.sparsity,
         "frames": frames,
         "error": "",
     }
+
+
+def _sound_hit(explanation: Explanation, reference: GroundTruthRef) -> bool | None:
+    try:
+        return sound_hit(explanation.audio, reference.sound_segments)
+    except ValueError as exc:  # a malformed stored curve is not counted (and not fatal)
+        log.warning("explanation %s: audio curve not scored: %s", explanation.pk, exc)
+        return None
 
 
 def _error_fields(item: Prepared, message: str, tolerance: float) -> dict[str, Any]:
@@ -437,6 +454,7 @@ def _error_fields(item: Prepared, message: str, tolerance: float) -> dict[str, A
         "iou_sum": 0.0,
         "temporal_hit": None,
         "spacetime_hit": None,
+        "sound_hit": None,
         "sparsity": None,
         "frames": [],
         "error": message,
@@ -742,6 +760,7 @@ def score_payload(score: ExplanationScore, with_frames: bool = True) -> dict[str
         "iou": score.iou_sum / counted if counted else None,
         "temporal_hit": score.temporal_hit,
         "spacetime_hit": score.spacetime_hit,
+        "sound_hit": score.sound_hit,
         "sparsity": score.sparsity,
         "error": score.error,
         "stored": True,
@@ -857,6 +876,7 @@ def live_scores(project: Project, explanation: Explanation, tolerance: float) ->
                 "iou": fields["iou_sum"] / counted if counted else None,
                 "temporal_hit": fields["temporal_hit"],
                 "spacetime_hit": fields["spacetime_hit"],
+                "sound_hit": fields["sound_hit"],
                 "sparsity": fields["sparsity"],
                 "error": fields["error"],
                 "stored": False,
