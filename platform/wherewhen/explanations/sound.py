@@ -2,9 +2,10 @@
 
 The audio token with the largest importance (the first on ties, ``numpy.argmax``) is a hit
 if its time, the centre of its ``[start, end)`` span, lies inside a ground-truth *sound*
-segment ``[start, end]`` (closed). It is the temporal pointing game of
-``workers.metrics.pointing`` with the audio curve for the temporal importance and the token
-centres for the timestamps, so the definition has one implementation.
+segment ``[start, end]`` (closed). The math is ``workers.metrics.pointing.
+sound_pointing_game`` (the temporal pointing game with the audio curve for the importance and
+the token centres for the timestamps), so the definition has one implementation; this module
+reads the stored curve and says "not counted" when there is nothing to score.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from workers.metrics.pointing import temporal_pointing_game
+from workers.metrics.pointing import sound_pointing_game
 
 
 def audio_arrays(audio: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -39,10 +40,9 @@ def sound_hit(audio: Any, segments: Sequence[Sequence[float]]) -> bool | None:
     if arrays is None or not segments:
         return None
     importance, times = arrays
-    centres = times.mean(axis=1)
-    result = temporal_pointing_game(
+    result = sound_pointing_game(
         importance[None, :],
-        centres[None, :],
+        times[None, :, :],
         np.asarray(segments, dtype=np.float64).reshape(1, -1, 2),
     )
     return bool(result.hits[0]) if result.counted[0] else None
