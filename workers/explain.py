@@ -6,7 +6,9 @@
 the model's input. ``--model`` defaults to the bundled model. The ``.npz`` holds ``map``
 (T' x h x w on the token grid), ``temporal`` (T'), ``timestamps`` (source seconds of the map
 frames), ``target``, the top-k prediction (``topk_index``, ``topk_label``, ``topk_probability``),
-``source_size`` (W, H) and, as JSON strings, ``params`` and ``cost``.
+``source_size`` (W, H) and, as JSON strings, ``params`` and ``cost``; explanations of
+audio-visual models add ``audio`` (A, the audio importance curve) and ``audio_times`` (A x 2,
+source seconds each audio token covers), the same names the platform's import reads.
 """
 
 from __future__ import annotations
@@ -38,8 +40,15 @@ def save_explanation(path: str | Path, explanation: Any, source_size: tuple[int,
     import numpy as np
 
     e = explanation
+    sound = {}
+    if e.audio is not None:
+        sound = {
+            "audio": e.audio.astype(np.float32),
+            "audio_times": np.asarray(e.audio_times, dtype=np.float64),
+        }
     np.savez_compressed(
         path,
+        **sound,
         method=np.array(e.method),
         map=e.map.astype(np.float32),
         temporal=e.temporal.astype(np.float32),

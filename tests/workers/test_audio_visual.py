@@ -335,3 +335,25 @@ def test_av_training_is_bit_reproducible_per_seed():
     a, b, c = weights(0), weights(0), weights(1)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def test_cli_explains_sound_and_refuses_a_silent_video(tmp_path, av_dir, capsys):
+    from workers.explain import main
+
+    (rec,) = generate_dataset(tmp_path / "av", n=1, seed=6, audio=True, config=AV)
+    out = tmp_path / "r.npz"
+    assert (
+        main([str(rec.video_path), "--model", str(av_dir), "--method", "staa", "--out", str(out)])
+        == 0
+    )
+    with np.load(out) as z:
+        assert z["audio"].shape == (16,) and z["audio_times"].shape == (16, 2)
+        assert z["audio"].sum() == pytest.approx(1.0, abs=1e-5)
+    (mute,) = generate_dataset(tmp_path / "mute", n=1, seed=6, audio=False)
+    code = main([str(mute.video_path), "--model", str(av_dir), "--out", str(tmp_path / "x.npz")])
+    assert code == 2
+    assert "has no audio track" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
