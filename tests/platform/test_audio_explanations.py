@@ -284,3 +284,33 @@ def test_bad_imported_audio_is_a_400_that_writes_nothing(api, researcher, settin
     assert words in response.json()["file"][0]
     assert Explanation.objects.count() == 0
     assert media_files() == before
+
+
+# --- demo data ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seed_demo_registers_both_bundled_models_once(
+    monkeypatch, tiny_checkpoint, av_checkpoint, tmp_path
+):
+    import shutil
+
+    from wherewhen.explanations import demo
+    from wherewhen.explanations.models import RegisteredModel
+
+    video_dir, av_dir = tmp_path / "tiny-timesformer", tmp_path / "tiny-av-transformer"
+    shutil.copytree(tiny_checkpoint, video_dir)
+    monkeypatch.setattr(demo, "bundled_model_dir", lambda: video_dir)
+    monkeypatch.setattr(demo, "bundled_av_model_dir", lambda: av_dir)
+    out = io.StringIO()
+    demo.seed_demo(stdout=out)  # the audio-visual checkpoint is not there yet: skipped
+    assert list(RegisteredModel.objects.values_list("name", flat=True)) == ["tiny-timesformer"]
+    assert f"not at {av_dir} yet" in out.getvalue()
+    shutil.copytree(av_checkpoint, av_dir)
+    demo.seed_demo(stdout=out)
+    demo.seed_demo(stdout=out)
+    models = {m.name: m for m in RegisteredModel.objects.all()}
+    assert set(models) == {"tiny-timesformer", "tiny-av-transformer"}
+    av = models["tiny-av-transformer"]
+    assert av.public and av.bundled and av.owner is None and av.is_audio_visual
+    assert not models["tiny-timesformer"].is_audio_visual
