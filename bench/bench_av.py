@@ -7,6 +7,7 @@ audio-visual benchmark (dataset seed 7, never used for training; the mix of soun
 ``workers.synthetic.scene.AV_SOUND_MIX``: the tone with the flash, at another time, missing, or
 alone) for their ground-truth class. Printed:
 
+0. held-out accuracy of the model on ``--accuracy-clips`` fresh clips, per sound mode;
 1. every audio-visual method: the visual spatial and temporal pointing games (clips with a
    flash), the *sound* temporal pointing game of the audio curve (clips with a tone), the
    video-only deletion AUC (space-time cells removed, sound kept) and the audio-only deletion /
@@ -43,7 +44,7 @@ from workers.evaluate import (  # noqa: E402
 from workers.metrics import sound_pointing_game  # noqa: E402
 from workers.models.loader import load_model  # noqa: E402
 from workers.synthetic.scene import SOUND_MODES  # noqa: E402
-from workers.train_av import AV_CONFIG  # noqa: E402
+from workers.train_av import AV_CONFIG, evaluate_av, heldout_av  # noqa: E402
 
 HELDOUT_SEED = 7
 METHODS = ["staa", "staa_plus", "rollout", "random", "center"]
@@ -126,6 +127,7 @@ def main() -> int:
     p.add_argument("--faith-clips", type=int, default=100)
     p.add_argument("--cost-clips", type=int, default=50)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--accuracy-clips", type=int, default=500)
     p.add_argument("--json", default=None)
     args = p.parse_args()
     set_num_threads_from_env()
@@ -133,6 +135,13 @@ def main() -> int:
     if loaded.spec.audio is None:
         print(f"error: {args.model} is not an audio-visual model", file=sys.stderr)
         return 2
+    accuracy = evaluate_av(loaded, heldout_av(args.accuracy_clips))
+    print(
+        f"held-out accuracy on {accuracy['n']} fresh clips (dataset seed {HELDOUT_SEED}): "
+        f"{accuracy['accuracy']:.3f}; per sound mode: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in accuracy["per_sound_mode"].items() if v is not None)
+    )
+    print()
     items = items_from_synthetic(HELDOUT_SEED, range(args.clips), loaded, config=AV_CONFIG)
     faith = items[: args.faith_clips]
     modes = [it.ground_truth["sound_mode"] for it in items]
@@ -197,6 +206,7 @@ def main() -> int:
         print(f"{'PASS' if v else 'FAIL'}  {k}")
     if args.json:
         out = {
+            "heldout_accuracy": accuracy,
             "n_clips": len(items),
             "faith_clips": len(faith),
             "sound_modes": counts,

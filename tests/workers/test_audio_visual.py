@@ -357,3 +357,16 @@ def test_cli_explains_sound_and_refuses_a_silent_video(tmp_path, av_dir, capsys)
     assert code == 2
     assert "has no audio track" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_generator_cli_writes_the_audio_visual_mix(tmp_path):
+    from workers.synthetic.__main__ import main
+
+    assert main(["--n", "6", "--seed", "2", "--out", str(tmp_path), "--av-mix", "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "dataset.json").read_text())
+    assert manifest["audio"] is True
+    modes = [
+        json.loads((tmp_path / c["ground_truth"]).read_text())["sound_mode"]
+        for c in manifest["clips"]
+    ]
+    assert modes == [scene_for(2, i, AV).sound_mode for i in range(6)]

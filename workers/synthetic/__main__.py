@@ -1,4 +1,4 @@
-"""``python -m workers.synthetic --n 200 --seed 1 --out DIR [--audio]``."""
+"""``python -m workers.synthetic --n 200 --seed 1 --out DIR [--audio] [--av-mix]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from workers.synthetic.dataset import generate_dataset
-from workers.synthetic.scene import SceneConfig, SyntheticConfigError
+from workers.synthetic.scene import AV_SOUND_MIX, SceneConfig, SyntheticConfigError
 from workers.synthetic.video import VideoIOError
 
 
@@ -19,6 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, required=True, help="dataset seed (same seed, same clips)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--audio", action="store_true", help="add an AAC track with the event tone")
+    p.add_argument(
+        "--av-mix",
+        action="store_true",
+        help="audio-visual mix of sound modes (tone with the flash, at another time, missing, "
+        "or without any flash); implies --audio",
+    )
     p.add_argument("--start-index", type=int, default=0, help="index of the first clip")
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--height", type=int, default=128)
@@ -28,13 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         config = SceneConfig(
-            width=args.width, height=args.height, num_frames=args.frames, fps=args.fps
+            width=args.width,
+            height=args.height,
+            num_frames=args.frames,
+            fps=args.fps,
+            sound_mix=AV_SOUND_MIX if args.av_mix else (("synced", 1.0),),
         )
         records = generate_dataset(
             args.out,
             args.n,
             args.seed,
-            audio=args.audio,
+            audio=args.audio or args.av_mix,
             config=config,
             start_index=args.start_index,
             progress=not args.quiet,
