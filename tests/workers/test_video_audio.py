@@ -126,6 +126,19 @@ def test_waveform_follows_the_sound(media, tmp_path):
     assert not list(tmp_path.glob(".tmp-*"))
 
 
+def test_streamed_overview_equals_the_whole_decode(media, tmp_path, monkeypatch):
+    """Chunks of odd sizes (samples split across reads) give the same bins as one array."""
+    from workers.video import audio
+
+    whole = waveform_overview(decode_mono(media["tone"], audio.WAVEFORM_RATE), 8000, 2.0)
+    for chunk in (4099, 1 << 20):
+        monkeypatch.setattr(audio, "CHUNK_BYTES", chunk)
+        assert write_waveform(media["tone"], tmp_path / f"{chunk}.json", duration=2.0) == whole
+    assert write_waveform(media["tone"], tmp_path / "unknown-duration.json") == whole
+    short = write_waveform(media["tone"], tmp_path / "short.json", duration=0.5)
+    assert short["bins"] == 50 and short["max"] == whole["max"][:50]
+
+
 def test_waveform_bins_are_capped_for_long_videos():
     rate = 100
     samples = np.sin(np.arange(3 * 3600 * rate) / 5).astype(np.float32)

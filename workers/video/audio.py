@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,37 @@ def _no_stream(stderr: str) -> bool:
     return "matches no streams" in text or "does not contain any stream" in text
 
 
+def _decode_command(
+    path: Path, sample_rate: int, start: float | None, duration: float | None, tempo: float
+) -> list[str]:
+    cmd = [tools.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    if start is not None and start > 0:
+        cmd += ["-ss", f"{start:.6f}"]
+    if duration is not None:
+        cmd += ["-t", f"{duration:.6f}"]
+    cmd += ["-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    stages = atempo_stages(tempo)
+    if stages:
+        cmd += ["-af", ",".join(f"atempo={s:.9g}" for s in stages)]
+    return cmd + ["-ac", "1", "-ar", str(int(sample_rate)), "-f", "f32le", "pipe:1"]
+
+
+def _check_decoded(path: Path, returncode: int, stderr: bytes) -> None:
+    if returncode == 0:
+        return
+    text = stderr.decode(errors="replace")
+    if _no_stream(text):
+        raise NoAudioError(f"{path.name} has no audio track.")
+    raise AudioError(f"The sound of {path.name} could not be decoded: {tools.tail(text, 400)}")
+
+
+def _samples(data: bytes) -> np.ndarray:
+    samples = np.frombuffer(data, dtype="<f4").astype(np.float32)
+    if not np.all(np.isfinite(samples)):
+        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(samples, -1.0, 1.0, out=samples)
+
+
 def decode_mono(
     path: str | Path,
     sample_rate: int,
@@ -67,29 +100,11 @@ def decode_mono(
     its audio cannot be decoded.
     """
     path = Path(path)
-    cmd = [tools.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
-    if start is not None and start > 0:
-        cmd += ["-ss", f"{start:.6f}"]
-    if duration is not None:
-        cmd += ["-t", f"{duration:.6f}"]
-    cmd += ["-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
-    stages = atempo_stages(tempo)
-    if stages:
-        cmd += ["-af", ",".join(f"atempo={s:.9g}" for s in stages)]
-    cmd += ["-ac", "1", "-ar", str(int(sample_rate)), "-f", "f32le", "pipe:1"]
-    proc = tools.run(cmd, timeout=DECODE_TIMEOUT_S)
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0:
-        if _no_stream(stderr):
-            raise NoAudioError(f"{path.name} has no audio track.")
-        raise AudioError(
-            f"The sound of {path.name} could not be decoded: {tools.tail(stderr, 400)}"
-        )
-    usable = len(proc.stdout) - len(proc.stdout) % 4
-    samples = np.frombuffer(proc.stdout[:usable], dtype="<f4").astype(np.float32)
-    if not np.all(np.isfinite(samples)):
-        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.clip(samples, -1.0, 1.0)
+    proc = tools.run(
+        _decode_command(path, sample_rate, start, duration, tempo), timeout=DECODE_TIMEOUT_S
+    )
+    _check_decoded(path, proc.returncode, proc.stderr)
+    return _samples(proc.stdout[: len(proc.stdout) - len(proc.stdout) % 4])
 
 
 def atempo_stages(ratio: float) -> list[float]:
@@ -150,35 +165,90 @@ def waveform_bins_per_second(duration: float) -> float:
     return float(min(WAVEFORM_BINS_PER_SECOND, MAX_WAVEFORM_BINS / duration))
 
 
+class MinMaxBins:
+    """Per-bin minimum and maximum of a stream of samples (fed in chunks, in order), for
+    ``duration`` seconds at ``sample_rate``: bin ``k`` holds samples
+    ``floor(k * sample_rate / bins_per_second)`` up to the next bin's first one."""
+
+    def __init__(self, sample_rate: int, duration: float) -> None:
+        self.sample_rate = int(sample_rate)
+        self.duration = float(duration)
+        self.rate = waveform_bins_per_second(self.duration)
+        self.bins = max(1, min(MAX_WAVEFORM_BINS, math.ceil(self.duration * self.rate - 1e-9)))
+        self.edges = np.floor(np.arange(self.bins + 1) * self.sample_rate / self.rate).astype(
+            np.int64
+        )
+        self.lo = np.full(self.bins, np.inf)
+        self.hi = np.full(self.bins, -np.inf)
+        self.seen = 0  # samples fed so far
+
+    def add(self, samples: np.ndarray) -> MinMaxBins:
+        start = self.seen
+        self.seen += len(samples)
+        x = samples[: max(0, int(self.edges[-1]) - start)]  # past the last bin: dropped
+        if len(x) == 0:
+            return self
+        first = int(np.searchsorted(self.edges, start, side="right")) - 1
+        last = int(np.searchsorted(self.edges, start + len(x) - 1, side="right")) - 1
+        cuts = np.concatenate([[0], self.edges[first + 1 : last + 1] - start])
+        part = slice(first, last + 1)
+        self.lo[part] = np.minimum(self.lo[part], np.minimum.reduceat(x, cuts))
+        self.hi[part] = np.maximum(self.hi[part], np.maximum.reduceat(x, cuts))
+        return self
+
+    def result(self) -> dict:
+        """``{"duration", "bins_per_second", "sample_rate", "bins", "min", "max"}``; a bin no
+        sample reached (sound shorter than the video) is 0."""
+        filled = self.lo <= self.hi
+        lo = np.where(filled, self.lo, 0.0)
+        hi = np.where(filled, self.hi, 0.0)
+        return {
+            "duration": round(self.duration, 6),
+            "bins_per_second": round(self.rate, 9),
+            "sample_rate": self.sample_rate,
+            "bins": int(self.bins),
+            "min": [round(float(v), 4) for v in lo],
+            "max": [round(float(v), 4) for v in hi],
+        }
+
+
 def waveform_overview(samples: np.ndarray, sample_rate: int, duration: float) -> dict:
-    """``{"duration", "bins_per_second", "sample_rate", "bins", "min", "max"}``: bin ``k``
-    covers ``[k / bins_per_second, (k + 1) / bins_per_second)`` seconds (the last one is cut at
-    ``duration``); an empty bin (sound shorter than the video) is 0."""
+    """The overview of ``samples`` (see :class:`MinMaxBins`); ``duration`` defaults to theirs."""
     samples = np.asarray(samples, dtype=np.float32)
     duration = float(duration) if duration and duration > 0 else len(samples) / sample_rate
-    rate = waveform_bins_per_second(duration)
-    bins = max(1, min(MAX_WAVEFORM_BINS, math.ceil(duration * rate - 1e-9)))
-    edges = np.floor(np.arange(bins + 1) * sample_rate / rate).astype(np.int64)
-    edges = np.clip(edges, 0, len(samples))
-    lo = np.zeros(bins, dtype=np.float64)
-    hi = np.zeros(bins, dtype=np.float64)
-    filled = edges[1:] > edges[:-1]
-    if filled.any() and len(samples):
-        starts = edges[:-1][filled]
-        lo[filled] = np.minimum.reduceat(samples, starts)
-        hi[filled] = np.maximum.reduceat(samples, starts)
-        # reduceat runs each bin to the next start; the last filled bin ends at its own edge
-        last = np.flatnonzero(filled)[-1]
-        tail = samples[edges[last] : edges[last + 1]]
-        lo[last], hi[last] = float(tail.min()), float(tail.max())
-    return {
-        "duration": round(duration, 6),
-        "bins_per_second": round(rate, 9),
-        "sample_rate": int(sample_rate),
-        "bins": int(bins),
-        "min": [round(float(v), 4) for v in lo],
-        "max": [round(float(v), 4) for v in hi],
-    }
+    return MinMaxBins(sample_rate, duration).add(samples).result()
+
+
+CHUNK_BYTES = 1 << 20
+
+
+def _streamed_overview(path: Path, duration: float) -> tuple[dict, int]:
+    """Decode and bin in one pass, a megabyte at a time (bounded memory for long videos)."""
+    bins = MinMaxBins(WAVEFORM_RATE, duration)
+    cmd = _decode_command(path, WAVEFORM_RATE, None, None, 1.0)
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+            )
+        except FileNotFoundError as exc:
+            raise tools.ToolMissingError(f"cannot run {cmd[0]}: {exc}") from exc
+        try:
+            assert proc.stdout is not None
+            carry = b""
+            while chunk := proc.stdout.read(CHUNK_BYTES):
+                data = carry + chunk
+                usable = len(data) - len(data) % 4
+                carry = data[usable:]
+                bins.add(_samples(data[:usable]))
+            proc.wait(timeout=DECODE_TIMEOUT_S)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        errors.seek(0)
+        _check_decoded(path, proc.returncode, errors.read())
+    return bins.result(), bins.seen
 
 
 def write_waveform(path: str | Path, dst: str | Path, duration: float | None = None) -> dict:
@@ -189,10 +259,13 @@ def write_waveform(path: str | Path, dst: str | Path, duration: float | None = N
     from workers.video.transcode import atomic_output
 
     path, dst = Path(path), Path(dst)
-    samples = decode_mono(path, WAVEFORM_RATE)
-    if len(samples) == 0:
+    if duration and duration > 0:
+        overview, count = _streamed_overview(path, float(duration))
+    else:
+        samples = decode_mono(path, WAVEFORM_RATE)
+        overview, count = waveform_overview(samples, WAVEFORM_RATE, 0.0), len(samples)
+    if count == 0:
         raise AudioError(f"The audio track of {path.name} holds no sound that could be decoded.")
-    overview = waveform_overview(samples, WAVEFORM_RATE, duration or len(samples) / WAVEFORM_RATE)
     with atomic_output(dst, ".json") as tmp:
         tmp.write_text(json.dumps(overview, separators=(",", ":")))
     return overview
