@@ -198,11 +198,11 @@ def read_clip(path: str | Path, spec: InputSpec, video_id: str | None = None) ->
     if spec.audio is not None:
         from workers.video.audio import sample_audio
         from workers.video.errors import VideoError
+        from workers.video.sample import window_span
 
-        step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
         try:
             clip.audio, clip.audio_span = sample_audio(
-                path, spec.audio, float(times[0]), float(times[-1]) + step
+                path, spec.audio, *window_span(times, None, None)
             )
         except VideoError as exc:
             raise VideoIOError(f"{path}: {exc}") from exc
