@@ -102,12 +102,26 @@ def test_the_output_of_workers_explain_imports(api, video):
         topk=[Prediction(1, "green", 0.8)],
         params={"layers": "last"},
         cost=Cost(1, 0, 0.01, 0),
+        audio=None,
+        audio_times=None,
     )
     buf = io.BytesIO()
     save_explanation(buf, explanation, (64, 48))
     response = upload(api, video, buf.getvalue())
     assert response.status_code == 201, response.json()
     assert response.json()["explained_target"] == 1
+    assert response.json()["audio"] is None
+    # An audio-visual model's file carries its audio curve, which is imported with it.
+    explanation.audio = np.array([0.2, 0.9], np.float32)
+    explanation.audio_times = np.array([[0.0, 0.5], [0.5, 1.0]])
+    buf = io.BytesIO()
+    save_explanation(buf, explanation, (64, 48))
+    response = upload(api, video, buf.getvalue())
+    assert response.status_code == 201, response.json()
+    assert response.json()["audio"] == {
+        "importance": pytest.approx([0.2, 0.9]),
+        "times": [[0.0, 0.5], [0.5, 1.0]],
+    }
 
 
 class Boom:
