@@ -206,6 +206,27 @@ def test_broken_audio_stream_does_not_fail_the_video(media, tmp_path):
         decode_mono(result.playback, 8000)
 
 
+def test_a_cut_off_file_with_sound_fails_at_once(tmp_path, caplog):
+    """Truncation is not the sound's fault: no second conversion without it."""
+    from workers.video import TruncatedVideoError
+
+    full = tmp_path / "full.mp4"
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=2",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=2",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart",
+        "-shortest", str(full),
+    )  # fmt: skip
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with (
+        caplog.at_level("WARNING", logger="workers.video.ingest"),
+        pytest.raises(TruncatedVideoError, match="truncated"),
+    ):
+        process_video(cut, tmp_path / "out")
+    assert "trying without" not in caplog.text
+
+
 # --- model input -------------------------------------------------------------------------------
 
 AUDIO = AudioSpec(sample_rate=16000, duration=2.0)

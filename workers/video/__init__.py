@@ -21,6 +21,7 @@ from workers.video.errors import (
     DamagedVideoError,
     NotAVideoError,
     ToolMissingError,
+    TruncatedVideoError,
     UnsupportedVideoError,
     VideoError,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "NotAVideoError",
     "ProbeResult",
     "ToolMissingError",
+    "TruncatedVideoError",
     "UnsupportedVideoError",
     "VideoError",
     "frame_rate_summary",

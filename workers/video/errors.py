@@ -15,6 +15,10 @@ class DamagedVideoError(VideoError):
     """The file looks like a video but is incomplete or damaged (e.g. cut off half-way)."""
 
 
+class TruncatedVideoError(DamagedVideoError):
+    """The file's data ends before what its header announces (an upload or copy cut off)."""
+
+
 class UnsupportedVideoError(VideoError):
     """The file is a video, but outside what WhereWhen accepts (absurd size, no frames)."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from workers.video.audio import WAVEFORM_NAME, write_waveform
-from workers.video.errors import VideoError
+from workers.video.errors import TruncatedVideoError, VideoError
 from workers.video.probe import (
     DEFAULT_MAX_DIMENSION,
     ProbeResult,
@@ -107,8 +107,8 @@ def process_video(
     try:
         transcode(source, playback, info, progress=step)
     except VideoError as exc:
-        if not info.has_audio:
-            raise
+        if not info.has_audio or isinstance(exc, TruncatedVideoError):
+            raise  # a cut-off file stays cut off without its sound
         # A broken audio stream must not cost the video: convert the pictures alone. (A file
         # that is damaged as a whole fails this second attempt too, with its own reason.)
         log.warning("%s: converting with sound failed (%s); trying without", source.name, exc)

@@ -26,7 +26,7 @@ import ffmpeg
 import numpy as np
 
 from workers.video import tools
-from workers.video.errors import DamagedVideoError, VideoError
+from workers.video.errors import DamagedVideoError, TruncatedVideoError, VideoError
 from workers.video.probe import ProbeResult
 
 ProgressFn = Callable[[float], None]
@@ -140,7 +140,7 @@ def _run_with_progress(
     text = tools.tail(stderr, 400)
     if "partial file" in stderr.decode(errors="replace").lower():
         # ffmpeg converts what it can and exits 0; a cut-off source must not pass as complete.
-        raise DamagedVideoError(
+        raise TruncatedVideoError(
             "The video file is truncated: its data ends before the frames its header announces, "
             "which usually means the upload or copy was cut off half-way."
         )
