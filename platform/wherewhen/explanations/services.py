@@ -31,6 +31,7 @@ from wherewhen.explanations.models import (
     Flag,
     RegisteredModel,
 )
+from wherewhen.explanations.sound import sound_hit
 from wherewhen.videos import services as video_services
 from wherewhen.videos.models import Dataset, Video
 from workers.models.checkpoint_info import (
@@ -751,8 +752,6 @@ def ground_truth(
             seg,
         )
         temporal_hit = bool(tres.hits[0]) if tres.counted[0] else None
-    from wherewhen.explanations.sound import sound_hit
-
     sound_segments = [list(map(float, s)) for s in (gt.get("when") or {}).get("sound", [])]
     try:
         sound = sound_hit(explanation.audio, sound_segments)
