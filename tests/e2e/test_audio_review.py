@@ -131,6 +131,17 @@ def test_audio_curve_and_waveform_follow_the_playing_video(
 
     page.goto(f"/explanations/review/{video.pk}")
     expect(page.get_by_role("heading", name="Review: bell")).to_be_visible()
+    # Before any explanation, the waveform is under the plain player, and clicking it seeks.
+    wave = page.get_by_test_id("waveform-canvas")
+    expect(wave).to_have_attribute("data-drawn", re.compile(r"^[1-9]\d*$"), timeout=15_000)
+    strip = page.get_by_test_id("waveform")
+    box = strip.bounding_box()
+    strip.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    page.wait_for_function(
+        f"el => Math.abs(el.currentTime - {video.duration / 2}) < 0.05",
+        arg=page.get_by_test_id("review-video-plain").element_handle(),
+    )
+
     page.get_by_test_id("request-model").select_option(label="tiny-av (audio-visual)")
     page.get_by_test_id("request-method").select_option("staa")
     page.get_by_test_id("request-submit").click()
@@ -139,7 +150,7 @@ def test_audio_curve_and_waveform_follow_the_playing_video(
     )
     expect(page.get_by_test_id("review-pane")).to_have_count(1)
 
-    # The video's sound, drawn from the server's waveform.
+    # The video's sound, drawn from the server's waveform, now under the panes.
     wave = page.get_by_test_id("waveform-canvas")
     expect(wave).to_have_attribute("data-drawn", re.compile(r"^[1-9]\d*$"), timeout=15_000)
     assert wave.evaluate(CANVAS_PIXELS) > 0
@@ -154,10 +165,17 @@ def test_audio_curve_and_waveform_follow_the_playing_video(
         page.get_by_role("img", name=re.compile(r"^Audio importance of STAA: peak at \d:"))
     ).to_have_count(1)
 
-    # Playing moves the waveform's playhead with the video, and the highlighted audio token.
-    assert playhead_time(page) == 0
-    page.get_by_test_id("player-play").click()
+    # The panes took over where the plain player was.
     master = page.get_by_test_id("review-video-master")
+    page.wait_for_function(
+        f"el => Math.abs(el.currentTime - {video.duration / 2}) < 0.05", arg=master.element_handle()
+    )
+    assert playhead_time(page) == pytest.approx(video.duration / 2, abs=0.05)
+
+    # Playing moves the waveform's playhead with the video, and the highlighted audio token.
+    page.get_by_test_id("waveform").click(position={"x": 1, "y": 10})  # back to the start
+    expect(page.get_by_test_id("waveform-playhead")).to_have_attribute("data-time", "0.00")
+    page.get_by_test_id("player-play").click()
     page.wait_for_function("el => el.currentTime > 0.5", arg=master.element_handle())
     first = playhead_time(page)
     assert first > 0

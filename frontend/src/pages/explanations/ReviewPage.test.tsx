@@ -198,6 +198,24 @@ describe("ReviewPage", () => {
     expect(curves[0]).toHaveAttribute("data-active-token", "2");
   });
 
+  it("draws the waveform under the plain player too, and follows its clock", async () => {
+    mockFetch({
+      "GET /api/v1/videos/4/": () => json(200, { ...VIDEO, has_audio: true, waveform_url: "/api/v1/videos/4/waveform/" }),
+      "GET /api/v1/videos/4/waveform/": () => json(200, { duration: 2, bins_per_second: 1, min: [-1, -1], max: [1, 1] }),
+      "GET /api/v1/explanations/": () => json(200, list([])),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+    });
+    renderApp("/explanations/review/4", signedIn("reviewer"));
+    const wave = await screen.findByTestId("waveform");
+    const plain = screen.getByTestId("review-video-plain") as HTMLVideoElement;
+    wave.getBoundingClientRect = () => ({ left: 0, width: 200, top: 0, height: 48, right: 200, bottom: 48, x: 0, y: 0, toJSON: () => ({}) });
+    await userEvent.setup().pointer({ target: wave, coords: { clientX: 50, clientY: 10 }, keys: "[MouseLeft]" });
+    expect(plain.currentTime).toBe(0.5);
+    expect(screen.getByTestId("waveform-playhead")).toHaveAttribute("data-time", "0.50");
+    expect(screen.queryByTestId("audio-curve")).not.toBeInTheDocument();
+  });
+
   it("shows no sound strips for a silent video and a video-only explanation", async () => {
     mockFetch({
       "GET /api/v1/videos/4/": () => json(200, { ...VIDEO, has_audio: false, waveform_url: null }),

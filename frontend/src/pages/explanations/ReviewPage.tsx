@@ -167,6 +167,17 @@ export function ReviewPage() {
     [params, setParams],
   );
 
+  // Without panes, the plain player is the clock (its own controls play, pause and seek).
+  const registerPlain = useCallback((element: HTMLVideoElement | null) => {
+    if (!element && master.current) {
+      // Leaving the plain player for the panes: they start where it was, with the clock stopped.
+      const at = master.current.currentTime;
+      if (at > 0) pendingStart.current = at;
+      setPlaying(false);
+    }
+    master.current = element;
+  }, []);
+
   const onDone = useCallback(
     (doneId: number) => {
       void refresh();
@@ -214,6 +225,38 @@ export function ReviewPage() {
     const audio = explanationAudio(e);
     return audio ? [{ explanation: e, audio }] : [];
   });
+
+  // The video's sound and what audio-visual explanations say about it, on the curves' time axis.
+  const sound = (soundUrl || audible.length > 0 || audioError) && (
+    <div className="review-curves review-sound" aria-label="Sound" data-testid="review-sound">
+      {audioError && (
+        <p className="small muted" data-testid="audio-error">
+          {audioError}
+        </p>
+      )}
+      {soundUrl && (
+        <WaveformStrip
+          waveform={waveform?.url === soundUrl ? (waveform.data ?? null) : null}
+          error={waveform?.url === soundUrl ? (waveform.error ?? null) : null}
+          duration={duration}
+          time={time}
+          onSeek={seek}
+        />
+      )}
+      {audible.map(({ explanation: e, audio }) => (
+        <AudioCurve
+          key={e.id}
+          label={methodLabel(e.method)}
+          audio={audio}
+          duration={duration}
+          time={time}
+          onSeek={seek}
+          segments={truths[e.id]?.sound_segments ?? []}
+          soundHit={truths[e.id]?.sound_hit ?? null}
+        />
+      ))}
+    </div>
+    );
 
   function seek(t: number) {
     const clamped = Math.min(Math.max(t, 0), duration || 0);
@@ -330,13 +373,18 @@ export function ReviewPage() {
         <div className="review-single">
           {streamUrl && (
             <video
+              ref={registerPlain}
               src={streamUrl}
               controls
               preload="metadata"
               className="review-single__video"
               data-testid="review-video-plain"
+              onPlay={() => setPlaying(true)}
+              onPause={() => setPlaying(false)}
+              onSeeked={(event) => setTime(event.currentTarget.currentTime)}
             />
           )}
+          {sound}
           <p className="muted">Request an explanation, or tick one above, to see it over the video.</p>
         </div>
       ) : (
@@ -403,36 +451,7 @@ export function ReviewPage() {
               />
             ))}
           </div>
-          {(soundUrl || audible.length > 0 || audioError) && (
-            <div className="review-curves review-sound" aria-label="Sound" data-testid="review-sound">
-              {audioError && (
-                <p className="small muted" data-testid="audio-error">
-                  {audioError}
-                </p>
-              )}
-              {soundUrl && (
-                <WaveformStrip
-                  waveform={waveform?.url === soundUrl ? (waveform.data ?? null) : null}
-                  error={waveform?.url === soundUrl ? (waveform.error ?? null) : null}
-                  duration={duration}
-                  time={time}
-                  onSeek={seek}
-                />
-              )}
-              {audible.map(({ explanation: e, audio }) => (
-                <AudioCurve
-                  key={e.id}
-                  label={methodLabel(e.method)}
-                  audio={audio}
-                  duration={duration}
-                  time={time}
-                  onSeek={seek}
-                  segments={truths[e.id]?.sound_segments ?? []}
-                  soundHit={truths[e.id]?.sound_hit ?? null}
-                />
-              ))}
-            </div>
-          )}
+          {sound}
         </>
       )}
     </section>
