@@ -201,3 +201,40 @@ def test_audio_curve_and_waveform_follow_the_playing_video(
         f"el => Math.abs(el.currentTime - {quarter}) < 0.05", arg=master.element_handle()
     )
     assert playhead_time(page) == pytest.approx(quarter, abs=0.05)
+
+
+def test_bundled_model_points_at_the_tone_of_a_demo_clip(page, gpu_worker, researcher):
+    """The demo path: a benchmark clip with its tone and accepted ground truth (as ``make run``
+    loads them), the bundled audio-visual model, STAA+ requested in the browser; the audio
+    curve's peak falls inside the clip's sound segment and the player says so."""
+    from wherewhen.annotations.benchmark import load_benchmark
+    from wherewhen.explanations.demo import BUNDLED_AV_NAME, ensure_bundled_model
+
+    assert ensure_bundled_model(name=BUNDLED_AV_NAME) is not None
+    (video,) = load_benchmark(researcher, n=1, seed=7, audio=True)
+    assert video.has_audio
+    gpu_worker.wait_ready()
+    sign_in(page, "rita", "rita-pw-42")
+
+    page.goto(f"/explanations/review/{video.pk}")
+    page.get_by_test_id("request-model").select_option(label=f"{BUNDLED_AV_NAME} (audio-visual)")
+    page.get_by_test_id("request-method").select_option("staa_plus")
+    page.get_by_test_id("request-submit").click()
+    expect(page.get_by_test_id("request-status")).to_have_attribute(
+        "data-status", "done", timeout=120_000
+    )
+    curve = page.get_by_test_id("audio-curve")
+    expect(curve).to_have_count(1)
+    # the clip's tone (ground truth: 0.0625-0.6875 s) is where the model listened
+    expect(curve).to_have_attribute("data-segments", "1", timeout=15_000)
+    expect(curve).to_have_attribute("data-hit", "true")
+    expect(
+        page.get_by_role(
+            "img", name=re.compile(r"^Audio importance of STAA\+: peak at 0:00\.\d+.*\(hit\)$")
+        )
+    ).to_have_count(1)
+    master = page.get_by_test_id("review-video-master")
+    page.get_by_test_id("player-play").click()
+    page.wait_for_function("el => el.currentTime > 0.3", arg=master.element_handle())
+    assert playhead_time(page) > 0
+    assert int(curve.get_attribute("data-active-token")) >= 0
