@@ -135,13 +135,17 @@ def main() -> int:
     if loaded.spec.audio is None:
         print(f"error: {args.model} is not an audio-visual model", file=sys.stderr)
         return 2
-    accuracy = evaluate_av(loaded, heldout_av(args.accuracy_clips))
-    print(
-        f"held-out accuracy on {accuracy['n']} fresh clips (dataset seed {HELDOUT_SEED}): "
-        f"{accuracy['accuracy']:.3f}; per sound mode: "
-        + ", ".join(f"{k} {v:.3f}" for k, v in accuracy["per_sound_mode"].items() if v is not None)
-    )
-    print()
+    accuracy = None
+    if args.accuracy_clips > 0:
+        accuracy = evaluate_av(loaded, heldout_av(args.accuracy_clips))
+        print(
+            f"held-out accuracy on {accuracy['n']} fresh clips (dataset seed {HELDOUT_SEED}): "
+            f"{accuracy['accuracy']:.3f}; per sound mode: "
+            + ", ".join(
+                f"{k} {v:.3f}" for k, v in accuracy["per_sound_mode"].items() if v is not None
+            )
+        )
+        print()
     items = items_from_synthetic(HELDOUT_SEED, range(args.clips), loaded, config=AV_CONFIG)
     faith = items[: args.faith_clips]
     modes = [it.ground_truth["sound_mode"] for it in items]

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from workers.engine import method_defaults  # noqa: E402
 from workers.evaluate import (  # noqa: E402
-    LOCALIZATION,
+    VISUAL_LOCALIZATION,
     explain_items,
     format_table,
     items_from_synthetic,
@@ -80,7 +80,7 @@ def score_methods(loaded, items, methods, faith_items, randomization: bool, para
 
 
 COLUMNS = [
-    *LOCALIZATION,
+    *VISUAL_LOCALIZATION,
     "deletion_auc",
     "insertion_auc",
     "faithfulness_corr",
@@ -113,11 +113,15 @@ def report(args, loaded) -> int:
         out["slow_clips"] = len(sub)
 
     staa, plus = fast["staa"], fast["staa_plus"]
-    floor = {k: max(fast["random"][k], fast["center"][k]) for k in LOCALIZATION}
+    floor = {k: max(fast["random"][k], fast["center"][k]) for k in VISUAL_LOCALIZATION}
     checks = {}
     for name, row in (("staa", staa), ("staa_plus", plus)):
-        for k in LOCALIZATION:
-            checks[f"{name} {k} > random and center (+0.2)"] = row[k] > floor[k] + 0.2
+        for k in VISUAL_LOCALIZATION:
+            # accuracies need a margin of 0.2; the energy game is a mass fraction on another
+            # scale (a diffuse map scores low even when its peak is right), so it needs to beat
+            # the floors only
+            margin = 0.0 if k == "energy_pointing" else 0.2
+            checks[f"{name} {k} > random and center (+{margin})"] = row[k] > floor[k] + margin
     checks["staa_plus spatial_pointing > staa"] = (
         plus["spatial_pointing"] > staa["spatial_pointing"]
     )
@@ -156,7 +160,7 @@ def tune(args, loaded) -> int:
         f"STAA+ tuning on {len(items)} clips of dataset seed {TUNING_SEED} (deletion AUC on the "
         f"first {len(del_items)}); one parameter varied at a time around {defaults}"
     )
-    cols = [*LOCALIZATION, "deletion_auc"]
+    cols = [*VISUAL_LOCALIZATION, "deletion_auc"]
     rows: dict = {}
     sweeps = {k: v for k, v in SWEEPS.items() if not args.only or k in args.only.split(",")}
     for label, method, params in [("staa (raw)", "staa", {})] + [

@@ -66,14 +66,15 @@ METRICS: dict[str, tuple[str, bool]] = {
     "sparsity": ("Gini index of the maps, mean over clips", True),
     "randomization": ("rank correlation with the fully randomized model (lower is better)", False),
 }
-LOCALIZATION = (
+#: The pointing games of the picture (every model) and, for audio-visual models, of the sound.
+VISUAL_LOCALIZATION = (
     "spatial_pointing",
     "spatial_pointing_small",
     "temporal_pointing",
     "spacetime_pointing",
     "energy_pointing",
-    "sound_pointing",
 )
+LOCALIZATION = (*VISUAL_LOCALIZATION, "sound_pointing")
 PERTURBATION = (
     "deletion_auc",
     "insertion_auc",
@@ -415,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--methods", default="staa,staa_plus,random,center", help="comma separated")
     p.add_argument(
         "--metrics",
-        default=",".join(LOCALIZATION + ("deletion_auc", "insertion_auc", "sparsity")),
+        default=",".join(VISUAL_LOCALIZATION + ("deletion_auc", "insertion_auc", "sparsity")),
         help=f"comma separated, from: {', '.join(METRICS)}",
     )
     p.add_argument("--limit", type=int, default=None, help="use only the first N clips")
