@@ -20,8 +20,10 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -121,43 +123,100 @@ def heldout_set(n: int, spec: InputSpec = SPEC) -> tuple[np.ndarray, np.ndarray]
     return model_batch(HELDOUT_SEED, range(n), spec.num_frames, spec.image_size, SceneConfig())
 
 
-def train(
-    cfg: TrainConfig, out: str | Path | None = None, verbose: bool = True
-) -> tuple[LoadedModel, dict]:
-    """Train from scratch; save to ``out`` (if given) with ``training_log.json``."""
+def check_config(cfg: TrainConfig) -> None:
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.train_clips < cfg.batch_size:
         raise ValueError(
             f"need steps >= 1 and train_clips >= batch_size >= 1, got steps={cfg.steps}, "
             f"batch_size={cfg.batch_size}, train_clips={cfg.train_clips}"
         )
+
+
+def train(
+    cfg: TrainConfig, out: str | Path | None = None, verbose: bool = True
+) -> tuple[LoadedModel, dict]:
+    """Train from scratch; save to ``out`` (if given) with ``training_log.json``."""
+    check_config(cfg)
+    return preserving_torch_settings(_train, cfg, out, verbose)
+
+
+def preserving_torch_settings(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` and put torch's thread count and determinism back as they were (tests train
+    in one process)."""
     previous = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
     try:
-        return _train(cfg, out, verbose)
-    finally:  # leave the process as it was (tests run in one process)
+        return fn(*args)
+    finally:
         torch.set_num_threads(previous[0])
         torch.use_deterministic_algorithms(previous[1])
 
 
+class Clock:
+    """Wall and CPU time since the start of a run, and its progress lines."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+        self.verbose = verbose
+
+    def wall(self) -> float:
+        return time.perf_counter() - self.wall0
+
+    def cpu(self) -> float:
+        return time.process_time() - self.cpu0
+
+    def say(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[{self.wall():7.1f}s] {msg}", flush=True)
+
+
 def _train(cfg: TrainConfig, out: str | Path | None, verbose: bool) -> tuple[LoadedModel, dict]:
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    clock = Clock(verbose)
     setup_determinism(cfg.seed, cfg.threads)
-
-    def say(msg: str) -> None:
-        if verbose:
-            print(f"[{time.perf_counter() - wall0:7.1f}s] {msg}", flush=True)
-
     data_seed = TRAIN_DATA_SEED_OFFSET + cfg.seed
-    say(f"rendering {cfg.train_clips} training clips (dataset seed {data_seed})")
+    clock.say(f"rendering {cfg.train_clips} training clips (dataset seed {data_seed})")
     pool_x, pool_y = make_pool(data_seed, cfg.train_clips)
     val_x = val_y = None
     if cfg.val_clips > 0:
         val_x, val_y = model_batch(
             VALIDATION_SEED, range(cfg.val_clips), SPEC.num_frames, SPEC.image_size
         )
-    data_seconds = time.perf_counter() - wall0
-    say(f"data ready in {data_seconds:.1f}s")
+    data_seconds = clock.wall()
+    clock.say(f"data ready in {data_seconds:.1f}s")
 
     loaded = build_model("timesformer", SPEC, list(CLASSES), **cfg.model_config)
+
+    def batch_logits(idx: np.ndarray, aug_rng: np.random.Generator):
+        x = pool_x[idx]
+        if cfg.augment:
+            x = augment(x, aug_rng)
+        return loaded.model(pixel_values=loaded.preprocess(x)).logits, pool_y[idx]
+
+    def validate() -> dict:
+        return {"val_accuracy": evaluate(loaded, val_x, val_y)["accuracy"]}
+
+    log = optimize(cfg, loaded, batch_logits, validate if val_x is not None else None, 12345, clock)
+    result = run_record(cfg, SPEC, data_seed, data_seconds, log, clock)
+    if cfg.eval_clips > 0:
+        clock.say(f"evaluating on {cfg.eval_clips} held-out clips (dataset seed {HELDOUT_SEED})")
+        hx, hy = heldout_set(cfg.eval_clips)
+        ev = evaluate(loaded, hx, hy)
+        result["heldout"] = {k: v for k, v in ev.items() if k != "predictions"}
+        clock.say(f"held-out accuracy {ev['accuracy']:.4f} per class {ev['per_class']}")
+    finish(loaded, result, out, clock)
+    return loaded, result
+
+
+def optimize(
+    cfg: TrainConfig,
+    loaded: LoadedModel,
+    batch_logits: Callable[[np.ndarray, np.random.Generator], tuple[torch.Tensor, np.ndarray]],
+    validate: Callable[[], dict] | None,
+    augment_seed: int,
+    clock: Clock,
+) -> list[dict]:
+    """The optimizer loop both bundled models are trained with: AdamW, one-cycle schedule,
+    gradient clipping, seeded shuffling (``cfg.seed``) and augmentation
+    (``[cfg.seed, augment_seed]``). ``batch_logits(indices, rng)`` gives the logits and labels
+    of one batch of the training pool; ``validate()`` the validation entries of the log."""
     model = loaded.model
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -165,7 +224,7 @@ def _train(cfg: TrainConfig, out: str | Path | None, verbose: bool) -> tuple[Loa
         opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=cfg.warmup_fraction
     )
     order_gen = torch.Generator().manual_seed(cfg.seed)
-    aug_rng = np.random.default_rng([cfg.seed, 12345])
+    aug_rng = np.random.default_rng([cfg.seed, augment_seed])
     perm = torch.randperm(cfg.train_clips, generator=order_gen).numpy()
     cursor = 0
     log: list[dict] = []
@@ -176,11 +235,8 @@ def _train(cfg: TrainConfig, out: str | Path | None, verbose: bool) -> tuple[Loa
             cursor = 0
         idx = np.sort(perm[cursor : cursor + cfg.batch_size])
         cursor += cfg.batch_size
-        x = pool_x[idx]
-        if cfg.augment:
-            x = augment(x, aug_rng)
-        y = torch.from_numpy(pool_y[idx])
-        logits = model(pixel_values=loaded.preprocess(x)).logits
+        logits, labels = batch_logits(idx, aug_rng)
+        y = torch.from_numpy(labels)
         loss = torch.nn.functional.cross_entropy(logits, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -197,53 +253,59 @@ def _train(cfg: TrainConfig, out: str | Path | None, verbose: bool) -> tuple[Loa
                 "loss": round(run_loss / run_n, 5),
                 "train_accuracy": round(run_correct / run_n, 4),
                 "lr": float(sched.get_last_lr()[0]),
-                "wall_seconds": round(time.perf_counter() - wall0, 1),
+                "wall_seconds": round(clock.wall(), 1),
             }
             run_loss = run_correct = run_n = 0.0
-        if val_x is not None and (step % cfg.val_every == 0 or step == cfg.steps):
+        if validate is not None and (step % cfg.val_every == 0 or step == cfg.steps):
             entry = entry or {"step": step}
-            entry["val_accuracy"] = evaluate(loaded, val_x, val_y)["accuracy"]
+            entry.update(validate())
         if entry:
             log.append(entry)
-            say(" ".join(f"{k}={v}" for k, v in entry.items() if k != "wall_seconds"))
-
-    train_wall, train_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            clock.say(" ".join(f"{k}={v}" for k, v in entry.items() if k != "wall_seconds"))
     model.eval()
-    result: dict = {
+    return log
+
+
+def run_record(
+    cfg: TrainConfig,
+    spec: InputSpec,
+    data_seed: int,
+    data_seconds: float,
+    log: list[dict],
+    clock: Clock,
+) -> dict:
+    """What ``training_log.json`` records of a run: settings, times, machine, loss curve."""
+    return {
         "config": asdict(cfg),
-        "spec": SPEC.to_dict(),
+        "spec": spec.to_dict(),
         "classes": list(CLASSES),
         "train_data_seed": data_seed,
         "heldout_seed": HELDOUT_SEED,
         "data_seconds": round(data_seconds, 1),
-        "train_wall_seconds": round(train_wall, 1),
-        "train_cpu_seconds": round(train_cpu, 1),
+        "train_wall_seconds": round(clock.wall(), 1),
+        "train_cpu_seconds": round(clock.cpu(), 1),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "log": log,
     }
-    if cfg.eval_clips > 0:
-        say(f"evaluating on {cfg.eval_clips} held-out clips (dataset seed {HELDOUT_SEED})")
-        hx, hy = heldout_set(cfg.eval_clips)
-        ev = evaluate(loaded, hx, hy)
-        result["heldout"] = {k: v for k, v in ev.items() if k != "predictions"}
-        say(f"held-out accuracy {ev['accuracy']:.4f} per class {ev['per_class']}")
-    result["total_wall_seconds"] = round(time.perf_counter() - wall0, 1)
+
+
+def finish(loaded: LoadedModel, result: dict, out: str | Path | None, clock: Clock) -> None:
+    result["total_wall_seconds"] = round(clock.wall(), 1)
     if out is not None:
         save_model(loaded, out)
         Path(out, "training_log.json").write_text(json.dumps(result, indent=1) + "\n")
-        say(f"saved to {out}")
-    return loaded, result
+        clock.say(f"saved to {out}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    d = TrainConfig()
-    p = argparse.ArgumentParser(
-        prog="python -m workers.train",
-        description="Train the small TimeSformer on synthetic clips (deterministic per seed).",
-    )
+def parse_config(
+    argv: list[str] | None, defaults: TrainConfig, prog: str, description: str
+) -> tuple[TrainConfig, str]:
+    """The training command line (the same flags for both bundled models)."""
+    d = defaults
+    p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out", required=True, help="checkpoint directory to write")
     p.add_argument("--steps", type=int, default=d.steps)
@@ -255,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-clips", type=int, default=d.val_clips)
     p.add_argument("--no-augment", action="store_true")
     args = p.parse_args(argv)
-    cfg = TrainConfig(
+    cfg = type(d)(
         seed=args.seed,
         steps=args.steps,
         batch_size=args.batch_size,
@@ -266,8 +328,18 @@ def main(argv: list[str] | None = None) -> int:
         val_clips=args.val_clips,
         augment=not args.no_augment,
     )
+    return cfg, args.out
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, out = parse_config(
+        argv,
+        TrainConfig(),
+        "python -m workers.train",
+        "Train the small TimeSformer on synthetic clips (deterministic per seed).",
+    )
     try:
-        train(cfg, args.out)
+        train(cfg, out)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

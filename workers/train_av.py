@@ -13,53 +13,42 @@ Augmentation: flips and 90-degree rotations of the frames, a random gain of the 
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import sys
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from workers.models.av import MODEL_TYPE
-from workers.models.loader import LoadedModel, build_model, save_model
+from workers.models.loader import LoadedModel, build_model
 from workers.models.spec import AudioSpec, InputSpec
 from workers.synthetic import CLASSES, SceneConfig, model_frames, scene_for
 from workers.synthetic.scene import AV_SOUND_MIX, SOUND_MODES
-from workers.train import HELDOUT_SEED, TRAIN_DATA_SEED_OFFSET, VALIDATION_SEED, setup_determinism
+from workers.train import (
+    HELDOUT_SEED,
+    TRAIN_DATA_SEED_OFFSET,
+    VALIDATION_SEED,
+    Clock,
+    TrainConfig,
+    check_config,
+    finish,
+    optimize,
+    parse_config,
+    preserving_torch_settings,
+    run_record,
+    setup_determinism,
+)
 
 AV_CONFIG = SceneConfig(sound_mix=AV_SOUND_MIX)
 SPEC = InputSpec(num_frames=8, image_size=64, patch_size=16, audio=AudioSpec())
-MODEL_CONFIG = {
-    "hidden_size": 96,
-    "num_hidden_layers": 3,
-    "num_attention_heads": 4,
-    "intermediate_size": 384,
-    "hidden_dropout_prob": 0.0,
-    "attention_probs_dropout_prob": 0.0,
-}
 
 
 @dataclass
-class AVTrainConfig:
-    seed: int = 0
-    steps: int = 2000
-    batch_size: int = 32
+class AVTrainConfig(TrainConfig):
+    """The video model's settings; the pool is smaller (each clip also holds 2 s of sound)."""
+
     train_clips: int = 6000
-    lr: float = 4e-4
-    weight_decay: float = 0.05
-    warmup_fraction: float = 0.15
-    grad_clip: float = 1.0
-    threads: int = 2
-    eval_clips: int = 500
-    val_clips: int = 256
-    val_every: int = 250
-    log_every: int = 25
-    augment: bool = True
-    model_config: dict = field(default_factory=lambda: dict(MODEL_CONFIG))
 
 
 @dataclass
@@ -130,147 +119,53 @@ def train_av(
     cfg: AVTrainConfig, out: str | Path | None = None, verbose: bool = True
 ) -> tuple[LoadedModel, dict]:
     """Train from scratch; save to ``out`` (if given) with ``training_log.json``."""
-    if cfg.steps < 1 or cfg.batch_size < 1 or cfg.train_clips < cfg.batch_size:
-        raise ValueError(
-            f"need steps >= 1 and train_clips >= batch_size >= 1, got steps={cfg.steps}, "
-            f"batch_size={cfg.batch_size}, train_clips={cfg.train_clips}"
-        )
-    previous = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
-    try:
-        return _train(cfg, out, verbose)
-    finally:
-        torch.set_num_threads(previous[0])
-        torch.use_deterministic_algorithms(previous[1])
+    check_config(cfg)
+    return preserving_torch_settings(_train, cfg, out, verbose)
 
 
 def _train(cfg: AVTrainConfig, out: str | Path | None, verbose: bool) -> tuple[LoadedModel, dict]:
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    clock = Clock(verbose)
     setup_determinism(cfg.seed, cfg.threads)
-
-    def say(msg: str) -> None:
-        if verbose:
-            print(f"[{time.perf_counter() - wall0:7.1f}s] {msg}", flush=True)
-
     data_seed = TRAIN_DATA_SEED_OFFSET + cfg.seed
-    say(f"rendering {cfg.train_clips} audio-visual training clips (dataset seed {data_seed})")
+    clock.say(f"rendering {cfg.train_clips} audio-visual training clips (dataset seed {data_seed})")
     pool = av_set(data_seed, range(cfg.train_clips))
     val = av_set(VALIDATION_SEED, range(cfg.val_clips)) if cfg.val_clips > 0 else None
-    data_seconds = time.perf_counter() - wall0
-    say(f"data ready in {data_seconds:.1f}s")
+    data_seconds = clock.wall()
+    clock.say(f"data ready in {data_seconds:.1f}s")
 
     loaded = build_model(MODEL_TYPE, SPEC, list(CLASSES), **cfg.model_config)
-    model = loaded.model
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=cfg.warmup_fraction
-    )
-    order_gen = torch.Generator().manual_seed(cfg.seed)
-    aug_rng = np.random.default_rng([cfg.seed, 54321])
-    perm = torch.randperm(cfg.train_clips, generator=order_gen).numpy()
-    cursor = 0
-    log: list[dict] = []
-    run_loss = run_correct = run_n = 0.0
-    for step in range(1, cfg.steps + 1):
-        if cursor + cfg.batch_size > len(perm):
-            perm = torch.randperm(cfg.train_clips, generator=order_gen).numpy()
-            cursor = 0
-        idx = np.sort(perm[cursor : cursor + cfg.batch_size])
-        cursor += cfg.batch_size
+
+    def batch_logits(idx: np.ndarray, aug_rng: np.random.Generator):
         x, a = pool.frames[idx], pool.audio[idx].astype(np.float32)
         if cfg.augment:
             x, a = augment_av(x, a, aug_rng)
-        y = torch.from_numpy(pool.labels[idx])
-        logits = loaded.logits(loaded.preprocess(x), loaded.preprocess_audio(a))
-        loss = torch.nn.functional.cross_entropy(logits, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        sched.step()
-        run_loss += float(loss.detach()) * len(y)
-        run_correct += float((logits.argmax(1) == y).sum())
-        run_n += len(y)
-        entry = None
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            entry = {
-                "step": step,
-                "loss": round(run_loss / run_n, 5),
-                "train_accuracy": round(run_correct / run_n, 4),
-                "lr": float(sched.get_last_lr()[0]),
-                "wall_seconds": round(time.perf_counter() - wall0, 1),
-            }
-            run_loss = run_correct = run_n = 0.0
-        if val is not None and (step % cfg.val_every == 0 or step == cfg.steps):
-            entry = entry or {"step": step}
-            ev = evaluate_av(loaded, val)
-            entry["val_accuracy"] = ev["accuracy"]
-            entry["val_per_sound_mode"] = ev["per_sound_mode"]
-        if entry:
-            log.append(entry)
-            say(" ".join(f"{k}={v}" for k, v in entry.items() if k != "wall_seconds"))
+        return loaded.logits(loaded.preprocess(x), loaded.preprocess_audio(a)), pool.labels[idx]
 
-    train_wall, train_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    model.eval()
-    result: dict = {
-        "config": asdict(cfg),
-        "spec": SPEC.to_dict(),
-        "classes": list(CLASSES),
-        "sound_mix": [list(m) for m in AV_SOUND_MIX],
-        "train_data_seed": data_seed,
-        "heldout_seed": HELDOUT_SEED,
-        "data_seconds": round(data_seconds, 1),
-        "train_wall_seconds": round(train_wall, 1),
-        "train_cpu_seconds": round(train_cpu, 1),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "log": log,
-    }
+    def validate() -> dict:
+        ev = evaluate_av(loaded, val)
+        return {"val_accuracy": ev["accuracy"], "val_per_sound_mode": ev["per_sound_mode"]}
+
+    log = optimize(cfg, loaded, batch_logits, validate if val is not None else None, 54321, clock)
+    result = run_record(cfg, SPEC, data_seed, data_seconds, log, clock)
+    result["sound_mix"] = [list(m) for m in AV_SOUND_MIX]
     if cfg.eval_clips > 0:
-        say(f"evaluating on {cfg.eval_clips} held-out clips (dataset seed {HELDOUT_SEED})")
+        clock.say(f"evaluating on {cfg.eval_clips} held-out clips (dataset seed {HELDOUT_SEED})")
         ev = evaluate_av(loaded, heldout_av(cfg.eval_clips))
         result["heldout"] = ev
-        say(f"held-out accuracy {ev['accuracy']:.4f} per sound mode {ev['per_sound_mode']}")
-    result["total_wall_seconds"] = round(time.perf_counter() - wall0, 1)
-    if out is not None:
-        save_model(loaded, out)
-        Path(out, "training_log.json").write_text(json.dumps(result, indent=1) + "\n")
-        say(f"saved to {out}")
+        clock.say(f"held-out accuracy {ev['accuracy']:.4f} per sound mode {ev['per_sound_mode']}")
+    finish(loaded, result, out, clock)
     return loaded, result
 
 
 def main(argv: list[str] | None = None) -> int:
-    d = AVTrainConfig()
-    p = argparse.ArgumentParser(
-        prog="python -m workers.train_av",
-        description="Train the small audio-visual transformer (deterministic per seed).",
-    )
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--out", required=True, help="checkpoint directory to write")
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--train-clips", type=int, default=d.train_clips)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--threads", type=int, default=d.threads)
-    p.add_argument("--eval-clips", type=int, default=d.eval_clips)
-    p.add_argument("--val-clips", type=int, default=d.val_clips)
-    p.add_argument("--no-augment", action="store_true")
-    args = p.parse_args(argv)
-    cfg = AVTrainConfig(
-        seed=args.seed,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        train_clips=args.train_clips,
-        lr=args.lr,
-        threads=args.threads,
-        eval_clips=args.eval_clips,
-        val_clips=args.val_clips,
-        augment=not args.no_augment,
+    cfg, out = parse_config(
+        argv,
+        AVTrainConfig(),
+        "python -m workers.train_av",
+        "Train the small audio-visual transformer (deterministic per seed).",
     )
     try:
-        train_av(cfg, args.out)
+        train_av(cfg, out)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
