@@ -11,21 +11,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from celery import Celery
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_REDIS_URL, redis_reachable
+from tests.e2e.support import CANVAS_PIXELS, gpu_worker_fixture, sign_in  # noqa: F401
 from tests.explanations_support import researcher_fixture  # noqa: F401 - fixtures
 from wherewhen.explanations import services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-CANVAS_PIXELS = """(el) => {
-  const data = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
-  let painted = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
-  return painted;
-}"""
 
 #: Set to a folder to keep a screenshot of the player (for looking at it by eye).
 SCREENSHOTS = os.environ.get("WHEREWHEN_E2E_SCREENSHOTS")
@@ -68,37 +60,6 @@ def clip_with_sound(path: Path, seconds: float = 2.0) -> Path:
         capture_output=True,
     )
     return path
-
-
-@pytest.fixture
-def gpu_worker(start_worker, monkeypatch):
-    """A real gpu worker; the web (the live server in this process) sends it tasks."""
-    broker = "redis" if redis_reachable() else "embedded"
-    if broker == "redis":
-        import redis
-
-        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    worker = start_worker(queues="gpu", broker=broker, wait=False)
-    from wherewhen.celery import app as platform_app
-
-    client = Celery("audio-review-e2e", broker=worker.broker_url, backend=worker.result_backend)
-    client.conf.update(
-        task_queues=platform_app.conf.task_queues,
-        task_routes=platform_app.conf.task_routes,
-        task_default_queue="default",
-        broker_transport_options=dict(platform_app.conf.broker_transport_options or {}),
-    )
-    monkeypatch.setattr(services, "_celery_app", lambda: client)
-    yield worker
-    client.close()
-
-
-def sign_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 @pytest.fixture(scope="session")

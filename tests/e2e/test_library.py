@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.support import sign_in
 from tests.platform.videohelpers import media_files
 from wherewhen.accounts.models import Role, User
 from wherewhen.videos.models import Video
@@ -13,14 +14,6 @@ from wherewhen.videos.models import Video
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PLAYER = "document.querySelector('[data-testid=player]')"
-
-
-def sign_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def test_upload_watch_it_get_ready_play_seek_and_delete(

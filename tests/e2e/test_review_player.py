@@ -4,58 +4,17 @@ status go to done, and see the heatmap drawn on the overlay canvas and the tempo
 from __future__ import annotations
 
 import pytest
-from celery import Celery
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_REDIS_URL, broker_for, redis_reachable
+from tests.e2e.support import CANVAS_PIXELS, gpu_worker_fixture, sign_in  # noqa: F401
 from tests.explanations_support import (  # noqa: F401 - fixtures
     ready_video,
     register_tiny_model,
     researcher_fixture,
     tiny_checkpoint_fixture,
 )
-from wherewhen.explanations import services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-CANVAS_PIXELS = """(el) => {
-  const data = el.getContext("2d").getImageData(0, 0, el.width, el.height).data;
-  let painted = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
-  return painted;
-}"""
-
-
-@pytest.fixture
-def gpu_worker(start_worker, monkeypatch, tmp_path):
-    """A real gpu worker; the web (the live server in this process) sends it tasks."""
-    broker = "redis" if redis_reachable() else "embedded"
-    if broker == "redis":
-        import redis
-
-        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    worker = start_worker(queues="gpu", broker=broker, wait=False)
-    from wherewhen.celery import app as platform_app
-
-    client = Celery("review-e2e", broker=worker.broker_url, backend=worker.result_backend)
-    client.conf.update(
-        task_queues=platform_app.conf.task_queues,
-        task_routes=platform_app.conf.task_routes,
-        task_default_queue="default",
-        broker_transport_options=dict(platform_app.conf.broker_transport_options or {}),
-    )
-    monkeypatch.setattr(services, "_celery_app", lambda: client)
-    assert broker_for  # the same helper the worker fixture uses picked the broker URLs
-    yield worker
-    client.close()
-
-
-def sign_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def test_request_staa_and_see_the_overlay_and_the_curve(

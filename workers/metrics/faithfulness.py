@@ -112,18 +112,28 @@ def _curve(
 ) -> CurveResult:
     x, cmap = _check(frames, cmap)
     base = baseline_frames(x, baseline)
-    order = cell_order(cmap)
-    n = order.size
-    counts = _steps_counts(n, n_steps)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    chosen = rank[None, :] < counts[:, None]  # (steps+1, n): cells taken at each step
+    counts, chosen = _ranked_steps(cmap, n_steps)
     mask = expand_cells(chosen.reshape(-1, *cmap.shape), x.shape)
     if insertion:
         batch = np.where(mask, x[None], base[None])
     else:
         batch = np.where(mask, base[None], x[None])
     scores = _predict_batched(predict, batch.astype(np.float32), target, batch_size)
+    return _result(scores, counts, cmap.size)
+
+
+def _ranked_steps(values: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """How many units each step takes, most important first (ties in index order), and which:
+    ``counts`` (steps+1,) and ``chosen`` (steps+1, units)."""
+    order = cell_order(values)
+    n = order.size
+    counts = _steps_counts(n, n_steps)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return counts, rank[None, :] < counts[:, None]
+
+
+def _result(scores: np.ndarray, counts: np.ndarray, n: int) -> CurveResult:
     fractions = counts / n
     return CurveResult(
         fractions=fractions, scores=scores, auc=float(np.trapezoid(scores, fractions))
@@ -180,17 +190,11 @@ def _audio_curve(
     a = imp.size
     edges = np.round(np.arange(a + 1) * wave.size / a).astype(int)
     token_of_sample = np.searchsorted(edges, np.arange(wave.size), side="right") - 1
-    order = cell_order(imp)
-    rank = np.empty(a, dtype=np.int64)
-    rank[order] = np.arange(a)
-    counts = _steps_counts(a, n_steps if n_steps is not None else a)
-    chosen = (rank[None, :] < counts[:, None])[:, token_of_sample]  # (steps+1, S)
+    counts, chosen = _ranked_steps(imp, n_steps if n_steps is not None else a)
+    chosen = chosen[:, token_of_sample]  # (steps+1, S): samples taken at each step
     batch = np.where(chosen, wave[None], 0.0) if insertion else np.where(chosen, 0.0, wave[None])
     scores = _predict_batched(predict_audio, batch.astype(np.float32), target, batch_size)
-    fractions = counts / a
-    return CurveResult(
-        fractions=fractions, scores=scores, auc=float(np.trapezoid(scores, fractions))
-    )
+    return _result(scores, counts, a)
 
 
 def audio_deletion_curve(
