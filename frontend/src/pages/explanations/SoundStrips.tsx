@@ -10,7 +10,7 @@ import {
   type AudioImportance,
   type Waveform,
 } from "./audio";
-import { timeAtX, xAtTime } from "./curve";
+import { arrowSeekTime, timeAtX, xAtTime } from "./curve";
 import { formatClock } from "./format";
 
 /** Canvas resolution of the strips; CSS stretches them to the row's width. */
@@ -75,10 +75,9 @@ export function WaveformStrip({ waveform, error, duration, time, onSeek }: Wavef
   }, [waveform, duration]);
 
   function seekFromKey(event: KeyboardEvent<HTMLDivElement>) {
-    const step = duration / 20;
-    if (event.key === "ArrowRight") onSeek(Math.min(duration, time + step));
-    else if (event.key === "ArrowLeft") onSeek(Math.max(0, time - step));
-    else return;
+    const to = arrowSeekTime(event.key, time, duration);
+    if (to === null) return;
+    onSeek(to);
     event.preventDefault();
   }
 

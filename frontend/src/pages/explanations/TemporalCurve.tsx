@@ -1,5 +1,5 @@
 import type { KeyboardEvent, MouseEvent } from "react";
-import { curveGeometry, timeAtX, xAtTime } from "./curve";
+import { arrowSeekTime, curveGeometry, timeAtX, xAtTime } from "./curve";
 import { formatClock } from "./format";
 
 interface Props {
@@ -30,10 +30,9 @@ export function TemporalCurve(props: Props) {
   }
 
   function seekFromKey(event: KeyboardEvent<SVGSVGElement>) {
-    const step = duration / 20;
-    if (event.key === "ArrowRight") onSeek(Math.min(duration, time + step));
-    else if (event.key === "ArrowLeft") onSeek(Math.max(0, time - step));
-    else return;
+    const to = arrowSeekTime(event.key, time, duration);
+    if (to === null) return;
+    onSeek(to);
     event.preventDefault();
   }
 

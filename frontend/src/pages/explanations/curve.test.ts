@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { curveGeometry, normalizeCurve, timeAtX, xAtTime } from "./curve";
+import { arrowSeekTime, curveGeometry, normalizeCurve, timeAtX, xAtTime } from "./curve";
 
 describe("curve geometry", () => {
   it("maps time to x and back", () => {
@@ -26,5 +26,15 @@ describe("curve geometry", () => {
   it("takes the first peak on ties and copes with nothing", () => {
     expect(curveGeometry([1, 3, 3], [0, 1, 2], 3, 30, 10).peakIndex).toBe(1);
     expect(curveGeometry([], [], 3, 30, 10)).toEqual({ area: "", line: "", peakX: 0, peakIndex: -1 });
+  });
+});
+
+describe("arrowSeekTime", () => {
+  it("steps a twentieth of the clip and stays inside it", () => {
+    expect(arrowSeekTime("ArrowRight", 1, 2)).toBeCloseTo(1.1);
+    expect(arrowSeekTime("ArrowLeft", 1, 2)).toBeCloseTo(0.9);
+    expect(arrowSeekTime("ArrowRight", 1.95, 2)).toBe(2);
+    expect(arrowSeekTime("ArrowLeft", 0.05, 2)).toBe(0);
+    expect(arrowSeekTime("Enter", 1, 2)).toBeNull();
   });
 });

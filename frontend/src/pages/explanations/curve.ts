@@ -35,6 +35,14 @@ export function xAtTime(t: number, duration: number, width: number): number {
   return (Math.min(Math.max(t, 0), duration) / duration) * width;
 }
 
+/** Arrow keys step a twentieth of the clip: the time to seek to, or null for other keys. */
+export function arrowSeekTime(key: string, time: number, duration: number): number | null {
+  const step = duration / 20;
+  if (key === "ArrowRight") return Math.min(duration, time + step);
+  if (key === "ArrowLeft") return Math.max(0, time - step);
+  return null;
+}
+
 export function timeAtX(x: number, width: number, duration: number): number {
   if (width <= 0) return 0;
   return (Math.min(Math.max(x, 0), width) / width) * duration;
