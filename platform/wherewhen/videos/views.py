@@ -265,17 +265,25 @@ FILE_KINDS = {
 }
 
 
+def _visible_video(request, pk: int) -> Video | JsonResponse:
+    """The video if the requester may see it, else the 403/404 answer to return."""
+    user = _user(request)
+    if user is None:
+        return _error(403, "Authentication credentials were not provided.")
+    video = get_object_or_404(Video, pk=pk)
+    if not services.user_can_view(user, video):
+        return _error(404, "No video with this id is visible to you.")
+    return video
+
+
 def _file_view(kind: str):
     field, content_type = FILE_KINDS[kind]
 
     @require_safe
     def view(request, pk: int):
-        user = _user(request)
-        if user is None:
-            return _error(403, "Authentication credentials were not provided.")
-        video = get_object_or_404(Video, pk=pk)
-        if not services.user_can_view(user, video):
-            return _error(404, "No video with this id is visible to you.")
+        video = _visible_video(request, pk)
+        if not isinstance(video, Video):
+            return video
         name = getattr(video, field).name
         if kind == "stream" and video.status != Video.Status.READY:
             return _error(409, f"The video is not ready to play (status: {video.status}).")
@@ -298,12 +306,9 @@ def _file_view(kind: str):
 @require_safe
 def video_waveform(request, pk: int):
     """The sound's min/max overview (``waveform.json``), with the poster's permission checks."""
-    user = _user(request)
-    if user is None:
-        return _error(403, "Authentication credentials were not provided.")
-    video = get_object_or_404(Video, pk=pk)
-    if not services.user_can_view(user, video):
-        return _error(404, "No video with this id is visible to you.")
+    video = _visible_video(request, pk)
+    if not isinstance(video, Video):
+        return video
     if video.status != Video.Status.READY:
         return _error(409, f"The video is not processed yet (status: {video.status}).")
     if video.audio_error:
