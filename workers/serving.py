@@ -151,6 +151,7 @@ def load_clip(
     end: float | None = None,
     *,
     timestamps: Sequence[float] | None = None,
+    duration: float | None = None,
     video_id: str | None = None,
     model_name: str | None = None,
 ) -> Clip:
@@ -158,7 +159,8 @@ def load_clip(
     whole video or from the window ``[start, end)`` seconds, resized to the model's input, with
     their exact source timestamps (``workers.video.sample``: the sampling rule the bundled model
     was trained with), and for audio-visual models (``spec.audio``) the window's sound.
-    ``timestamps``, the frame table stored at ingest, saves a decode pass.
+    ``timestamps``, the frame table stored at ingest, saves a decode pass; ``duration``, the
+    exact end of its last frame, closes a window that runs to the end of the video.
     Raises :class:`ClipError` with the reason when the file cannot give a clip (a video without
     an audio track for an audio-visual model included)."""
     from workers.video.audio import NoAudioError
@@ -169,7 +171,9 @@ def load_clip(
         raise ClipError(f"the video file {path.name} is missing")
     table = list(timestamps) if timestamps else None
     try:
-        return sample_clip(path, spec, start, end, timestamps=table, video_id=video_id)
+        return sample_clip(
+            path, spec, start, end, timestamps=table, duration=duration, video_id=video_id
+        )
     except NoAudioError as exc:
         if model_name:
             raise ClipError(

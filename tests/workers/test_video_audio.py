@@ -317,3 +317,14 @@ def test_audio_visual_model_on_a_silent_video_is_a_clear_error(media):
     assert str(info.value) == (
         "video 7 has no audio track; model 'tiny-av' is audio-visual and needs sound"
     )
+
+
+def test_open_window_ends_where_the_last_frame_ends():
+    """With the video's exact duration (its frame table) the window closes there, not at the
+    last frame plus the median interval (which overshoots a variable frame rate's end)."""
+    from workers.video.sample import window_span
+
+    stamps = np.array([0.0, 0.1, 0.2, 2.90, 2.95])  # the last frame lasts 0.05 s
+    assert window_span(stamps, None, None) == pytest.approx((0.0, 3.05))
+    assert window_span(stamps, None, None, duration=3.0) == pytest.approx((0.0, 3.0))
+    assert window_span(stamps, 0.5, 1.0, duration=3.0) == (0.5, 1.0)

@@ -63,7 +63,7 @@ class IngestResult:
     timestamps: np.ndarray  # presentation time of every playback frame, seconds
     width: int  # playback frame size = display size (even)
     height: int
-    duration: float
+    duration: float  # end of the last frame: its presentation time plus its duration
     fps: float | None
     variable_frame_rate: bool
     has_audio: bool = False  # the playback file has sound
@@ -130,11 +130,12 @@ def process_video(
 
     fps, variable = frame_rate_summary(stamps)
     if fps is None:
-        fps = info.fps
-    duration = probe(playback, backend="ffmpeg").duration
-    if not duration:
-        gap = float(np.median(np.diff(stamps))) if table.count > 1 else 1.0 / (fps or 25.0)
-        duration = float(stamps[-1] + gap)
+        fps = table.fps or info.fps
+    if table.fps is None:
+        table.fps = fps  # a lone frame of unknown length lasts one frame at the nominal rate
+    # Where the last frame ends, from the frame table (the container header's duration is
+    # rounded, and may count a longer sound track).
+    duration = table.duration
     waveform = out_dir / WAVEFORM_NAME
     if has_audio:
         try:

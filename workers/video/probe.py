@@ -9,8 +9,10 @@ One entry point, :func:`probe`, with two interchangeable back ends:
 
 Both fill the same :class:`ProbeResult`. Container headers can lie or be approximate, so what
 the platform stores about time comes from :func:`read_frame_timestamps`: a real decode pass
-(``-vf showinfo``) that lists the presentation time of every decoded frame. That needs only
-ffmpeg and is exact for constant and variable frame rates alike.
+(``-vf showinfo``) that lists the presentation time and duration of every decoded frame. That
+needs only ffmpeg and is exact for constant and variable frame rates alike; the video's
+duration is where its last frame ends (:attr:`FrameTable.duration`), never the container
+header's figure (which ``ffmpeg -i`` prints rounded to 10 ms).
 
 Conventions: times are seconds from the start of the file (ffmpeg subtracts the container's
 start time, as players do); ``rotation`` is the clockwise rotation (0, 90, 180, 270) a player
@@ -81,13 +83,19 @@ class ProbeResult:
 
 @dataclass
 class FrameTable:
-    """Every decoded frame's presentation time, and the decoded (display) frame size."""
+    """Every decoded frame's presentation time and duration, and the decoded frame size."""
 
     timestamps: np.ndarray  # (N,) float64 seconds, in presentation order
     width: int  # decoded frame size, rotation applied
     height: int
     sar: tuple[int, int] = (1, 1)
     warnings: list[str] = field(default_factory=list)
+    #: (N,) float64 seconds each frame lasts, as the decoder reports it; NaN where unknown.
+    durations: np.ndarray | None = None
+    #: The nominal frame rate the decoder announces (used only for a one-frame video).
+    fps: float | None = None
+    #: End of the last frame computed from the integer timestamps (exact); None if unknown.
+    end_time: float | None = None
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -97,6 +105,13 @@ class FrameTable:
     @property
     def count(self) -> int:
         return len(self.timestamps)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the start to the end of the last frame (see :func:`table_duration`)."""
+        if self.end_time is not None:
+            return self.end_time
+        return table_duration(self.timestamps, self.durations, self.fps)
 
 
 # --- the one entry point ----------------------------------------------------------------------
@@ -381,6 +396,13 @@ def _parse_audio(details: str, result: ProbeResult) -> None:
 # --- exact frame timestamps (a decode pass) ---------------------------------------------------
 
 _SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(-?[\d.e+-]+|NOPTS)")
+# ffmpeg 5 and later also print each frame's duration (0 when the decoder does not know it).
+_SHOWINFO_DURATION = re.compile(
+    r"\bduration:\s*(-?\d+|NOPTS)\s+duration_time:\s*(-?[\d.e+-]+|NOPTS)"
+)
+_SHOWINFO_CONFIG = re.compile(
+    r"config in time_base:\s*(\d+)/(\d+)(?:,\s*frame_rate:\s*(\d+)/(\d+))?"
+)
 _SHOWINFO_SIZE = re.compile(r"\bs:(\d+)x(\d+)")
 _SHOWINFO_SAR = re.compile(r"\bsar:(\d+)/(\d+)")
 
@@ -406,7 +428,7 @@ _DAMAGE = ("partial file", "invalid nal unit size", "error while decoding", "dec
 def read_frame_timestamps(
     path: str | Path, *, timeout: float | None = None, strict: bool = True
 ) -> FrameTable:
-    """Decode the first video stream and list every frame's presentation time (seconds).
+    """Decode the first video stream and list every frame's presentation time and duration.
 
     The frames are decoded (not just demuxed), so the list is what any decoder shows, in
     presentation order, for constant and variable frame rates; rotation is applied, so
@@ -435,40 +457,112 @@ def read_frame_timestamps(
     stderr = proc.stderr.decode(errors="replace")
     if proc.returncode != 0 and "Input #0" not in stderr:
         raise _open_error(path, stderr)
-    times: list[float] = []
-    width = height = 0
-    sar = (1, 1)
-    problems: list[str] = []
-    for line in stderr.splitlines():
-        if "Parsed_showinfo" in line:
-            match = _SHOWINFO.search(line)
-            if not match:
-                continue
-            if match.group(3) == "NOPTS":
-                continue
-            times.append(float(match.group(3)))
-            if not width and (size := _SHOWINFO_SIZE.search(line)):
-                width, height = int(size.group(1)), int(size.group(2))
-                sar = parse_showinfo_sar(line)
-        elif any(marker in line.lower() for marker in _DAMAGE):
-            problems.append(line.strip())
-    if not times:
+    frames = parse_showinfo(stderr)
+    if not frames.timestamps.size:
         if proc.returncode != 0:
             raise DamagedVideoError(
                 "No video frame could be decoded from this file: " + tools.tail(stderr, 200)
             )
         raise UnsupportedVideoError("The video stream contains no frames.")
-    if strict and any("partial file" in p.lower() for p in problems):
+    if strict and any("partial file" in p.lower() for p in frames.warnings):
         raise DamagedVideoError(
             "The video file is truncated: its data ends before the frames its header announces, "
             "which usually means the upload or copy was cut off half-way."
         )
-    stamps = np.asarray(times, dtype=np.float64)
-    if np.any(np.diff(stamps) <= 0):  # decoders emit presentation order; be safe anyway
-        stamps = np.unique(stamps)
-    return FrameTable(
-        timestamps=stamps, width=width, height=height, sar=sar, warnings=problems[:20]
+    frames.warnings = frames.warnings[:20]
+    return frames
+
+
+def parse_showinfo(stderr: str) -> FrameTable:
+    """Build a :class:`FrameTable` from what ``-vf showinfo`` printed (possibly no frames).
+
+    Times come from the integer ``pts``/``duration`` and the filter's time base when ffmpeg
+    printed them (exact), else from the rounded ``pts_time``/``duration_time``.
+    """
+    base: Fraction | None = None
+    rate: Fraction | None = None
+    entries: list[tuple[Fraction | float, Fraction | float | None]] = []
+    width = height = 0
+    sar = (1, 1)
+    problems: list[str] = []
+    for line in stderr.splitlines():
+        if "Parsed_showinfo" in line:
+            if config := _SHOWINFO_CONFIG.search(line):
+                base = _fraction(f"{config.group(1)}/{config.group(2)}")
+                if config.group(3):
+                    rate = _fraction(f"{config.group(3)}/{config.group(4)}")
+                continue
+            match = _SHOWINFO.search(line)
+            if not match or match.group(3) == "NOPTS":
+                continue
+            if base is not None and match.group(2) != "NOPTS":
+                start: Fraction | float = int(match.group(2)) * base
+            else:
+                start = float(match.group(3))
+            entries.append((start, _showinfo_duration(line, base)))
+            if not width and (size := _SHOWINFO_SIZE.search(line)):
+                width, height = int(size.group(1)), int(size.group(2))
+                sar = parse_showinfo_sar(line)
+        elif any(marker in line.lower() for marker in _DAMAGE):
+            problems.append(line.strip())
+    # Decoders emit presentation order; be safe anyway (sorted, one frame per time).
+    order: dict[Fraction | float, Fraction | float | None] = {}
+    for start, length in entries:
+        order.setdefault(start, length)
+    starts = sorted(order)
+    stamps = np.asarray([float(t) for t in starts], dtype=np.float64)
+    lengths = [order[t] for t in starts]
+    durations = np.asarray(
+        [float(d) if d is not None else np.nan for d in lengths], dtype=np.float64
     )
+    end_time = None
+    if starts and lengths[-1] is not None:
+        end_time = float(starts[-1] + lengths[-1])  # exact when both are fractions
+    return FrameTable(
+        timestamps=stamps,
+        width=width,
+        height=height,
+        sar=sar,
+        warnings=problems,
+        durations=durations,
+        fps=float(rate) if rate else None,
+        end_time=end_time,
+    )
+
+
+def _showinfo_duration(line: str, base: Fraction | None) -> Fraction | float | None:
+    """The frame's duration (seconds) from a showinfo line; None when unknown or absent."""
+    match = _SHOWINFO_DURATION.search(line)
+    if not match:
+        return None
+    if base is not None and match.group(1) != "NOPTS":
+        ticks = int(match.group(1))
+        return ticks * base if ticks > 0 else None
+    value = _float(match.group(2)) if match.group(2) != "NOPTS" else None
+    return value if value and value > 0 else None
+
+
+def table_duration(
+    timestamps: np.ndarray,
+    durations: np.ndarray | None = None,
+    fps: float | None = None,
+) -> float:
+    """When the last frame ends: its presentation time plus its duration.
+
+    The duration is the one the decoder reports for that frame; when unknown, the interval
+    before it; for a lone frame of unknown duration, one frame at ``fps`` (25 when unknown).
+    """
+    stamps = np.asarray(timestamps, dtype=np.float64)
+    if not stamps.size:
+        return 0.0
+    last = float(stamps[-1])
+    if durations is not None and len(durations) == len(stamps):
+        length = float(durations[-1])
+        if math.isfinite(length) and length > 0:
+            return last + length
+    if stamps.size > 1:
+        return last + (last - float(stamps[-2]))
+    return last + 1.0 / (fps if fps and fps > 0 else 25.0)
 
 
 def frame_rate_summary(timestamps: np.ndarray) -> tuple[float | None, bool]:

@@ -79,6 +79,7 @@ def sample_clip(
     end: float | None = None,
     *,
     timestamps: Sequence[float] | np.ndarray | None = None,
+    duration: float | None = None,
     fit: str = "squash",
     video_id: str | None = None,
 ) -> Clip:
@@ -105,19 +106,25 @@ def sample_clip(
         video_id=video_id,
     )
     if spec.audio is not None:
-        add_audio(clip, path, spec, window_span(table, start, end))
+        add_audio(clip, path, spec, window_span(table, start, end, duration))
     return clip
 
 
 def window_span(
-    timestamps: np.ndarray, start: float | None, end: float | None
+    timestamps: np.ndarray,
+    start: float | None,
+    end: float | None,
+    duration: float | None = None,
 ) -> tuple[float, float]:
     """The window ``[start, end)`` in seconds, open ends closed on the frame table: the first
-    frame's time, and the last frame's time plus the median frame interval."""
+    frame's time, and the end of the last frame (``duration``, the video's exact length from
+    its frame table, when known; else the last frame's time plus the median frame interval)."""
     stamps = np.asarray(timestamps, dtype=np.float64)
     lo = float(stamps[0]) if start is None else float(start)
     if end is not None:
         return lo, float(end)
+    if duration is not None and duration > float(stamps[-1]):
+        return lo, float(duration)
     gap = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.04
     return lo, float(stamps[-1]) + (gap if gap > 0 else 0.04)
 

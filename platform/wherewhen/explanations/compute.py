@@ -197,6 +197,7 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
             row.clip_start,
             row.clip_end,
             timestamps=table,
+            duration=row.video.duration,
             video_id=str(row.video_id),
             model_name=model_row.name,
         )

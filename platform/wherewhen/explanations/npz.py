@@ -34,7 +34,14 @@ MAX_FRAMES = 10_000
 MAX_SIDE = 512
 MAX_CELLS = 4 * 1024 * 1024
 MAX_AUDIO_TOKENS = 100_000
-TIME_TOLERANCE = 1e-3  # seconds
+#: Seconds a time may pass the video's ends (float noise only: the duration is exact).
+TIME_TOLERANCE = 1e-6
+
+
+def seconds(value: float) -> str:
+    """A time for a message, to the microsecond, without trailing zeros (4.004, 2.5, 10)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def _bad(message: str) -> ValidationError:
@@ -174,8 +181,8 @@ def validate(arrays: dict[str, np.ndarray], *, duration: float) -> ImportedMap:
         raise _bad("'timestamps' must be in increasing order.")
     if ts[0] < -TIME_TOLERANCE or ts[-1] > duration + TIME_TOLERANCE:
         raise _bad(
-            f"'timestamps' run from {ts[0]:.3f} s to {ts[-1]:.3f} s, outside the video "
-            f"(0 to {duration:.3f} s)."
+            f"'timestamps' run from {seconds(ts[0])} s to {seconds(ts[-1])} s, outside the "
+            f"video (0 to {seconds(duration)} s)."
         )
     ts = np.clip(ts, 0.0, duration)
 
@@ -239,7 +246,7 @@ def _audio(
         raise _bad("'audio_times' must be in increasing order of their start.")
     if times.min() < -TIME_TOLERANCE or times.max() > duration + TIME_TOLERANCE:
         raise _bad(
-            f"'audio_times' run from {times.min():.3f} s to {times.max():.3f} s, outside the "
-            f"video (0 to {duration:.3f} s)."
+            f"'audio_times' run from {seconds(times.min())} s to {seconds(times.max())} s, "
+            f"outside the video (0 to {seconds(duration)} s)."
         )
     return audio, np.clip(times, 0.0, duration)
