@@ -17,9 +17,9 @@ def still(box, frame=0, label="jump"):
     return {"label": label, "keyframes": [{"frame": frame, "x0": x0, "y0": y0, "x1": x1, "y1": y1}]}
 
 
-def ann(*tracks, visual=None, sound=None):
-    segments = [{"kind": "visual", "start": s, "end": e} for s, e in visual or []]
-    segments += [{"kind": "sound", "start": s, "end": e} for s, e in sound or []]
+def ann(*tracks, visual=None, sound=None, label="jump"):
+    segments = [{"kind": "visual", "label": label, "start": s, "end": e} for s, e in visual or []]
+    segments += [{"kind": "sound", "label": label, "start": s, "end": e} for s, e in sound or []]
     return {"tracks": list(tracks), "segments": segments}
 
 
@@ -62,7 +62,7 @@ def test_consensus_per_frame_and_when():
         ann(still((12, 10, 52, 50), frame=3), visual=[(0.3, 0.7)]),
         ann(still((14, 10, 54, 50), frame=2), visual=[(0.2, 0.8)], sound=[(0.3, 0.7)]),
     ]
-    out = consensus(annotations, 5)
+    out = consensus(annotations, 5)["jump"]
     assert out["frames"][:2] == [[], []]
     # Frame 2: annotators 1 and 3 have boxes (majority of 3).
     assert out["frames"][2] == [(12, 10, 52, 50)]

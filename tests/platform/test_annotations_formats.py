@@ -92,9 +92,12 @@ def test_cvat_round_trip_is_exact(setup):
     assert '<time_segment kind="sound" label="jump" start="0.15" end="0.95" />' in xml
     imported = import_file(client, project, video, first.content)
     assert imported.status_code == 201, imported.content
+    summary = imported.json()["summary"]
+    assert (summary["tracks"], summary["segments"], summary["occluded"]) == (2, 3, 6)
+    assert summary["materialised"] == 0 and summary["changes"] == []  # nothing to change
     second = client.get(f"{API}/assignments/{imported.json()['id']}/cvat/")
     assert second.content == first.content
-    # The stored keyframes are exactly the originals (interpolated boxes were not imported).
+    # The stored keyframes are exactly the originals (the interpolated boxes follow from them).
     again = services.annotation_of(Assignment.objects.get(pk=imported.json()["id"]))
     assert again == services.annotation_of(original)
 
@@ -105,7 +108,7 @@ def test_cvat_interpolated_boxes_follow_the_keyframes(setup):
         project, video, [box_track((2, (10, 10, 30, 30)), (6, (50, 30, 90, 70)))], []
     )
     parsed = formats.parse_cvat_xml(services.export_assignment_cvat(a))
-    # Import reads keyframes only.
+    # The interpolated boxes follow the keyframes, so only the keyframes are stored.
     assert [k["frame"] for k in parsed.annotation["tracks"][0]["keyframes"]] == [2, 6]
     xml = services.export_assignment_cvat(a)
     assert (

@@ -123,16 +123,42 @@ def test_overlapping_segments_of_one_kind_are_refused_but_kinds_may_overlap():
     cleaned = clean_annotation(
         {"segments": [{"start": 0.1, "end": 0.6}, {"kind": "sound", "start": 0.5, "end": 0.9}]},
         VIDEO,
+        default_label="jump",
     )
     assert len(cleaned["segments"]) == 2
+    # two labels' events may overlap; each segment keeps its own label
+    cleaned = clean_annotation(
+        {
+            "segments": [
+                {"start": 0.1, "end": 0.6, "label": "car"},
+                {"start": 0.5, "end": 0.9, "label": "cyclist"},
+            ]
+        },
+        VIDEO,
+    )
+    assert [(s["label"], s["start"]) for s in cleaned["segments"]] == [
+        ("car", 0.1),
+        ("cyclist", 0.5),
+    ]
+
+
+def test_segments_need_a_label_and_take_the_default_one():
+    with pytest.raises(InvalidAnnotation, match="needs a label"):
+        clean_annotation({"segments": [{"start": 0.1, "end": 0.6}]}, VIDEO)
+    cleaned = clean_annotation(
+        {"segments": [{"start": 0.1, "end": 0.6}]}, VIDEO, default_label="jump"
+    )
+    assert cleaned["segments"][0]["label"] == "jump"
+    assert "not one of the labels" in errors_of(
+        {"segments": [{"start": 0.1, "end": 0.6, "label": "car"}]}
+    )
 
 
 def test_instants_only_when_allowed():
     payload = {"segments": [{"start": 0.5, "end": 0.5}]}
     assert "is empty" in errors_of(payload)
-    assert (
-        clean_annotation(payload, VIDEO, allow_instant_segments=True)["segments"][0]["end"] == 0.5
-    )
+    cleaned = clean_annotation(payload, VIDEO, allow_instant_segments=True, default_label="jump")
+    assert cleaned["segments"][0]["end"] == 0.5
 
 
 def test_every_problem_is_reported_at_once():

@@ -191,7 +191,9 @@ def test_ground_truth_boxes_and_pointing_marks(client, researcher, settings, mod
          "temporal": [0.1, 0.2, 0.9, 0.3], "timestamps": [times[0], times[2], times[4], times[6]],
          "explained_target": 0},
     )  # fmt: skip
-    project = Project.objects.create(owner=researcher, name="where", labels=["thing"])
+    # the ground truth of the class the map explains (pointing games are per class)
+    cls = model.labels[0]
+    project = Project.objects.create(owner=researcher, name="where", labels=[cls])
     # A box in the top-left corner (cell (0, 0) of a 64 x 48 frame is 16 x 12 px) on every frame.
     keyframes = [
         {"frame": 0, "x0": 0, "y0": 0, "x1": 10, "y1": 8},
@@ -200,9 +202,9 @@ def test_ground_truth_boxes_and_pointing_marks(client, researcher, settings, mod
     annotations.import_ground_truth(
         project,
         video,
-        [{"label": "thing", "keyframes": keyframes}],
+        [{"label": cls, "keyframes": keyframes}],
         [{"kind": "visual", "start": times[3], "end": times[5]}],
-        label="thing",
+        label=cls,
     )
     body = client.get(url).json()
     assert body["available"] is True and body["project"] == project.pk
@@ -212,4 +214,9 @@ def test_ground_truth_boxes_and_pointing_marks(client, researcher, settings, mod
     assert body["frames"][0]["boxes"] == [[0.0, 0.0, 10.0, 8.0]]
     assert body["temporal_hit"] is True  # frame 2 (times[4]) lies in [times[3], times[5]]
     assert body["spatial_accuracy"] == 0.5
-    assert client.get(url + "?tolerance=100").json()["spatial_accuracy"] == 1.0
+    # the project's tolerance decides, as in its scores
+    from wherewhen.scoring import services as scoring
+
+    scoring.set_tolerance(project, 100)
+    assert client.get(url).json()["spatial_accuracy"] == 1.0
+    assert client.get(url + "?project=x").status_code == 400

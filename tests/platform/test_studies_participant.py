@@ -205,8 +205,10 @@ def test_pointing_trials_are_scored_against_ground_truth(client, researcher, set
         trials_per_participant=2,
     )
     video = study.stimuli.first().video
-    project = make_project(researcher, [video])
-    ground_truth(project, video, [box_from(0, (0, 0, 20, 20))])
+    explained = study.stimuli.first().explanation
+    label = explained.model.labels[explained.explained_target]  # the class the maps explain
+    project = make_project(researcher, [video], labels=[label])
+    ground_truth(project, video, [box_from(0, (0, 0, 20, 20), label=label)])
     Study.objects.filter(pk=study.pk).update(pointing_project=project)
     p = Participant(client, study.slug, {"workerId": "w1", "assignmentId": "a1"})
     p.start()

@@ -236,6 +236,26 @@ export interface paths {
         patch: operations["v1_annotation_projects_partial_update"];
         trace?: never;
     };
+    "/api/v1/annotation/projects/{id}/class-map/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How a registered model's classes map to the project's labels
+         * @description Annotation projects: a researcher's own; reviewers may read every project.
+         */
+        get: operations["v1_annotation_projects_class_map_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/annotation/projects/{id}/export/": {
         parameters: {
             query?: never;
@@ -287,7 +307,7 @@ export interface paths {
         put?: never;
         /**
          * Import a CVAT for video 1.1 file as ground truth or as a gold answer
-         * @description Annotation projects: a researcher's own; reviewers may read every project.
+         * @description Answers with the stored assignment and a `summary` of the file: what it read (tracks, boxes, keyframes, occluded and outside flags, attributes, labels, segments) and every change made to keep each box as it is on its frame. Anything that cannot be represented is a 400 naming it, and nothing is written.
          */
         post: operations["v1_annotation_projects_import_create"];
         delete?: never;
@@ -781,7 +801,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Ground-truth boxes and segments at the map frames, with pointing-game hits
+         * Ground truth at the map frames with the pointing-game verdicts (the scores')
          * @description Space-time explanations: request one (202), follow its status, fetch its map.
          */
         get: operations["v1_explanations_ground_truth_retrieve"];
@@ -1544,6 +1564,10 @@ export interface components {
             outside: boolean;
             /** @default false */
             occluded: boolean;
+            /** @description CVAT attributes of the box, name -> text value (interpolated frames copy them from the keyframe before); left out when the box has none */
+            attributes?: {
+                [key: string]: string;
+            };
         };
         AnnotationKeyframeRequest: {
             /** @description Index into the video's frame_timestamps */
@@ -1560,6 +1584,10 @@ export interface components {
             outside: boolean;
             /** @default false */
             occluded: boolean;
+            /** @description CVAT attributes of the box, name -> text value (interpolated frames copy them from the keyframe before); left out when the box has none */
+            attributes?: {
+                [key: string]: string;
+            };
         };
         AnnotationProgress: {
             videos: number;
@@ -1579,6 +1607,10 @@ export interface components {
             /** @description Markdown shown to annotators */
             instructions?: string;
             labels?: string[];
+            /** @description Model class name -> annotation label (null: the class is not scored). Classes without an entry take the label of the same name, ignoring case. */
+            class_map?: {
+                [key: string]: string | null;
+            };
             /** @default 3 */
             overlap: number;
             max_overlap?: number;
@@ -1621,6 +1653,10 @@ export interface components {
             /** @description Markdown shown to annotators */
             instructions?: string;
             labels?: string[];
+            /** @description Model class name -> annotation label (null: the class is not scored). Classes without an entry take the label of the same name, ignoring case. */
+            class_map?: {
+                [key: string]: string | null;
+            };
             /** @default 3 */
             overlap: number;
             max_overlap?: number;
@@ -1669,6 +1705,11 @@ export interface components {
             /** @default visual */
             kind: components["schemas"]["AnnotationSegmentKindEnum"];
             /**
+             * @description What happens (an annotation label; empty: the task's label)
+             * @default
+             */
+            label: string;
+            /**
              * Format: double
              * @description seconds
              */
@@ -1688,6 +1729,11 @@ export interface components {
         AnnotationSegmentRequest: {
             /** @default visual */
             kind: components["schemas"]["AnnotationSegmentKindEnum"];
+            /**
+             * @description What happens (an annotation label; empty: the task's label)
+             * @default
+             */
+            label: string;
             /**
              * Format: double
              * @description seconds
@@ -1907,6 +1953,18 @@ export interface components {
             value: string;
             label: string;
         };
+        ClassChoice: {
+            class_name: string;
+            /** @description null: not scored */
+            label: string | null;
+            /** @description decided by an entry of the class map */
+            explicit: boolean;
+        };
+        ClassMap: {
+            model: number;
+            labels: string[];
+            classes: components["schemas"]["ClassChoice"][];
+        };
         ConsentRequest: {
             agree: boolean;
         };
@@ -1917,6 +1975,12 @@ export interface components {
             wall_seconds?: number;
             peak_memory_bytes?: number;
         };
+        CvatImportLabel: {
+            label: string;
+            tracks: number;
+            boxes: number;
+            segments: number;
+        };
         CvatImportRequest: {
             /**
              * Format: binary
@@ -1926,6 +1990,60 @@ export interface components {
             video: number;
             /** @default ground_truth */
             target: components["schemas"]["TargetEnum"];
+        };
+        /** @description The imported assignment, with the summary of what the file held (schema only). */
+        CvatImportResult: {
+            readonly id: number;
+            readonly task: number;
+            readonly project: components["schemas"]["AnnotationProjectRef"];
+            readonly video: components["schemas"]["AnnotationVideoRef"];
+            readonly label: string;
+            readonly status: components["schemas"]["AssignmentStatusEnum"];
+            /** @default crowd */
+            readonly source: components["schemas"]["AssignmentSourceEnum"];
+            readonly annotator: string;
+            /** Format: date-time */
+            readonly lease_expires_at: string | null;
+            /** @description Bumped by every saved draft */
+            readonly version: number;
+            /** Format: date-time */
+            readonly draft_saved_at: string | null;
+            /** Format: date-time */
+            readonly submitted_at: string | null;
+            /** Format: date-time */
+            readonly reviewed_at: string | null;
+            readonly reviewer: string;
+            readonly review_comment: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly summary: components["schemas"]["CvatImportSummary"];
+        };
+        /** @description What an import read from the file, and every change it made to store it. */
+        CvatImportSummary: {
+            tracks: number;
+            /** @description <box> elements read */
+            boxes: number;
+            /** @description Boxes marked keyframe="1" */
+            keyframes: number;
+            /** @description Boxes marked keyframe="0" */
+            interpolated: number;
+            /** @description Boxes marked occluded="1" */
+            occluded: number;
+            /** @description Boxes marked outside="1" */
+            outside: number;
+            /** @description Attribute values read on boxes */
+            attributes: number;
+            /** @description <time_segment> elements read */
+            segments: number;
+            labels: components["schemas"]["CvatImportLabel"][];
+            /** @description Keyframes stored: the file's and the materialised ones */
+            stored_keyframes: number;
+            /** @description Non-keyframe boxes stored as keyframes to keep them as they are */
+            materialised: number;
+            /** @description Boxes that differ from the file only by its 0.01 px rounding */
+            rounded: number;
+            /** @description Every change made, in words */
+            changes: string[];
         };
         /**
          * @description * `accept` - accept
@@ -2154,12 +2272,21 @@ export interface components {
             available: boolean;
             reason: string;
             project: number | null;
+            /** @description the annotation label whose evidence is scored */
+            label: string | null;
+            /** @description the explained class */
+            class_name: string | null;
             source_size: number[] | null;
-            /** Format: double */
-            tolerance: number;
+            /**
+             * Format: double
+             * @description the project's, in pixels
+             */
+            tolerance: number | null;
             frames: components["schemas"]["GroundTruthFrame"][];
             segments: number[][];
             temporal_hit: boolean | null;
+            /** @description the map frame the temporal pointing game takes */
+            temporal_peak: number | null;
             /** @description "when" the sound happens: [start, end] seconds */
             sound_segments: number[][];
             /** @description sound temporal pointing game of the audio curve */
@@ -2172,11 +2299,15 @@ export interface components {
             index: number;
             /** Format: double */
             time: number;
-            /** @description [x0, y0, x1, y1] in source pixels */
+            /** @description the annotated frame this map frame is scored against (null: none) */
+            frame: number | null;
+            /** @description [x0, y0, x1, y1] in source pixels (the scored label's boxes only) */
             boxes: number[][];
+            /** @description the frame has a box of the scored label */
+            counted: boolean;
             /** @description spatial pointing game */
             hit: boolean | null;
-            /** @description [x, y] of the maximal cell */
+            /** @description [x, y]: centre of the maximal cell of the float map (draw this, never a maximum of the quantized map) */
             point: number[] | null;
         };
         HumanRow: {
@@ -2238,6 +2369,10 @@ export interface components {
             videos: number;
             frames: number;
             errors: number;
+            /** @description clips not scored (no label for their class, or no evidence of it) */
+            not_scored: number;
+            /** @description the annotation labels scored */
+            labels: string[];
             spatial: components["schemas"]["ScoringEstimate"];
             small: components["schemas"]["ScoringEstimate"];
             temporal: components["schemas"]["ScoringEstimate"];
@@ -2456,6 +2591,10 @@ export interface components {
             /** @description Markdown shown to annotators */
             instructions?: string;
             labels?: string[];
+            /** @description Model class name -> annotation label (null: the class is not scored). Classes without an entry take the label of the same name, ignoring case. */
+            class_map?: {
+                [key: string]: string | null;
+            };
             /** @default 3 */
             overlap: number;
             max_overlap?: number;
@@ -2518,10 +2657,8 @@ export interface components {
             instructions_text?: string;
             completion_code?: string;
             redirect_url?: string;
-            /** @description annotation project whose ground truth scores pointing trials */
+            /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
-            /** Format: double */
-            pointing_tolerance?: number;
             seed?: number;
         };
         PatchedVideoRequest: {
@@ -2607,6 +2744,12 @@ export interface components {
             gt_source: string;
             /** Format: double */
             tolerance: number;
+            /** @description the explained class */
+            class_name: string | null;
+            /** @description the annotation label whose evidence was scored */
+            label: string | null;
+            /** @description why it is not scored here (empty: scored) */
+            not_scored: string;
             frames_counted: number;
             frames_hit: number;
             /** Format: double */
@@ -2643,6 +2786,12 @@ export interface components {
             /** Format: double */
             energy: number | null;
             error: string;
+            /** @description the explained class */
+            class_name: string | null;
+            /** @description the annotation label whose evidence was scored */
+            label: string | null;
+            /** @description why it is not scored here (empty: scored) */
+            not_scored: string;
             frames: components["schemas"]["ScoringClipFrame"][];
             /**
              * Format: double
@@ -2822,10 +2971,13 @@ export interface components {
             instructions_text?: string;
             completion_code?: string;
             redirect_url?: string;
-            /** @description annotation project whose ground truth scores pointing trials */
+            /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
-            /** Format: double */
-            pointing_tolerance?: number;
+            /**
+             * Format: double
+             * @description the pointing project's scoring tolerance in pixels (null: no project)
+             */
+            readonly pointing_tolerance: number | null;
             seed?: number;
             readonly n_stimuli: number;
             readonly n_sessions: number;
@@ -2859,10 +3011,8 @@ export interface components {
             instructions_text?: string;
             completion_code?: string;
             redirect_url?: string;
-            /** @description annotation project whose ground truth scores pointing trials */
+            /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
-            /** Format: double */
-            pointing_tolerance?: number;
             seed?: number;
         };
         /**
@@ -2959,7 +3109,10 @@ export interface components {
             project: number;
             video: number;
             task: number;
+            /** @description the task's class (the label it localizes) */
             label: string;
+            /** @description labels with evidence in this ground truth */
+            labels: string[];
             width: number;
             height: number;
             /** Format: double */
@@ -2974,6 +3127,7 @@ export interface components {
             flagged: boolean;
             frames: components["schemas"]["VideoGroundTruthFrame"][];
             when: components["schemas"]["VideoGroundTruthWhen"];
+            when_labels: components["schemas"]["VideoGroundTruthWhenLabels"];
         };
         VideoGroundTruthFrame: {
             frame: number;
@@ -2981,6 +3135,8 @@ export interface components {
             time: number;
             /** @description [x0, y0, x1, y1] closed rectangles in source pixels */
             boxes: number[][];
+            /** @description the label of each box, in the same order */
+            labels: string[];
         };
         /**
          * @description * `gold` - gold
@@ -2992,6 +3148,12 @@ export interface components {
         VideoGroundTruthWhen: {
             visual: number[][];
             sound: number[][];
+        };
+        VideoGroundTruthWhenLabels: {
+            /** @description the label of each visual segment */
+            visual: string[];
+            /** @description the label of each sound segment */
+            sound: string[];
         };
         /**
          * @description * `uploaded` - Uploaded
@@ -3625,6 +3787,53 @@ export interface operations {
             };
         };
     };
+    v1_annotation_projects_class_map_retrieve: {
+        parameters: {
+            query: {
+                model: number;
+            };
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this project. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassMap"];
+                };
+            };
+            /** @description Invalid input, with a message per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
     v1_annotation_projects_export_retrieve: {
         parameters: {
             query?: {
@@ -3755,7 +3964,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnnotationAssignment"];
+                    "application/json": components["schemas"]["CvatImportResult"];
                 };
             };
             /** @description Invalid input, with a message per field */
@@ -4720,8 +4929,6 @@ export interface operations {
             query?: {
                 /** @description annotation project (default: first) */
                 project?: number;
-                /** @description pointing tolerance in px (15) */
-                tolerance?: number;
             };
             header?: never;
             path: {

@@ -3,7 +3,10 @@
 Plain functions over annotation dicts (see :mod:`wherewhen.annotations.geometry`), so the same
 definitions serve the platform, exports and benchmarks.
 
-**Consensus** of ``n`` annotations of one video:
+Everything is **per label**: a track's boxes and a segment only ever meet evidence of the same
+annotation label (a car box never fuses with, matches or counts against a cyclist box).
+
+**Consensus** of ``n`` annotations of one video, for each label:
 
 * *Boxes*, frame by frame: every annotation contributes the boxes of its tracks on that frame
   (interpolated, ``outside`` excluded). Annotations are visited in order; each one's boxes are
@@ -17,10 +20,12 @@ definitions serve the platform, exports and benchmarks.
 
 **Agreement** of two annotations: the mean of the parts both can be compared on:
 
-* box IoU: over the frames where either has a box, the matched IoU of the two sets of boxes
-  divided by the size of the larger set (0 on a frame where only one has boxes), averaged;
-* visual and sound segment IoU: length of the intersection over length of the union of the
-  two annotations' segments of that kind (a kind neither marked is left out).
+* box IoU: over the (label, frame) pairs where either has a box of that label, the matched IoU
+  of the two sets of boxes divided by the size of the larger set (0 where only one has boxes),
+  averaged;
+* visual and sound segment IoU: per label, length of the intersection over length of the union
+  of the two annotations' segments of that kind and label, averaged over the labels either one
+  marked (a kind neither marked is left out).
 
 The agreement of a video is the mean over all pairs of its annotations (``None`` below two).
 """
@@ -35,9 +40,10 @@ from wherewhen.annotations.geometry import (
     SEGMENT_KINDS,
     Box,
     frame_boxes,
+    frame_set_iou,
+    labels_of,
     match_boxes,
     segment_iou,
-    spatial_iou,
     union_intervals,
 )
 
@@ -113,22 +119,42 @@ def fuse_segments(segment_sets: Sequence[Sequence[Interval]]) -> list[Interval]:
     return union_intervals(kept)
 
 
-def segments_of(annotation: dict, kind: str) -> list[Interval]:
+def segments_of(annotation: dict, kind: str, label: str | None = None) -> list[Interval]:
+    """An annotation's segments of ``kind`` (and of ``label``; None: every label)."""
     return [
         (float(s["start"]), float(s["end"]))
         for s in annotation.get("segments", [])
-        if s.get("kind", "visual") == kind
+        if s.get("kind", "visual") == kind and (label is None or s.get("label") == label)
     ]
+
+
+def _labels(*annotations: dict) -> list[str]:
+    return sorted({label for a in annotations for label in labels_of(a)})
+
+
+def _box_iou_by_label(a: dict, b: dict, n_frames: int) -> float | None:
+    scores = []
+    for label in _labels(a, b):
+        fa, fb = frame_boxes(a, n_frames, label), frame_boxes(b, n_frames, label)
+        scores += [s for x, y in zip(fa, fb, strict=True) if (s := frame_set_iou(x, y)) is not None]
+    return sum(scores) / len(scores) if scores else None
+
+
+def _segment_iou_by_label(a: dict, b: dict, kind: str) -> float | None:
+    scores = [
+        v
+        for label in _labels(a, b)
+        if (v := segment_iou(segments_of(a, kind, label), segments_of(b, kind, label))) is not None
+    ]
+    return sum(scores) / len(scores) if scores else None
 
 
 def pair_agreement(a: dict, b: dict, n_frames: int) -> dict:
     """Agreement of two annotations: ``{"box", "visual", "sound", "overall"}`` (None = not
     comparable)."""
-    parts: dict[str, float | None] = {
-        "box": spatial_iou(frame_boxes(a, n_frames), frame_boxes(b, n_frames))
-    }
+    parts: dict[str, float | None] = {"box": _box_iou_by_label(a, b, n_frames)}
     for kind in SEGMENT_KINDS:
-        parts[kind] = segment_iou(segments_of(a, kind), segments_of(b, kind))
+        parts[kind] = _segment_iou_by_label(a, b, kind)
     values = [v for v in parts.values() if v is not None]
     parts["overall"] = sum(values) / len(values) if values else None
     return parts
@@ -151,27 +177,39 @@ def agreement(annotations: Sequence[dict], n_frames: int) -> dict:
 
 def compare_to_reference(annotation: dict, reference: dict, n_frames: int) -> dict:
     """Accuracy of an annotation against a known answer (a gold item):
-    ``{"box_iou", "segment_iou"}``, the latter averaged over the kinds either one marked."""
-    box = spatial_iou(frame_boxes(annotation, n_frames), frame_boxes(reference, n_frames))
+    ``{"box_iou", "segment_iou"}`` (label by label), the latter averaged over the kinds either
+    one marked."""
+    box = _box_iou_by_label(annotation, reference, n_frames)
     kinds = [
         v
         for kind in SEGMENT_KINDS
-        if (v := segment_iou(segments_of(annotation, kind), segments_of(reference, kind)))
-        is not None
+        if (v := _segment_iou_by_label(annotation, reference, kind)) is not None
     ]
     return {"box_iou": box, "segment_iou": sum(kinds) / len(kinds) if kinds else None}
 
 
-def consensus(annotations: Sequence[dict], n_frames: int) -> dict:
-    """Consensus of a video's annotations: ``{"frames": [[box, ...] per frame], "when":
-    {"visual": [(start, end), ...], "sound": [...]}}``."""
-    per_annotation = [frame_boxes(a, n_frames) for a in annotations]
+def consensus_of_label(annotations: Sequence[dict], n_frames: int, label: str) -> dict:
+    """Consensus of one label's evidence: ``{"frames": [[box, ...] per frame], "when":
+    {"visual": [(start, end), ...], "sound": [...]}}``. The majority is over all ``n``
+    annotations, so a label only some annotators saw needs more than half of them."""
+    per_annotation = [frame_boxes(a, n_frames, label) for a in annotations]
     frames = [
         fuse_boxes([boxes[f] for boxes in per_annotation]) if per_annotation else []
         for f in range(n_frames)
     ]
     when = {
-        kind: fuse_segments([segments_of(a, kind) for a in annotations]) if annotations else []
+        kind: fuse_segments([segments_of(a, kind, label) for a in annotations])
+        if annotations
+        else []
         for kind in SEGMENT_KINDS
     }
     return {"frames": frames, "when": when}
+
+
+def consensus(annotations: Sequence[dict], n_frames: int) -> dict[str, dict]:
+    """Consensus of a video's annotations, label by label: ``{label: consensus_of_label(...)}``
+    for every label any annotation carries (a label whose evidence did not reach a majority
+    maps to empty frames and segments)."""
+    return {
+        label: consensus_of_label(annotations, n_frames, label) for label in _labels(*annotations)
+    }

@@ -11,12 +11,16 @@ Conventions (the same as the pointing games use):
 * Frames are indexed by the video's ``frame_timestamps``: frame ``i`` is shown at
   ``frame_timestamps[i]`` seconds.
 * A **track** is one object followed over time, given by **keyframes**. Between two keyframes
-  the box is interpolated linearly (CVAT's rule: the interpolated frames copy the flags of the
-  keyframe before them). A keyframe marked ``outside`` ends the track until the next keyframe;
-  after the last keyframe the box stays where it is until the end of the video, unless that
-  keyframe is ``outside``.
+  the box is interpolated linearly (CVAT's rule: the interpolated frames copy the flags and the
+  attributes of the keyframe before them). A keyframe marked ``outside`` ends the track until
+  the next keyframe; after the last keyframe the box stays where it is until the end of the
+  video, unless that keyframe is ``outside``. A keyframe may carry **attributes** (CVAT's
+  per-box attributes, name -> text).
 * A **segment** ``[start, end]`` (seconds, closed) says when the visual event (``kind="visual"``)
-  or its sound (``kind="sound"``) happens. Segments of one kind never overlap.
+  or its sound (``kind="sound"``) of one label happens. Segments of one kind and label never
+  overlap (two labels' events may).
+* Every track and every segment carries a **label** (an annotation label of the project); a
+  missing one takes the task's label. Nothing downstream ever merges two labels' evidence.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ SEGMENT_KINDS = ("visual", "sound")
 MAX_TRACKS = 100
 MAX_SEGMENTS = 200
 MAX_LABEL_LENGTH = 100
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_VALUE_LENGTH = 1000
+# Names CVAT and its dataset tools use for a shape's own flags: never a box attribute.
+RESERVED_ATTRIBUTES = frozenset({"occluded", "outside", "keyframe", "track_id", "rotation"})
 COORDINATE_DECIMALS = 2
 TIME_TOLERANCE = 1e-6
 
@@ -108,10 +116,12 @@ def clean_annotation(
     """Check an annotation and return it normalized (sorted, quantized, flags filled in).
 
     ``payload`` is ``{"tracks": [{"label", "keyframes": [{"frame", "x0", "y0", "x1", "y1",
-    "outside", "occluded"}]}], "segments": [{"kind", "start", "end"}]}``. Raises
+    "outside", "occluded", "attributes"?}]}], "segments": [{"kind", "label", "start", "end"}]}``
+    (a keyframe's ``attributes``, name -> text, are kept only when there are some). Raises
     :class:`InvalidAnnotation` with every problem found, in words a person can act on.
 
-    ``labels``: the allowed track labels (empty: any label). ``allow_instant_segments``: accept
+    ``labels``: the allowed track and segment labels (empty: any label); ``default_label``: the
+    label of a track or segment that gives none. ``allow_instant_segments``: accept
     ``start == end`` (a known instant, for imported ground truth); annotators' segments must
     have a positive length.
     """
@@ -140,7 +150,9 @@ def clean_annotation(
         for i, raw in enumerate(raw_tracks)
         if (t := _clean_track(raw, i, video, labels, default_label, errors)) is not None
     ]
-    segments = _clean_segments(raw_segments, video, allow_instant_segments, errors)
+    segments = _clean_segments(
+        raw_segments, video, labels, default_label, allow_instant_segments, errors
+    )
     errors.raise_if_any()
     return {"tracks": tracks, "segments": segments}
 
@@ -157,16 +169,9 @@ def _clean_track(
     if not isinstance(raw, dict):
         errors.add("tracks", f"{where} must be an object with a label and keyframes.")
         return None
-    label = raw.get("label") or default_label
-    if not isinstance(label, str) or not label.strip():
-        errors.add("tracks", f"{where} needs a label.")
+    label = _clean_label(raw.get("label"), where, labels, default_label, errors, "tracks")
+    if label is None:
         return None
-    label = label.strip()
-    if len(label) > MAX_LABEL_LENGTH:
-        errors.add("tracks", f"{where}: the label is longer than {MAX_LABEL_LENGTH} characters.")
-        return None
-    if labels and label not in labels:
-        errors.add("tracks", f"{where}: '{label}' is not one of the labels ({', '.join(labels)}).")
     raw_keyframes = raw.get("keyframes")
     if not isinstance(raw_keyframes, list) or not raw_keyframes:
         errors.add("tracks", f"{where} has no keyframes.")
@@ -227,7 +232,51 @@ def _clean_keyframe(raw: object, where: str, video: VideoGeometry, errors: _Erro
         errors.add("tracks", f"{at}: {problem}")
     if problems:
         return None
-    return {"frame": frame, **coords, "outside": outside, "occluded": occluded}
+    attributes = _clean_attributes(raw.get("attributes"), at, errors)
+    if attributes is None:
+        return None
+    cleaned = {"frame": frame, **coords, "outside": outside, "occluded": occluded}
+    if attributes:
+        # Only when there are some: an annotation without attributes stays as it always was.
+        cleaned["attributes"] = attributes
+    return cleaned
+
+
+def _clean_attributes(raw: object, at: str, errors: _Errors) -> dict[str, str] | None:
+    """A box's attributes (CVAT's per-box attributes): names and values are text, kept
+    exactly (no trimming); ``None`` when they break the rules."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        errors.add("tracks", f"{at}: attributes must be an object of name -> text value.")
+        return None
+    if len(raw) > MAX_ATTRIBUTES:
+        errors.add("tracks", f"{at}: at most {MAX_ATTRIBUTES} attributes are allowed on a box.")
+        return None
+    cleaned = {}
+    for name in sorted(raw, key=str):
+        value = raw[name]
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_LABEL_LENGTH:
+            errors.add(
+                "tracks",
+                f"{at}: an attribute name must be text of 1 to {MAX_LABEL_LENGTH} characters.",
+            )
+            return None
+        if name in RESERVED_ATTRIBUTES:
+            errors.add(
+                "tracks",
+                f"{at}: '{name}' cannot be an attribute name (it is a flag of the box itself).",
+            )
+            return None
+        if not isinstance(value, str) or len(value) > MAX_ATTRIBUTE_VALUE_LENGTH:
+            errors.add(
+                "tracks",
+                f"{at}: the value of attribute '{name}' must be text of at most "
+                f"{MAX_ATTRIBUTE_VALUE_LENGTH} characters.",
+            )
+            return None
+        cleaned[name] = value
+    return cleaned
 
 
 def box_problems(box: Box, video: VideoGeometry) -> list[str]:
@@ -248,10 +297,32 @@ def box_problems(box: Box, video: VideoGeometry) -> list[str]:
     return problems
 
 
+def _clean_label(
+    raw: object, where: str, labels: Sequence[str], default_label: str, errors: _Errors, key: str
+) -> str | None:
+    """A track's or segment's label: the given one (trimmed), else ``default_label``."""
+    label = raw if raw not in (None, "") else default_label
+    if not isinstance(label, str) or not label.strip():
+        errors.add(key, f"{where} needs a label.")
+        return None
+    label = label.strip()
+    if len(label) > MAX_LABEL_LENGTH:
+        errors.add(key, f"{where}: the label is longer than {MAX_LABEL_LENGTH} characters.")
+        return None
+    if labels and label not in labels:
+        errors.add(key, f"{where}: '{label}' is not one of the labels ({', '.join(labels)}).")
+    return label
+
+
 def _clean_segments(
-    raw_segments: list, video: VideoGeometry, allow_instant: bool, errors: _Errors
+    raw_segments: list,
+    video: VideoGeometry,
+    labels: Sequence[str],
+    default_label: str,
+    allow_instant: bool,
+    errors: _Errors,
 ) -> list[dict]:
-    by_kind: dict[str, list[dict]] = {kind: [] for kind in SEGMENT_KINDS}
+    groups: dict[tuple[str, str], list[dict]] = {}
     for index, raw in enumerate(raw_segments):
         where = f"Segment {index + 1}"
         if not isinstance(raw, dict):
@@ -260,6 +331,9 @@ def _clean_segments(
         kind = raw.get("kind", "visual")
         if kind not in SEGMENT_KINDS:
             errors.add("segments", f"{where}: kind must be 'visual' or 'sound'.")
+            continue
+        label = _clean_label(raw.get("label"), where, labels, default_label, errors, "segments")
+        if label is None:
             continue
         start, end = _number(raw.get("start")), _number(raw.get("end"))
         if start is None or end is None:
@@ -278,15 +352,18 @@ def _clean_segments(
                 f"{where} is outside the video (0 s to {_fmt(video.end_time)} s).",
             )
             continue
-        by_kind[kind].append({"kind": kind, "start": max(start, 0.0), "end": end})
+        groups.setdefault((kind, label), []).append(
+            {"kind": kind, "label": label, "start": max(start, 0.0), "end": end}
+        )
     segments = []
-    for kind in SEGMENT_KINDS:
-        ordered = sorted(by_kind[kind], key=lambda s: (s["start"], s["end"]))
+    for kind, label in sorted(groups, key=lambda g: (SEGMENT_KINDS.index(g[0]), g[1])):
+        ordered = sorted(groups[(kind, label)], key=lambda s: (s["start"], s["end"]))
         for before, after in zip(ordered, ordered[1:], strict=False):
             if after["start"] <= before["end"]:
                 errors.add(
                     "segments",
-                    f"Two {kind} segments overlap ({_fmt(before['start'])}-{_fmt(before['end'])} s "
+                    f"Two {kind} segments of '{label}' overlap "
+                    f"({_fmt(before['start'])}-{_fmt(before['end'])} s "
                     f"and {_fmt(after['start'])}-{_fmt(after['end'])} s): merge them into one.",
                 )
                 break
@@ -306,9 +383,15 @@ def track_shapes(keyframes: Sequence[dict], n_frames: int) -> list[dict]:
     """Every shape of a track in frame order, as CVAT for video lists them.
 
     Keyframes come back with ``keyframe: True``; frames between two keyframes are interpolated
-    linearly (``keyframe: False``, flags copied from the keyframe before). Nothing is produced
-    after an ``outside`` keyframe until the next keyframe; after the last keyframe the box is
-    repeated until the last frame of the video unless that keyframe is ``outside``.
+    linearly (``keyframe: False``, the ``occluded`` flag and the ``attributes`` copied from the
+    keyframe before). Nothing is produced after an ``outside`` keyframe until the next keyframe;
+    after the last keyframe the box is repeated until the last frame of the video unless that
+    keyframe is ``outside``. Every shape has ``frame``, ``x0``, ``y0``, ``x1``, ``y1``,
+    ``outside``, ``occluded``, ``keyframe`` and ``attributes`` (a new dict, possibly empty).
+
+    An imported file's boxes are all reproduced by this rule: where a file's box on a
+    non-keyframe differs from it, the import stores that box as a keyframe of its own (see
+    :mod:`wherewhen.annotations.formats`).
     """
     ordered = sorted(keyframes, key=lambda k: k["frame"])
     shapes: list[dict] = []
@@ -358,13 +441,24 @@ def _shape(kf: dict, frame: int, box: Box, *, keyframe: bool) -> dict:
         "outside": bool(kf.get("outside")) if keyframe else False,
         "occluded": bool(kf.get("occluded")),
         "keyframe": keyframe,
+        "attributes": dict(kf.get("attributes") or {}),
     }
 
 
-def frame_boxes(annotation: dict, n_frames: int) -> list[list[Box]]:
-    """All visible boxes of an annotation on every frame (all tracks together)."""
+def labels_of(annotation: dict) -> list[str]:
+    """Every label an annotation's tracks and segments carry, sorted."""
+    found = {t["label"] for t in annotation.get("tracks", [])}
+    found |= {s["label"] for s in annotation.get("segments", []) if s.get("label")}
+    return sorted(found)
+
+
+def frame_boxes(annotation: dict, n_frames: int, label: str | None = None) -> list[list[Box]]:
+    """Visible boxes of an annotation on every frame: the tracks of ``label``, or of every
+    label when it is None."""
     frames: list[list[Box]] = [[] for _ in range(n_frames)]
     for track in annotation.get("tracks", []):
+        if label is not None and track["label"] != label:
+            continue
         for shape in track_boxes(track["keyframes"], n_frames):
             if shape is not None:
                 frames[shape["frame"]].append((shape["x0"], shape["y0"], shape["x1"], shape["y1"]))

@@ -24,6 +24,14 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     instructions = models.TextField(blank=True, help_text="Markdown shown to annotators")
     labels = models.JSONField(default=list, blank=True, help_text="Allowed track labels")
+    class_map = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Model class name -> annotation label, for classes whose label has another name "
+            "(the default pairs a class with the label of the same name, ignoring case)"
+        ),
+    )
     overlap = models.PositiveSmallIntegerField(default=3, help_text="Annotators per video (k)")
     max_overlap = models.PositiveSmallIntegerField(
         default=5, help_text="Most annotators a low-agreement video may get"
@@ -183,6 +191,14 @@ class Keyframe(models.Model):
     y1 = models.FloatField()
     outside = models.BooleanField(default=False)
     occluded = models.BooleanField(default=False)
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "CVAT attributes of this box, name -> text value (interpolated frames copy them "
+            "from the keyframe before)"
+        ),
+    )
 
     class Meta:
         ordering = ["frame"]
@@ -205,11 +221,12 @@ class Segment(models.Model):
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="segments")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.VISUAL)
+    label = models.CharField(max_length=100, help_text="What happens (an annotation label)")
     start = models.FloatField(help_text="seconds")
     end = models.FloatField(help_text="seconds")
 
     class Meta:
-        ordering = ["kind", "start"]
+        ordering = ["kind", "label", "start"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__gte=models.F("start"), start__gte=0), name="annsegment_ordered"
@@ -217,4 +234,4 @@ class Segment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.start}-{self.end} s"
+        return f"{self.label} {self.kind} {self.start}-{self.end} s"

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from wherewhen.accounts.models import Role, User
+from wherewhen.annotations import labels as label_rules
 from wherewhen.annotations import services
 from wherewhen.annotations.geometry import MAX_LABEL_LENGTH
 from wherewhen.annotations.models import Assignment, Project, Task
@@ -23,6 +24,14 @@ class AnnotationKeyframeSerializer(serializers.Serializer):
     y1 = serializers.FloatField()
     outside = serializers.BooleanField(default=False)
     occluded = serializers.BooleanField(default=False)
+    attributes = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text=(
+            "CVAT attributes of the box, name -> text value (interpolated frames copy them "
+            "from the keyframe before); left out when the box has none"
+        ),
+    )
 
 
 class AnnotationTrackSerializer(serializers.Serializer):
@@ -34,6 +43,13 @@ class AnnotationTrackSerializer(serializers.Serializer):
 
 class AnnotationSegmentSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["visual", "sound"], default="visual")
+    label = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_LABEL_LENGTH,
+        default="",
+        help_text="What happens (an annotation label; empty: the task's label)",
+    )
     start = serializers.FloatField(help_text="seconds")
     end = serializers.FloatField(help_text="seconds")
 
@@ -107,6 +123,14 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
         queryset=User.objects.filter(role=Role.ANNOTATOR),
         help_text="Annotators who may work on it (empty: every annotator)",
     )
+    class_map = serializers.DictField(
+        child=serializers.CharField(allow_null=True, max_length=MAX_LABEL_LENGTH),
+        required=False,
+        help_text=(
+            "Model class name -> annotation label (null: the class is not scored). Classes "
+            "without an entry take the label of the same name, ignoring case."
+        ),
+    )
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -117,6 +141,7 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             "owner",
             "instructions",
             "labels",
+            "class_map",
             "overlap",
             "max_overlap",
             "lease_minutes",
@@ -163,6 +188,14 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"max_overlap": ["The most annotators per video cannot be below the overlap k."]}
             )
+        if "class_map" in attrs:
+            labels = attrs.get("labels")
+            if labels is None and self.instance is not None:
+                labels = self.instance.labels
+            try:
+                attrs["class_map"] = label_rules.clean_class_map(attrs["class_map"], labels or [])
+            except ValueError as error:
+                raise serializers.ValidationError({"class_map": [str(error)]}) from None
         return attrs
 
 
@@ -254,6 +287,39 @@ class CvatImportSerializer(serializers.Serializer):
     target = serializers.ChoiceField(choices=["ground_truth", "gold"], default="ground_truth")
 
 
+class CvatImportLabelSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    tracks = serializers.IntegerField()
+    boxes = serializers.IntegerField()
+    segments = serializers.IntegerField()
+
+
+class CvatImportSummarySerializer(serializers.Serializer):
+    """What an import read from the file, and every change it made to store it."""
+
+    tracks = serializers.IntegerField()
+    boxes = serializers.IntegerField(help_text="<box> elements read")
+    keyframes = serializers.IntegerField(help_text='Boxes marked keyframe="1"')
+    interpolated = serializers.IntegerField(help_text='Boxes marked keyframe="0"')
+    occluded = serializers.IntegerField(help_text='Boxes marked occluded="1"')
+    outside = serializers.IntegerField(help_text='Boxes marked outside="1"')
+    attributes = serializers.IntegerField(help_text="Attribute values read on boxes")
+    segments = serializers.IntegerField(help_text="<time_segment> elements read")
+    labels = CvatImportLabelSerializer(many=True)
+    stored_keyframes = serializers.IntegerField(
+        help_text="Keyframes stored: the file's and the materialised ones"
+    )
+    materialised = serializers.IntegerField(
+        help_text="Non-keyframe boxes stored as keyframes to keep them as they are"
+    )
+    rounded = serializers.IntegerField(
+        help_text="Boxes that differ from the file only by its 0.01 px rounding"
+    )
+    changes = serializers.ListField(
+        child=serializers.CharField(), help_text="Every change made, in words"
+    )
+
+
 class AnnotationExportQuerySerializer(serializers.Serializer):
     # Not "format": DRF reads that query parameter to pick a renderer.
     type = serializers.ChoiceField(choices=["coco", "csv", "cvat"], default="coco")
@@ -304,6 +370,18 @@ class VideoGroundTruthFrameSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4),
         help_text="[x0, y0, x1, y1] closed rectangles in source pixels",
     )
+    labels = serializers.ListField(
+        child=serializers.CharField(), help_text="the label of each box, in the same order"
+    )
+
+
+class VideoGroundTruthWhenLabelsSerializer(serializers.Serializer):
+    visual = serializers.ListField(
+        child=serializers.CharField(), help_text="the label of each visual segment"
+    )
+    sound = serializers.ListField(
+        child=serializers.CharField(), help_text="the label of each sound segment"
+    )
 
 
 class VideoGroundTruthWhenSerializer(serializers.Serializer):
@@ -319,7 +397,10 @@ class VideoGroundTruthSerializer(serializers.Serializer):
     project = serializers.IntegerField()
     video = serializers.IntegerField()
     task = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField(help_text="the task's class (the label it localizes)")
+    labels = serializers.ListField(
+        child=serializers.CharField(), help_text="labels with evidence in this ground truth"
+    )
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     fps = serializers.FloatField(allow_null=True)
@@ -331,6 +412,7 @@ class VideoGroundTruthSerializer(serializers.Serializer):
     flagged = serializers.BooleanField()
     frames = VideoGroundTruthFrameSerializer(many=True)
     when = VideoGroundTruthWhenSerializer()
+    when_labels = VideoGroundTruthWhenLabelsSerializer()
 
 
 # --- assignments -----------------------------------------------------------------------------
@@ -391,6 +473,16 @@ class AnnotationAssignmentSerializer(serializers.ModelSerializer):
     @extend_schema_field(AnnotationVideoRefSerializer)
     def get_video(self, assignment: Assignment) -> dict:
         return {"id": assignment.task.video_id, "title": assignment.task.video.title}
+
+
+class CvatImportResultSerializer(AnnotationAssignmentSerializer):
+    """The imported assignment, with the summary of what the file held (schema only)."""
+
+    summary = CvatImportSummarySerializer(read_only=True)
+
+    class Meta(AnnotationAssignmentSerializer.Meta):
+        fields = [*AnnotationAssignmentSerializer.Meta.fields, "summary"]
+        read_only_fields = fields
 
 
 class AnnotationWorkspaceVideoSerializer(serializers.ModelSerializer):
@@ -477,3 +569,15 @@ class DraftSavedSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     draft_saved_at = serializers.DateTimeField()
     lease_expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ClassChoiceSerializer(serializers.Serializer):
+    class_name = serializers.CharField()
+    label = serializers.CharField(allow_null=True, help_text="null: not scored")
+    explicit = serializers.BooleanField(help_text="decided by an entry of the class map")
+
+
+class ClassMapSerializer(serializers.Serializer):
+    model = serializers.IntegerField()
+    labels = serializers.ListField(child=serializers.CharField())
+    classes = ClassChoiceSerializer(many=True)

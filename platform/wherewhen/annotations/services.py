@@ -49,6 +49,7 @@ from rest_framework import exceptions
 from wherewhen.accounts.models import Role, User
 from wherewhen.annotations import consensus as consensus_math
 from wherewhen.annotations import formats
+from wherewhen.annotations import labels as label_rules
 from wherewhen.annotations.geometry import (
     SEGMENT_KINDS,
     InvalidAnnotation,
@@ -74,13 +75,16 @@ LOCK_TRIES = 8
 # The public surface (the geometry helpers are re-exported for scoring and benchmarks).
 __all__ = [
     "Conflict",
+    "CvatImport",
     "ExportFile",
     "HOLDING",
     "InvalidAnnotation",
     "add_videos",
     "annotation_of",
+    "VideoEvidence",
     "assignments_visible_to",
     "can_review",
+    "class_choices",
     "clean_annotation",
     "clean_for_task",
     "expire_leases",
@@ -95,6 +99,7 @@ __all__ = [
     "open_projects_for",
     "project_progress",
     "project_quality",
+    "project_labels",
     "projects_visible_to",
     "refresh_task_quality",
     "release",
@@ -109,6 +114,7 @@ __all__ = [
     "track_boxes",
     "track_shapes",
     "user_can_view_video",
+    "video_evidence",
     "with_content",
     "work_available",
     "write_annotation",
@@ -746,12 +752,19 @@ def write_annotation(assignment: Assignment, cleaned: dict) -> None:
                 y1=kf["y1"],
                 outside=kf["outside"],
                 occluded=kf["occluded"],
+                attributes=kf.get("attributes") or {},
             )
             for kf in track["keyframes"]
         )
     Keyframe.objects.bulk_create(keyframes)
     Segment.objects.bulk_create(
-        Segment(assignment=assignment, kind=s["kind"], start=s["start"], end=s["end"])
+        Segment(
+            assignment=assignment,
+            kind=s["kind"],
+            label=s.get("label") or "",
+            start=s["start"],
+            end=s["end"],
+        )
         for s in cleaned["segments"]
     )
 
@@ -762,31 +775,38 @@ def with_content(qs: QuerySet[Assignment]) -> QuerySet[Assignment]:
     )
 
 
+def _keyframe_dict(kf: Keyframe) -> dict:
+    out = {
+        "frame": kf.frame,
+        "x0": kf.x0,
+        "y0": kf.y0,
+        "x1": kf.x1,
+        "y1": kf.y1,
+        "outside": kf.outside,
+        "occluded": kf.occluded,
+    }
+    if kf.attributes:
+        # As clean_annotation gives it: only when the box has some, names in order.
+        out["attributes"] = {name: kf.attributes[name] for name in sorted(kf.attributes)}
+    return out
+
+
 def annotation_of(assignment: Assignment) -> dict:
-    """The stored (submitted) annotation: ``{"tracks": [...], "segments": [...]}``."""
+    """The stored (submitted) annotation: ``{"tracks": [...], "segments": [...]}``, in the
+    shape :func:`clean_annotation` gives (a keyframe's ``attributes`` only when it has some)."""
     return {
         "tracks": [
             {
                 "label": track.label,
-                "keyframes": [
-                    {
-                        "frame": kf.frame,
-                        "x0": kf.x0,
-                        "y0": kf.y0,
-                        "x1": kf.x1,
-                        "y1": kf.y1,
-                        "outside": kf.outside,
-                        "occluded": kf.occluded,
-                    }
-                    for kf in track.keyframes.all()
-                ],
+                "keyframes": [_keyframe_dict(kf) for kf in track.keyframes.all()],
             }
             for track in assignment.tracks.all()
         ],
         "segments": [
-            {"kind": s.kind, "start": s.start, "end": s.end}
+            {"kind": s.kind, "label": s.label, "start": s.start, "end": s.end}
             for s in sorted(
-                assignment.segments.all(), key=lambda s: (SEGMENT_KINDS.index(s.kind), s.start)
+                assignment.segments.all(),
+                key=lambda s: (SEGMENT_KINDS.index(s.kind), s.label, s.start),
             )
         ],
     }
@@ -898,14 +918,34 @@ def refresh_task_quality(task: Task) -> Task:
     return task
 
 
-def ground_truth_for_video(project: Project, video: Video) -> dict:
+def _task_of(project: Project, video: Video) -> Task:
+    task = (
+        Task.objects.select_related("project", "video").filter(project=project, video=video).first()
+    )
+    if task is None:
+        raise exceptions.NotFound(f"Video {video.pk} is not in project {project.pk}.")
+    return task
+
+
+def _truth_annotations(task: Task) -> tuple[list[dict], str, list[Assignment]]:
+    """What a video's ground truth is made of: (annotations, source, accepted assignments)."""
+    accepted = _accepted(task)
+    gold = with_content(Assignment.objects.filter(task=task, source=Source.GOLD)).first()
+    if gold is not None:
+        return [annotation_of(gold)], "gold", accepted
+    annotations = [annotation_of(a) for a in accepted]
+    return annotations, ("consensus" if annotations else "none"), accepted
+
+
+def ground_truth_for_video(project: Project, video: Video, label: str | None = None) -> dict:
     """The ground truth pointing games score against, for one video of a project.
 
     Returns::
 
         {
           "project": int, "video": int, "task": int,
-          "label": str,                      # the class localized
+          "label": str,                      # the task's class (the label it localizes)
+          "labels": [str, ...],              # labels that have evidence here (sorted)
           "width": int, "height": int,       # source display pixels (box coordinates)
           "fps": float | None, "duration": float | None, "n_frames": int,
           "source": "gold" | "consensus" | "none",
@@ -914,34 +954,54 @@ def ground_truth_for_video(project: Project, video: Video) -> dict:
           "flagged": bool,                   # agreement below the project's threshold
           "frames": [                        # every frame of the playback file, in order
             {"frame": int, "time": float,    # index into frame_timestamps, and its seconds
-             "boxes": [[x0, y0, x1, y1], ...]},   # closed rectangles; [] = no box
+             "boxes": [[x0, y0, x1, y1], ...],    # closed rectangles; [] = no box
+             "labels": [str, ...]},               # the label of each box, in the same order
             ...
           ],
           "when": {"visual": [[start, end], ...], "sound": [[start, end], ...]},  # seconds
+          "when_labels": {"visual": [str, ...], "sound": [str, ...]},  # label of each segment
         }
 
     A gold item's known answer is its ground truth; otherwise the consensus of its accepted
-    annotations (crowd and imported), see :mod:`wherewhen.annotations.consensus`.
+    annotations (crowd and imported), computed label by label (see
+    :mod:`wherewhen.annotations.consensus`). With ``label``, only that label's evidence is
+    listed (``labels`` then says whether it has any).
     """
-    task = (
-        Task.objects.select_related("project", "video").filter(project=project, video=video).first()
-    )
-    if task is None:
-        raise exceptions.NotFound(f"Video {video.pk} is not in project {project.pk}.")
+    task = _task_of(project, video)
     geometry = geometry_of(video)
-    gold = with_content(Assignment.objects.filter(task=task, source=Source.GOLD)).first()
-    if gold is not None:
-        annotations, source = [annotation_of(gold)], "gold"
-    else:
-        annotations = [annotation_of(a) for a in _accepted(task)]
-        source = "consensus" if annotations else "none"
+    annotations, source, _accepted_rows = _truth_annotations(task)
     fused = consensus_math.consensus(annotations, geometry.n_frames)
+    if label is not None:
+        fused = {label: fused[label]} if label in fused else {}
     score = consensus_math.agreement(annotations, geometry.n_frames)["overall"]
+    frames = [
+        {"frame": i, "time": t, "boxes": [], "labels": []}
+        for i, t in enumerate(geometry.timestamps)
+    ]
+    when: dict[str, list] = {kind: [] for kind in SEGMENT_KINDS}
+    when_labels: dict[str, list] = {kind: [] for kind in SEGMENT_KINDS}
+    present = []
+    for name in sorted(fused):
+        evidence = fused[name]
+        has = False
+        for i, boxes in enumerate(evidence["frames"]):
+            for box in boxes:
+                frames[i]["boxes"].append(list(box))
+                frames[i]["labels"].append(name)
+                has = True
+        for kind, segments in evidence["when"].items():
+            for segment in segments:
+                when[kind].append(list(segment))
+                when_labels[kind].append(name)
+                has = True
+        if has:
+            present.append(name)
     return {
         "project": project.pk,
         "video": video.pk,
         "task": task.pk,
         "label": task.label,
+        "labels": present,
         "width": geometry.width,
         "height": geometry.height,
         "fps": video.fps,
@@ -951,12 +1011,87 @@ def ground_truth_for_video(project: Project, video: Video) -> dict:
         "annotations": len(annotations),
         "agreement": score,
         "flagged": task.flagged,
-        "frames": [
-            {"frame": i, "time": t, "boxes": [list(b) for b in fused["frames"][i]]}
-            for i, t in enumerate(geometry.timestamps)
-        ],
-        "when": {kind: [list(s) for s in segs] for kind, segs in fused["when"].items()},
+        "frames": frames,
+        "when": when,
+        "when_labels": when_labels,
     }
+
+
+@dataclass
+class VideoEvidence:
+    """Everything scoring needs of one video of a project (see :func:`video_evidence`)."""
+
+    project_id: int
+    video_id: int
+    task_label: str
+    source: str  # gold | consensus | none
+    width: int
+    height: int
+    times: tuple[float, ...]  # presentation time of every frame of the playback file
+    consensus: dict[str, dict]  # label -> {"frames": [[box, ...] per frame], "when": {...}}
+    annotations: list[tuple[int, dict]]  # accepted annotations: (assignment id, content)
+    known_labels: list[str]  # the project's labels, its tasks' labels and these labels
+    class_map: dict
+
+    def has_evidence(self, label: str) -> bool:
+        evidence = self.consensus.get(label)
+        if not evidence:
+            return False
+        return any(evidence["frames"]) or any(evidence["when"].values())
+
+    def label_for(self, class_name: str | None) -> label_rules.LabelChoice:
+        """The label an explanation of ``class_name`` is scored against here."""
+        return label_rules.resolve(
+            class_name, self.class_map, self.known_labels, task_label=self.task_label
+        )
+
+
+def project_labels(project: Project) -> list[str]:
+    """The project's label set, then its tasks' labels not in it."""
+    labels = list(project.labels or [])
+    for label in project.tasks.values_list("label", flat=True).distinct().order_by("label"):
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+def video_evidence(project: Project, video: Video) -> VideoEvidence | None:
+    """The references of ``video`` in ``project``: its ground truth label by label (a gold
+    item's known answer, else the consensus of its accepted annotations) and every accepted
+    annotation (crowd and imported). None when the video is not in the project. This is what
+    scoring reads of annotations."""
+    task = Task.objects.select_related("project", "video").filter(project=project, video=video)
+    task = task.first()
+    if task is None:
+        return None
+    geometry = geometry_of(video)
+    annotations, source, accepted = _truth_annotations(task)
+    fused = consensus_math.consensus(annotations, geometry.n_frames)
+    known = project_labels(project)
+    known += [label for label in sorted(fused) if label not in known]
+    return VideoEvidence(
+        project_id=project.pk,
+        video_id=video.pk,
+        task_label=task.label,
+        source=source,
+        width=geometry.width,
+        height=geometry.height,
+        times=geometry.timestamps,
+        consensus=fused,
+        annotations=[(a.pk, annotation_of(a)) for a in accepted] if source != "none" else [],
+        known_labels=known,
+        class_map=dict(project.class_map or {}),
+    )
+
+
+def class_choices(project: Project, class_names: list[str]) -> list[dict]:
+    """How each class name maps to a label of ``project`` (for the class-map editor)."""
+    known = project_labels(project)
+    out = []
+    for name in class_names:
+        choice = label_rules.resolve(name, project.class_map or {}, known)
+        out.append({"class_name": name, "label": choice.label, "explicit": choice.explicit})
+    return out
 
 
 def project_progress(project: Project, now: datetime | None = None) -> dict:
@@ -1094,12 +1229,29 @@ def export_assignment_cvat(assignment: Assignment) -> str:
     )
 
 
+@dataclass
+class CvatImport:
+    """What :func:`import_cvat` stored, and its summary of the file (see
+    :class:`wherewhen.annotations.formats.ImportSummary`)."""
+
+    assignment: Assignment
+    summary: dict
+
+
 def import_cvat(
     project: Project, video: Video, data: bytes, target: str = "ground_truth"
-) -> Assignment:
+) -> CvatImport:
     """Import a CVAT for video 1.1 file as accepted ground truth (``target="ground_truth"``) or
-    as the known answer of a gold item (``target="gold"``). Malformed or mismatching files raise
-    a ValidationError and write nothing."""
+    as the known answer of a gold item (``target="gold"``).
+
+    Every box the file lists is kept as it is on its frame, keyframe or not (see
+    :mod:`wherewhen.annotations.formats`), with its label, flags and attributes; the summary says
+    what was read and every change made to store it. A file that is malformed, is for another
+    video size or length, or holds something that cannot be represented (other shapes, tags,
+    rotated boxes, a label that is not the project's...) raises a ValidationError naming it, and
+    nothing is written."""
+    if target not in ("ground_truth", "gold"):
+        raise exceptions.ValidationError({"target": ["Import as ground_truth or gold."]})
     task = (
         Task.objects.select_related("project", "video").filter(project=project, video=video).first()
     )
@@ -1107,37 +1259,25 @@ def import_cvat(
         raise exceptions.ValidationError(
             {"video": ["Add the video to the project before importing into it."]}
         )
+    geometry = geometry_of(video)
     try:
-        parsed = formats.parse_cvat_xml(data)
+        parsed = formats.parse_cvat_xml(
+            data,
+            n_frames=geometry.n_frames,
+            size=(geometry.width, geometry.height),
+            labels=task_labels(task),
+            default_label=task.label,
+        )
     except formats.InvalidFile as error:
         raise exceptions.ValidationError({"file": [str(error)]}) from None
-    geometry = geometry_of(video)
-    if parsed.width is not None and (parsed.width, parsed.height) != (
-        geometry.width,
-        geometry.height,
-    ):
-        raise exceptions.ValidationError(
-            {
-                "file": [
-                    f"The file is for a {parsed.width}x{parsed.height} video; this video is "
-                    f"{geometry.width}x{geometry.height}."
-                ]
-            }
-        )
-    if parsed.n_frames is not None and parsed.n_frames != geometry.n_frames:
-        raise exceptions.ValidationError(
-            {
-                "file": [
-                    f"The file is for a video of {parsed.n_frames} frames; this video has {geometry.n_frames}."
-                ]
-            }
-        )
     annotation = parsed.annotation
     if target == "gold":
-        return set_gold_answer(task, annotation)
-    if target != "ground_truth":
-        raise exceptions.ValidationError({"target": ["Import as ground_truth or gold."]})
-    return import_ground_truth(project, video, annotation["tracks"], annotation["segments"])
+        assignment = set_gold_answer(task, annotation)
+    else:
+        assignment = import_ground_truth(
+            project, video, annotation["tracks"], annotation["segments"]
+        )
+    return CvatImport(assignment, parsed.summary.as_dict())
 
 
 @dataclass

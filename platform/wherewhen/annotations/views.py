@@ -61,7 +61,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
     pagination_class = None
 
     def get_permissions(self):
-        if self.action in ("list", "retrieve", "quality", "ground_truth"):
+        if self.action in ("list", "retrieve", "quality", "ground_truth", "class_map"):
             return [CanReadProjects()]
         return [IsResearcher()]
 
@@ -114,6 +114,35 @@ class ProjectViewSet(viewsets.ModelViewSet):
         return Response(services.ground_truth_for_video(project, video))
 
     @extend_schema(
+        parameters=[OpenApiParameter("model", int, required=True)],
+        responses={200: s.ClassMapSerializer, **ERRORS},
+        summary="How a registered model's classes map to the project's labels",
+    )
+    @action(detail=True, methods=["get"], url_path="class-map")
+    def class_map(self, request: Request, pk=None) -> Response:
+        from wherewhen.explanations import services as explanation_services
+
+        project = self.get_object()
+        raw = request.query_params.get("model")
+        try:
+            model_id = int(raw)
+        except (TypeError, ValueError):
+            raise exceptions.ValidationError(
+                {"model": ["Give the registered model's id (?model=)."]}
+            ) from None
+        model = explanation_services.visible_models(request.user).filter(pk=model_id).first()
+        if model is None:
+            raise exceptions.NotFound(f"No registered model with id {model_id} is visible to you.")
+        names = [str(name) for name in (model.labels or [])]
+        return Response(
+            {
+                "model": model.pk,
+                "labels": services.project_labels(project),
+                "classes": services.class_choices(project, names),
+            }
+        )
+
+    @extend_schema(
         parameters=[s.AnnotationExportQuerySerializer],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
@@ -135,8 +164,14 @@ class ProjectViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request={"multipart/form-data": s.CvatImportSerializer},
-        responses={201: s.AnnotationAssignmentSerializer, **ERRORS},
+        responses={201: s.CvatImportResultSerializer, **ERRORS},
         summary="Import a CVAT for video 1.1 file as ground truth or as a gold answer",
+        description=(
+            "Answers with the stored assignment and a `summary` of the file: what it read "
+            "(tracks, boxes, keyframes, occluded and outside flags, attributes, labels, segments) "
+            "and every change made to keep each box as it is on its frame. Anything that cannot "
+            "be represented is a 400 naming it, and nothing is written."
+        ),
     )
     @action(
         detail=True,
@@ -150,11 +185,15 @@ class ProjectViewSet(viewsets.ModelViewSet):
         body = s.CvatImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         video = _video_of_project(project, body.validated_data["video"])
-        assignment = services.import_cvat(
+        imported = services.import_cvat(
             project, video, body.validated_data["file"].read(), body.validated_data["target"]
         )
         return Response(
-            s.AnnotationAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED
+            {
+                **s.AnnotationAssignmentSerializer(imported.assignment).data,
+                "summary": imported.summary,
+            },
+            status=status.HTTP_201_CREATED,
         )
 
 

@@ -300,13 +300,21 @@ class MethodSerializer(serializers.Serializer):
 class GroundTruthFrameSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="map frame")
     time = serializers.FloatField()
+    frame = serializers.IntegerField(
+        allow_null=True,
+        help_text="the annotated frame this map frame is scored against (null: none)",
+    )
     boxes = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField()),
-        help_text="[x0, y0, x1, y1] in source pixels",
+        help_text="[x0, y0, x1, y1] in source pixels (the scored label's boxes only)",
     )
+    counted = serializers.BooleanField(help_text="the frame has a box of the scored label")
     hit = serializers.BooleanField(allow_null=True, help_text="spatial pointing game")
     point = serializers.ListField(
-        child=serializers.FloatField(), allow_null=True, help_text="[x, y] of the maximal cell"
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="[x, y]: centre of the maximal cell of the float map (draw this, never a "
+        "maximum of the quantized map)",
     )
 
 
@@ -314,11 +322,18 @@ class GroundTruthSerializer(serializers.Serializer):
     available = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True)
     project = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField(
+        allow_null=True, help_text="the annotation label whose evidence is scored"
+    )
+    class_name = serializers.CharField(allow_null=True, help_text="the explained class")
     source_size = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
-    tolerance = serializers.FloatField()
+    tolerance = serializers.FloatField(allow_null=True, help_text="the project's, in pixels")
     frames = GroundTruthFrameSerializer(many=True)
     segments = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))
     temporal_hit = serializers.BooleanField(allow_null=True)
+    temporal_peak = serializers.IntegerField(
+        allow_null=True, help_text="the map frame the temporal pointing game takes"
+    )
     sound_segments = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField()),
         help_text='"when" the sound happens: [start, end] seconds',

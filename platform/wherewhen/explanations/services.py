@@ -31,7 +31,6 @@ from wherewhen.explanations.models import (
     Flag,
     RegisteredModel,
 )
-from wherewhen.explanations.sound import sound_hit
 from wherewhen.videos import services as video_services
 from wherewhen.videos.models import Dataset, Video
 from workers.models.checkpoint_info import (
@@ -251,14 +250,16 @@ def _check_target(model: RegisteredModel | None, target: Any) -> int | None:
 def _check_clip(video: Video, start: float | None, end: float | None) -> tuple:
     if start is None and end is None:
         return (None, None)
-    duration = video.duration or 0.0
+    from wherewhen.explanations.npz import TIME_TOLERANCE, seconds
+
+    duration = float(video.duration or 0.0)  # exact: where the last frame ends
     start = 0.0 if start is None else float(start)
     end = duration if end is None else float(end)
-    if not (0.0 <= start < end <= duration + 1e-6):
+    if not (0.0 <= start < end <= duration + TIME_TOLERANCE):
         raise ValidationError(
             {
-                "clip": f"The clip must satisfy 0 <= start < end <= {duration:.3f} s (the video's "
-                f"duration); got start={start}, end={end}."
+                "clip": "The clip must satisfy 0 <= start < end <= "
+                f"{seconds(duration)} s (the video's duration); got start={start}, end={end}."
             }
         )
     return (round(start, 6), round(end, 6))
@@ -674,37 +675,37 @@ def playback_url(video: Video, request=None) -> str | None:
 
 
 def ground_truth(
-    user, explanation: Explanation, *, project_id: int | None = None, tolerance: float | None = None
+    user, explanation: Explanation, *, project_id: int | None = None
 ) -> dict[str, Any]:
     """Ground-truth boxes and "when" segments at the explanation's map frames, with the
-    pointing-game hit or miss of each frame (``workers.metrics``: the one implementation)."""
-    from workers.metrics import (
-        DEFAULT_TOLERANCE,
-        spatial_pointing_game,
-        temporal_pointing_game,
-    )
+    pointing-game verdict of each frame, for the review player.
 
-    tol = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
+    The verdicts are the scoring module's (``wherewhen.scoring.services.verdicts``: the same
+    label, annotated frames, boxes, tolerance and maxima as the stored scores and the
+    leaderboard), at the project's tolerance.
+    """
     empty = {
         "available": False,
         "reason": "",
         "project": None,
+        "label": None,
+        "class_name": None,
         "source_size": None,
-        "tolerance": tol,
+        "tolerance": None,
         "frames": [],
         "segments": [],
         "temporal_hit": None,
+        "temporal_peak": None,
         "sound_segments": [],
         "sound_hit": None,
         "spatial_accuracy": None,
     }
     if explanation.status != Explanation.Status.DONE:
         return {**empty, "reason": "The explanation is not done yet."}
-    try:
-        from wherewhen.annotations import services as annotation_services
-        from wherewhen.annotations.models import Task
-    except ImportError:
-        return {**empty, "reason": "Annotations are not available on this server."}
+    from wherewhen.annotations import services as annotation_services
+    from wherewhen.annotations.models import Task
+    from wherewhen.scoring import services as scoring
+
     projects = annotation_services.projects_visible_to(user)
     tasks = Task.objects.filter(video=explanation.video, project__in=projects)
     if project_id is not None:
@@ -712,62 +713,45 @@ def ground_truth(
     task = tasks.select_related("project").order_by("project_id").first()
     if task is None:
         return {**empty, "reason": "No annotation project you can see includes this video."}
-    gt = annotation_services.ground_truth_for_video(task.project, explanation.video)
-    gt_frames = gt.get("frames") or []
-    segments = [list(map(float, s)) for s in (gt.get("when") or {}).get("visual", [])]
-    size = [int(gt.get("width") or 0), int(gt.get("height") or 0)]
-    if not gt_frames or min(size) <= 0 or gt.get("source") == "none":
-        return {
-            **empty,
-            "project": task.project_id,
-            "reason": "The video has no accepted annotations (or gold answer) yet.",
-        }
-    heat = storage.read_map(explanation.map_file)
-    times = np.array([float(f["time"]) for f in gt_frames])
-    frames = []
-    boxes_per_frame = []
-    for k, t in enumerate(explanation.timestamps):
-        nearest = int(np.argmin(np.abs(times - float(t))))
-        boxes = [list(map(float, b)) for b in gt_frames[nearest]["boxes"]]
-        boxes_per_frame.append(boxes)
-        frames.append({"index": k, "time": float(t), "boxes": boxes, "hit": None, "point": None})
-    k_max = max(1, max(len(b) for b in boxes_per_frame))
-    padded = np.full((len(frames), k_max, 4), np.nan)
-    for k, boxes in enumerate(boxes_per_frame):
-        if boxes:
-            padded[k, : len(boxes)] = boxes
-    spatial = spatial_pointing_game(heat, padded, None, tuple(size), tolerance=tol)
-    from workers.metrics import max_cell_points
-
-    px, py, _ = max_cell_points(heat, tuple(size))
-    for k, frame in enumerate(frames):
-        frame["point"] = [float(px[k]), float(py[k])]
-        frame["hit"] = bool(spatial.hits[k]) if spatial.counted[k] else None
-    temporal_hit = None
-    if segments:
-        seg = np.array([segments], dtype=np.float64)
-        tres = temporal_pointing_game(
-            np.array([explanation.temporal], dtype=np.float64),
-            np.array([explanation.timestamps], dtype=np.float64),
-            seg,
-        )
-        temporal_hit = bool(tres.hits[0]) if tres.counted[0] else None
-    sound_segments = [list(map(float, s)) for s in (gt.get("when") or {}).get("sound", [])]
-    try:
-        sound = sound_hit(explanation.audio, sound_segments)
-    except ValueError:
-        sound = None
-    accuracy = spatial.accuracy
-    return {
-        "available": True,
-        "reason": "",
+    target, fields = scoring.verdicts(task.project, explanation)
+    base = {
+        **empty,
         "project": task.project_id,
-        "source_size": size,
-        "tolerance": tol,
+        "label": target.label,
+        "class_name": target.choice.class_name,
+        "tolerance": target.tolerance,
+    }
+    if fields is None:
+        return {**base, "reason": target.reason}
+    if fields["error"]:
+        return {**base, "reason": f"Not scored: {fields['error']}"}
+    reference = target.consensus()
+    frames = []
+    for f in fields["frames"]:
+        k = f["frame"]
+        frames.append(
+            {
+                "index": f["index"],
+                "time": f["time"],
+                "frame": k,
+                "boxes": reference.frames[k] if k is not None else [],
+                "counted": f["counted"],
+                "hit": f["hit"],
+                "point": f["point"],
+            }
+        )
+    counted = fields["frames_counted"]
+    temporal = explanation.temporal or []
+    return {
+        **base,
+        "available": True,
+        "source_size": [target.width, target.height],
         "frames": frames,
-        "segments": segments,
-        "temporal_hit": temporal_hit,
-        "sound_segments": sound_segments,
-        "sound_hit": sound,
-        "spatial_accuracy": None if np.isnan(accuracy) else float(accuracy),
+        "segments": reference.segments,
+        "temporal_hit": fields["temporal_hit"],
+        # the frame the temporal game takes (first maximum of the stored float curve)
+        "temporal_peak": int(np.argmax(temporal)) if temporal else None,
+        "sound_segments": reference.sound_segments,
+        "sound_hit": fields["sound_hit"],
+        "spatial_accuracy": fields["frames_hit"] / counted if counted else None,
     }

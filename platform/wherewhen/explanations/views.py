@@ -275,29 +275,21 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         parameters=[
             OpenApiParameter("project", int, description="annotation project (default: first)"),
-            OpenApiParameter("tolerance", float, description="pointing tolerance in px (15)"),
         ],
         responses=serializers.GroundTruthSerializer,
-        summary="Ground-truth boxes and segments at the map frames, with pointing-game hits",
+        summary="Ground truth at the map frames with the pointing-game verdicts (the scores')",
     )
     @action(detail=True, methods=["get"], url_path="ground-truth", url_name="ground-truth")
     def ground_truth(self, request, pk=None):
         explanation = self.get_object()
-        params = request.query_params
+        raw = request.query_params.get("project")
         try:
-            project = int(params["project"]) if params.get("project") else None
-            tolerance = float(params["tolerance"]) if params.get("tolerance") else None
+            project = int(raw) if raw else None
         except ValueError as exc:
             raise ValidationError(
-                {"detail": "project must be an id and tolerance a number."}
+                {"project": "project must be an annotation project's id."}
             ) from exc
-        if tolerance is not None and not 0 <= tolerance < 1e6:
-            raise ValidationError({"tolerance": "The tolerance must be 0 or more pixels."})
-        return Response(
-            services.ground_truth(
-                request.user, explanation, project_id=project, tolerance=tolerance
-            )
-        )
+        return Response(services.ground_truth(request.user, explanation, project_id=project))
 
     @extend_schema(
         methods=["GET"], responses=serializers.FlagSerializer(many=True), summary="Flags"

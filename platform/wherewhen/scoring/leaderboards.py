@@ -211,7 +211,7 @@ def leaderboard(
     for r in rows.values():
         variants[(r.model.pk if r.model else 0, r.method)] += 1
 
-    frames_by_video: dict[int, set[int]] = defaultdict(set)
+    frames_by_video: dict[tuple[int, str], set[int]] = defaultdict(set)  # (video, label)
     out_rows = []
     for r in sorted(
         rows.values(), key=lambda r: (r.model.name if r.model else "", r.method, r.key)
@@ -221,8 +221,12 @@ def leaderboard(
         faith: dict[str, list[float]] = defaultdict(list)
         sparsity = []
         errors = 0
+        not_scored = 0
         for s in r.scores:
             v = unit[s.explanation.video_id]
+            if s.not_scored:
+                not_scored += 1
+                continue
             if s.error:
                 errors += 1
                 continue
@@ -251,7 +255,7 @@ def leaderboard(
                 faith[k].append(value)
             for f in s.frames:
                 if f.get("counted") and f.get("frame") is not None:
-                    frames_by_video[s.explanation.video_id].add(int(f["frame"]))
+                    frames_by_video[(s.explanation.video_id, s.label)].add(int(f["frame"]))
         metrics = {
             "spatial": stats.ratio_estimate(sums["hits"], sums["frames"], weights),
             "small": stats.ratio_estimate(sums["small_hits"], sums["small"], weights),
@@ -269,10 +273,12 @@ def leaderboard(
                 "model": {"id": r.model.pk, "name": r.model.name} if r.model else None,
                 "method": r.method,
                 "variant": _variant_label(r.params) if many else "",
-                "clips": len(r.scores),
-                "videos": len({s.explanation.video_id for s in r.scores}),
+                "clips": len(r.scores) - not_scored,
+                "videos": len({s.explanation.video_id for s in r.scores if not s.not_scored}),
                 "frames": int(sums["frames"].sum()),
                 "errors": errors,
+                "not_scored": not_scored,
+                "labels": sorted({s.label for s in r.scores if s.label and not s.not_scored}),
                 **{name: est.as_dict() for name, est in metrics.items()},
                 "sparsity": _mean(sparsity),
                 "deletion_auc": _mean(faith.get("deletion_auc", [])),
@@ -287,6 +293,11 @@ def leaderboard(
         body["notes"].append(
             "Faithfulness (deletion / insertion AUC) needs model passes and is not stored with "
             "these explanations; its columns are blank."
+        )
+    if any(row["not_scored"] for row in out_rows):
+        body["notes"].append(
+            "Some explanations are not scored: their class maps to no annotation label of the "
+            "project, or the video has no evidence of that label (see the clips of their row)."
         )
     if any(row["errors"] for row in out_rows):
         body["notes"].append(
@@ -323,14 +334,15 @@ def _human_row(
     video_ids: list[int],
     unit: dict[int, int],
     weights: np.ndarray,
-    frames_by_video: dict[int, set[int]],
+    frames_by_video: dict[tuple[int, str], set[int]],
 ) -> dict[str, Any] | None:
-    """The human baseline on the source frames the table's methods are scored on."""
+    """The human baseline on the source frames (and labels) the table's methods are scored
+    on."""
     counted = np.zeros(len(video_ids))
     hits = np.zeros(len(video_ids))
     annotators = set()
     for b in HumanBaseline.objects.filter(project=project, video_id__in=video_ids):
-        frames = frames_by_video.get(b.video_id, set())
+        frames = frames_by_video.get((b.video_id, b.label), set())
         c = [f for f in b.counted if f in frames]
         if not c:
             continue
@@ -422,6 +434,9 @@ def leaderboard_clips(
                 "sound_hit": s.sound_hit,
                 "energy": s.energy_sum / s.frames_counted if s.frames_counted else None,
                 "error": s.error,
+                "class_name": s.class_name or None,
+                "label": s.label or None,
+                "not_scored": s.not_scored,
                 "frames": [
                     {
                         "index": f["index"],
@@ -452,7 +467,9 @@ CSV_COLUMNS = [
     "model",
     "method",
     "variant",
+    "labels",
     "clips",
+    "not_scored",
     "videos",
     "frames",
     *[f"{m}{suffix}" for m in METRICS for suffix in ("", "_low", "_high", "_n")],
@@ -474,7 +491,9 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
             "model": row["model"]["name"] if row["model"] else "",
             "method": row["method"],
             "variant": row["variant"],
+            "labels": ";".join(row["labels"]),
             "clips": row["clips"],
+            "not_scored": row["not_scored"],
             "videos": row["videos"],
             "frames": row["frames"],
             "sparsity": _fmt(row["sparsity"]),

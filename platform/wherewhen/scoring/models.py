@@ -8,8 +8,13 @@
   project: the consensus ground truth, or one annotator's accepted annotation. ``key`` hashes
   everything the scores depend on (map, timestamps, temporal importance, the boxes and segments
   of the matched source frames, tolerance, scoring version), so unchanged pairs are skipped.
-* :class:`HumanBaseline` -- how well one annotator's box centres point into the consensus of
-  the other annotators, per source frame.
+* :class:`HumanBaseline` -- how well one annotator's box centres of one label point into the
+  consensus of the other annotators of that label, per source frame.
+
+Scores are per class: ``label`` is the annotation label the explained class (``class_name``)
+maps to, and only that label's evidence is used; a row with ``not_scored`` set says why the
+explanation has no score here (no label for its class, no evidence of the label) and counts
+nowhere.
 """
 
 from __future__ import annotations
@@ -93,6 +98,15 @@ class ExplanationScore(models.Model):
     key = models.CharField(max_length=64)
     tolerance = models.FloatField()
     gt_source = models.CharField(max_length=12, blank=True, help_text="gold, consensus, annotator")
+    class_name = models.CharField(
+        max_length=200, blank=True, help_text="the explained class (empty: unknown)"
+    )
+    label = models.CharField(
+        max_length=100, blank=True, help_text="the annotation label whose evidence was scored"
+    )
+    not_scored = models.TextField(
+        blank=True, help_text="why this explanation is not scored here (empty: scored)"
+    )
     frames_counted = models.PositiveIntegerField(default=0)
     frames_hit = models.PositiveIntegerField(default=0)
     small_counted = models.PositiveIntegerField(default=0)
@@ -144,6 +158,7 @@ class HumanBaseline(models.Model):
     assignment = models.ForeignKey(
         "annotations.Assignment", on_delete=models.CASCADE, related_name="human_baselines"
     )
+    label = models.CharField(max_length=100, blank=True, help_text="the label compared")
     key = models.CharField(max_length=64)
     tolerance = models.FloatField()
     frames_counted = models.PositiveIntegerField(default=0)
@@ -153,9 +168,11 @@ class HumanBaseline(models.Model):
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["project_id", "video_id", "assignment_id"]
+        ordering = ["project_id", "video_id", "assignment_id", "label"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "assignment"], name="baseline_unique")
+            models.UniqueConstraint(
+                fields=["project", "assignment", "label"], name="baseline_unique_label"
+            )
         ]
 
     def __str__(self) -> str:

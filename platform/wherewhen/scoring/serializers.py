@@ -36,6 +36,13 @@ class ScoreSerializer(serializers.Serializer):
     annotator = serializers.CharField(allow_null=True)
     gt_source = serializers.CharField()
     tolerance = serializers.FloatField()
+    class_name = serializers.CharField(allow_null=True, help_text="the explained class")
+    label = serializers.CharField(
+        allow_null=True, help_text="the annotation label whose evidence was scored"
+    )
+    not_scored = serializers.CharField(
+        allow_blank=True, help_text="why it is not scored here (empty: scored)"
+    )
     frames_counted = serializers.IntegerField()
     frames_hit = serializers.IntegerField()
     spatial = serializers.FloatField(allow_null=True)
@@ -90,6 +97,12 @@ class LeaderboardRowSerializer(serializers.Serializer):
     videos = serializers.IntegerField()
     frames = serializers.IntegerField()
     errors = serializers.IntegerField()
+    not_scored = serializers.IntegerField(
+        help_text="clips not scored (no label for their class, or no evidence of it)"
+    )
+    labels = serializers.ListField(
+        child=serializers.CharField(), help_text="the annotation labels scored"
+    )
     spatial = ScoringEstimateSerializer()
     small = ScoringEstimateSerializer()
     temporal = ScoringEstimateSerializer()
@@ -172,6 +185,13 @@ class ScoringClipSerializer(serializers.Serializer):
     sound_hit = serializers.BooleanField(allow_null=True)
     energy = serializers.FloatField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
+    class_name = serializers.CharField(allow_null=True, help_text="the explained class")
+    label = serializers.CharField(
+        allow_null=True, help_text="the annotation label whose evidence was scored"
+    )
+    not_scored = serializers.CharField(
+        allow_blank=True, help_text="why it is not scored here (empty: scored)"
+    )
     frames = ScoringClipFrameSerializer(many=True)
     focus_time = serializers.FloatField(help_text="the first missed frame, else the first scored")
     player_url = serializers.CharField(help_text="the review player at focus_time")

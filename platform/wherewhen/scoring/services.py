@@ -48,11 +48,12 @@ from rest_framework import exceptions
 
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services as annotation_services
-from wherewhen.annotations.consensus import consensus, segments_of
-from wherewhen.annotations.geometry import frame_boxes
-from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.annotations.consensus import consensus_of_label
+from wherewhen.annotations.geometry import frame_boxes, labels_of
+from wherewhen.annotations.models import Project, Task
 from wherewhen.explanations.models import Explanation
 from wherewhen.explanations.sound import sound_hit
+from wherewhen.scoring import targets
 from wherewhen.scoring.models import (
     ExplanationScore,
     HumanBaseline,
@@ -64,7 +65,6 @@ from workers.metrics.grounding import (
     DEFAULT_IOU_FRACTION,
     ClipInput,
     human_pointing_game,
-    match_source_frames,
     score_clips,
 )
 
@@ -72,9 +72,8 @@ log = logging.getLogger(__name__)
 
 RECOMPUTE_TASK = "scoring.recompute"
 # Bumped when a definition or the stored shape changes: every key changes, everything is redone.
-SCORING_VERSION = 2  # 2: the sound temporal pointing game
+SCORING_VERSION = 3  # 2: the sound temporal pointing game; 3: per-class labels
 Reference = ExplanationScore.Reference
-ACCEPTED_SOURCES = (Assignment.Source.CROWD, Assignment.Source.IMPORT)
 
 
 # --- who sees what ------------------------------------------------------------------------------
@@ -215,85 +214,59 @@ def pending_requests(project: Project) -> int:
     return ScoreRequest.objects.filter(project=project).count()
 
 
-# --- ground truth of one video ------------------------------------------------------------------
+# --- what an explanation is scored against -----------------------------------------------------
 
 
-Box = list[float]
-
-
-@dataclass
-class GroundTruthRef:
-    """One set of boxes and segments to score against."""
-
-    kind: str  # "consensus" | "annotator"
-    assignment_id: int | None
-    source: str
-    frames: list[list[Box]]  # per frame of the playback file
-    segments: list[list[float]]  # visual "when" segments
-    sound_segments: list[list[float]] = field(default_factory=list)
+def class_name_of(explanation: Explanation) -> str | None:
+    """The name of the class ``explanation`` explains (None when its model has no name for it)."""
+    model = explanation.model
+    target = explanation.explained_target
+    if target is None:
+        target = explanation.target
+    if model is None or target is None:
+        return None
+    labels = model.labels or []
+    return str(labels[target]) if 0 <= target < len(labels) else None
 
 
 @dataclass
 class VideoTruth:
-    project_id: int
-    video_id: int
-    source: str  # gold | consensus | none
-    width: int
-    height: int
-    times: np.ndarray
-    references: list[GroundTruthRef] = field(default_factory=list)
-    annotations: list[tuple[int, dict]] = field(default_factory=list)  # (assignment id, content)
+    """The references of one video of a project, with the scoring target of each class."""
 
+    evidence: annotation_services.VideoEvidence
+    tolerance: float
+    _targets: dict[str | None, targets.Target] = field(default_factory=dict)
 
-def video_truth(project: Project, video: Video) -> VideoTruth | None:
-    """Consensus (or gold) ground truth and every accepted annotation of ``video`` in
-    ``project``; None when the video is not in the project."""
-    task = Task.objects.filter(project=project, video=video).first()
-    if task is None:
-        return None
-    gt = annotation_services.ground_truth_for_video(project, video)
-    frames = [[list(map(float, b)) for b in f["boxes"]] for f in gt["frames"]]
-    times = np.array([float(f["time"]) for f in gt["frames"]], dtype=np.float64)
-    truth = VideoTruth(
-        project_id=project.pk,
-        video_id=video.pk,
-        source=gt["source"],
-        width=int(gt["width"] or 0),
-        height=int(gt["height"] or 0),
-        times=times,
-    )
-    if gt["source"] == "none":
-        return truth
-    truth.references.append(
-        GroundTruthRef(
-            Reference.CONSENSUS,
-            None,
-            gt["source"],
-            frames,
-            [list(map(float, s)) for s in gt["when"].get("visual", [])],
-            [list(map(float, s)) for s in gt["when"].get("sound", [])],
-        )
-    )
-    accepted = annotation_services.with_content(
-        Assignment.objects.filter(
-            task=task, status=Assignment.Status.ACCEPTED, source__in=ACCEPTED_SOURCES
-        ).order_by("submitted_at", "id")
-    )
-    n = len(times)
-    for assignment in accepted:
-        content = annotation_services.annotation_of(assignment)
-        truth.annotations.append((assignment.pk, content))
-        truth.references.append(
-            GroundTruthRef(
-                Reference.ANNOTATOR,
-                assignment.pk,
-                "annotator",
-                [[list(map(float, b)) for b in boxes] for boxes in frame_boxes(content, n)],
-                [list(s) for s in segments_of(content, "visual")],
-                [list(s) for s in segments_of(content, "sound")],
+    @property
+    def source(self) -> str:
+        return self.evidence.source
+
+    @property
+    def width(self) -> int:
+        return int(self.evidence.width or 0)
+
+    @property
+    def height(self) -> int:
+        return int(self.evidence.height or 0)
+
+    def target(self, class_name: str | None) -> targets.Target:
+        if class_name not in self._targets:
+            self._targets[class_name] = targets.target_for(
+                self.evidence, class_name, self.tolerance
             )
-        )
-    return truth
+        return self._targets[class_name]
+
+
+def video_truth(
+    project: Project, video: Video, tolerance: float | None = None
+) -> VideoTruth | None:
+    """The ground truth of ``video`` in ``project`` (None when the video is not in it)."""
+    evidence = annotation_services.video_evidence(project, video)
+    if evidence is None:
+        return None
+    if tolerance is None:
+        tolerance = settings_for(project).tolerance
+    return VideoTruth(evidence, float(tolerance))
 
 
 def _digest(data: Any) -> str:
@@ -308,35 +281,57 @@ class Prepared:
     """An explanation's inputs against one reference, before the map is read."""
 
     explanation: Explanation
-    reference: GroundTruthRef
-    matched: np.ndarray  # source frame index per map frame, -1 when none
+    target: targets.Target
+    reference: targets.Reference | None  # None: not scored (target.reason says why)
+    matched: np.ndarray  # annotated frame index per map frame, -1 when none
     key: str
 
+    @property
+    def kind(self) -> str:
+        return self.reference.kind if self.reference is not None else Reference.CONSENSUS
 
-def prepare(explanation: Explanation, truth: VideoTruth, tolerance: float) -> list[Prepared]:
-    """Keys of ``explanation`` against each reference of ``truth`` (no file is read)."""
+    @property
+    def assignment_id(self) -> int | None:
+        return self.reference.assignment_id if self.reference is not None else None
+
+
+def prepare(explanation: Explanation, truth: VideoTruth) -> list[Prepared]:
+    """Keys of ``explanation`` against each reference of its class's label (no file is read);
+    one not-scored item when its class has no label or the video no evidence of it."""
+    class_name = class_name_of(explanation)
+    target = truth.target(class_name)
     stamps = [float(t) for t in (explanation.timestamps or [])]
-    index, _ok = match_source_frames(stamps, truth.times) if stamps else (np.zeros(0, int), None)
+    index = targets.match_frames(stamps, target.times)
+    common = {
+        "version": SCORING_VERSION,
+        "tolerance": target.tolerance,
+        "class": class_name,
+        "label": target.label,
+        "not_scored": target.reason,
+    }
+    if not target.scored:
+        return [Prepared(explanation, target, None, index, _digest(common))]
     out = []
-    for ref in truth.references:
-        boxes = [ref.frames[k] if k >= 0 else None for k in index.tolist()]
+    for ref in target.references:
         key = _digest(
             {
-                "version": SCORING_VERSION,
-                "tolerance": tolerance,
+                **common,
                 "iou_fraction": DEFAULT_IOU_FRACTION,
                 "map": [explanation.map_file, explanation.map_sha256, explanation.grid],
                 "timestamps": stamps,
                 "temporal": [float(x) for x in (explanation.temporal or [])],
-                "size": [truth.width, truth.height],
-                "frames": [[int(k), b] for k, b in zip(index.tolist(), boxes, strict=True)],
+                "size": [target.width, target.height],
+                "frames": [
+                    [int(k), b]
+                    for k, b in zip(index.tolist(), targets.boxes_at(ref, index), strict=True)
+                ],
                 "segments": ref.segments,
                 "sound_segments": ref.sound_segments,
                 "audio": explanation.audio,
                 "source": ref.source,
             }
         )
-        out.append(Prepared(explanation, ref, index, key))
+        out.append(Prepared(explanation, target, ref, index, key))
     return out
 
 
@@ -370,9 +365,9 @@ def _read_map(explanation: Explanation) -> np.ndarray:
     return heat
 
 
-def _clip_input(item: Prepared, heat: np.ndarray, truth: VideoTruth) -> ClipInput:
+def _clip_input(item: Prepared, heat: np.ndarray) -> ClipInput:
     t = heat.shape[0]
-    per_frame = [item.reference.frames[k] if k >= 0 else [] for k in item.matched.tolist()]
+    per_frame = targets.boxes_at(item.reference, item.matched)
     k_max = max([len(b) for b in per_frame] + [1])
     boxes = np.zeros((t, k_max, 4))
     mask = np.zeros((t, k_max), dtype=bool)
@@ -388,11 +383,34 @@ def _clip_input(item: Prepared, heat: np.ndarray, truth: VideoTruth) -> ClipInpu
         boxes=boxes,
         box_mask=mask,
         segments=np.asarray(item.reference.segments, dtype=np.float64).reshape(-1, 2),
-        source_size=(truth.width, truth.height),
+        source_size=(item.target.width, item.target.height),
     )
 
 
-def score_fields(item: Prepared, result, tolerance: float) -> dict[str, Any]:
+def _base_fields(item: Prepared) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "tolerance": item.target.tolerance,
+        "gt_source": item.reference.source if item.reference is not None else item.target.source,
+        "class_name": (item.target.choice.class_name or "")[:200],
+        "label": item.target.label or "",
+        "not_scored": item.target.reason,
+        "frames_counted": 0,
+        "frames_hit": 0,
+        "small_counted": 0,
+        "small_hit": 0,
+        "energy_sum": 0.0,
+        "iou_sum": 0.0,
+        "temporal_hit": None,
+        "spacetime_hit": None,
+        "sound_hit": None,
+        "sparsity": None,
+        "frames": [],
+        "error": "",
+    }
+
+
+def score_fields(item: Prepared, result) -> dict[str, Any]:
     """The columns of an :class:`ExplanationScore` from a ``ClipScores``."""
     e = item.explanation
     frames = []
@@ -415,9 +433,7 @@ def score_fields(item: Prepared, result, tolerance: float) -> dict[str, Any]:
     small = result.small & counted
     has_temporal = bool(e.temporal)
     return {
-        "key": item.key,
-        "tolerance": tolerance,
-        "gt_source": item.reference.source,
+        **_base_fields(item),
         "frames_counted": int(counted.sum()),
         "frames_hit": int((result.hit & counted).sum()),
         "small_counted": int(small.sum()),
@@ -429,11 +445,10 @@ def score_fields(item: Prepared, result, tolerance: float) -> dict[str, Any]:
         "sound_hit": _sound_hit(e, item.reference),
         "sparsity": result.sparsity,
         "frames": frames,
-        "error": "",
     }
 
 
-def _sound_hit(explanation: Explanation, reference: GroundTruthRef) -> bool | None:
+def _sound_hit(explanation: Explanation, reference: targets.Reference) -> bool | None:
     try:
         return sound_hit(explanation.audio, reference.sound_segments)
     except ValueError as exc:  # a malformed stored curve is not counted (and not fatal)
@@ -441,48 +456,31 @@ def _sound_hit(explanation: Explanation, reference: GroundTruthRef) -> bool | No
         return None
 
 
-def _error_fields(item: Prepared, message: str, tolerance: float) -> dict[str, Any]:
-    return {
-        "key": item.key,
-        "tolerance": tolerance,
-        "gt_source": item.reference.source,
-        "frames_counted": 0,
-        "frames_hit": 0,
-        "small_counted": 0,
-        "small_hit": 0,
-        "energy_sum": 0.0,
-        "iou_sum": 0.0,
-        "temporal_hit": None,
-        "spacetime_hit": None,
-        "sound_hit": None,
-        "sparsity": None,
-        "frames": [],
-        "error": message,
-    }
-
-
-def compute(
-    items: list[Prepared], truth: VideoTruth, tolerance: float
-) -> list[tuple[Prepared, dict]]:
-    """Score prepared pairs (each map read once; all clips scored in one vectorized batch)."""
+def compute(items: list[Prepared]) -> list[tuple[Prepared, dict]]:
+    """Score prepared pairs (each map read once; the clips of one tolerance scored in one
+    vectorized batch); not-scored items come back with their reason and nothing read."""
     maps: dict[int, np.ndarray | str] = {}
     for item in items:
         e = item.explanation
-        if e.pk not in maps:
+        if item.reference is not None and e.pk not in maps:
             try:
                 maps[e.pk] = _read_map(e)
             except ScoreInputError as exc:
                 maps[e.pk] = str(exc)
-    ok = [item for item in items if not isinstance(maps[item.explanation.pk], str)]
-    results = score_clips(
-        [_clip_input(item, maps[item.explanation.pk], truth) for item in ok], tolerance
-    )
-    out = [(item, score_fields(item, r, tolerance)) for item, r in zip(ok, results, strict=True)]
-    out += [
-        (item, _error_fields(item, maps[item.explanation.pk], tolerance))
-        for item in items
-        if isinstance(maps[item.explanation.pk], str)
-    ]
+    out: list[tuple[Prepared, dict]] = []
+    batches: dict[float, list[Prepared]] = {}
+    for item in items:
+        if item.reference is None:
+            out.append((item, _base_fields(item)))
+        elif isinstance(maps[item.explanation.pk], str):
+            out.append((item, {**_base_fields(item), "error": maps[item.explanation.pk]}))
+        else:
+            batches.setdefault(item.target.tolerance, []).append(item)
+    for tolerance, batch in batches.items():
+        results = score_clips(
+            [_clip_input(item, maps[item.explanation.pk]) for item in batch], tolerance
+        )
+        out += [(item, score_fields(item, r)) for item, r in zip(batch, results, strict=True)]
     return out
 
 
@@ -524,8 +522,8 @@ def _save(project: Project, item: Prepared, fields: dict) -> None:
     lookup = {
         "explanation": item.explanation,
         "project": project,
-        "reference": item.reference.kind,
-        "assignment_id": item.reference.assignment_id,
+        "reference": item.kind,
+        "assignment_id": item.assignment_id,
     }
     try:
         with transaction.atomic():
@@ -540,16 +538,14 @@ def score_video(
     """Bring the scores of ``video``'s explanations in ``project`` up to date (all done
     explanations, or those in ``only``), and its human baselines. Unchanged pairs are skipped."""
     outcome = Outcome()
-    truth = video_truth(project, video)
+    truth = video_truth(project, video, tolerance)
     scores = ExplanationScore.objects.filter(project=project, explanation__video=video)
     if truth is None or truth.source == "none" or not truth.width or not truth.height:
         deleted = scores.delete()[0]
         deleted += HumanBaseline.objects.filter(project=project, video=video).delete()[0]
         outcome.deleted += deleted
         return outcome
-    if tolerance is None:
-        tolerance = settings_for(project).tolerance
-    explanations = done_explanations(video)
+    explanations = done_explanations(video).select_related("model")
     if only is not None:
         explanations = explanations.filter(pk__in=only)
         scores = scores.filter(explanation__in=only)
@@ -560,58 +556,63 @@ def score_video(
     todo: list[Prepared] = []
     seen = set()
     for explanation in explanations:
-        for item in prepare(explanation, truth, tolerance):
-            ident = (explanation.pk, item.reference.kind, item.reference.assignment_id)
+        for item in prepare(explanation, truth):
+            ident = (explanation.pk, item.kind, item.assignment_id)
             seen.add(ident)
             if ident in existing and existing[ident][1] == item.key:
                 outcome.unchanged += 1
             else:
                 todo.append(item)
-    for item, fields in compute(todo, truth, tolerance):
+    for item, fields in compute(todo):
         _save(project, item, fields)
         outcome.computed += 1
-        outcome.pairs.append(
-            [item.explanation.pk, item.reference.kind, item.reference.assignment_id]
-        )
+        outcome.pairs.append([item.explanation.pk, item.kind, item.assignment_id])
     gone = [pk for ident, (pk, _key) in existing.items() if ident not in seen]
     if gone:
         outcome.deleted += ExplanationScore.objects.filter(pk__in=gone).delete()[0]
     if only is None:
-        outcome.baselines, deleted = update_baselines(project, video, truth, tolerance)
+        outcome.baselines, deleted = update_baselines(project, video, truth)
         outcome.deleted += deleted
     return outcome
 
 
-def update_baselines(
-    project: Project, video: Video, truth: VideoTruth, tolerance: float
-) -> tuple[int, int]:
-    """Each annotator against the consensus of the others (two or more annotations)."""
-    n = len(truth.times)
+def update_baselines(project: Project, video: Video, truth: VideoTruth) -> tuple[int, int]:
+    """Each annotator against the consensus of the others (two or more annotations), label by
+    label: an annotator's boxes of a label against the others' consensus of that label."""
+    evidence = truth.evidence
+    tolerance = truth.tolerance
+    n = len(evidence.times)
     current = {}
-    if len(truth.annotations) >= 2:
-        for assignment_id, content in truth.annotations:
-            others = [c for a, c in truth.annotations if a != assignment_id]
-            reference = consensus(others, n)["frames"]
-            own = frame_boxes(content, n)
-            key = _digest(
-                {
-                    "version": SCORING_VERSION,
-                    "tolerance": tolerance,
-                    "own": [[list(b) for b in f] for f in own],
-                    "others": [[list(b) for b in f] for f in reference],
-                }
-            )
-            current[assignment_id] = (key, own, reference)
+    if len(evidence.annotations) >= 2:
+        labels = sorted({lb for _, c in evidence.annotations for lb in labels_of(c)})
+        for assignment_id, content in evidence.annotations:
+            others = [c for a, c in evidence.annotations if a != assignment_id]
+            for label in labels:
+                own = frame_boxes(content, n, label)
+                if not any(own):
+                    continue
+                reference = consensus_of_label(others, n, label)["frames"]
+                key = _digest(
+                    {
+                        "version": SCORING_VERSION,
+                        "tolerance": tolerance,
+                        "label": label,
+                        "own": [[list(b) for b in f] for f in own],
+                        "others": [[list(b) for b in f] for f in reference],
+                    }
+                )
+                current[(assignment_id, label)] = (key, own, reference)
     stored = {
-        b.assignment_id: b for b in HumanBaseline.objects.filter(project=project, video=video)
+        (b.assignment_id, b.label): b
+        for b in HumanBaseline.objects.filter(project=project, video=video)
     }
     deleted = 0
-    gone = [b.pk for a, b in stored.items() if a not in current]
+    gone = [b.pk for ident, b in stored.items() if ident not in current]
     if gone:
         deleted = HumanBaseline.objects.filter(pk__in=gone).delete()[0]
     computed = 0
-    for assignment_id, (key, own, reference) in current.items():
-        if assignment_id in stored and stored[assignment_id].key == key:
+    for (assignment_id, label), (key, own, reference) in current.items():
+        if (assignment_id, label) in stored and stored[(assignment_id, label)].key == key:
             continue
         a_boxes, a_mask = _pad_frames(own)
         r_boxes, r_mask = _pad_frames(reference)
@@ -627,15 +628,12 @@ def update_baselines(
             "counted": counted,
             "hits": hits,
         }
+        lookup = {"project": project, "assignment_id": assignment_id, "label": label}
         try:
             with transaction.atomic():
-                HumanBaseline.objects.update_or_create(
-                    project=project, assignment_id=assignment_id, defaults=fields
-                )
+                HumanBaseline.objects.update_or_create(**lookup, defaults=fields)
         except IntegrityError:
-            HumanBaseline.objects.filter(project=project, assignment_id=assignment_id).update(
-                **fields
-            )
+            HumanBaseline.objects.filter(**lookup).update(**fields)
         computed += 1
     return computed, deleted
 
@@ -735,38 +733,60 @@ def recompute_now(project: Project) -> dict[str, Any]:
 # --- reading scores -----------------------------------------------------------------------------
 
 
+def _payload(fields: dict[str, Any], **ident: Any) -> dict[str, Any]:
+    """The API shape of one score from its stored columns (``fields``) and identity."""
+    counted = fields["frames_counted"]
+    small = fields["small_counted"]
+    return {
+        **ident,
+        "gt_source": fields["gt_source"],
+        "tolerance": fields["tolerance"],
+        "class_name": fields["class_name"] or None,
+        "label": fields["label"] or None,
+        "not_scored": fields["not_scored"],
+        "frames_counted": counted,
+        "frames_hit": fields["frames_hit"],
+        "spatial": fields["frames_hit"] / counted if counted else None,
+        "small_counted": small,
+        "small_hit": fields["small_hit"],
+        "small": fields["small_hit"] / small if small else None,
+        "energy": fields["energy_sum"] / counted if counted else None,
+        "iou": fields["iou_sum"] / counted if counted else None,
+        "temporal_hit": fields["temporal_hit"],
+        "spacetime_hit": fields["spacetime_hit"],
+        "sound_hit": fields["sound_hit"],
+        "sparsity": fields["sparsity"],
+        "error": fields["error"],
+        "frames": fields["frames"],
+    }
+
+
+_STORED = (
+    "gt_source", "tolerance", "class_name", "label", "not_scored", "frames_counted", "frames_hit",
+    "small_counted", "small_hit", "energy_sum", "iou_sum", "temporal_hit", "spacetime_hit",
+    "sound_hit", "sparsity", "error", "frames",
+)  # fmt: skip
+
+
 def score_payload(score: ExplanationScore, with_frames: bool = True) -> dict[str, Any]:
     annotator = None
     if score.assignment_id is not None and score.assignment is not None:
         a = score.assignment
         annotator = a.annotator.username if a.annotator_id else a.get_source_display()
-    counted = score.frames_counted
-    body = {
-        "id": score.pk,
-        "explanation": score.explanation_id,
-        "project": score.project_id,
-        "reference": score.reference,
-        "assignment": score.assignment_id,
-        "annotator": annotator,
-        "gt_source": score.gt_source,
-        "tolerance": score.tolerance,
-        "frames_counted": counted,
-        "frames_hit": score.frames_hit,
-        "spatial": score.frames_hit / counted if counted else None,
-        "small_counted": score.small_counted,
-        "small_hit": score.small_hit,
-        "small": score.small_hit / score.small_counted if score.small_counted else None,
-        "energy": score.energy_sum / counted if counted else None,
-        "iou": score.iou_sum / counted if counted else None,
-        "temporal_hit": score.temporal_hit,
-        "spacetime_hit": score.spacetime_hit,
-        "sound_hit": score.sound_hit,
-        "sparsity": score.sparsity,
-        "error": score.error,
-        "stored": True,
-        "computed_at": score.computed_at.isoformat() if score.computed_at else None,
-        "frames": score.frames if with_frames else [],
-    }
+    fields = {name: getattr(score, name) for name in _STORED}
+    if not with_frames:
+        fields["frames"] = []
+    body = _payload(
+        fields,
+        id=score.pk,
+        explanation=score.explanation_id,
+        project=score.project_id,
+        reference=score.reference,
+        assignment=score.assignment_id,
+        annotator=annotator,
+    )
+    body["stored"] = True
+    body["computed_at"] = score.computed_at.isoformat() if score.computed_at else None
     return body
 
 
@@ -848,40 +868,37 @@ def explanation_scores(
 
 
 def live_scores(project: Project, explanation: Explanation, tolerance: float) -> list[dict]:
-    truth = video_truth(project, explanation.video)
+    """Scores of ``explanation`` in ``project`` at another tolerance, computed now (not stored)."""
+    truth = video_truth(project, explanation.video, tolerance)
     if truth is None or truth.source == "none":
         return []
     out = []
-    for item, fields in compute(prepare(explanation, truth, tolerance), truth, tolerance):
-        counted = fields["frames_counted"]
-        out.append(
-            {
-                "id": None,
-                "explanation": explanation.pk,
-                "project": project.pk,
-                "reference": item.reference.kind,
-                "assignment": item.reference.assignment_id,
-                "annotator": None,
-                "gt_source": fields["gt_source"],
-                "tolerance": tolerance,
-                "frames_counted": counted,
-                "frames_hit": fields["frames_hit"],
-                "spatial": fields["frames_hit"] / counted if counted else None,
-                "small_counted": fields["small_counted"],
-                "small_hit": fields["small_hit"],
-                "small": fields["small_hit"] / fields["small_counted"]
-                if fields["small_counted"]
-                else None,
-                "energy": fields["energy_sum"] / counted if counted else None,
-                "iou": fields["iou_sum"] / counted if counted else None,
-                "temporal_hit": fields["temporal_hit"],
-                "spacetime_hit": fields["spacetime_hit"],
-                "sound_hit": fields["sound_hit"],
-                "sparsity": fields["sparsity"],
-                "error": fields["error"],
-                "stored": False,
-                "computed_at": None,
-                "frames": fields["frames"],
-            }
+    for item, fields in compute(prepare(explanation, truth)):
+        body = _payload(
+            fields,
+            id=None,
+            explanation=explanation.pk,
+            project=project.pk,
+            reference=item.kind,
+            assignment=item.assignment_id,
+            annotator=None,
         )
+        body["stored"] = False
+        body["computed_at"] = None
+        out.append(body)
     return out
+
+
+def verdicts(project: Project, explanation: Explanation) -> tuple[targets.Target, dict | None]:
+    """The scoring target of ``explanation`` in ``project`` and its frame-by-frame verdicts
+    against the consensus (the fields a stored consensus score has), computed by the same
+    code as the stored scores; ``None`` when it is not scored there."""
+    truth = video_truth(project, explanation.video)
+    if truth is None:
+        raise exceptions.NotFound(f"Video {explanation.video_id} is not in project {project.pk}.")
+    items = [i for i in prepare(explanation, truth) if i.kind == Reference.CONSENSUS]
+    target = truth.target(class_name_of(explanation))
+    if not items or items[0].reference is None:
+        return target, None
+    [(_, fields)] = compute(items[:1])
+    return target, fields

@@ -1,5 +1,6 @@
 """What makes scores stale: accepted annotations and gold answers that change a video's ground
-truth, and explanations that finish.
+truth, a project's class map or labels (which label a class is scored against), and
+explanations that finish.
 
 Every receiver only records *what* changed (``services.request_recompute``: a
 :class:`~wherewhen.scoring.models.ScoreRequest` row and a ``scoring.recompute`` task on the
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_init, post_save
 
-from wherewhen.annotations.models import Assignment, Task
+from wherewhen.annotations.models import Assignment, Project, Task
 from wherewhen.explanations.models import Explanation
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,27 @@ def task_deleted(sender, instance: Task, **kwargs) -> None:
     )
 
 
+def _label_rule(project: Project) -> str:
+    return repr((project.class_map, project.labels))
+
+
+def project_loaded(sender, instance: Project, **kwargs) -> None:
+    instance._scoring_label_rule = _label_rule(instance)
+
+
+@_safely
+def project_saved(sender, instance: Project, created: bool = False, **kwargs) -> None:
+    """A changed class map or label set changes which label each class is scored against."""
+    from wherewhen.scoring import services
+
+    before = getattr(instance, "_scoring_label_rule", None)
+    now = _label_rule(instance)
+    instance._scoring_label_rule = now
+    if created or before == now:
+        return
+    services.request_recompute([(instance.pk, None, None)], reason="class map or labels changed")
+
+
 def _explanation_done(explanation_id: int, video_id: int) -> None:
     from wherewhen.scoring import services
 
@@ -120,6 +142,8 @@ def connect() -> None:
         assignment_deleted, sender=Assignment, dispatch_uid=f"{_UID}.assignment-deleted"
     )
     post_delete.connect(task_deleted, sender=Task, dispatch_uid=f"{_UID}.task-deleted")
+    post_init.connect(project_loaded, sender=Project, dispatch_uid=f"{_UID}.project-loaded")
+    post_save.connect(project_saved, sender=Project, dispatch_uid=f"{_UID}.project")
     post_save.connect(explanation_saved, sender=Explanation, dispatch_uid=f"{_UID}.explanation")
     claims.explanation_finished.connect(
         explanation_finished, sender=Explanation, dispatch_uid=f"{_UID}.explanation-finished"

@@ -84,9 +84,11 @@ class Study(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="annotation project whose ground truth scores pointing trials",
+        help_text=(
+            "annotation project whose ground truth scores pointing trials (with its labels, "
+            "class map and tolerance, exactly as it scores explanations)"
+        ),
     )
-    pointing_tolerance = models.FloatField(default=15.0)
     seed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -17,6 +17,9 @@ class StudySerializer(serializers.ModelSerializer):
     n_stimuli = serializers.SerializerMethodField()
     n_sessions = serializers.SerializerMethodField()
     participant_link = serializers.SerializerMethodField()
+    pointing_tolerance = serializers.SerializerMethodField(
+        help_text="the pointing project's scoring tolerance in pixels (null: no project)"
+    )
 
     class Meta:
         model = Study
@@ -52,6 +55,13 @@ class StudySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+
+    def get_pointing_tolerance(self, study: Study) -> float | None:
+        from wherewhen.scoring.services import settings_for
+
+        if study.pointing_project is None:
+            return None
+        return settings_for(study.pointing_project).tolerance
 
     def get_n_stimuli(self, obj: Study) -> int:
         return obj.stimuli.count()

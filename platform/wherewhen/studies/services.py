@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from wherewhen.explanations.models import Explanation
 from wherewhen.studies.models import Response, Session, Stimulus, Study, Trial, TrialKind
-from workers.metrics.pointing import points_hit_boxes
 
 # Ids recruitment platforms append to study links, in the order they are looked for.
 PARTICIPANT_ID_KEYS = ("PROLIFIC_PID", "workerId", "participant", "pid")
@@ -385,25 +384,21 @@ def _number(value: Any, what: str) -> float:
 
 
 def pointing_hit(study: Study, stimulus: Stimulus, x: float, y: float, t: float) -> bool | None:
-    """Whether a click at (x, y) source pixels at time t hits the ground-truth boxes of the
-    frame nearest t (``None`` without ground truth)."""
-    from rest_framework.exceptions import NotFound
-
-    from wherewhen.annotations.services import ground_truth_for_video
+    """Whether a click at (x, y) source pixels at time t hits the ground truth, by the scoring
+    rule (``wherewhen.scoring.targets``): the label the stimulus's explained class maps to, the
+    annotated frame a map frame at ``t`` would meet, and the project's tolerance. ``None`` when
+    it is not scored (no ground truth, no such label, no box on that frame)."""
+    from wherewhen.scoring import services as scoring
+    from wherewhen.scoring import targets
 
     if study.pointing_project is None:
         return None
-    try:
-        truth = ground_truth_for_video(study.pointing_project, stimulus.video)
-    except NotFound:
+    truth = scoring.video_truth(study.pointing_project, stimulus.video)
+    if truth is None:
         return None
-    frames = truth["frames"]
-    if not frames or truth["source"] == "none":
-        return None
-    nearest = min(frames, key=lambda f: abs(float(f["time"]) - t))
-    boxes = np.asarray(nearest["boxes"], dtype=np.float64).reshape(1, -1, 4)
-    hit = points_hit_boxes(np.array([x]), np.array([y]), boxes, None, study.pointing_tolerance)
-    return bool(hit[0])
+    target = truth.target(scoring.class_name_of(stimulus.explanation))
+    hit, _frame = targets.click_verdict(target, x, y, t)
+    return hit
 
 
 def _check_answer(study: Study, trial: Trial, answer: dict[str, Any]) -> tuple[dict, bool | None]:

@@ -1,0 +1,169 @@
+"""What a map frame, or a participant's click, is scored against: the one rule.
+
+Scoring (stored scores, leaderboards, exports), the review player's hit/miss marks, the
+leaderboard's clip drill-down and study pointing trials all ask this module; nothing else picks
+a label, a frame, boxes or a tolerance.
+
+* **Label**: the annotation label the explained class maps to (the label rule of
+  :mod:`wherewhen.annotations.labels`). Only that label's evidence counts. A class without a
+  label, or a video without evidence of that label, is *not scored*, with the reason.
+* **Frame**: a map frame (or a click) at ``t`` seconds takes the annotated frame of the playback
+  file whose presentation time is nearest to ``t`` (the earlier on a tie), if it lies within half
+  a frame interval; otherwise it has no ground truth and is not counted
+  (:func:`workers.metrics.grounding.match_source_frames`).
+* **Boxes**: that frame's boxes of the label in the reference (the consensus or gold answer, or
+  one accepted annotation), in playback pixels.
+* **Tolerance**: the project's (:class:`wherewhen.scoring.models.ScoringSettings`).
+* **Verdict**: the pointed location is the centre of the maximal cell of the float map (first
+  maximum in row-major order) or the click; a hit when it lies in a box or strictly closer than
+  the tolerance to one (:mod:`workers.metrics.pointing`). Clients draw these verdicts and
+  points; they never recompute a maximum from the quantized map they display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wherewhen.annotations.consensus import segments_of
+from wherewhen.annotations.geometry import frame_boxes
+from wherewhen.annotations.labels import LabelChoice
+from wherewhen.annotations.services import VideoEvidence
+from workers.metrics.grounding import match_source_frames
+from workers.metrics.pointing import points_hit_boxes
+
+Box = list[float]
+CONSENSUS = "consensus"
+ANNOTATOR = "annotator"
+
+
+@dataclass
+class Reference:
+    """One set of boxes and segments of one label to score against."""
+
+    kind: str  # "consensus" | "annotator"
+    assignment_id: int | None
+    source: str  # gold | consensus | annotator
+    frames: list[list[Box]]  # per frame of the playback file
+    segments: list[list[float]]  # visual "when" segments
+    sound_segments: list[list[float]] = field(default_factory=list)
+
+    def has_evidence(self) -> bool:
+        return any(self.frames) or bool(self.segments) or bool(self.sound_segments)
+
+
+@dataclass
+class Target:
+    """What the explanations of one class on one video are scored against."""
+
+    choice: LabelChoice
+    tolerance: float
+    width: int
+    height: int
+    times: np.ndarray  # presentation times of the playback file's frames
+    source: str
+    references: list[Reference]  # empty when not scored
+    reason: str = ""  # why not scored ("" when scored)
+
+    @property
+    def label(self) -> str | None:
+        return self.choice.label
+
+    @property
+    def scored(self) -> bool:
+        return not self.reason
+
+    def consensus(self) -> Reference | None:
+        return next((r for r in self.references if r.kind == CONSENSUS), None)
+
+
+def _floats(items) -> list[list[float]]:
+    return [[float(v) for v in item] for item in items]
+
+
+def target_for(evidence: VideoEvidence, class_name: str | None, tolerance: float) -> Target:
+    """The label, references and tolerance an explanation of ``class_name`` meets on the
+    video of ``evidence``."""
+    choice = evidence.label_for(class_name)
+    target = Target(
+        choice=choice,
+        tolerance=float(tolerance),
+        width=int(evidence.width or 0),
+        height=int(evidence.height or 0),
+        times=np.asarray(evidence.times, dtype=np.float64),
+        source=evidence.source,
+        references=[],
+    )
+    if evidence.source == "none":
+        target.reason = "Not scored: the video has no accepted annotations (or gold answer) yet."
+    elif not target.width or not target.height or not len(target.times):
+        target.reason = "Not scored: the video has no size or frames yet."
+    elif choice.label is None:
+        target.reason = choice.reason
+    elif not evidence.has_evidence(choice.label):
+        target.reason = f"Not scored: the video has no evidence labelled '{choice.label}'."
+    if target.reason:
+        return target
+    label = choice.label
+    fused = evidence.consensus[label]
+    target.references.append(
+        Reference(
+            CONSENSUS,
+            None,
+            evidence.source,
+            [_floats(boxes) for boxes in fused["frames"]],
+            _floats(fused["when"].get("visual", [])),
+            _floats(fused["when"].get("sound", [])),
+        )
+    )
+    n = len(target.times)
+    for assignment_id, content in evidence.annotations:
+        target.references.append(
+            Reference(
+                ANNOTATOR,
+                assignment_id,
+                "annotator",
+                [_floats(boxes) for boxes in frame_boxes(content, n, label)],
+                _floats(segments_of(content, "visual", label)),
+                _floats(segments_of(content, "sound", label)),
+            )
+        )
+    return target
+
+
+def match_frames(times: object, frame_times: np.ndarray) -> np.ndarray:
+    """The annotated frame each time meets (-1: none within half a frame interval)."""
+    stamps = np.asarray(times, dtype=np.float64).reshape(-1)
+    if stamps.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    index, _ok = match_source_frames(stamps, frame_times)
+    return index
+
+
+def boxes_at(reference: Reference, index: np.ndarray) -> list[list[Box]]:
+    """The reference's boxes at each matched frame ([] where none matched)."""
+    return [reference.frames[k] if k >= 0 else [] for k in np.asarray(index).tolist()]
+
+
+def click_verdict(target: Target, x: float, y: float, t: float) -> tuple[bool | None, int | None]:
+    """A participant's click at ``(x, y)`` playback pixels, ``t`` seconds: (hit, annotated
+    frame). ``None`` when not scored or when that frame has no box of the label (a click is
+    counted exactly where a map frame would be)."""
+    reference = target.consensus()
+    if reference is None:
+        return None, None
+    k = int(match_frames([t], target.times)[0])
+    if k < 0:
+        return None, None
+    boxes = reference.frames[k]
+    if not boxes:
+        return None, k
+    hit = points_hit_boxes(
+        np.array([float(x)]),
+        np.array([float(y)]),
+        np.asarray(boxes, dtype=np.float64).reshape(1, -1, 4),
+        None,
+        target.tolerance,
+    )
+    return bool(hit[0]), k
