@@ -1,8 +1,8 @@
-"""Role-based DRF permissions."""
+"""Role-based DRF permissions over the role rules of :mod:`wherewhen.accounts.access`."""
 
 from rest_framework.permissions import BasePermission
 
-from wherewhen.accounts.models import Role
+from wherewhen.accounts import access
 
 
 class HasRole(BasePermission):
@@ -10,22 +10,19 @@ class HasRole(BasePermission):
     message = "Your account's role does not allow this."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_authenticated and (user.is_superuser or user.role in self.roles)
-        )
+        return access.has_role(request.user, self.roles)
 
 
 class IsResearcher(HasRole):
-    roles = (Role.RESEARCHER,)
+    roles = access.RESEARCHERS
     message = "Only researchers can do this."
 
 
 class IsReviewer(HasRole):
-    roles = (Role.REVIEWER, Role.RESEARCHER)
+    roles = access.REVIEWERS
     message = "Only reviewers and researchers can do this."
 
 
 class IsAnnotator(HasRole):
-    roles = (Role.ANNOTATOR,)
+    roles = access.ANNOTATORS
     message = "Only annotators can do this."
