@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before sessions and authentication: a token or cookie never skips the sign-in limits.
     "wherewhen.accounts.throttling.CredentialThrottleMiddleware",
+    "wherewhen.core.errors.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -173,7 +174,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "wherewhen.core.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "wherewhen.core.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# JSON bodies nested deeper than this are refused (core.parsers).
+JSON_MAX_DEPTH = 32
 
 # --- Sign-in limits (accounts.throttling, accounts.lockout) ---------------------------------
 # Proxies whose X-Forwarded-For is believed (addresses or networks, e.g. "10.0.0.0/8"); with

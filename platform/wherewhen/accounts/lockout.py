@@ -17,7 +17,6 @@ import hashlib
 import time
 
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -73,8 +72,11 @@ def clear(username: str, ip: str) -> None:
     cache.delete_many([key + ":failures", key + ":until"])
 
 
-class LockoutBackend(BaseBackend):
-    """First in ``AUTHENTICATION_BACKENDS``: refuses a locked pair before any password check."""
+class LockoutBackend:
+    """First in ``AUTHENTICATION_BACKENDS``: refuses a locked pair before any password check.
+
+    It has no ``get_user``: it never signs anyone in, so sessions (and ``force_login``) name
+    the backend that did."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is not None and seconds_left(username, client_ip(request)):
