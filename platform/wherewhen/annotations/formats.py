@@ -17,7 +17,6 @@ Parsing uses defusedxml: entity declarations and external references are refused
 
 from __future__ import annotations
 
-import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from wherewhen.annotations.geometry import SEGMENT_KINDS, track_shapes
+from wherewhen.core.csvsafe import SafeDictWriter
 
 CVAT_VERSION = "1.1"
 MAX_XML_BYTES = 20 * 1024 * 1024
@@ -430,7 +430,7 @@ def export_csv(records: Iterable[VideoRecord]) -> str:
     """CSV with one row per box per frame (``record=box``) and one per segment
     (``record=segment``); consensus rows have ``source=consensus``."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for record in records:
         base = {"video_id": record.video_id, "video_title": record.title}
