@@ -280,6 +280,18 @@ def celery_client(worker: WorkerProcess):
 
 
 @pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """Each test counts sign-in attempts in its own cache namespace (a Redis cache outlives
+    tests and is shared with other runs on the machine)."""
+    import copy
+    import uuid
+
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()

@@ -74,6 +74,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions and authentication: a token or cookie never skips the sign-in limits.
+    "wherewhen.accounts.throttling.CredentialThrottleMiddleware",
+    "wherewhen.core.errors.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -118,6 +121,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "wherewhen.accounts.lockout.LockoutBackend",  # refuses locked-out pairs before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -167,8 +174,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "wherewhen.core.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "wherewhen.core.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# JSON bodies nested deeper than this are refused (core.parsers).
+JSON_MAX_DEPTH = 32
+
+# --- Sign-in limits (accounts.throttling, accounts.lockout) ---------------------------------
+# Proxies whose X-Forwarded-For is believed (addresses or networks, e.g. "10.0.0.0/8"); with
+# none, the client is the TCP peer and the header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+# Every POST here counts against the client address, whatever credentials it carries.
+CREDENTIAL_PATHS = ["/api/v1/auth/login/", "/api/v1/auth/token/", "/admin/login/"]
 LOGIN_THROTTLE_RATE = os.environ.get("LOGIN_THROTTLE_RATE", "60/min")
+LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "60"))
+LOGIN_LOCKOUT_MAX_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_MAX_SECONDS", "3600"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "WhereWhen API",
     "DESCRIPTION": "Videos, space-time explanations, annotations, scores and studies.",
@@ -219,6 +243,29 @@ if CELERY_BROKER_URL.startswith("sqla+sqlite"):
     # kombu passes these to SQLAlchemy's create_engine: wait for SQLite's lock, don't fail.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Cache (shared counters: sign-in limits, lockouts) ---------------------------------------
+# Redis when CACHE_URL (or a Redis broker) says so, else a table in the database: either way
+# one count for every web process.
+CACHE_URL = os.environ.get("CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "db"
+)
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "wherewhen"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "wherewhen.core.cache.DatabaseCache",
+            "LOCATION": "wherewhen_cache",
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "wherewhen"),
+        }
+    }
 
 # Synthetic benchmark clips (with known ground truth) that the demo data loads.
 DEMO_BENCHMARK_CLIPS = int(os.environ.get("DEMO_BENCHMARK_CLIPS", "8"))

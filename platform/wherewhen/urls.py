@@ -15,6 +15,9 @@ api_v1 = [
     path("", include("wherewhen.studies.urls")),
 ]
 
+handler404 = "wherewhen.core.errors.handler404"
+handler500 = "wherewhen.core.errors.handler500"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -1,6 +1,8 @@
-"""Session login for the browser, token auth for scripts."""
+"""Session login for the browser, token auth for scripts.
 
-from django.conf import settings
+Attempts are throttled and locked out before they reach these views
+(``accounts.throttling.CredentialThrottleMiddleware``)."""
+
 from django.contrib.auth import authenticate, login, logout
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,22 +11,14 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from wherewhen.accounts import lockout
 from wherewhen.accounts.serializers import LoginSerializer, TokenSerializer, UserSerializer
+from wherewhen.core.clientaddr import client_ip
 
 INVALID_CREDENTIALS = "Invalid username or password."
 DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
-
-
-class LoginThrottle(AnonRateThrottle):
-    """Slows down password guessing from one address."""
-
-    scope = "login"
-
-    def get_rate(self) -> str:
-        return settings.LOGIN_THROTTLE_RATE
 
 
 def enforce_csrf(request) -> None:
@@ -42,6 +36,7 @@ def _check_credentials(request) -> tuple[object | None, Response | None]:
     )
     if user is None:
         return None, Response({"detail": INVALID_CREDENTIALS}, status=status.HTTP_400_BAD_REQUEST)
+    lockout.clear(user.get_username(), client_ip(request))
     return user, None
 
 
@@ -56,7 +51,6 @@ class CsrfView(APIView):
 
 class LoginView(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
 
     @extend_schema(
         request=LoginSerializer,
@@ -95,7 +89,6 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [LoginThrottle]
 
     @extend_schema(
         request=LoginSerializer,

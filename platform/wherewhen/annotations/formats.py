@@ -65,7 +65,6 @@ Parsing uses defusedxml: entity declarations and external references are refused
 from __future__ import annotations
 
 import bisect
-import csv
 import io
 import json
 import math
@@ -87,6 +86,7 @@ from wherewhen.annotations.geometry import (
     quantize,
     track_shapes,
 )
+from wherewhen.core.csvsafe import SafeDictWriter
 
 CVAT_VERSION = "1.1"
 MAX_XML_BYTES = 20 * 1024 * 1024
@@ -1009,7 +1009,7 @@ def export_csv(records: Iterable[VideoRecord]) -> str:
     (``record=segment``), each with its own label; consensus rows have ``source=consensus``;
     ``attributes`` is the box's CVAT attributes as a JSON object (empty when it has none)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for record in records:
         base = {"video_id": record.video_id, "video_title": record.title}

@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from wherewhen.accounts.permissions import IsAnnotator, IsResearcher
 from wherewhen.annotations import serializers as s
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.core.parsers import SafeJSONParser
 from wherewhen.videos.models import Video
 from wherewhen.videos.services import media_path
 from wherewhen.videos.streaming import ranged_file_response
@@ -352,7 +353,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """Assignments: an annotator's own, a researcher's projects', reviewers' review queue."""
 
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     def get_serializer_class(self):
         return (

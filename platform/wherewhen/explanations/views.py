@@ -10,11 +10,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
+from wherewhen.core.parsers import SafeJSONParser
 from wherewhen.explanations import methods, serializers, services, storage
 from wherewhen.explanations.models import BulkRun, Explanation, Export, Flag, RegisteredModel
 from wherewhen.videos.models import Dataset, Video
@@ -153,7 +154,7 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     serializer_class = serializers.ExplanationSerializer
     permission_classes = [IsReviewer]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         qs = (

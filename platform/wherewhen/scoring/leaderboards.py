@@ -9,7 +9,6 @@ beside localization. Also the per-clip drill-down and the CSV export.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections import defaultdict
@@ -22,6 +21,7 @@ from rest_framework import exceptions
 
 from wherewhen.accounts.models import Role
 from wherewhen.annotations.models import Assignment, Project
+from wherewhen.core.csvsafe import SafeDictWriter
 from wherewhen.explanations.models import Explanation, RegisteredModel
 from wherewhen.scoring import stats
 from wherewhen.scoring.models import ExplanationScore, HumanBaseline
@@ -483,7 +483,7 @@ CSV_COLUMNS = [
 def leaderboard_csv(board: dict[str, Any]) -> str:
     """One line per row (and the human baseline), the interval bounds beside each score."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in board["rows"]:
         line = {

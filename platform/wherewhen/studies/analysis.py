@@ -7,7 +7,6 @@ deterministic: every resampling is seeded from the study's seed.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections import defaultdict
@@ -18,6 +17,7 @@ import krippendorff
 import numpy as np
 from scipy import stats
 
+from wherewhen.core.csvsafe import SafeDictWriter
 from wherewhen.studies.models import Response, Session, Study, Trial, TrialKind
 
 N_BOOTSTRAP = 1000
@@ -143,7 +143,7 @@ def long_rows(study: Study) -> list[dict[str, Any]]:
 
 def csv_text(study: Study) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer = SafeDictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in long_rows(study):
         row = dict(row)

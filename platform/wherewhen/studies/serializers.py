@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from wherewhen.core.fields import BoundedDictField
 from wherewhen.studies.models import Stimulus, Study, TrialKind
+
+# What a participant's browser may send along with an answer (compact JSON bytes).
+ANSWER_MAX_BYTES = 16 * 1024
+CLIENT_TIMES_MAX_BYTES = 4 * 1024
+VIEWPORT_MAX_BYTES = 2 * 1024
+PARAMS_MAX_BYTES = 4 * 1024
 
 
 class StudySerializer(serializers.ModelSerializer):
@@ -102,8 +109,10 @@ class AddStimuliSerializer(serializers.Serializer):
 
 
 class StartSerializer(serializers.Serializer):
-    params = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    viewport = serializers.DictField(required=False)
+    params = BoundedDictField(
+        child=serializers.CharField(allow_blank=True), max_bytes=PARAMS_MAX_BYTES
+    )
+    viewport = BoundedDictField(max_bytes=VIEWPORT_MAX_BYTES, required=False)
 
 
 class StageSerializer(serializers.Serializer):
@@ -156,10 +165,10 @@ class ParticipantTrialSerializer(serializers.Serializer):
 class AnswerSerializer(serializers.Serializer):
     index = serializers.IntegerField(min_value=0)
     response_id = serializers.CharField(max_length=64)
-    answer = serializers.DictField()
+    answer = BoundedDictField(max_bytes=ANSWER_MAX_BYTES, max_depth=6)
     client_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    client_times = serializers.DictField(required=False)
-    viewport = serializers.DictField(required=False)
+    client_times = BoundedDictField(max_bytes=CLIENT_TIMES_MAX_BYTES, required=False)
+    viewport = BoundedDictField(max_bytes=VIEWPORT_MAX_BYTES, required=False)
 
 
 class AnswerResultSerializer(serializers.Serializer):

@@ -14,11 +14,12 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
+from wherewhen.core.parsers import SafeJSONParser
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
 from wherewhen.videos.serializers import (
@@ -74,7 +75,7 @@ class VideoViewSet(
 
     serializer_class = VideoSerializer
     pagination_class = VideoPagination
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     upload_handler: VideoUploadHandler | None = None
 
