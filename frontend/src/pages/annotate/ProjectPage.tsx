@@ -17,6 +17,7 @@ import {
   type Quality,
   type TaskRow,
 } from "./api";
+import { ClassMapCard } from "./ClassMapCard";
 import { Markdown } from "./Markdown";
 
 function percent(value: number | null | undefined): string {
@@ -190,6 +191,8 @@ export function ProjectPage() {
       ) : (
         <p className="muted">No annotations yet.</p>
       )}
+
+      <ClassMapCard project={project} editable={owner} onSaved={setProject} />
 
       <h2>Export</h2>
       <p className="export-links">

@@ -45,7 +45,7 @@ describe("review", () => {
     });
     renderApp("/annotate/review/8", signedIn("reviewer"));
     expect(await screen.findByTestId("review-page")).toHaveTextContent("by alex");
-    expect(screen.getByText("Event: 0.20 s – 0.80 s")).toBeInTheDocument();
+    expect(screen.getByText("Event “jump”: 0.20 s – 0.80 s")).toBeInTheDocument();
 
     fireEvent.click(screen.getByTestId("reject"));
     expect(await screen.findByRole("alert")).toHaveTextContent("a rejection needs a comment");

@@ -153,6 +153,7 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
             keyframes={doc.tracks.flatMap((t) => t.keyframes.map((k) => k.frame))}
             segments={doc.segments}
             pending={null}
+            primaryLabel={assignment.label}
             onSeek={goTo}
           />
         </div>
@@ -165,8 +166,8 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
             </p>
             <ul className="segment-list small">
               {doc.segments.map((s) => (
-                <li key={`${s.kind}-${s.start}`}>
-                  {s.kind === "visual" ? "Event" : "Sound"}: {formatSeconds(s.start)} – {formatSeconds(s.end)}
+                <li key={`${s.kind}-${s.label}-${s.start}`} data-testid="segment-item" data-label={s.label}>
+                  {s.kind === "visual" ? "Event" : "Sound"} “{s.label}”: {formatSeconds(s.start)} – {formatSeconds(s.end)}
                 </li>
               ))}
               {doc.segments.length === 0 && <li className="muted">No "when" segments.</li>}

@@ -1,7 +1,11 @@
-/** Where we are in the clip: the playhead, the selected box's keyframes, and the "when" segments. */
+/**
+ * Where we are in the clip: the playhead, the selected box's keyframes, and the "when" segments
+ * with their labels (a lane per label when a kind has segments of several labels).
+ */
 import type { MouseEvent } from "react";
 import { formatSeconds, frameAtTime, frameDuration } from "./frames";
 import type { Segment, SegmentKind } from "./model";
+import { segmentLabels } from "./segments";
 
 interface TimelineProps {
   timestamps: readonly number[];
@@ -9,7 +13,9 @@ interface TimelineProps {
   frame: number;
   keyframes: readonly number[];
   segments: readonly Segment[];
-  pending: { kind: SegmentKind; frame: number } | null;
+  pending: { kind: SegmentKind; frame: number; label?: string } | null;
+  /** The label listed first (the task's). */
+  primaryLabel?: string;
   onSeek: (frame: number) => void;
 }
 
@@ -18,7 +24,7 @@ const LANES: { kind: SegmentKind; label: string }[] = [
   { kind: "sound", label: "Sound" },
 ];
 
-export function Timeline({ timestamps, duration, frame, keyframes, segments, pending, onSeek }: TimelineProps) {
+export function Timeline({ timestamps, duration, frame, keyframes, segments, pending, primaryLabel, onSeek }: TimelineProps) {
   const n = timestamps.length;
   const last = n ? timestamps[n - 1]! + frameDuration(timestamps, n - 1, duration) : 1;
   const total = Math.max(duration, last, 1e-6);
@@ -34,28 +40,45 @@ export function Timeline({ timestamps, duration, frame, keyframes, segments, pen
 
   return (
     <div className="timeline" data-testid="timeline">
-      {LANES.map(({ kind, label }) => (
-        <div className="timeline__row" key={kind}>
-          <span className="timeline__label">{label}</span>
-          <div className={`timeline__lane timeline__lane--${kind}`} onClick={seekFromMouse}>
-            {segments
-              .filter((s) => s.kind === kind)
-              .map((s) => (
-                <span
-                  key={`${s.start}-${s.end}`}
-                  className={`timeline__segment timeline__segment--${kind}`}
-                  style={{ left: at(s.start), width: `max(3px, ${((s.end - s.start) / total) * 100}%)` }}
-                  title={`${label}: ${formatSeconds(s.start)} to ${formatSeconds(s.end)}`}
-                  data-testid={`timeline-segment-${kind}`}
-                />
-              ))}
-            {pending?.kind === kind && (
-              <span className="timeline__pending" style={{ left: frameLeft(pending.frame) }} title="In point" />
-            )}
-            <span className="timeline__playhead" style={{ left: frameLeft(frame), width: frameWidth(frame) }} />
+      {LANES.flatMap(({ kind, label }) => {
+        const labels = segmentLabels(segments, kind, primaryLabel);
+        // One lane per label; a single lane when the kind has at most one label.
+        const lanes: (string | null)[] = labels.length > 1 ? labels : [null];
+        const pendingLane =
+          pending?.kind === kind ? (lanes.includes(pending.label ?? null) ? (pending.label ?? null) : lanes[0]) : undefined;
+        return lanes.map((lane, index) => (
+          <div className="timeline__row" key={`${kind}-${lane ?? ""}`}>
+            <span className="timeline__label" title={lane === null ? undefined : `${label}: ${lane}`}>
+              {index === 0 ? label : ""}
+            </span>
+            <div
+              className={`timeline__lane timeline__lane--${kind}`}
+              onClick={seekFromMouse}
+              data-testid={`timeline-lane-${kind}`}
+              data-label={lane ?? ""}
+            >
+              {segments
+                .filter((s) => s.kind === kind && (lane === null || s.label === lane))
+                .map((s) => (
+                  <span
+                    key={`${s.label}-${s.start}-${s.end}`}
+                    className={`timeline__segment timeline__segment--${kind}`}
+                    style={{ left: at(s.start), width: `max(3px, ${((s.end - s.start) / total) * 100}%)` }}
+                    title={`${label} "${s.label}": ${formatSeconds(s.start)} to ${formatSeconds(s.end)}`}
+                    data-testid={`timeline-segment-${kind}`}
+                    data-label={s.label}
+                  >
+                    <span className="timeline__segment-text">{s.label}</span>
+                  </span>
+                ))}
+              {pendingLane === lane && pending && (
+                <span className="timeline__pending" style={{ left: frameLeft(pending.frame) }} title="In point" />
+              )}
+              <span className="timeline__playhead" style={{ left: frameLeft(frame), width: frameWidth(frame) }} />
+            </div>
           </div>
-        </div>
-      ))}
+        ));
+      })}
       <div className="timeline__row">
         <span className="timeline__label">Frames</span>
         <div

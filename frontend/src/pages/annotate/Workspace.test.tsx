@@ -1,4 +1,4 @@
-import { act, fireEvent, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { csrfEndpoint, json, mockFetch } from "../../test/fetchMock";
 import { renderApp, signedIn } from "../../test/render";
@@ -94,7 +94,7 @@ describe("annotation workspace", () => {
     });
     const saved = await server.requestsTo("PUT", "/api/v1/annotation/assignments/5/draft/")[0]!.json();
     expect(saved.version).toBe(3);
-    expect(saved.segments).toEqual([{ kind: "visual", start: 0.2, end: 1.1 }]);
+    expect(saved.segments).toEqual([{ kind: "visual", label: "jump", start: 0.2, end: 1.1 }]);
     expect(saved.tracks[0].keyframes[0].frame).toBe(1);
     await waitFor(() => expect(screen.getByTestId("autosave-status")).toHaveAttribute("data-status", "saved"));
 
@@ -110,6 +110,69 @@ describe("annotation workspace", () => {
     const submitted = await server.requestsTo("POST", "/api/v1/annotation/assignments/5/submit/")[0]!.json();
     expect(submitted.segments).toHaveLength(1);
     expect(submitted.version).toBeGreaterThanOrEqual(3);
+  });
+
+  it("gives new segments the chosen label, shows labels in the timeline and keeps them through save", async () => {
+    const server = mockFetch({
+      "GET /api/v1/auth/csrf/": csrfEndpoint(),
+      "GET /api/v1/annotation/assignments/5/": () =>
+        json(
+          200,
+          assignment({
+            labels: ["jump", "fall"],
+            draft: {
+              tracks: [],
+              // A segment saved without a label is the task's; a labelled one keeps its label.
+              segments: [
+                { kind: "visual", start: 0.1, end: 0.3 },
+                { kind: "sound", label: "fall", start: 0.5, end: 0.7 },
+              ],
+            },
+          }),
+        ),
+      "PUT /api/v1/annotation/assignments/5/draft/": () =>
+        json(200, { version: 4, draft_saved_at: new Date().toISOString(), lease_expires_at: new Date().toISOString() }),
+    });
+    renderApp("/annotate/assignments/5", signedIn("annotator"));
+    await workspaceReady();
+    expect(screen.getAllByTestId("segment-item").map((li) => li.dataset.label)).toEqual(["jump", "fall"]);
+    expect(screen.getByTestId("timeline-segment-sound")).toHaveAttribute("data-label", "fall");
+    expect(screen.getByTestId("timeline-segment-sound")).toHaveTextContent("fall");
+
+    // The task's label is chosen to start with; pick "fall" and mark an event with the keys.
+    const chips = screen.getByTestId("segment-label");
+    expect(within(chips).getByRole("radio", { name: "jump" })).toHaveAttribute("aria-checked", "true");
+    fireEvent.click(within(chips).getByRole("radio", { name: "fall" }));
+    expect(screen.getByTestId("new-box-label")).toHaveValue("fall");
+    key("ArrowRight", { shiftKey: true });
+    key("i");
+    key("ArrowRight");
+    key("ArrowRight");
+    key("o");
+    expect(screen.getByTestId("workspace-notice")).toHaveTextContent('The event "fall" happens from 1.00 s to 1.20 s.');
+
+    // The event lane splits into one lane per label, the task's first.
+    const lanes = screen.getAllByTestId("timeline-lane-visual");
+    expect(lanes.map((lane) => lane.dataset.label)).toEqual(["jump", "fall"]);
+    expect(within(lanes[1]!).getByTestId("timeline-segment-visual")).toHaveAttribute("data-label", "fall");
+
+    // An overlapping event of another label stays apart from it.
+    fireEvent.change(screen.getByTestId("new-box-label"), { target: { value: "jump" } });
+    key("i");
+    key("ArrowRight");
+    key("o");
+    await waitFor(() => expect(server.requestsTo("PUT", "/api/v1/annotation/assignments/5/draft/").length).toBeGreaterThan(0), {
+      timeout: 3000,
+    });
+    await waitFor(() => expect(screen.getByTestId("autosave-status")).toHaveAttribute("data-status", "saved"), { timeout: 3000 });
+    const puts = server.requestsTo("PUT", "/api/v1/annotation/assignments/5/draft/");
+    const saved = await puts[puts.length - 1]!.json();
+    expect(saved.segments).toEqual([
+      { kind: "visual", label: "jump", start: 0.1, end: 0.3 },
+      { kind: "visual", label: "fall", start: 1, end: 1.2 },
+      { kind: "visual", label: "jump", start: 1.2, end: 1.3 },
+      { kind: "sound", label: "fall", start: 0.5, end: 0.7 },
+    ]);
   });
 
   it("takes an expired task back before submitting, or says why it cannot", async () => {

@@ -117,7 +117,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   const doc = history.present;
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [newLabel, setNewLabel] = useState(assignment.label);
-  const [pending, setPending] = useState<{ kind: SegmentKind; frame: number } | null>(null);
+  const [pending, setPending] = useState<{ kind: SegmentKind; frame: number; label: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [submitting, setSubmitting] = useState(false);
@@ -164,12 +164,15 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   }
 
   function mark(kind: SegmentKind, edge: "in" | "out") {
-    const what = kind === "visual" ? "event" : "sound";
+    const named = (label: string) => (assignment.labels.length > 1 || label !== assignment.label ? ` "${label}"` : "");
     if (edge === "in") {
-      setPending({ kind, frame });
+      // The segment takes the label chosen now (the label picker's, else the task's).
+      const what = `${kind === "visual" ? "event" : "sound"}${named(newLabel)}`;
+      setPending({ kind, frame, label: newLabel });
       say(`The ${what} starts on frame ${frame + 1}. Step to its last frame and press ${kind === "visual" ? "O" : "Shift+O"}.`);
       return;
     }
+    const what = kind === "visual" ? "event" : "sound";
     if (!pending || pending.kind !== kind) {
       say(`Mark where the ${what} starts first (${kind === "visual" ? "I" : "Shift+I"}).`);
       return;
@@ -179,9 +182,10 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
       say(bounds.error);
       return;
     }
-    edit((d) => ({ ...d, segments: addSegment(d.segments, { kind, ...bounds }) }));
+    const label = pending.label;
+    edit((d) => ({ ...d, segments: addSegment(d.segments, { kind, label, ...bounds }) }));
     setPending(null);
-    say(`The ${what} happens from ${formatSeconds(bounds.start)} to ${formatSeconds(bounds.end)}.`);
+    say(`The ${what}${named(label)} happens from ${formatSeconds(bounds.start)} to ${formatSeconds(bounds.end)}.`);
   }
 
   async function submitAndNext() {
@@ -322,6 +326,8 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   const currentTime = timestamps[frame] ?? 0;
   const selectedShape = selected ? shapeAt(selected, frame, nFrames) : null;
   const labels = assignment.labels;
+  // Name each segment's label once there is more than one to tell apart.
+  const showSegmentLabels = labels.length > 1 || doc.segments.some((s) => s.label !== assignment.label);
   const saveStatus: SaveStatus = editable ? autosave.status : "saved";
 
   return (
@@ -452,6 +458,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
             keyframes={selected ? selected.keyframes.map((k) => k.frame) : []}
             segments={doc.segments}
             pending={pending}
+            primaryLabel={assignment.label}
             onSeek={goTo}
           />
           <p className="ws-notice small" role="status" aria-live="polite" data-testid="workspace-notice">
@@ -473,7 +480,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
               {labels.length > 1 && editable && (
                 <label className="small">
                   New box:{" "}
-                  <select value={newLabel} onChange={(e) => setNewLabel(e.target.value)} data-testid="new-box-label">
+                  <select className="select select--compact" value={newLabel} onChange={(e) => setNewLabel(e.target.value)} data-testid="new-box-label">
                     {labels.map((l) => (
                       <option key={l}>{l}</option>
                     ))}
@@ -506,6 +513,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                         <div className="track-item__tools">
                           {labels.length > 1 && (
                             <select
+                              className="select select--compact"
                               value={track.label}
                               aria-label="Label"
                               onChange={(e) => editTrack(track.id, (t) => ({ ...t, label: e.target.value }))}
@@ -542,7 +550,25 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
           </div>
 
           <div className="ws-panel">
-            <h2>When</h2>
+            <div className="ws-panel__title">
+              <h2>When</h2>
+              {labels.length > 1 && editable && (
+                <div className="label-chips" role="radiogroup" aria-label="Label of new segments" data-testid="segment-label">
+                  {labels.map((l) => (
+                    <button
+                      key={l}
+                      type="button"
+                      role="radio"
+                      aria-checked={l === newLabel}
+                      className={`label-chip${l === newLabel ? " label-chip--active" : ""}`}
+                      onClick={() => setNewLabel(l)}
+                    >
+                      {l}
+                    </button>
+                  ))}
+                </div>
+              )}
+            </div>
             {(["visual", "sound"] as const).map((kind) => {
               const list = doc.segments.map((s, index) => ({ s, index })).filter(({ s }) => s.kind === kind);
               return (
@@ -562,19 +588,26 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                       </span>
                     )}
                   </div>
-                  {pending?.kind === kind && <p className="small muted">In: frame {pending.frame + 1}, waiting for Out…</p>}
+                  {pending?.kind === kind && (
+                    <p className="small muted">
+                      In{showSegmentLabels ? ` (${pending.label})` : ""}: frame {pending.frame + 1}, waiting for Out…
+                    </p>
+                  )}
                   {list.length === 0 && pending?.kind !== kind && <p className="small muted">Not marked.</p>}
                   <ul className="segment-list">
                     {list.map(({ s, index }) => (
-                      <li key={`${s.start}-${s.end}`} data-testid="segment-item">
-                        <button type="button" className="link-button" onClick={() => goTo(timestamps.findIndex((t) => t >= s.start - 1e-9))}>
-                          {formatSeconds(s.start)} – {formatSeconds(s.end)}
-                        </button>
+                      <li key={`${s.label}-${s.start}-${s.end}`} data-testid="segment-item" data-label={s.label}>
+                        <span className="segment-item__what">
+                          {showSegmentLabels && <span className="badge badge--segment">{s.label}</span>}
+                          <button type="button" className="link-button" onClick={() => goTo(timestamps.findIndex((t) => t >= s.start - 1e-9))}>
+                            {formatSeconds(s.start)} – {formatSeconds(s.end)}
+                          </button>
+                        </span>
                         {editable && (
                           <button
                             type="button"
                             className="link-button link-button--danger"
-                            aria-label={`Remove ${kind} segment`}
+                            aria-label={`Remove ${kind} segment${showSegmentLabels ? ` "${s.label}"` : ""}`}
                             onClick={() => edit((d) => ({ ...d, segments: removeSegment(d.segments, index) }))}
                           >
                             remove

@@ -15,7 +15,13 @@ export type AssignmentRow = Ok<paths["/api/v1/annotation/assignments/"]["get"]>[
 export type AssignmentStatus = AssignmentRow["status"];
 export type QueueProject = Ok<paths["/api/v1/annotation/queue/"]["get"]>[number];
 export type NextTask = Ok<paths["/api/v1/annotation/queue/next/"]["post"]>;
+/** A project; `class_map` says which label each model class is scored against. */
 export type Project = Ok<paths["/api/v1/annotation/projects/{id}/"]["get"]>;
+/** Model class name -> annotation label (null: the class is not scored in this project). */
+export type ClassMap = NonNullable<Project["class_map"]>;
+/** A registered model's classes against a project's labels (a class's label null: not scored). */
+export type ClassMapView = Ok<paths["/api/v1/annotation/projects/{id}/class-map/"]["get"]>;
+export type ClassChoice = ClassMapView["classes"][number];
 export type ProjectInput = Body<paths["/api/v1/annotation/projects/"]["post"]>;
 export type TaskRow = Ok<paths["/api/v1/annotation/tasks/"]["get"]>["results"][number];
 export type Quality = Ok<paths["/api/v1/annotation/projects/{id}/quality/"]["get"]>;
@@ -35,6 +41,32 @@ async function unwrap<T>(request: Promise<{ data?: T; error?: unknown; response:
 }
 
 const byId = (id: number) => ({ params: { path: { id } } });
+
+/**
+ * A JSON PATCH by plain fetch (with the CSRF header): the generated request type of a partial
+ * update marks fields with defaults as required, so a body of one field does not fit it.
+ */
+async function patchJson<T>(url: string, body: unknown): Promise<T> {
+  const token = await ensureCsrfToken();
+  let response: Response;
+  try {
+    response = await globalThis.fetch(new URL(url, window.location.origin), {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        ...(token ? { [CSRF_HEADER_NAME]: token } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+  } catch (cause) {
+    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+  }
+  const data: unknown = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data as T;
+}
 
 // --- annotators --------------------------------------------------------------------------
 
@@ -85,6 +117,18 @@ export function fetchProjects() {
 
 export function fetchProject(id: number) {
   return unwrap(api.GET("/api/v1/annotation/projects/{id}/", byId(id)));
+}
+
+/** How the classes of registered model `model` map to the project's labels. */
+export function fetchClassMap(projectId: number, model: number): Promise<ClassMapView> {
+  return unwrap(
+    api.GET("/api/v1/annotation/projects/{id}/class-map/", { params: { path: { id: projectId }, query: { model } } }),
+  );
+}
+
+/** Replace the project's class map (every model's entries: send the whole map). */
+export function updateClassMap(projectId: number, classMap: ClassMap): Promise<Project> {
+  return patchJson(`/api/v1/annotation/projects/${projectId}/`, { class_map: classMap });
 }
 
 export function createProject(body: ProjectInput) {

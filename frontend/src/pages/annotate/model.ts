@@ -1,7 +1,7 @@
 /**
  * The annotation document the workspace edits, in the API's vocabulary:
  * tracks of keyframed boxes (source-video display pixels, closed rectangles
- * [x0, x1] x [y0, y1]) and "when" segments in seconds.
+ * [x0, x1] x [y0, y1]) and labelled "when" segments in seconds.
  */
 
 export interface Box {
@@ -31,6 +31,8 @@ export type SegmentKind = "visual" | "sound";
 
 export interface Segment {
   kind: SegmentKind;
+  /** What happens then (an annotation label; the task's label when the API gives none). */
+  label: string;
   start: number;
   end: number;
 }
@@ -68,7 +70,7 @@ interface ApiKeyframe {
 
 interface ApiAnnotation {
   tracks?: { label?: string; keyframes: ApiKeyframe[] }[];
-  segments?: { kind?: SegmentKind | string; start: number; end: number }[];
+  segments?: { kind?: SegmentKind | string; label?: string | null; start: number; end: number }[];
 }
 
 /** The API's annotation (draft or submitted) as a document the workspace edits. */
@@ -92,6 +94,7 @@ export function fromApi(data: ApiAnnotation | null | undefined, defaultLabel: st
     })),
     segments: (data.segments ?? []).map((s) => ({
       kind: s.kind === "sound" ? "sound" : "visual",
+      label: s.label || defaultLabel,
       start: s.start,
       end: s.end,
     })),
@@ -105,6 +108,6 @@ export function toApi(doc: AnnotationDoc) {
       label: track.label,
       keyframes: track.keyframes.map((k) => ({ ...k })),
     })),
-    segments: doc.segments.map((s) => ({ ...s })),
+    segments: doc.segments.map((s) => ({ kind: s.kind, label: s.label, start: s.start, end: s.end })),
   };
 }

@@ -59,9 +59,13 @@ export function ExplanationPane(props: Props) {
   const { width, height } = canvasSize(explanation.video.width, explanation.video.height);
   const timestamps = explanation.timestamps;
   const frameIndex = mapFrameAt(timestamps, time);
-  const frames = truth?.frames ?? [];
-  const counted = frames.filter((f) => f.hit !== null);
-  const hits = counted.filter((f) => f.hit).length;
+  const frames = truth?.available ? truth.frames : [];
+  const counted = frames.filter((f) => f.counted);
+  const hits = counted.filter((f) => f.hit === true).length;
+  const scoredLabel = truth?.available ? truth.label : null;
+  const className = truth?.class_name ?? null;
+  const renamed =
+    scoredLabel !== null && className !== null && className.trim().toLowerCase() !== scoredLabel.trim().toLowerCase();
   const top = explanation.topk[0];
 
   return (
@@ -117,19 +121,28 @@ export function ExplanationPane(props: Props) {
         {explanation.cost.wall_seconds != null && (
           <span> · {explanation.cost.wall_seconds.toFixed(2)} s</span>
         )}
+        {scoredLabel !== null && (
+          <span data-testid="gt-label">
+            {" "}
+            · scored against: <strong>{scoredLabel}</strong>
+            {renamed && <span className="muted"> (class {className})</span>}
+          </span>
+        )}
         {counted.length > 0 && (
           <span data-testid="pointing-summary">
             {" "}
             · pointing game {hits}/{counted.length} frames
           </span>
         )}
-        {truth && !truth.available && truth.reason && (
-          <span className="muted" data-testid="gt-unavailable">
-            {" "}
-            · no ground truth: {truth.reason}
-          </span>
+        {truth?.available && truth.temporal_hit != null && (
+          <span data-testid="temporal-summary"> · when: {truth.temporal_hit ? "hit" : "miss"}</span>
         )}
       </p>
+      {truth && !truth.available && (
+        <p className="small muted review-pane__reason" data-testid="gt-unavailable">
+          {truth.reason || "Not scored: there is no ground truth for this explanation."}
+        </p>
+      )}
       {error && (
         <p className="form-error" role="alert">
           {error}

@@ -5,13 +5,19 @@ interface Props {
   frameIndex: number;
 }
 
-/** Ground-truth boxes of the current map frame and the pointing game's mark (hit or miss). */
+/**
+ * The scored label's boxes on the current map frame and the pointing game's verdict, drawn where
+ * the server says the map points (never a maximum found here: the browser only has the quantized
+ * map), with the project's tolerance around it.
+ */
 export function GroundTruthLayer({ truth, frameIndex }: Props) {
   if (!truth || !truth.available || !truth.source_size) return null;
   const [width = 1, height = 1] = truth.source_size;
   const frame = truth.frames.find((f) => f.index === frameIndex);
   if (!frame) return null;
   const mark = frame.point;
+  const verdict = frame.counted ? frame.hit : null;
+  const tolerance = truth.tolerance ?? 0;
   return (
     <svg
       className="gt-layer"
@@ -31,13 +37,18 @@ export function GroundTruthLayer({ truth, frameIndex }: Props) {
           data-testid="gt-box"
         />
       ))}
-      {mark && frame.hit !== null && (
+      {mark && mark.length >= 2 && verdict != null && (
         <g
-          className={`gt-layer__mark ${frame.hit ? "is-hit" : "is-miss"}`}
+          className={`gt-layer__mark ${verdict ? "is-hit" : "is-miss"}`}
           data-testid="pointing-mark"
-          data-hit={String(frame.hit)}
+          data-hit={String(verdict)}
+          data-x={mark[0]}
+          data-y={mark[1]}
         >
-          <circle cx={mark[0]} cy={mark[1]} r={Math.max(width, height) / 40} />
+          {tolerance > 0 && (
+            <circle className="gt-layer__tolerance" cx={mark[0]} cy={mark[1]} r={tolerance} />
+          )}
+          <circle className="gt-layer__point" cx={mark[0]} cy={mark[1]} r={Math.max(width, height) / 90} />
         </g>
       )}
     </svg>

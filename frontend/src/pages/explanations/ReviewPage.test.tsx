@@ -127,7 +127,9 @@ describe("ReviewPage", () => {
     expect(pane).toHaveAttribute("data-explanation-id", "11");
     expect(within(pane).getByTestId("overlay-canvas")).toHaveAttribute("width", "160");
     expect(await screen.findByTestId("temporal-curve-path")).toHaveAttribute("d", "M0,40 L500,40 L500,0 L1000,0");
-    expect(await within(pane).findByTestId("gt-unavailable")).toHaveTextContent(/no ground truth/);
+    expect(await within(pane).findByTestId("gt-unavailable")).toHaveTextContent(
+      "No annotation project you can see includes this video.",
+    );
 
     const user = userEvent.setup();
     await user.selectOptions(await screen.findByTestId("request-method"), "lime");
@@ -138,6 +140,84 @@ describe("ReviewPage", () => {
     await waitFor(() => expect(screen.getByTestId("request-status")).toHaveAttribute("data-status", "done"), { timeout: 4000 });
     await waitFor(() => expect(screen.getAllByTestId("review-pane")).toHaveLength(2), { timeout: 4000 });
     expect(screen.getAllByTestId("temporal-curve")).toHaveLength(2);
+  });
+
+  it("draws the server's verdicts: the mark at its point, the temporal peak at its frame, the scored label", async () => {
+    // The quantized map's maximum on frame 0 is its bottom-right cell; the server points elsewhere.
+    const truth = {
+      ...NO_TRUTH,
+      available: true,
+      reason: "",
+      project: 1,
+      label: "car",
+      class_name: "sedan",
+      source_size: [160, 120],
+      tolerance: 8,
+      segments: [[0, 0.5]],
+      temporal_hit: false,
+      temporal_peak: 0,
+      spatial_accuracy: 1,
+      frames: [
+        { index: 0, time: 0, frame: 0, boxes: [[0, 60, 80, 120]], hit: true, point: [20, 100], counted: true },
+        { index: 1, time: 1, frame: null, boxes: [], hit: null, point: [100, 30], counted: false },
+      ],
+    };
+    mockFetch({
+      "GET /api/v1/videos/4/": () => json(200, VIDEO),
+      "GET /api/v1/explanations/": () => json(200, list([explanation(11)])),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+      "GET /api/v1/explanations/11/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/11/ground-truth/": () => json(200, truth),
+      "GET /api/v1/explanations/11/flags/": () => json(200, []),
+    });
+    renderApp("/explanations/review/4?ids=11", signedIn("reviewer"));
+    const pane = await screen.findByTestId("review-pane");
+    const mark = await within(pane).findByTestId("pointing-mark");
+    expect(mark).toHaveAttribute("data-hit", "true");
+    expect(mark).toHaveAttribute("data-x", "20");
+    expect(mark).toHaveAttribute("data-y", "100");
+    expect(within(pane).getAllByTestId("gt-box")).toHaveLength(1);
+    expect(within(pane).getByTestId("gt-label")).toHaveTextContent("scored against: car (class sedan)");
+    expect(within(pane).getByTestId("pointing-summary")).toHaveTextContent("pointing game 1/1 frames");
+    expect(within(pane).getByTestId("temporal-summary")).toHaveTextContent("when: miss");
+    expect(within(pane).queryByTestId("gt-unavailable")).not.toBeInTheDocument();
+
+    // The curve's own maximum is frame 1; the peak mark sits where the server's game took it.
+    const peak = screen.getByTestId("temporal-peak");
+    expect(peak).toHaveAttribute("data-index", "0");
+    expect(peak).toHaveAttribute("data-source", "server");
+    expect(peak).toHaveAttribute("data-hit", "false");
+    expect(peak).toHaveAttribute("cx", "250");
+
+    // A frame the game does not count gets no verdict, wherever the map points.
+    const curve = screen.getByTestId("temporal-curve");
+    curve.getBoundingClientRect = () => ({ left: 0, width: 200, top: 0, height: 40, right: 200, bottom: 40, x: 0, y: 0, toJSON: () => ({}) });
+    await userEvent.setup().pointer({ target: curve, coords: { clientX: 150, clientY: 10 }, keys: "[MouseLeft]" });
+    expect(screen.getByTestId("overlay-canvas")).toHaveAttribute("data-frame", "1");
+    expect(within(pane).queryByTestId("pointing-mark")).not.toBeInTheDocument();
+  });
+
+  it("says why an explanation is not scored, and marks no verdict", async () => {
+    const reason = "Not scored: class 'wave' maps to no annotation label of project 'Jumps'.";
+    mockFetch({
+      "GET /api/v1/videos/4/": () => json(200, VIDEO),
+      "GET /api/v1/explanations/": () => json(200, list([explanation(11)])),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+      "GET /api/v1/explanations/11/map/": () => json(200, MAP),
+      "GET /api/v1/explanations/11/ground-truth/": () =>
+        json(200, { ...NO_TRUTH, reason, project: 1, label: null, class_name: "wave", temporal_peak: null }),
+      "GET /api/v1/explanations/11/flags/": () => json(200, []),
+    });
+    renderApp("/explanations/review/4?ids=11", signedIn("reviewer"));
+    const pane = await screen.findByTestId("review-pane");
+    expect(await within(pane).findByTestId("gt-unavailable")).toHaveTextContent(reason);
+    expect(within(pane).queryByTestId("gt-label")).not.toBeInTheDocument();
+    expect(within(pane).queryByTestId("pointing-mark")).not.toBeInTheDocument();
+    const peak = screen.getByTestId("temporal-peak");
+    expect(peak).toHaveAttribute("data-source", "curve");
+    expect(peak).toHaveAttribute("data-hit", "");
   });
 
   it("seeks when the temporal curve is clicked", async () => {

@@ -447,6 +447,7 @@ export function ReviewPage() {
                 time={time}
                 onSeek={seek}
                 segments={truths[e.id]?.segments ?? []}
+                peak={truths[e.id]?.temporal_peak ?? null}
                 temporalHit={truths[e.id]?.temporal_hit ?? null}
               />
             ))}

@@ -11,6 +11,11 @@ interface Props {
   onSeek: (time: number) => void;
   /** Ground-truth "when" segments (seconds), drawn as bands. */
   segments?: readonly (readonly number[])[];
+  /**
+   * The map frame the server's temporal pointing game took as the peak. The verdict
+   * (`temporalHit`) is drawn there only; without it the curve's own maximum is marked, uncoloured.
+   */
+  peak?: number | null;
   temporalHit?: boolean | null;
 }
 
@@ -19,8 +24,10 @@ const HEIGHT = 40;
 
 /** The temporal importance under the seek bar: click (or arrow keys) to seek. */
 export function TemporalCurve(props: Props) {
-  const { label, temporal, timestamps, duration, time, onSeek, segments = [], temporalHit } = props;
-  const geometry = curveGeometry(temporal, timestamps, duration, WIDTH, HEIGHT);
+  const { label, temporal, timestamps, duration, time, onSeek, segments = [], peak = null } = props;
+  const geometry = curveGeometry(temporal, timestamps, duration, WIDTH, HEIGHT, peak);
+  const fromServer = peak !== null && geometry.peakIndex === peak;
+  const verdict = fromServer ? (props.temporalHit ?? null) : null;
   const playhead = xAtTime(time, duration, WIDTH);
 
   function seekFromClick(event: MouseEvent<SVGSVGElement>) {
@@ -69,12 +76,14 @@ export function TemporalCurve(props: Props) {
         <path className="temporal-curve__line" d={geometry.line} data-testid="temporal-curve-path" />
         {geometry.peakIndex >= 0 && (
           <circle
-            className={`temporal-curve__peak${temporalHit == null ? "" : temporalHit ? " is-hit" : " is-miss"}`}
+            className={`temporal-curve__peak${verdict === null ? "" : verdict ? " is-hit" : " is-miss"}`}
             cx={geometry.peakX}
             cy={4}
             r={4}
             data-testid="temporal-peak"
-            data-hit={temporalHit == null ? "" : String(temporalHit)}
+            data-index={geometry.peakIndex}
+            data-source={fromServer ? "server" : "curve"}
+            data-hit={verdict === null ? "" : String(verdict)}
           />
         )}
         <line className="temporal-curve__playhead" x1={playhead} x2={playhead} y1={0} y2={HEIGHT} />

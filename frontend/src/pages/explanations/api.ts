@@ -35,9 +35,20 @@ export type Export = Json<paths["/api/v1/explanation-exports/{id}/"]["get"]["res
 export type ExportBody = NonNullable<
   paths["/api/v1/explanations/{id}/exports/"]["post"]["requestBody"]
 >["content"]["application/json"];
+/**
+ * The ground truth an explanation is scored against: `label` is the annotation label whose
+ * evidence is scored, `class_name` the class explained, `temporal_peak` the map frame the
+ * temporal pointing game takes; when `available` is false, `reason` says why.
+ */
 export type GroundTruth = Json<
   paths["/api/v1/explanations/{id}/ground-truth/"]["get"]["responses"][200]
 >;
+/**
+ * One map frame's ground truth and the server's verdict: `point` is where the map points (the
+ * centre of its maximal cell, taken on the float map), `frame` the annotated source frame it was
+ * matched to (null: no ground truth for it), `counted` whether the pointing game counts it.
+ */
+export type GroundTruthFrame = GroundTruth["frames"][number];
 export type BulkRun = Json<paths["/api/v1/bulk-runs/{id}/"]["get"]["responses"][200]>;
 export type BulkRunList = Json<paths["/api/v1/bulk-runs/"]["get"]["responses"][200]>;
 export type BulkRunBody = NonNullable<

@@ -23,6 +23,15 @@ describe("curve geometry", () => {
     expect(g.peakX).toBe(75);
   });
 
+  it("puts the peak at the frame it is given (the server's) instead of its own maximum", () => {
+    const g = curveGeometry([0.9, 0.2, 0.5], [0, 1, 2], 3, 30, 10, 2);
+    expect(g.peakIndex).toBe(2);
+    expect(g.peakX).toBe(25);
+    // Out of range or missing: the curve's own maximum.
+    expect(curveGeometry([0.9, 0.2, 0.5], [0, 1, 2], 3, 30, 10, 7).peakIndex).toBe(0);
+    expect(curveGeometry([0.9, 0.2, 0.5], [0, 1, 2], 3, 30, 10, null).peakIndex).toBe(0);
+  });
+
   it("takes the first peak on ties and copes with nothing", () => {
     expect(curveGeometry([1, 3, 3], [0, 1, 2], 3, 30, 10).peakIndex).toBe(1);
     expect(curveGeometry([], [], 3, 30, 10)).toEqual({ area: "", line: "", peakX: 0, peakIndex: -1 });

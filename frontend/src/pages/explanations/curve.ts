@@ -10,7 +10,10 @@ export interface CurveGeometry {
   area: string;
   /** SVG path of the top line only. */
   line: string;
-  /** x of the peak (the frame the temporal pointing game picks; the first on ties). */
+  /**
+   * x of the peak: the map frame given as `peak` (the server's, the one the temporal pointing
+   * game took), else the curve's own maximum (the first on ties); -1 when there is none.
+   */
   peakX: number;
   peakIndex: number;
 }
@@ -54,6 +57,7 @@ export function curveGeometry(
   duration: number,
   width: number,
   height: number,
+  peak?: number | null,
 ): CurveGeometry {
   const n = Math.min(temporal.length, timestamps.length);
   if (n === 0) return { area: "", line: "", peakX: 0, peakIndex: -1 };
@@ -74,6 +78,7 @@ export function curveGeometry(
   }
   const line = parts.join(" ");
   const area = `M${fmt(start(0))},${fmt(height)} ${line.replace(/^M/, "L")} L${fmt(width)},${fmt(height)} Z`;
+  if (peak != null && Number.isInteger(peak) && peak >= 0 && peak < n) peakIndex = peak;
   const peakX = (start(peakIndex) + stop(peakIndex)) / 2;
   return { area, line, peakX, peakIndex };
 }

@@ -14,6 +14,25 @@ function frameLink(clip: Clip, time: number): string {
   return `/explanations/review/${clip.video.id}?ids=${clip.explanation}&t=${time.toFixed(3)}`;
 }
 
+function sameName(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+/** What the clip was scored against: "car", or "car (class sedan)" when the class maps to it. */
+function ScoredAgainst({ clip }: { clip: Clip }) {
+  const label = clip.label;
+  const className = clip.class_name;
+  if (label === null) {
+    return className ? <span className="muted small">class {className}</span> : null;
+  }
+  return (
+    <span className="clip-item__label small" data-testid="clip-label">
+      scored against <strong>{label}</strong>
+      {className && !sameName(className, label) && <span className="muted"> (class {className})</span>}
+    </span>
+  );
+}
+
 /** The clips behind one row: hit or miss per map frame, each a link into the review player. */
 export function ClipsPanel({ query, row, title, onClose }: ClipsPanelProps) {
   const [clips, setClips] = useState<Clip[] | null>(null);
@@ -42,37 +61,52 @@ export function ClipsPanel({ query, row, title, onClose }: ClipsPanelProps) {
       {clips && clips.length === 0 && <p className="muted">No clips in this row.</p>}
       {clips && clips.length > 0 && (
         <ul className="clip-list">
-          {clips.map((clip) => (
-            <li key={clip.explanation} className="clip-item" data-testid="clip-item">
-              <div className="clip-item__head">
-                <strong>{clip.video.name}</strong>
-                <span className="muted">
-                  {clip.error
-                    ? clip.error
-                    : `${clip.frames_hit} of ${clip.frames_counted} frames hit`}
-                  {clip.temporal_hit != null && ` · when: ${clip.temporal_hit ? "hit" : "miss"}`}
-                  {clip.sound_hit != null && ` · heard: ${clip.sound_hit ? "hit" : "miss"}`}
-                </span>
-                <Link className="button button--ghost" data-testid="clip-link" to={clip.player_url}>
-                  Open in the player
-                </Link>
-              </div>
-              <div className="clip-frames" aria-label="Map frames">
-                {clip.frames.map((f) => (
-                  <Link
-                    key={f.index}
-                    to={frameLink(clip, f.time)}
-                    className={`clip-frame clip-frame--${!f.counted ? "none" : f.hit ? "hit" : "miss"}`}
-                    data-testid="clip-frame"
-                    data-hit={f.counted ? String(Boolean(f.hit)) : "none"}
-                    title={`frame ${f.index} at ${f.time.toFixed(2)} s: ${!f.counted ? "no ground truth" : f.hit ? "hit" : "miss"}`}
-                  >
-                    {f.index}
+          {clips.map((clip) => {
+            const notScored = clip.not_scored;
+            return (
+              <li
+                key={clip.explanation}
+                className={`clip-item${notScored ? " clip-item--not-scored" : ""}`}
+                data-testid="clip-item"
+                data-scored={String(!notScored)}
+              >
+                <div className="clip-item__head">
+                  <strong>{clip.video.name}</strong>
+                  <ScoredAgainst clip={clip} />
+                  {notScored ? (
+                    <span className="clip-item__reason" data-testid="clip-not-scored">
+                      {notScored}
+                    </span>
+                  ) : (
+                    <span className="muted">
+                      {clip.error
+                        ? clip.error
+                        : `${clip.frames_hit} of ${clip.frames_counted} frames hit`}
+                      {clip.temporal_hit != null && ` · when: ${clip.temporal_hit ? "hit" : "miss"}`}
+                      {clip.sound_hit != null && ` · heard: ${clip.sound_hit ? "hit" : "miss"}`}
+                    </span>
+                  )}
+                  <Link className="button button--ghost" data-testid="clip-link" to={clip.player_url}>
+                    Open in the player
                   </Link>
-                ))}
-              </div>
-            </li>
-          ))}
+                </div>
+                <div className="clip-frames" aria-label="Map frames">
+                  {clip.frames.map((f) => (
+                    <Link
+                      key={f.index}
+                      to={frameLink(clip, f.time)}
+                      className={`clip-frame clip-frame--${!f.counted ? "none" : f.hit ? "hit" : "miss"}`}
+                      data-testid="clip-frame"
+                      data-hit={f.counted ? String(Boolean(f.hit)) : "none"}
+                      title={`frame ${f.index} at ${f.time.toFixed(2)} s: ${notScored ? "not scored" : !f.counted ? "no ground truth" : f.hit ? "hit" : "miss"}`}
+                    >
+                      {f.index}
+                    </Link>
+                  ))}
+                </div>
+              </li>
+            );
+          })}
         </ul>
       )}
     </section>

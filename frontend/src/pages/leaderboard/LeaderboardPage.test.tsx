@@ -22,6 +22,8 @@ function row(key: string, method: string, spatial: number): LeaderboardRow {
     videos: 6,
     frames: 24,
     errors: 0,
+    not_scored: 0,
+    labels: ["jump"],
     spatial: estimate(spatial, Math.max(0, spatial - 0.1), Math.min(1, spatial + 0.1)),
     small: estimate(spatial),
     temporal: estimate(0.5, 0.2, 0.8, 6),
@@ -47,7 +49,7 @@ const board: Leaderboard = {
   confidence: 0.95,
   resamples: 2000,
   videos: 6,
-  rows: [row("3:staa_plus:abc", "staa_plus", 0.9), row("3:random:def", "random", 0.1)],
+  rows: [row("3:staa_plus:abc", "staa_plus", 0.9), { ...row("3:random:def", "random", 0.1), not_scored: 1 }],
   human: { key: "human", kind: "human", annotations: 2, videos: 6, frames: 48, spatial: estimate(0.95, 0.9, 1, 48) },
   comparisons: [
     {
@@ -84,6 +86,9 @@ const clips = {
       sound_hit: false,
       energy: 0.3,
       error: "",
+      class_name: "jumping",
+      label: "jump",
+      not_scored: "",
       frames: [
         { index: 0, time: 0, frame: 0, counted: true, hit: true },
         { index: 1, time: 0.5, frame: 5, counted: true, hit: false },
@@ -91,6 +96,24 @@ const clips = {
       ],
       focus_time: 0.5,
       player_url: "/explanations/review/9?ids=41&t=0.500",
+    },
+    {
+      explanation: 42,
+      video: { id: 10, name: "clip 1" },
+      frames_counted: 0,
+      frames_hit: 0,
+      spatial: null,
+      temporal_hit: null,
+      spacetime_hit: null,
+      sound_hit: null,
+      energy: null,
+      error: "",
+      class_name: "wave",
+      label: null,
+      not_scored: "Not scored: class 'wave' maps to no annotation label of project 'Jumps'.",
+      frames: [{ index: 0, time: 0, frame: null, counted: false, hit: null }],
+      focus_time: 0,
+      player_url: "/explanations/review/10?ids=42&t=0.000",
     },
   ],
 };
@@ -119,12 +142,24 @@ describe("leaderboard", () => {
     expect(screen.getByTestId("comparison-p")).toHaveTextContent("0.031");
     expect(screen.getByTestId("export-csv")).toHaveAttribute("href", "/api/v1/scoring/leaderboards/export.csv?project=1");
 
+    expect(within(rows[0]!).queryByTestId("row-not-scored")).not.toBeInTheDocument();
+    expect(within(rows[1]!).getByTestId("row-not-scored")).toHaveTextContent("1 not scored");
+
     fireEvent.click(within(rows[1]!).getByTestId("row-clips"));
     const panel = await screen.findByTestId("clips-panel");
-    expect(await within(panel).findByTestId("clip-item")).toHaveTextContent("1 of 2 frames hit · when: hit · heard: miss");
-    expect(within(panel).getByTestId("clip-link")).toHaveAttribute("href", "/explanations/review/9?ids=41&t=0.500");
-    const frames = within(panel).getAllByTestId("clip-frame");
+    const [scored, unscored] = await within(panel).findAllByTestId("clip-item");
+    expect(scored).toHaveTextContent("1 of 2 frames hit · when: hit · heard: miss");
+    expect(within(scored!).getByTestId("clip-label")).toHaveTextContent("scored against jump (class jumping)");
+    expect(within(scored!).getByTestId("clip-link")).toHaveAttribute("href", "/explanations/review/9?ids=41&t=0.500");
+    const frames = within(scored!).getAllByTestId("clip-frame");
     expect(frames.map((f) => f.dataset.hit)).toEqual(["true", "false", "none"]);
+    // A clip that is not scored says why, instead of counting as 0 of 0.
+    expect(unscored).toHaveAttribute("data-scored", "false");
+    expect(within(unscored!).getByTestId("clip-not-scored")).toHaveTextContent(
+      "Not scored: class 'wave' maps to no annotation label of project 'Jumps'.",
+    );
+    expect(unscored).not.toHaveTextContent("frames hit");
+    expect(within(unscored!).queryByTestId("clip-label")).not.toBeInTheDocument();
     expect(server.requestsTo("GET", "/api/v1/scoring/leaderboards/clips/")[0]!.url).toContain("row=3%3Arandom%3Adef");
   });
 

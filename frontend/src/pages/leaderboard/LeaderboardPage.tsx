@@ -343,9 +343,14 @@ export function LeaderboardPage() {
                       <tr key={row.key} data-testid="leaderboard-row" data-key={row.key} data-method={row.method}>
                         <th scope="row">{rowTitle(row)}</th>
                         <td>{row.model?.name ?? "–"}</td>
-                        <td>
+                        <td title={row.labels.length ? `scored against: ${row.labels.join(", ")}` : undefined}>
                           {row.clips}
                           <span className="muted small"> / {row.videos} videos</span>
+                          {row.not_scored > 0 && (
+                            <span className="leaderboard__ci" data-testid="row-not-scored">
+                              {row.not_scored} not scored
+                            </span>
+                          )}
                         </td>
                         <td>{row.frames}</td>
                         <EstimateCell estimate={row.spatial} testId="cell-spatial" />

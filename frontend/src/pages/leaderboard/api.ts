@@ -6,12 +6,17 @@ import type { paths } from "../../api/schema";
 type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
 
 export type Leaderboard = Json<paths["/api/v1/scoring/leaderboards/"]["get"]["responses"][200]>;
+/** A row: `not_scored` counts its clips whose class has no label or no evidence; `labels` were scored. */
 export type LeaderboardRow = Leaderboard["rows"][number];
 export type HumanRow = NonNullable<Leaderboard["human"]>;
 export type Estimate = LeaderboardRow["spatial"];
 
 export type Comparison = Leaderboard["comparisons"][number];
 export type ClipList = Json<paths["/api/v1/scoring/leaderboards/clips/"]["get"]["responses"][200]>;
+/**
+ * One clip of a row: `label` is the annotation label whose evidence was scored, `class_name` the
+ * class explained, `not_scored` why the clip is not scored ("" when it is).
+ */
 export type Clip = ClipList["clips"][number];
 export type ProjectSummary = Json<
   paths["/api/v1/annotation/projects/"]["get"]["responses"][200]
