@@ -124,4 +124,4 @@ def test_annotator_draws_two_keyframes_marks_a_segment_and_submits(page):
         assert [boxes[f][c] for c in corners] == pytest.approx(expected, abs=1e-9)
         assert boxes[f]["keyframe"] == (f in (2, 12))
     assert all([b[c] for c in corners] == [second[c] for c in corners] for b in boxes[13:])
-    assert stored["segments"] == [{"kind": "visual", "start": 0.2, "end": 1.2}]
+    assert stored["segments"] == [{"kind": "visual", "label": "jump", "start": 0.2, "end": 1.2}]

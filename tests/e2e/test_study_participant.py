@@ -27,9 +27,11 @@ def study(researcher, settings):
         practice_trials=1,
         attention_every=2,
     )
-    video = study.stimuli.first().video
-    project = make_project(researcher, [video])
-    ground_truth(project, video, [box_from(0, (0, 0, 64, 48))])
+    first = study.stimuli.first()
+    video = first.video
+    label = first.explanation.model.labels[first.explanation.explained_target]  # the maps' class
+    project = make_project(researcher, [video], labels=[label])
+    ground_truth(project, video, [box_from(0, (0, 0, 64, 48), label=label)])
     Study.objects.filter(pk=study.pk).update(pointing_project=project)
     return study
 
@@ -40,6 +42,11 @@ def answer_current(page) -> str:
     if kind == "pairwise":
         page.get_by_role("button", name="Option A").click()
     elif kind == "pointing":
+        # click on a frame the video shows (not in the instant after its last frame, which no
+        # annotated frame covers)
+        page.locator("[data-testid=stimulus-frame] video").first.evaluate(
+            "v => { v.pause(); v.currentTime = 0.5; }"
+        )
         frame = page.get_by_test_id("stimulus-frame").first
         box = frame.bounding_box()
         frame.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})
