@@ -50,6 +50,7 @@ from wherewhen.accounts.models import Role, User
 from wherewhen.annotations import consensus as consensus_math
 from wherewhen.annotations import formats
 from wherewhen.annotations import labels as label_rules
+from wherewhen.annotations.evidence import BaselinePair, LabelEvidence, VideoEvidence
 from wherewhen.annotations.geometry import (
     SEGMENT_KINDS,
     InvalidAnnotation,
@@ -59,6 +60,7 @@ from wherewhen.annotations.geometry import (
     track_boxes,
     track_shapes,
 )
+from wherewhen.annotations.labels import LabelChoice
 from wherewhen.annotations.models import Assignment, Keyframe, Project, Segment, Task, Track
 from wherewhen.videos.models import Dataset, Video
 
@@ -81,6 +83,9 @@ __all__ = [
     "InvalidAnnotation",
     "add_videos",
     "annotation_of",
+    "BaselinePair",
+    "LabelChoice",
+    "LabelEvidence",
     "VideoEvidence",
     "assignments_visible_to",
     "can_review",
@@ -1015,35 +1020,6 @@ def ground_truth_for_video(project: Project, video: Video, label: str | None = N
         "when": when,
         "when_labels": when_labels,
     }
-
-
-@dataclass
-class VideoEvidence:
-    """Everything scoring needs of one video of a project (see :func:`video_evidence`)."""
-
-    project_id: int
-    video_id: int
-    task_label: str
-    source: str  # gold | consensus | none
-    width: int
-    height: int
-    times: tuple[float, ...]  # presentation time of every frame of the playback file
-    consensus: dict[str, dict]  # label -> {"frames": [[box, ...] per frame], "when": {...}}
-    annotations: list[tuple[int, dict]]  # accepted annotations: (assignment id, content)
-    known_labels: list[str]  # the project's labels, its tasks' labels and these labels
-    class_map: dict
-
-    def has_evidence(self, label: str) -> bool:
-        evidence = self.consensus.get(label)
-        if not evidence:
-            return False
-        return any(evidence["frames"]) or any(evidence["when"].values())
-
-    def label_for(self, class_name: str | None) -> label_rules.LabelChoice:
-        """The label an explanation of ``class_name`` is scored against here."""
-        return label_rules.resolve(
-            class_name, self.class_map, self.known_labels, task_label=self.task_label
-        )
 
 
 def project_labels(project: Project) -> list[str]:

@@ -747,11 +747,11 @@ def ground_truth(
         "available": True,
         "source_size": [target.width, target.height],
         "frames": frames,
-        "segments": reference.segments,
+        "segments": reference.visual,
         "temporal_hit": fields["temporal_hit"],
         # the frame the temporal game takes (first maximum of the stored float curve)
         "temporal_peak": int(np.argmax(temporal)) if temporal else None,
-        "sound_segments": reference.sound_segments,
+        "sound_segments": reference.sound,
         "sound_hit": fields["sound_hit"],
         "spatial_accuracy": fields["frames_hit"] / counted if counted else None,
     }

@@ -48,8 +48,6 @@ from rest_framework import exceptions
 
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services as annotation_services
-from wherewhen.annotations.consensus import consensus_of_label
-from wherewhen.annotations.geometry import frame_boxes, labels_of
 from wherewhen.annotations.models import Project, Task
 from wherewhen.explanations.models import Explanation
 from wherewhen.explanations.sound import sound_hit
@@ -325,8 +323,8 @@ def prepare(explanation: Explanation, truth: VideoTruth) -> list[Prepared]:
                     [int(k), b]
                     for k, b in zip(index.tolist(), targets.boxes_at(ref, index), strict=True)
                 ],
-                "segments": ref.segments,
-                "sound_segments": ref.sound_segments,
+                "segments": ref.visual,
+                "sound_segments": ref.sound,
                 "audio": explanation.audio,
                 "source": ref.source,
             }
@@ -382,7 +380,7 @@ def _clip_input(item: Prepared, heat: np.ndarray) -> ClipInput:
         timestamps=np.asarray(item.explanation.timestamps, dtype=np.float64),
         boxes=boxes,
         box_mask=mask,
-        segments=np.asarray(item.reference.segments, dtype=np.float64).reshape(-1, 2),
+        segments=np.asarray(item.reference.visual, dtype=np.float64).reshape(-1, 2),
         source_size=(item.target.width, item.target.height),
     )
 
@@ -450,7 +448,7 @@ def score_fields(item: Prepared, result) -> dict[str, Any]:
 
 def _sound_hit(explanation: Explanation, reference: targets.Reference) -> bool | None:
     try:
-        return sound_hit(explanation.audio, reference.sound_segments)
+        return sound_hit(explanation.audio, reference.sound)
     except ValueError as exc:  # a malformed stored curve is not counted (and not fatal)
         log.warning("explanation %s: audio curve not scored: %s", explanation.pk, exc)
         return None
@@ -581,27 +579,19 @@ def update_baselines(project: Project, video: Video, truth: VideoTruth) -> tuple
     label: an annotator's boxes of a label against the others' consensus of that label."""
     evidence = truth.evidence
     tolerance = truth.tolerance
-    n = len(evidence.times)
     current = {}
-    if len(evidence.annotations) >= 2:
-        labels = sorted({lb for _, c in evidence.annotations for lb in labels_of(c)})
-        for assignment_id, content in evidence.annotations:
-            others = [c for a, c in evidence.annotations if a != assignment_id]
-            for label in labels:
-                own = frame_boxes(content, n, label)
-                if not any(own):
-                    continue
-                reference = consensus_of_label(others, n, label)["frames"]
-                key = _digest(
-                    {
-                        "version": SCORING_VERSION,
-                        "tolerance": tolerance,
-                        "label": label,
-                        "own": [[list(b) for b in f] for f in own],
-                        "others": [[list(b) for b in f] for f in reference],
-                    }
-                )
-                current[(assignment_id, label)] = (key, own, reference)
+    for label in evidence.drawn_labels():
+        for pair in evidence.baseline_pairs(label):
+            key = _digest(
+                {
+                    "version": SCORING_VERSION,
+                    "tolerance": tolerance,
+                    "label": label,
+                    "own": pair.own,
+                    "others": pair.others,
+                }
+            )
+            current[(pair.assignment_id, label)] = (key, pair.own, pair.others)
     stored = {
         (b.assignment_id, b.label): b
         for b in HumanBaseline.objects.filter(project=project, video=video)

@@ -22,35 +22,18 @@ a label, a frame, boxes or a tolerance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from wherewhen.annotations.consensus import segments_of
-from wherewhen.annotations.geometry import frame_boxes
-from wherewhen.annotations.labels import LabelChoice
-from wherewhen.annotations.services import VideoEvidence
+from wherewhen.annotations.services import LabelChoice, LabelEvidence, VideoEvidence
 from workers.metrics.grounding import match_source_frames
 from workers.metrics.pointing import points_hit_boxes
 
 Box = list[float]
 CONSENSUS = "consensus"
 ANNOTATOR = "annotator"
-
-
-@dataclass
-class Reference:
-    """One set of boxes and segments of one label to score against."""
-
-    kind: str  # "consensus" | "annotator"
-    assignment_id: int | None
-    source: str  # gold | consensus | annotator
-    frames: list[list[Box]]  # per frame of the playback file
-    segments: list[list[float]]  # visual "when" segments
-    sound_segments: list[list[float]] = field(default_factory=list)
-
-    def has_evidence(self) -> bool:
-        return any(self.frames) or bool(self.segments) or bool(self.sound_segments)
+Reference = LabelEvidence  # one set of boxes and segments of one label to score against
 
 
 @dataclass
@@ -78,10 +61,6 @@ class Target:
         return next((r for r in self.references if r.kind == CONSENSUS), None)
 
 
-def _floats(items) -> list[list[float]]:
-    return [[float(v) for v in item] for item in items]
-
-
 def target_for(evidence: VideoEvidence, class_name: str | None, tolerance: float) -> Target:
     """The label, references and tolerance an explanation of ``class_name`` meets on the
     video of ``evidence``."""
@@ -103,32 +82,8 @@ def target_for(evidence: VideoEvidence, class_name: str | None, tolerance: float
         target.reason = choice.reason
     elif not evidence.has_evidence(choice.label):
         target.reason = f"Not scored: the video has no evidence labelled '{choice.label}'."
-    if target.reason:
-        return target
-    label = choice.label
-    fused = evidence.consensus[label]
-    target.references.append(
-        Reference(
-            CONSENSUS,
-            None,
-            evidence.source,
-            [_floats(boxes) for boxes in fused["frames"]],
-            _floats(fused["when"].get("visual", [])),
-            _floats(fused["when"].get("sound", [])),
-        )
-    )
-    n = len(target.times)
-    for assignment_id, content in evidence.annotations:
-        target.references.append(
-            Reference(
-                ANNOTATOR,
-                assignment_id,
-                "annotator",
-                [_floats(boxes) for boxes in frame_boxes(content, n, label)],
-                _floats(segments_of(content, "visual", label)),
-                _floats(segments_of(content, "sound", label)),
-            )
-        )
+    else:
+        target.references = evidence.references(choice.label)
     return target
 
 
