@@ -146,10 +146,10 @@ def tiny_checkpoint_fixture(tmp_path_factory) -> Path:
 
 @pytest.fixture(name="fake_broker")
 def fake_broker_fixture(monkeypatch) -> FakeBroker:
-    from wherewhen.explanations import services
+    from wherewhen.core import tasking
 
     broker = FakeBroker()
-    monkeypatch.setattr(services, "_celery_app", lambda: broker)
+    monkeypatch.setattr(tasking, "celery_app", lambda: broker)
     return broker
 
 

@@ -30,7 +30,7 @@ def sign_in(page, username: str, password: str) -> None:
 def gpu_worker_fixture(start_worker, monkeypatch):
     """A real gpu worker; the web (the live server in this process) sends it tasks."""
     from wherewhen.celery import app as platform_app
-    from wherewhen.explanations import services
+    from wherewhen.core import tasking
 
     broker = "redis" if redis_reachable() else "embedded"
     if broker == "redis":
@@ -45,6 +45,6 @@ def gpu_worker_fixture(start_worker, monkeypatch):
         task_default_queue="default",
         broker_transport_options=dict(platform_app.conf.broker_transport_options or {}),
     )
-    monkeypatch.setattr(services, "_celery_app", lambda: client)
+    monkeypatch.setattr(tasking, "celery_app", lambda: client)
     yield worker
     client.close()

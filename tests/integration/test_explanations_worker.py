@@ -24,7 +24,8 @@ from tests.explanations_support import (  # noqa: F401 - fixtures
     researcher_fixture,
     tiny_checkpoint_fixture,
 )
-from wherewhen.explanations import services, storage
+from wherewhen.core import tasking
+from wherewhen.explanations import storage
 from wherewhen.explanations.models import Explanation
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -48,7 +49,7 @@ def redis_app(monkeypatch):
         task_routes=platform_app.conf.task_routes,
         task_default_queue="default",
     )
-    monkeypatch.setattr(services, "_celery_app", lambda: client)
+    monkeypatch.setattr(tasking, "celery_app", lambda: client)
     yield client
     client.close()
 

@@ -18,6 +18,7 @@ from tests.explanations_support import (  # noqa: F401 - fixtures
     researcher_fixture,
     tiny_checkpoint_fixture,
 )
+from wherewhen.core import tasking
 from wherewhen.explanations import services
 from wherewhen.explanations.models import BulkRun, Explanation
 from wherewhen.videos.models import Dataset
@@ -155,7 +156,7 @@ def test_computed_audio_curve_is_stored_served_and_scored(
     from wherewhen.scoring import leaderboards
     from wherewhen.scoring import services as scoring
 
-    monkeypatch.setattr(services, "_celery_app", lambda: _Nowhere())
+    monkeypatch.setattr(tasking, "celery_app", lambda: _Nowhere())
     monkeypatch.setattr(scoring, "send_recompute", lambda ids: None)
     video, project = sound_benchmark(researcher)
     assert video.has_audio and video.waveform

@@ -19,7 +19,8 @@ from tests.scoring_support import (
     user,
 )
 from wherewhen.accounts.models import Role
-from wherewhen.scoring import leaderboards, services
+from wherewhen.core import tasking
+from wherewhen.scoring import leaderboards
 from wherewhen.scoring.models import ExplanationScore, ScoreRequest
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -36,7 +37,7 @@ def default_worker(start_worker, monkeypatch):
         redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     worker = start_worker(queues="default", broker=broker)
     client = celery_client(worker)
-    monkeypatch.setattr(services, "_celery_app", lambda: client)
+    monkeypatch.setattr(tasking, "celery_app", lambda: client)
     yield worker
     client.close()
 

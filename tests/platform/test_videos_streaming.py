@@ -8,9 +8,9 @@ from rest_framework.test import APIClient
 
 from tests.platform.videohelpers import client_for, make_user
 from wherewhen.accounts.models import Role
+from wherewhen.core.streaming import parse_range
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
-from wherewhen.videos.streaming import parse_range
 
 pytestmark = pytest.mark.django_db
 

@@ -24,9 +24,9 @@ from wherewhen.annotations import serializers as s
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Project, Task
 from wherewhen.core.parsers import SafeJSONParser
+from wherewhen.core.streaming import ranged_file_response
 from wherewhen.videos.models import Video
 from wherewhen.videos.services import media_path
-from wherewhen.videos.streaming import ranged_file_response
 
 DetailSerializer = inline_serializer("AnnotationDetail", {"detail": serializers.CharField()})
 ERRORS = {

@@ -8,8 +8,10 @@ import socket
 
 from celery import shared_task
 
+from wherewhen.core import tasking
 
-@shared_task(name="core.ping", bind=True)
+
+@shared_task(name=tasking.PING, bind=True)
 def ping(self) -> dict:
     """Answer with who ran it; also shows that the stdlib ``platform`` module is the real one."""
     return {

@@ -23,6 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from wherewhen.accounts.models import Role
+from wherewhen.core import tasking
 from wherewhen.explanations import conf, methods, storage
 from wherewhen.explanations.models import (
     BulkRun,
@@ -40,9 +41,6 @@ from workers.models.checkpoint_info import (
 )
 
 log = logging.getLogger(__name__)
-
-COMPUTE_TASK = "gpu.explanations.compute"
-RENDER_TASK = "media.explanations.render_overlay"
 
 
 class Conflict(Exception):
@@ -265,12 +263,6 @@ def _check_clip(video: Video, start: float | None, end: float | None) -> tuple:
     return (round(start, 6), round(end, 6))
 
 
-def _celery_app():
-    from wherewhen.celery import app
-
-    return app
-
-
 def enqueue_compute(explanation: Explanation) -> None:
     """Send the compute task for ``explanation`` once the current transaction commits."""
     soft, hard = methods.time_limits(explanation.method)
@@ -278,18 +270,18 @@ def enqueue_compute(explanation: Explanation) -> None:
 
     def send() -> None:
         try:
-            _celery_app().send_task(
-                COMPUTE_TASK,
+            tasking.send(
+                tasking.EXPLANATION_COMPUTE,
                 args=[pk],
                 task_id=task_id,
                 soft_time_limit=soft,
                 time_limit=hard,
             )
-        except Exception as exc:  # the broker is down: say so on the row, a new request retries
+        except tasking.QueueUnavailable as exc:  # say so on the row, a new request retries
             log.exception("could not queue explanation %s", pk)
             Explanation.objects.filter(pk=pk, status=Explanation.Status.QUEUED).update(
                 status=Explanation.Status.FAILED,
-                error=f"Could not reach the task queue ({exc.__class__.__name__}); request it "
+                error=f"Could not reach the task queue ({str(exc).split(':')[0]}); request it "
                 "again in a moment.",
                 finished_at=timezone.now(),
             )
@@ -544,8 +536,20 @@ def request_export(user, explanation: Explanation, *, kind: str, options: dict) 
             created = True
         if created:
             pk = export.pk
-            transaction.on_commit(lambda: _celery_app().send_task(RENDER_TASK, args=[pk]))
+            transaction.on_commit(lambda: _send_render(pk))
     return export, created
+
+
+def _send_render(export_id: int) -> None:
+    try:
+        tasking.send(tasking.EXPLANATION_RENDER, args=[export_id])
+    except tasking.QueueUnavailable as exc:  # the export says so; asking again sends it again
+        log.exception("could not queue export %s", export_id)
+        Export.objects.filter(pk=export_id, status=Export.Status.QUEUED).update(
+            status=Export.Status.FAILED,
+            error=f"Could not reach the task queue ({str(exc).split(':')[0]}); ask again in a "
+            "moment.",
+        )
 
 
 # --- Bulk runs ----------------------------------------------------------------------------------

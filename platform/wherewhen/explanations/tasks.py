@@ -18,12 +18,13 @@ from celery import Task, shared_task
 from celery.signals import worker_ready, worker_shutdown
 from django.db import InterfaceError, OperationalError
 
+from wherewhen.core import tasking
 from wherewhen.explanations.compute import TransientError
 
 log = logging.getLogger(__name__)
 
 # Errors worth a retry with backoff: the database or the disk hiccuped, the GPU was full.
-TRANSIENT = (OperationalError, InterfaceError, OSError, TransientError)
+TRANSIENT = (*tasking.TRANSIENT, TransientError)
 
 
 class ComputeTask(Task):
@@ -44,17 +45,11 @@ class ComputeTask(Task):
             log.warning("could not mark explanation %s failed", args[0], exc_info=True)
 
 
-@shared_task(
-    name="gpu.explanations.compute",
+@tasking.task(
+    tasking.EXPLANATION_COMPUTE,
     base=ComputeTask,
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
+    transient=TRANSIENT,
     soft_time_limit=300,
     time_limit=360,
 )
@@ -69,15 +64,10 @@ def compute_explanation(self, explanation_id: int) -> dict:
     return compute.run(int(explanation_id), node=self.request.hostname)
 
 
-@shared_task(
-    name="media.explanations.render_overlay",
+@tasking.task(
+    tasking.EXPLANATION_RENDER,
     bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
+    transient=(OperationalError, InterfaceError),
     max_retries=3,
     soft_time_limit=900,
     time_limit=960,
@@ -89,7 +79,7 @@ def render_overlay(self, export_id: int) -> dict:
     return exporting.render(int(export_id))
 
 
-@shared_task(name="explanations.requeue_abandoned")
+@shared_task(name=tasking.EXPLANATION_REQUEUE)
 def requeue_abandoned() -> list[int]:
     """Queue again the explanations whose worker died (also run by every gpu worker)."""
     from wherewhen.explanations import claims

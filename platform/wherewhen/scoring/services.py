@@ -49,6 +49,7 @@ from rest_framework import exceptions
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services as annotation_services
 from wherewhen.annotations.models import Project, Task
+from wherewhen.core import tasking
 from wherewhen.explanations.models import Explanation
 from wherewhen.explanations.sound import sound_hit
 from wherewhen.scoring import targets
@@ -68,7 +69,6 @@ from workers.metrics.grounding import (
 
 log = logging.getLogger(__name__)
 
-RECOMPUTE_TASK = "scoring.recompute"
 # Bumped when a definition or the stored shape changes: every key changes, everything is redone.
 SCORING_VERSION = 3  # 2: the sound temporal pointing game; 3: per-class labels
 Reference = ExplanationScore.Reference
@@ -141,24 +141,18 @@ def auto_recompute() -> bool:
     return bool(getattr(settings, "SCORING_AUTO_RECOMPUTE", True))
 
 
-def _celery_app():
-    from wherewhen.celery import app
-
-    return app
-
-
 def send_recompute(request_ids: list[int] | None) -> None:
     """Send ``scoring.recompute`` by name; a broker that cannot be reached leaves the requests
     pending (the project stays stale until the next recompute picks them up)."""
     try:
-        _celery_app().send_task(
-            RECOMPUTE_TASK,
+        tasking.send(
+            tasking.SCORING_RECOMPUTE,
             kwargs={"request_ids": request_ids},
             queue="default",
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
         )
-    except Exception:
+    except tasking.QueueUnavailable:
         log.exception("could not queue scoring of requests %s", request_ids)
 
 

@@ -6,22 +6,10 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from wherewhen.core import tasking
 
 
-@shared_task(
-    name="scoring.recompute",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError, OSError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=900,
-    time_limit=960,
-)
+@tasking.task(tasking.SCORING_RECOMPUTE, soft_time_limit=900, time_limit=960)
 def recompute(request_ids: list[int] | None = None) -> dict:
     from wherewhen.scoring import services
 

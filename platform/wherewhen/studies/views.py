@@ -18,12 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher
+from wherewhen.core.streaming import ranged_file_response
 from wherewhen.explanations import services as explanation_services
 from wherewhen.explanations.models import Explanation
 from wherewhen.studies import analysis, services
 from wherewhen.studies import serializers as s
 from wherewhen.studies.models import Session, Stimulus, Study
-from wherewhen.videos.streaming import ranged_file_response
 
 SESSION_HEADER = "X-Study-Session"
 

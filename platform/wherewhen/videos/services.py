@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from wherewhen.accounts.models import Role
+from wherewhen.core import tasking
 from wherewhen.videos.models import Dataset, Video
 from workers.video import VideoError, probe, require_video
 from workers.video.ingest import (
@@ -38,7 +39,6 @@ from workers.video.transcode import remove_partial_outputs
 
 logger = logging.getLogger(__name__)
 
-PROCESS_TASK = "media.videos.process"
 HASH_CHUNK = 1024 * 1024
 #: Extensions worth importing from a folder (anything else there is skipped).
 VIDEO_EXTENSIONS = {
@@ -278,11 +278,9 @@ def _join_dataset(video: Video, owner, name: str | None) -> None:
 
 def enqueue_processing(video_id: int) -> None:
     """Send the media task by name (the web process never imports worker code paths)."""
-    from wherewhen.celery import app
-
     try:
-        app.send_task(PROCESS_TASK, args=[video_id])
-    except Exception as exc:  # broker down: the video stays "uploaded", with the reason
+        tasking.send(tasking.VIDEO_PROCESS, args=[video_id])
+    except tasking.QueueUnavailable as exc:  # the video stays "uploaded", with the reason
         logger.exception("could not queue processing of video %s", video_id)
         Video.objects.filter(pk=video_id, status=Video.Status.UPLOADED).update(
             error=f"Waiting to be processed: the task queue could not be reached ({exc})."

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from wherewhen.core import tasking
 from wherewhen.videos import services
 
 
-@shared_task(name="media.videos.process", ignore_result=False)
+# Processing converges when run again, and its failures are the file's (recorded on the row),
+# not transient: one run per message, no automatic retry.
+@shared_task(name=tasking.VIDEO_PROCESS, ignore_result=False)
 def process_video(video_id: int, force: bool = False) -> dict:
     """Probe, transcode and index one video; safe to run again (it converges)."""
     status = services.run_processing(video_id, force=force)

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
 from wherewhen.core.parsers import SafeJSONParser
+from wherewhen.core.streaming import ranged_file_response
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
 from wherewhen.videos.serializers import (
@@ -29,7 +30,6 @@ from wherewhen.videos.serializers import (
     VideoSerializer,
     VideoUploadSerializer,
 )
-from wherewhen.videos.streaming import ranged_file_response
 from wherewhen.videos.uploads import HashedUpload, VideoUploadHandler
 
 DetailSerializer = inline_serializer("VideoDetailMessage", {"detail": serializers.CharField()})
