@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def seeded(monkeypatch):
-    monkeypatch.setattr(services, "send_recompute", lambda ids: None)
+    monkeypatch.setattr(services.recompute, "send_recompute", lambda ids: None)
     rita = user("rita", Role.RESEARCHER, password="research-me-42")
     model = make_model(rita)
     videos = [make_video(rita, f"clip {k}") for k in range(4)]

@@ -34,7 +34,7 @@ def box(x0, y0, x1, y1) -> dict:
 def street(monkeypatch):
     import numpy as np
 
-    monkeypatch.setattr(scoring, "send_recompute", lambda ids: None)
+    monkeypatch.setattr(scoring.recompute, "send_recompute", lambda ids: None)
     rita = user("rita", Role.RESEARCHER, password="research-me-42")
     model = make_model(rita)
     model.labels = ["car", "cyclist", "dog"]

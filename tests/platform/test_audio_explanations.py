@@ -157,7 +157,7 @@ def test_computed_audio_curve_is_stored_served_and_scored(
     from wherewhen.scoring import services as scoring
 
     monkeypatch.setattr(tasking, "celery_app", lambda: _Nowhere())
-    monkeypatch.setattr(scoring, "send_recompute", lambda ids: None)
+    monkeypatch.setattr(scoring.recompute, "send_recompute", lambda ids: None)
     video, project = sound_benchmark(researcher)
     assert video.has_audio and video.waveform
     client.force_login(researcher)

@@ -22,7 +22,7 @@ from tests.scoring_support import (
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services as annotation_services
 from wherewhen.explanations.models import Explanation
-from wherewhen.explanations.sound import sound_hit
+from wherewhen.scoring.sound import sound_hit
 from wherewhen.scoring import leaderboards
 from wherewhen.scoring import services as scoring
 
@@ -56,7 +56,7 @@ def explained(video, audio: dict | None, method: str = "staa") -> Explanation:
 
 @pytest.fixture
 def rita(monkeypatch):
-    monkeypatch.setattr(scoring, "send_recompute", lambda ids: None)
+    monkeypatch.setattr(scoring.recompute, "send_recompute", lambda ids: None)
     return user("rita", Role.RESEARCHER)
 
 

@@ -36,7 +36,7 @@ def client_for(person) -> APIClient:
 
 @pytest.fixture
 def world(monkeypatch):
-    monkeypatch.setattr(services, "send_recompute", lambda ids: None)
+    monkeypatch.setattr(services.recompute, "send_recompute", lambda ids: None)
     rita = user("rita", Role.RESEARCHER)
     video = make_video(rita)
     project = make_project(rita, [video])

@@ -40,7 +40,7 @@ def researcher():
 def sent(monkeypatch):
     """Task messages the services would send (no broker needed)."""
     messages: list[list[int]] = []
-    monkeypatch.setattr(services, "send_recompute", messages.append)
+    monkeypatch.setattr(services.recompute, "send_recompute", messages.append)
     return messages
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 from django.db.models import QuerySet
-from rest_framework import exceptions
 
-from wherewhen.accounts.models import Role
+from wherewhen.accounts import access
 from wherewhen.annotations.models import Assignment, Project
+from wherewhen.core import exceptions
 from wherewhen.core.csvsafe import SafeDictWriter
 from wherewhen.explanations.models import Explanation, RegisteredModel
 from wherewhen.scoring import stats
@@ -42,9 +42,9 @@ def dataset_for(user, dataset_id: Any) -> Dataset | None:
     try:
         pk = int(dataset_id)
     except (TypeError, ValueError) as exc:
-        raise exceptions.ValidationError({"dataset": "Give the dataset's id."}) from exc
+        raise exceptions.Invalid({"dataset": "Give the dataset's id."}) from exc
     qs = Dataset.objects.filter(pk=pk)
-    if not (user.is_superuser or user.role == Role.REVIEWER):
+    if not access.sees_all(user):
         qs = qs.filter(owner=user)
     dataset = qs.first()
     if dataset is None:
@@ -60,7 +60,7 @@ def model_for(user, model_id: Any) -> RegisteredModel | None:
     try:
         pk = int(model_id)
     except (TypeError, ValueError) as exc:
-        raise exceptions.ValidationError({"model": "Give the registered model's id."}) from exc
+        raise exceptions.Invalid({"model": "Give the registered model's id."}) from exc
     model = explanation_services.visible_models(user).filter(pk=pk).first()
     if model is None:
         raise exceptions.NotFound(f"No registered model with id {pk} is visible to you.")
@@ -412,7 +412,7 @@ def leaderboard_clips(
     """The clips behind one leaderboard row, with hit / miss per map frame and a link that opens
     the review player at the frame in question (the first miss, else the first counted frame)."""
     if not row:
-        raise exceptions.ValidationError({"row": "Give the row's key (from the leaderboard)."})
+        raise exceptions.Invalid({"row": "Give the row's key (from the leaderboard)."})
     _videos, scores = _table_scores(project, dataset, model)
     chosen = [s for s in scores if row_key(s.explanation) == row]
     clips = []
