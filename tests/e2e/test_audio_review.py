@@ -64,7 +64,7 @@ def clip_with_sound(path: Path, seconds: float = 2.0) -> Path:
 
 @pytest.fixture(scope="session")
 def av_checkpoint(tmp_path_factory) -> Path:
-    from workers.models.av import write_random_av_checkpoint
+    from workers.models.testing import write_random_av_checkpoint
 
     return write_random_av_checkpoint(tmp_path_factory.mktemp("models") / "tiny-av", seed=0)
 

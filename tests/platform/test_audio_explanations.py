@@ -28,7 +28,7 @@ AV_TOKENS = 16  # workers.models.spec.AudioSpec().tokens, the random checkpoint'
 
 @pytest.fixture(scope="session")
 def av_checkpoint(tmp_path_factory):
-    from workers.models.av import write_random_av_checkpoint
+    from workers.models.testing import write_random_av_checkpoint
 
     return write_random_av_checkpoint(tmp_path_factory.mktemp("models") / "av", seed=0)
 

@@ -85,3 +85,21 @@ export function isCsrfFailure(error: unknown): boolean {
   const body = error.body as { detail?: unknown } | null;
   return typeof body?.detail === "string" && /^CSRF Failed/i.test(body.detail);
 }
+
+type ApiResult<T> = { data?: T; error?: unknown; response: Response };
+
+/**
+ * The body of a typed client call, or an ApiError: status 0 with a plain message when the
+ * network failed, the server's status and error body otherwise. Takes the call's promise or a
+ * function making it.
+ */
+export async function unwrap<T>(request: Promise<ApiResult<T>> | (() => Promise<ApiResult<T>>)): Promise<T> {
+  let result: ApiResult<T>;
+  try {
+    result = await (typeof request === "function" ? request() : request);
+  } catch (cause) {
+    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
+  }
+  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
+  return result.data as T;
+}

@@ -3,7 +3,7 @@
  * XMLHttpRequest (fetch cannot report upload progress).
  */
 import { api, CSRF_HEADER_NAME, ensureCsrfToken } from "./client";
-import { ApiError, NETWORK_ERROR_MESSAGE } from "./errors";
+import { ApiError, NETWORK_ERROR_MESSAGE, unwrap } from "./errors";
 import type { paths } from "./schema";
 
 export type Video =
@@ -33,18 +33,6 @@ export function isBusy(video: Pick<Video, "status">): boolean {
   return video.status === "uploaded" || video.status === "processing";
 }
 
-async function unwrap<T>(
-  request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
-  let result: { data?: T; error?: unknown; response: Response };
-  try {
-    result = await request();
-  } catch (cause) {
-    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
-  }
-  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
-  return result.data as T;
-}
 
 export function listVideos(query: VideoListQuery = {}): Promise<VideoList> {
   const clean = Object.fromEntries(

@@ -1,6 +1,6 @@
 /** Calls to the annotation API (/api/v1/annotation/...), typed from the generated schema. */
 import { api, CSRF_HEADER_NAME, ensureCsrfToken } from "../../api/client";
-import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
+import { ApiError, NETWORK_ERROR_MESSAGE, unwrap } from "../../api/errors";
 import type { paths } from "../../api/schema";
 
 type Ok<T> = T extends { responses: { 200: { content: { "application/json": infer R } } } }
@@ -29,16 +29,6 @@ export type DraftBody = Body<paths["/api/v1/annotation/assignments/{id}/draft/"]
 export type DraftSaved = Ok<paths["/api/v1/annotation/assignments/{id}/draft/"]["put"]>;
 export type AddVideosBody = Body<paths["/api/v1/annotation/projects/{id}/videos/"]["post"]>;
 
-async function unwrap<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
-  let result: { data?: T; error?: unknown; response: Response };
-  try {
-    result = await request;
-  } catch (cause) {
-    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
-  }
-  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
-  return result.data as T;
-}
 
 const byId = (id: number) => ({ params: { path: { id } } });
 

@@ -3,7 +3,7 @@
  * and the .npz import through a multipart POST.
  */
 import { api, CSRF_HEADER_NAME, ensureCsrfToken } from "../../api/client";
-import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
+import { ApiError, NETWORK_ERROR_MESSAGE, unwrap } from "../../api/errors";
 import type { paths } from "../../api/schema";
 import type { Video } from "../../api/videos";
 import { isWaveform, type AudioImportance, type Waveform } from "./audio";
@@ -107,18 +107,6 @@ export function isPending(status: Status | undefined): boolean {
   return status === "queued" || status === "running";
 }
 
-async function unwrap<T>(
-  request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
-  let result: { data?: T; error?: unknown; response: Response };
-  try {
-    result = await request();
-  } catch (cause) {
-    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
-  }
-  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
-  return result.data as T;
-}
 
 export function listExplanations(query: ExplanationQuery = {}): Promise<ExplanationList> {
   return unwrap(() => api.GET("/api/v1/explanations/", { params: { query } }));

@@ -1,6 +1,6 @@
 /** The scoring API (/api/v1/scoring/...), typed from the generated schema. */
 import { api } from "../../api/client";
-import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
+import { unwrap } from "../../api/errors";
 import type { paths } from "../../api/schema";
 
 type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
@@ -28,18 +28,6 @@ export interface BoardQuery {
   model?: number;
 }
 
-async function unwrap<T>(
-  request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
-  let result: { data?: T; error?: unknown; response: Response };
-  try {
-    result = await request();
-  } catch (cause) {
-    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
-  }
-  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
-  return result.data as T;
-}
 
 export function listProjects(): Promise<ProjectSummary[]> {
   return unwrap(() => api.GET("/api/v1/annotation/projects/"));

@@ -3,7 +3,7 @@
  * auth) and the participant side (anonymous; the opaque session token in X-Study-Session).
  */
 import { api } from "../../api/client";
-import { ApiError, NETWORK_ERROR_MESSAGE } from "../../api/errors";
+import { unwrap } from "../../api/errors";
 import type { paths } from "../../api/schema";
 
 type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
@@ -23,18 +23,6 @@ export type Stimulus = Json<paths["/api/v1/studies/{id}/stimuli/"]["get"]["respo
 
 export const SESSION_HEADER = "X-Study-Session";
 
-async function unwrap<T>(
-  request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
-  let result: { data?: T; error?: unknown; response: Response };
-  try {
-    result = await request();
-  } catch (cause) {
-    throw new ApiError(0, null, NETWORK_ERROR_MESSAGE, { cause });
-  }
-  if (!result.response.ok) throw new ApiError(result.response.status, result.error ?? null);
-  return result.data as T;
-}
 
 // --- Participant ---------------------------------------------------------------------------
 
