@@ -7,7 +7,7 @@
 * :func:`load_clip` -- the model's input clip for a video file (optionally a time window).
 * :func:`group_batches` -- split work items into batches that one ``explain()`` call can take.
 * :class:`PassCounter` and :func:`expected_passes` -- progress of slow methods, counted from the
-  clip evaluations the model actually runs.
+  clip evaluations the model actually runs, against the estimate each method registers.
 """
 
 from __future__ import annotations
@@ -206,22 +206,17 @@ def group_batches(items: Iterable[T], key: Callable[[T], Hashable], max_size: in
 
 
 def expected_passes(method: str, params: dict[str, Any], spec: InputSpec) -> int:
-    """How many clip evaluations ``explain()`` runs per clip for ``method`` (approximately)."""
-    t, h, _w = spec.grid
-    if method == "integrated_gradients":
-        return int(params.get("n_steps", 32)) + 1
-    if method == "rise":
-        return int(params.get("n_masks", 500)) + 1
-    if method in ("lime", "kernel_shap"):
-        return int(params.get("n_samples", 1000)) + 1
-    if method == "occlusion":
-        win = int(params.get("window_cells", 2))
-        stride = max(1, int(params.get("stride_cells", 1)))
-        tube = max(1, int(params.get("tube_frames", 2)))
-        along = max(1, (h - win) // stride + 1)
-        frames = max(1, (spec.num_frames - tube) // tube + 1)
-        return frames * along * along + 1
-    return 1
+    """How many clip evaluations ``explain()`` runs per clip for ``method`` (approximately).
+
+    The method's registered pass estimate (:attr:`workers.engine.MethodInfo.passes`) for
+    ``params`` with the method's defaults filled in; 1 for a name the engine does not know
+    (``explain()`` refuses it with the reason)."""
+    from workers.engine import METHODS, method_defaults
+
+    info = METHODS.get(method)
+    if info is None:
+        return 1
+    return int(info.passes({**method_defaults(method), **params}, spec))
 
 
 class PassCounter:

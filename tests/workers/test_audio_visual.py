@@ -12,10 +12,10 @@ import torch
 
 from workers.engine import ExplainError, explain, predict_probabilities_audio
 from workers.metrics import audio_deletion_curve, audio_insertion_curve, sound_pointing_game
-from workers.models.av import write_random_av_checkpoint
 from workers.models.checkpoint_info import CheckpointError, read_checkpoint_info
 from workers.models.loader import ModelInputError, load_model
 from workers.models.spec import AudioSpec, audio_token_times
+from workers.models.testing import write_random_av_checkpoint
 from workers.synthetic import (
     CLASS_COLOURS,
     SceneConfig,

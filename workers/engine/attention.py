@@ -19,6 +19,8 @@ Token orders (checked against the HF sources): TimeSformer stores patch tokens p
 ``index = p * T + t``; the spatial attention batch is ``b * T + t`` and the temporal attention
 batch is ``b * P + p``. VideoMAE tokens are frame-major, ``index = t * P + p``. Here everything is
 returned as ``(B, T', P)`` with ``p = i * w + j`` row-major on the token grid.
+
+:func:`capture` runs a method's batch through the model once with the hooks in place.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from workers.engine.errors import ExplainError
+from workers.engine.run import Run
 
 
 @dataclass
@@ -186,6 +190,38 @@ class AttentionRecorder:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+
+
+def layer_indices(layers: Any, num_layers: int) -> list[int]:
+    """``"last"`` -> [L-1]; ``"all"`` -> every layer; int ``k`` -> the last ``k`` layers."""
+    if layers == "last":
+        return [num_layers - 1]
+    if layers == "all" or layers == "rollout":
+        return list(range(num_layers))
+    if isinstance(layers, int | np.integer) and not isinstance(layers, bool):
+        k = int(layers)
+        if not 1 <= k <= num_layers:
+            raise ExplainError(f"layers={k} is out of range; the model has {num_layers} layers")
+        return list(range(num_layers - k, num_layers))
+    raise ExplainError(
+        f"layers must be 'last', 'all', 'rollout' or a number of last layers, got {layers!r}"
+    )
+
+
+def capture(
+    run: Run, layers: list[int] | None, keep: str, grad: bool = False
+) -> tuple[AttentionLayout, AttentionRecorder, torch.Tensor]:
+    """One forward pass of the batch with attention hooks; returns layout, recorder, logits."""
+    layout = attention_layout(run.loaded)
+    recorder = AttentionRecorder(layout, layers=layers, keep=keep, retain_grad=grad)
+    x = run.inputs
+    if grad:
+        x = x.detach().clone().requires_grad_(True)
+    with eager_attention(run.model, layout.needs_eager), recorder:
+        logits = run.forward(x, grad=grad)
+    if not recorder.spatial:
+        raise ExplainError("no attention was captured from the model's forward pass")
+    return layout, recorder, logits
 
 
 def fuse_heads(x: torch.Tensor, how: str, dim: int = 1) -> torch.Tensor:

@@ -13,6 +13,10 @@ clips are explained in one call, the passes, wall time and peak memory of the ca
 equally among them (passes and time divided by the number of clips, peak memory as measured).
 Peak memory is the CUDA peak allocation on GPU; on CPU it is the rise of the process's peak
 resident set size during the call (Linux), 0 where that cannot be read.
+
+Methods are looked up by name in :data:`workers.engine.registry.METHODS`, which importing the
+method package :mod:`workers.engine.methods` (once, here) fills; each is called with a
+:class:`~workers.engine.run.Run`.
 """
 
 from __future__ import annotations
@@ -20,15 +24,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+import workers.engine.methods  # noqa: F401  (registers every method, once)
+from workers.engine.attention import attention_layout
 from workers.engine.errors import ExplainError
 from workers.engine.registry import METHODS, MethodInfo, MethodOutput
+from workers.engine.run import Run
+from workers.models.spec import audio_token_times
 from workers.types import Clip, Cost, Explanation, Prediction
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,87 +47,12 @@ COMMON_DEFAULTS: dict[str, Any] = {
 }
 
 
-@dataclass
-class Run:
-    """State of one ``explain()`` call, handed to the method function."""
-
-    loaded: Any
-    inputs: torch.Tensor  # (B, T, 3, S, S) normalized, on the model's device
-    params: dict[str, Any]
-    requested_target: list[int] | None
-    forward_passes: int = 0
-    backward_passes: int = 0
-    logits: torch.Tensor | None = None  # (B, C) of the unperturbed clips, float32
-    extras: dict[str, Any] = field(default_factory=dict)
-    audio: torch.Tensor | None = None  # (B, samples) waveforms of audio-visual models
-
-    @property
-    def model(self) -> torch.nn.Module:
-        return self.loaded.model
-
-    @property
-    def batch(self) -> int:
-        return int(self.inputs.shape[0])
-
-    @property
-    def grid(self) -> tuple[int, int, int]:
-        return tuple(self.loaded.spec.grid)
-
-    @property
-    def device(self) -> torch.device:
-        return self.inputs.device
-
-    def autocast(self):
-        if self.params.get("precision") == "bf16":
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return nullcontext()
-
-    def forward(
-        self, x: torch.Tensor, *, grad: bool = False, audio: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Logits (float32) for a batch of clips; counts one forward pass per clip.
-
-        Audio-visual models hear ``audio`` (default: the clips' own sound, when ``x`` is a batch
-        of the same size as the clips)."""
-        self.forward_passes += int(x.shape[0])
-        if audio is None and self.audio is not None:
-            if x.shape[0] != self.audio.shape[0]:
-                raise RuntimeError(  # a method bug: perturbed batches must pass their audio
-                    f"{x.shape[0]} clips of frames for {self.audio.shape[0]} of audio"
-                )
-            audio = self.audio
-        ctx = torch.enable_grad() if grad else torch.no_grad()
-        with ctx, self.autocast():
-            out = self.loaded.logits(x, audio)
-        return out.float()
-
-    def note_logits(self, logits: torch.Tensor) -> None:
-        """Record the logits of the unperturbed batch (from a pass the method made anyway)."""
-        self.logits = logits.detach().float()
-
-    def base_logits(self) -> torch.Tensor:
-        if self.logits is None:
-            self.logits = self.forward(self.inputs)
-        return self.logits
-
-    def targets(self) -> list[int]:
-        """The explained class of each clip: the requested one, else the top-1 prediction."""
-        if self.requested_target is not None:
-            return list(self.requested_target)
-        return [int(i) for i in self.base_logits().argmax(dim=1).tolist()]
-
-    def generator(self, offset: int = 0) -> np.random.Generator:
-        return np.random.default_rng(int(self.params.get("seed", 0)) + offset)
-
-
 def available_methods() -> list[str]:
     """Names of all registered methods, in registration order."""
-    _ensure_methods_loaded()
     return list(METHODS)
 
 
 def method_info(method: str) -> MethodInfo:
-    _ensure_methods_loaded()
     if method not in METHODS:
         raise ExplainError(
             f"unknown method {method!r}; available methods: {', '.join(sorted(METHODS))}"
@@ -133,16 +64,6 @@ def method_defaults(method: str) -> dict[str, Any]:
     """All parameters ``method`` accepts with their defaults (common ones included)."""
     info = method_info(method)
     return {**COMMON_DEFAULTS, **info.defaults}
-
-
-def _ensure_methods_loaded() -> None:
-    # Importing the method modules fills the registry.
-    from workers.engine import (  # noqa: F401
-        baselines,
-        gradients,
-        perturbation,
-        staa,
-    )
 
 
 def _resolve_params(info: MethodInfo, params: dict[str, Any]) -> dict[str, Any]:
@@ -361,8 +282,6 @@ def explain(
             f"{', '.join(usable)}"
         )
     if info.needs_attention:
-        from workers.engine.attention import attention_layout
-
         attention_layout(model)  # raises a clear error for models without attention
 
     start = time.perf_counter()
@@ -422,8 +341,6 @@ def explain(
 
 def audio_times(loaded: Any, clip: Clip) -> np.ndarray:
     """Source seconds ``(A, 2)`` ``[start, end)`` of each audio token of ``clip``."""
-    from workers.models.spec import audio_token_times
-
     assert clip.audio_span is not None
     return audio_token_times(clip.audio_span, loaded.spec.audio.tokens)
 
@@ -434,62 +351,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def predict_probabilities(loaded: Any, batch_size: int = 16, audio: np.ndarray | None = None):
-    """A numpy scoring function for the metrics: float frames ``(B, T, S, S, 3)`` in [0, 255]
-    -> class probabilities ``(B, C)``. Used for deletion/insertion and other perturbation
-    metrics, which perturb pixels and must not depend on torch themselves.
-
-    Audio-visual models hear ``audio``, one clip's waveform ``(samples,)``, with every batch of
-    frames (perturbing the picture of one clip while its sound stays as it is)."""
-    spec = loaded.spec
-    mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 1, 3, 1, 1)
-    std = torch.tensor(spec.std, dtype=torch.float32).view(1, 1, 3, 1, 1)
-    device = torch.device(getattr(loaded, "device", "cpu"))
-    mean, std = mean.to(device), std.to(device)
-    wave = None
-    if spec.audio is not None:
-        if audio is None:
-            raise ExplainError("this model is audio-visual: give the clip's audio to score it")
-        wave = loaded.preprocess_audio(np.asarray(audio, dtype=np.float32))  # (1, samples)
-
-    def fn(frames: np.ndarray) -> np.ndarray:
-        frames = np.asarray(frames, dtype=np.float32)
-        outs = []
-        for i in range(0, frames.shape[0], batch_size):
-            x = torch.from_numpy(frames[i : i + batch_size]).to(device)
-            x = x.permute(0, 1, 4, 2, 3) / 255.0
-            x = (x - mean) / std
-            a = None
-            if wave is not None:
-                a = wave.expand(x.shape[0], -1)
-            with torch.no_grad():
-                logits = loaded.logits(x, a).float()
-            outs.append(torch.softmax(logits, dim=1).cpu().numpy())
-        return np.concatenate(outs, axis=0)
-
-    return fn
-
-
-def predict_probabilities_audio(loaded: Any, frames: np.ndarray, batch_size: int = 16):
-    """For audio perturbation tests of an audio-visual model: waveforms ``(B, samples)`` of one
-    clip -> class probabilities ``(B, C)``, the clip's uint8 frames ``(T, S, S, 3)`` unchanged."""
-    if loaded.spec.audio is None:
-        raise ExplainError("this model is video-only; it has no sound to perturb")
-    x1 = loaded.preprocess(np.asarray(frames))  # (1, T, 3, S, S)
-
-    def fn(audio: np.ndarray) -> np.ndarray:
-        audio = np.asarray(audio, dtype=np.float32)
-        outs = []
-        for i in range(0, audio.shape[0], batch_size):
-            a = loaded.preprocess_audio(audio[i : i + batch_size])
-            with torch.no_grad():
-                logits = loaded.logits(x1.expand(a.shape[0], -1, -1, -1, -1), a).float()
-            outs.append(torch.softmax(logits, dim=1).cpu().numpy())
-        return np.concatenate(outs, axis=0)
-
-    return fn
 
 
 def set_num_threads_from_env() -> None:

@@ -26,7 +26,6 @@ holds only learned weights.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import torch
 from huggingface_hub.dataclasses import strict
@@ -268,20 +267,3 @@ class AVTransformerForVideoClassification(AVTransformerPreTrainedModel):
         if labels is not None:
             loss = nn.functional.cross_entropy(logits, labels)
         return ImageClassifierOutput(loss=loss, logits=logits)
-
-
-def write_random_av_checkpoint(
-    directory: str | Path,
-    labels: list[str] | tuple[str, ...] = ("red", "green", "blue", "yellow"),
-    seed: int = 0,
-    **config_overrides: object,
-) -> Path:
-    """A small audio-visual checkpoint with random weights (for tests and demos of the path)."""
-    from workers.models.loader import build_model, save_model
-    from workers.models.spec import InputSpec
-
-    torch.manual_seed(seed)
-    spec = InputSpec(num_frames=8, image_size=64, patch_size=16, audio=AudioSpec())
-    loaded = build_model(MODEL_TYPE, spec, list(labels), **config_overrides)
-    save_model(loaded, directory)
-    return Path(directory)

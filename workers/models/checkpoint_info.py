@@ -2,11 +2,12 @@
 
 ``read_checkpoint_info(path) -> (architecture, InputSpec, labels)`` reads ``config.json``,
 ``labels.json`` (or the config's ``id2label``) and the optional ``preprocessor_config.json``, and
-checks that the weights are there and look like a safetensors file, with the same rules and
-messages as :func:`workers.models.loader.load_model` (which imports torch and so cannot be used
-where the model registry validates a directory). ``tests/workers/test_checkpoint_info.py`` keeps
-the two in step: for every directory both accept, they report the same architecture, input spec
-and labels, and they refuse the same broken directories.
+checks that the weights are there and look like a safetensors file. The web process uses it
+where the model registry validates a directory; :func:`workers.models.loader.load_model` (torch)
+starts with it too, then builds the model, so both apply the same rules with the same messages.
+``tests/workers/test_checkpoint_info.py`` keeps the two in step: for every directory both accept,
+they report the same architecture, input spec and labels, and they refuse the same broken
+directories.
 
 What this cannot see without building the model: weight tensors whose shapes do not fit the
 config. The gpu worker finds those when it loads the model, and the explanation fails with the
@@ -47,7 +48,9 @@ def _read_json(path: Path) -> object:
         raise CheckpointError(f"{path} is not readable JSON: {exc}") from exc
 
 
-def _check_labels(labels: object, where: str) -> list[str]:
+def check_labels(labels: object, where: str) -> list[str]:
+    """``labels`` as a list of class names; :class:`CheckpointError` naming ``where`` unless it
+    is a non-empty list of distinct, non-empty strings."""
     if not isinstance(labels, list) or not labels:
         raise CheckpointError(f"{where}: the label map must be a non-empty list of class names")
     if not all(isinstance(x, str) and x.strip() for x in labels):
@@ -155,9 +158,9 @@ def _labels_for(directory: Path, cfg: dict) -> list[str]:
 
     labels_file = directory / "labels.json"
     if labels_file.is_file():
-        labels = _check_labels(_read_json(labels_file), str(labels_file))
+        labels = check_labels(_read_json(labels_file), str(labels_file))
     elif config_labels is not None:
-        labels = _check_labels(config_labels, f"{directory}/config.json id2label")
+        labels = check_labels(config_labels, f"{directory}/config.json id2label")
     else:
         raise CheckpointError(
             f"{directory} has no label map: add labels.json (class names in index order) "

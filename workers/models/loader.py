@@ -5,6 +5,10 @@ sharded ``model.safetensors.index.json``) and a label map ``labels.json`` (class
 order; when absent, the config's ``id2label`` is used). An optional ``preprocessor_config.json``
 gives ``image_mean``/``image_std``; without it mean = std = 0.5 is assumed.
 
+The directory is read and checked by
+:func:`workers.models.checkpoint_info.read_checkpoint_info` (no torch), the same function the
+web process validates a checkpoint with; this module then builds the model from it.
+
 Weights only ever come from local disk: ``from_pretrained(dir, local_files_only=True)``, never
 the network, and never pickled ``.bin`` weights.
 """
@@ -19,19 +23,16 @@ import numpy as np
 import torch
 
 from workers.models.checkpoint_info import (
+    PREPROCESSOR_FILES,
     SUPPORTED_ARCHITECTURES,
     ModelLoadError,
-    _check_labels,
-    _labels_for,
-    _normalization,
-    _read_json,
-    _spec_from_config,
-    with_normalization,
+    check_labels,
+    read_checkpoint_info,
 )
 from workers.models.spec import InputSpec
 
 BUNDLED_MODEL_NAME = "tiny-timesformer"
-PREPROCESSOR_FILE = "preprocessor_config.json"
+PREPROCESSOR_FILE = PREPROCESSOR_FILES[0]  # what save_model writes
 
 
 class ModelInputError(ValueError):
@@ -197,38 +198,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ModelLoadError(f"unknown device {device!r}: {exc}") from exc
-    if not directory.is_dir():
-        raise ModelLoadError(f"model path {directory} is not a directory")
-    config_file = directory / "config.json"
-    if not config_file.is_file():
-        raise ModelLoadError(f"{directory} has no config.json")
-    cfg = _read_json(config_file)
-    if not isinstance(cfg, dict):
-        raise ModelLoadError(f"{config_file} must hold a JSON object")
-    architecture = cfg.get("model_type")
-    if architecture not in SUPPORTED_ARCHITECTURES:
-        raise ModelLoadError(
-            f"{config_file}: unsupported architecture model_type={architecture!r}; "
-            f"supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
-        )
-    if (
-        not (directory / "model.safetensors").is_file()
-        and not (directory / "model.safetensors.index.json").is_file()
-    ):
-        pickled = [p.name for p in directory.glob("*.bin")] + [
-            p.name for p in directory.glob("*.pt")
-        ]
-        hint = (
-            f" (found {', '.join(sorted(pickled))}; pickled weights are not loaded)"
-            if pickled
-            else ""
-        )
-        raise ModelLoadError(f"{directory} has no weights: model.safetensors is missing{hint}")
-    spec = _spec_from_config(cfg, architecture, str(config_file))
-    labels = _labels_for(directory, cfg)
-    norm = _normalization(directory)
-    if norm is not None:
-        spec = with_normalization(spec, norm)
+    architecture, spec, labels = read_checkpoint_info(directory)  # the files, without torch
 
     cls = _model_class(architecture)
     _quiet_hf()
@@ -270,7 +240,7 @@ def build_model(
 ) -> LoadedModel:
     """A model with random weights (seed torch first for repeatable weights)."""
     cls = _model_class(architecture)
-    labels = _check_labels(list(labels), "build_model")
+    labels = check_labels(list(labels), "build_model")
     for name in ("num_frames", "image_size", "patch_size", "tubelet_size"):
         v = getattr(spec, name)
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:

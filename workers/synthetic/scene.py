@@ -18,6 +18,10 @@ Why the label needs space *and* time:
 Coordinates: pixel ``(x, y)`` covers ``[x, x+1) x [y, y+1)``; a ground-truth box is the closed
 rectangle ``[x0, x1] x [y0, y1]`` in these continuous source-pixel coordinates, the tight hull of
 the target's pixels (so ``x1 = max_x + 1``), matching CVAT's ``xtl/ytl/xbr/ybr``.
+
+The module's size is one concern: every rule that makes a scene (palettes, the configuration and
+its validation, objects and their events, rendering, the event's sound) is here, so the
+benchmark's design reads in one place.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ Conventions: times are seconds from the start of the file (ffmpeg subtracts the 
 start time, as players do); ``rotation`` is the clockwise rotation (0, 90, 180, 270) a player
 applies to the stored frames; ``width``/``height`` are display pixels (rotation and sample
 aspect ratio applied).
+
+The module's size is one concern: what a file is, read from ffmpeg's own output (the stream
+summary from either back end and the frame times from the decode pass share their parsing
+conventions: rational rates, sample aspect ratio, display size).
 """
 
 from __future__ import annotations

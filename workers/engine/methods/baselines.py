@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from workers.engine.core import Run
 from workers.engine.errors import ExplainError
 from workers.engine.registry import MethodOutput, register
+from workers.engine.run import Run
 
 
 @register(

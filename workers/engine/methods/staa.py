@@ -13,7 +13,7 @@ STAA (raw), for a batch of clips:
 * the joint map is ``temporal[t] * spatial[t, p] / sum_p spatial[t, p]``: one map that says where
   *and* when, whose frame sums are the temporal importance.
 
-STAA+ post-processes the same captured attention (no extra passes); see :func:`_staa_plus` and
+STAA+ post-processes the same captured attention (no extra passes); see :func:`staa_plus` and
 ``docs/methods.md`` for the defaults and the benchmark numbers that chose them.
 """
 
@@ -24,78 +24,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from workers.engine._utils import EPS, combine, normalize_last, temporal_from_parts, to_output
 from workers.engine.attention import (
     AttentionLayout,
-    AttentionRecorder,
     attention_layout,
     audio_rows,
-    eager_attention,
+    capture,
     fuse_heads,
+    layer_indices,
     rollout_divided,
     rollout_joint,
     rows_to_grid,
 )
-from workers.engine.core import Run
 from workers.engine.errors import ExplainError
 from workers.engine.registry import MethodOutput, register
-
-EPS = 1e-12
-
-
-def layer_indices(layers: Any, num_layers: int) -> list[int]:
-    """``"last"`` -> [L-1]; ``"all"`` -> every layer; int ``k`` -> the last ``k`` layers."""
-    if layers == "last":
-        return [num_layers - 1]
-    if layers == "all" or layers == "rollout":
-        return list(range(num_layers))
-    if isinstance(layers, int | np.integer) and not isinstance(layers, bool):
-        k = int(layers)
-        if not 1 <= k <= num_layers:
-            raise ExplainError(f"layers={k} is out of range; the model has {num_layers} layers")
-        return list(range(num_layers - k, num_layers))
-    raise ExplainError(
-        f"layers must be 'last', 'all', 'rollout' or a number of last layers, got {layers!r}"
-    )
-
-
-def capture(
-    run: Run, layers: list[int] | None, keep: str, grad: bool = False
-) -> tuple[AttentionLayout, AttentionRecorder, torch.Tensor]:
-    """One forward pass of the batch with attention hooks; returns layout, recorder, logits."""
-    layout = attention_layout(run.loaded)
-    recorder = AttentionRecorder(layout, layers=layers, keep=keep, retain_grad=grad)
-    x = run.inputs
-    if grad:
-        x = x.detach().clone().requires_grad_(True)
-    with eager_attention(run.model, layout.needs_eager), recorder:
-        logits = run.forward(x, grad=grad)
-    if not recorder.spatial:
-        raise ExplainError("no attention was captured from the model's forward pass")
-    return layout, recorder, logits
-
-
-def normalize_last(x: torch.Tensor) -> torch.Tensor:
-    x = x.clamp_min(0)
-    return x / x.sum(dim=-1, keepdim=True).clamp_min(EPS)
-
-
-def combine(spatial: torch.Tensor, temporal: torch.Tensor) -> torch.Tensor:
-    """``(B, T, P)`` spatial and ``(B, T)`` temporal -> joint map ``(B, T, P)``.
-
-    Each frame's spatial importance is normalized to sum 1, then scaled by the frame's
-    normalized temporal importance, so the map's frame sums are the temporal importance."""
-    return normalize_last(temporal)[..., None] * normalize_last(spatial)
-
-
-def _to_output(
-    run: Run, maps: torch.Tensor, temporal: torch.Tensor, audio: torch.Tensor | None = None
-) -> MethodOutput:
-    t, h, w = run.grid
-    b = run.batch
-    maps = maps.detach().float().reshape(b, t, h, w).cpu().numpy()
-    temporal = temporal.detach().float().reshape(b, t).cpu().numpy()
-    out = audio.detach().float().reshape(b, -1).cpu().numpy() if audio is not None else None
-    return MethodOutput(maps=maps, temporal=temporal, audio=out)
+from workers.engine.run import Run
 
 
 def attention_parts(run: Run, layers: Any, rollout_heads: str = "mean") -> dict[str, Any]:
@@ -169,21 +112,6 @@ def _rollout_from_full(
     return r.reshape(batch, t, p), audio
 
 
-def temporal_from_parts(
-    spatial: torch.Tensor,
-    recv: torch.Tensor | None,
-    weighting: str,
-) -> torch.Tensor:
-    """Temporal importance ``(B, T)`` from fused spatial ``(B, T, P)`` and fused received
-    temporal attention ``(B, P, T)`` (divided) or from the spatial mass (joint)."""
-    if recv is None:
-        return spatial.clamp_min(0).sum(dim=-1)
-    if weighting == "uniform":
-        return recv.mean(dim=1)
-    w = normalize_last(spatial.clamp_min(0).mean(dim=1))  # (B, P)
-    return torch.einsum("bp,bpt->bt", w, recv)
-
-
 STAA_DEFAULTS = {"layers": "last", "head_fusion": "mean", "temporal_weighting": "spatial"}
 STAA_CHOICES = {"head_fusion": ("mean", "max"), "temporal_weighting": ("spatial", "uniform")}
 
@@ -235,7 +163,7 @@ def staa_raw(
 def staa(run: Run) -> MethodOutput:
     p = run.params
     maps, temporal, _, parts = staa_raw(run, p["layers"], p["head_fusion"], p["temporal_weighting"])
-    return _to_output(run, maps, temporal, parts["audio_importance"])
+    return to_output(run, maps, temporal, parts["audio_importance"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,7 +349,7 @@ def staa_plus(run: Run) -> MethodOutput:
     s = dynamic_threshold(s, float(p["threshold_k"]), float(p["floor"]), dims=(1, 2))
     s = normalize_last(s.clamp_min(0) ** float(p["sharpen"]))
     maps = combine(s, temporal)
-    return _to_output(run, maps, temporal, audio)
+    return to_output(run, maps, temporal, audio)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,4 +379,4 @@ def rollout(run: Run) -> MethodOutput:
     )
     temporal = r.clamp_min(0).sum(dim=-1)
     audio = normalize_last(audio) if audio is not None else None
-    return _to_output(run, r, normalize_last(temporal), audio)
+    return to_output(run, r, normalize_last(temporal), audio)

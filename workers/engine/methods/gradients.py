@@ -5,19 +5,12 @@ from __future__ import annotations
 import torch
 from captum.attr import IntegratedGradients
 
-from workers.engine.attention import rows_to_grid
-from workers.engine.core import Run
+from workers.engine._utils import combine, normalize_last, temporal_from_parts, to_output
+from workers.engine.attention import attention_layout, capture, layer_indices, rows_to_grid
 from workers.engine.errors import ExplainError
 from workers.engine.grid import pool_to_grid, temporal_from_map
-from workers.engine.registry import MethodOutput, register
-from workers.engine.staa import (
-    _to_output,
-    capture,
-    combine,
-    layer_indices,
-    normalize_last,
-    temporal_from_parts,
-)
+from workers.engine.registry import MethodOutput, register, samples_plus_one
+from workers.engine.run import Run
 
 
 @register(
@@ -30,8 +23,6 @@ from workers.engine.staa import (
     "relu(attention * d score / d attention), class specific; one forward + one backward.",
 )
 def grad_attention(run: Run) -> MethodOutput:
-    from workers.engine.attention import attention_layout
-
     layout = attention_layout(run.loaded)
     idx = layer_indices(run.params["layers"], layout.num_layers)
     layout, rec, logits = capture(run, idx, "full", grad=True)
@@ -64,7 +55,7 @@ def grad_attention(run: Run) -> MethodOutput:
         temporal = temporal_from_parts(spatial, recv, run.params["temporal_weighting"])
         maps = combine(spatial, temporal)
     run.model.zero_grad(set_to_none=True)
-    return _to_output(run, maps, normalize_last(temporal))
+    return to_output(run, maps, normalize_last(temporal))
 
 
 def aggregate_pixels(attr: torch.Tensor, run: Run, how: str) -> torch.Tensor:
@@ -102,6 +93,7 @@ def baseline_tensor(run: Run, baseline: str) -> torch.Tensor:
     },
     class_specific=True,
     choices={"baseline": ("mean", "black"), "aggregate": ("abs", "positive", "signed")},
+    passes=samples_plus_one("n_steps"),
     summary="Integrated Gradients (Captum, Gauss-Legendre steps) from a mean-colour baseline, "
     "summed over channels and over each token cell's pixels.",
 )
@@ -126,4 +118,4 @@ def integrated_gradients(run: Run) -> MethodOutput:
     run.backward_passes += n_steps * run.batch
     run.model.zero_grad(set_to_none=True)
     maps = aggregate_pixels(attr.detach(), run, p["aggregate"])
-    return _to_output(run, maps, normalize_last(temporal_from_map(maps)))
+    return to_output(run, maps, normalize_last(temporal_from_map(maps)))

@@ -17,11 +17,12 @@ import torch
 from captum._utils.models.linear_model import LinearModel
 from captum.attr import KernelShap, Lime, Occlusion
 
-from workers.engine.core import Run
+from workers.engine._utils import normalize_last, to_output
 from workers.engine.errors import ExplainError
 from workers.engine.grid import pool_to_grid, temporal_from_map, tube_feature_mask
-from workers.engine.registry import MethodOutput, register
-from workers.engine.staa import _to_output, normalize_last
+from workers.engine.registry import MethodOutput, register, samples_plus_one
+from workers.engine.run import Run
+from workers.models.spec import InputSpec
 
 
 def _probs_forward(run: Run):
@@ -42,10 +43,22 @@ def _positive_int(params: dict[str, Any], name: str, method: str) -> int:
 # Occlusion
 
 
+def occlusion_passes(params: dict[str, Any], spec: InputSpec) -> int:
+    """Windows slid over the clip (each one evaluation), plus the clip itself."""
+    _t, h, _w = spec.grid
+    win = int(params["window_cells"])
+    stride = max(1, int(params["stride_cells"]))
+    tube = max(1, int(params["tube_frames"]))
+    along = max(1, (h - win) // stride + 1)
+    frames = max(1, (spec.num_frames - tube) // tube + 1)
+    return frames * along * along + 1
+
+
 @register(
     "occlusion",
     defaults={"window_cells": 2, "stride_cells": 1, "tube_frames": 2, "batch_size": 16},
     class_specific=True,
+    passes=occlusion_passes,
     summary="Space-time occlusion (Captum Occlusion): slide a mean-colour tube of "
     "window_cells x window_cells token cells over tube_frames frames, stride one cell; a "
     "cell's value is the mean drop of the target probability over the windows covering it.",
@@ -74,7 +87,7 @@ def occlusion(run: Run) -> MethodOutput:
         perturbations_per_eval=_positive_int(p, "batch_size", "occlusion"),
     )
     maps = pool_to_grid(attr.detach().float().mean(dim=2), run.grid, reduce="mean")
-    return _to_output(run, maps, normalize_last(temporal_from_map(maps)))
+    return to_output(run, maps, normalize_last(temporal_from_map(maps)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,6 +137,7 @@ def rise_masks(
         "seed": 0,
     },
     class_specific=True,
+    passes=samples_plus_one("n_masks"),
     summary="RISE over space-time: random smooth masks keep ~p_keep of the clip; the map is "
     "the probability-weighted mean of the masks, averaged over each token cell.",
 )
@@ -153,7 +167,7 @@ def rise(run: Run) -> MethodOutput:
         sal += torch.einsum("bk,kthw->bthw", score, m[:, :, 0])
     sal = sal / (n_masks * p_keep)
     maps = pool_to_grid(sal, run.grid, reduce="mean")
-    return _to_output(run, maps, normalize_last(temporal_from_map(maps)))
+    return to_output(run, maps, normalize_last(temporal_from_map(maps)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +258,7 @@ def _surrogate_method(run: Run, kind: str) -> MethodOutput:
             out.append(attr.detach().float().mean(dim=2))
     maps = pool_to_grid(torch.cat(out), run.grid, reduce="mean")
     run.extras["n_features"] = n_features
-    return _to_output(run, maps, normalize_last(temporal_from_map(maps)))
+    return to_output(run, maps, normalize_last(temporal_from_map(maps)))
 
 
 TUBE_DEFAULTS = {"tube_frames": 2, "tube_cells": 2, "batch_size": 16, "seed": 0}
@@ -254,6 +268,7 @@ TUBE_DEFAULTS = {"tube_frames": 2, "tube_cells": 2, "batch_size": 16, "seed": 0}
     "lime",
     defaults={"n_samples": 1000, "alpha": 1.0, **TUBE_DEFAULTS},
     class_specific=True,
+    passes=samples_plus_one("n_samples"),
     summary="LIME (Captum) over space-time tubes (tube_cells x tube_cells cells x tube_frames "
     "frames), Bernoulli(0.5) tube on/off samples, cosine-kernel weights, ridge surrogate.",
 )
@@ -265,6 +280,7 @@ def lime(run: Run) -> MethodOutput:
     "kernel_shap",
     defaults={"n_samples": 1000, "alpha": 0.0, **TUBE_DEFAULTS},
     class_specific=True,
+    passes=samples_plus_one("n_samples"),
     summary="KernelSHAP (Captum) over the same space-time tubes: Shapley-kernel coalition "
     "samples and a least-squares surrogate.",
 )
