@@ -29,7 +29,7 @@ from tests.scoring_support import make_explanation, make_model
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services as annotation_services
 from wherewhen.explanations.models import Explanation
-from wherewhen.scoring import leaderboards
+from wherewhen.scoring import drilldown, leaderboards
 from wherewhen.scoring import services as scoring
 from wherewhen.scoring.models import ExplanationScore
 from wherewhen.studies.models import Stimulus, Study
@@ -220,7 +220,7 @@ def test_every_path_gives_the_same_verdict(world, client):
     )
     clips: dict[int, dict] = {}
     for row in {leaderboards.row_key(e) for e, _ in world["explanations"]}:
-        for clip in leaderboards.leaderboard_clips(owner, project, None, None, row)["clips"]:
+        for clip in drilldown.leaderboard_clips(owner, project, None, None, row)["clips"]:
             clips[clip["explanation"]] = clip
     frames_checked = scored = not_scored = 0
     for explanation, heat in world["explanations"]:

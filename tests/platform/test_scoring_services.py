@@ -21,7 +21,7 @@ from tests.scoring_support import (
     user,
 )
 from wherewhen.accounts.models import Role
-from wherewhen.scoring import leaderboards, services
+from wherewhen.scoring import drilldown, leaderboards, services
 from wherewhen.scoring.models import ExplanationScore, HumanBaseline, ScoreRequest
 from wherewhen.videos.models import Dataset
 from workers.metrics import energy_pointing_game
@@ -279,7 +279,7 @@ def test_clips_drilldown_opens_the_player_at_the_first_miss(researcher):
     e = make_explanation(video, peak_map([(1, 1), (1, 1), (3, 3), (1, 1)]))
     services.recompute_now(project)
     board = leaderboards.leaderboard(researcher, project)
-    clips = leaderboards.leaderboard_clips(researcher, project, None, None, board["rows"][0]["key"])
+    clips = drilldown.leaderboard_clips(researcher, project, None, None, board["rows"][0]["key"])
     (clip,) = clips["clips"]
     assert [f["hit"] for f in clip["frames"]] == [True, True, False, True]
     assert clip["focus_time"] == 1.0

@@ -4,7 +4,7 @@ One row per model x method (x parameters when a method was run with several): po
 accuracy with a 95% interval from a bootstrap over videos (:mod:`wherewhen.scoring.stats`),
 counts of frames, clips and videos, the human baseline on the same source frames, paired tests
 between the methods of one model on their common frames, and sparsity, faithfulness and cost
-beside localization. Also the per-clip drill-down and the CSV export.
+beside localization, and the CSV export (the per-clip drill-down is ``scoring.drilldown``).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _table_scores(
+def table_scores(
     project: Project, dataset: Dataset | None, model: RegisteredModel | None
 ) -> tuple[QuerySet[Video], QuerySet[ExplanationScore]]:
     videos = Video.objects.filter(annotation_tasks__project=project)
@@ -152,7 +152,7 @@ def leaderboard(
     """The leaderboard of ``project`` (narrowed to a dataset and a model): one row per model x
     method (x parameters), accuracy with bootstrap 95% intervals over videos, paired tests
     between methods of the same model, faithfulness and cost beside localization."""
-    videos, scores = _table_scores(project, dataset, model)
+    videos, scores = table_scores(project, dataset, model)
     pending = pending_requests(project)
     tolerance = settings_for(project).tolerance
     body: dict[str, Any] = {
@@ -400,63 +400,6 @@ def _comparisons(rows: dict[str, _Row]) -> list[dict[str, Any]]:
                     }
                 )
     return out
-
-
-def leaderboard_clips(
-    user,
-    project: Project,
-    dataset: Dataset | None,
-    model: RegisteredModel | None,
-    row: str,
-) -> dict[str, Any]:
-    """The clips behind one leaderboard row, with hit / miss per map frame and a link that opens
-    the review player at the frame in question (the first miss, else the first counted frame)."""
-    if not row:
-        raise exceptions.Invalid({"row": "Give the row's key (from the leaderboard)."})
-    _videos, scores = _table_scores(project, dataset, model)
-    chosen = [s for s in scores if row_key(s.explanation) == row]
-    clips = []
-    for s in chosen:
-        e = s.explanation
-        counted = [f for f in s.frames if f.get("counted")]
-        misses = [f for f in counted if not f.get("hit")]
-        focus = misses[0] if misses else (counted[0] if counted else None)
-        at = float(focus["time"]) if focus else (float(e.timestamps[0]) if e.timestamps else 0.0)
-        clips.append(
-            {
-                "explanation": e.pk,
-                "video": {"id": e.video_id, "name": e.video.title},
-                "frames_counted": s.frames_counted,
-                "frames_hit": s.frames_hit,
-                "spatial": s.frames_hit / s.frames_counted if s.frames_counted else None,
-                "temporal_hit": s.temporal_hit,
-                "spacetime_hit": s.spacetime_hit,
-                "sound_hit": s.sound_hit,
-                "energy": s.energy_sum / s.frames_counted if s.frames_counted else None,
-                "error": s.error,
-                "class_name": s.class_name or None,
-                "label": s.label or None,
-                "not_scored": s.not_scored,
-                "frames": [
-                    {
-                        "index": f["index"],
-                        "time": f["time"],
-                        "frame": f.get("frame"),
-                        "counted": bool(f.get("counted")),
-                        "hit": f.get("hit"),
-                    }
-                    for f in s.frames
-                ],
-                "focus_time": at,
-                "player_url": player_url(e, at),
-            }
-        )
-    return {"row": row, "clips": clips}
-
-
-def player_url(explanation: Explanation, seconds: float) -> str:
-    """The review player with this explanation, at ``seconds`` into the video."""
-    return f"/explanations/review/{explanation.video_id}?ids={explanation.pk}&t={seconds:.3f}"
 
 
 # --- export ------------------------------------------------------------------------------------

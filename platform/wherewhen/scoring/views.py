@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
-from wherewhen.scoring import leaderboards, serializers, services
+from wherewhen.scoring import drilldown, leaderboards, serializers, services
 
 BOARD_PARAMS = [
     OpenApiParameter(
@@ -119,7 +119,7 @@ class LeaderboardClipsView(APIView):
     def get(self, request):
         project, dataset, model = _board_args(request)
         row = request.query_params.get("row", "")
-        return Response(leaderboards.leaderboard_clips(request.user, project, dataset, model, row))
+        return Response(drilldown.leaderboard_clips(request.user, project, dataset, model, row))
 
 
 def _filename(project, dataset, model, ext: str) -> str:
@@ -165,7 +165,7 @@ class LeaderboardJsonView(APIView):
         project, dataset, model = _board_args(request)
         board = leaderboards.leaderboard(request.user, project, dataset, model)
         board["clips"] = {
-            row["key"]: leaderboards.leaderboard_clips(
+            row["key"]: drilldown.leaderboard_clips(
                 request.user, project, dataset, model, row["key"]
             )["clips"]
             for row in board["rows"]

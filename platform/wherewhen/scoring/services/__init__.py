@@ -58,6 +58,7 @@ from wherewhen.scoring.services.config import (
     settings_for,
 )
 from wherewhen.scoring.services.payloads import (
+    click_verdict,
     explanation_scores,
     live_scores,
     score_payload,
@@ -79,6 +80,7 @@ from wherewhen.scoring.services.recompute import (
 )
 
 __all__ = [
+    "click_verdict",
     "Outcome",
     "Prepared",
     "Reference",

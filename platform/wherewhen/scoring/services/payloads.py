@@ -178,3 +178,17 @@ def verdicts(project: Project, explanation: Explanation) -> tuple[targets.Target
         return target, None
     [(_, fields)] = compute(items[:1])
     return target, fields
+
+
+def click_verdict(
+    project: Project, explanation: Explanation, x: float, y: float, t: float
+) -> bool | None:
+    """A participant's click at ``(x, y)`` playback pixels and ``t`` seconds on a stimulus that
+    shows ``explanation``, judged by the scoring rule (``scoring.targets``): the label its class
+    maps to in ``project``, the annotated frame a map frame at ``t`` would meet, the project's
+    tolerance. ``None`` when it is not scored (no ground truth, no such label, no box there)."""
+    truth = video_truth(project, explanation.video)
+    if truth is None:
+        return None
+    hit, _frame = targets.click_verdict(truth.target(class_name_of(explanation)), x, y, t)
+    return hit
