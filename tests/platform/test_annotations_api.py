@@ -20,6 +20,8 @@ from tests.annotation_support import (
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Keyframe, Project, Segment, Task, Track
+from wherewhen.core.errors import to_api_exception
+from wherewhen.core.exceptions import Invalid
 from wherewhen.videos.models import Dataset
 
 pytestmark = pytest.mark.django_db
@@ -504,9 +506,9 @@ def test_import_ground_truth_service_creates_accepted_annotations(rita):
     gt = services.ground_truth_for_video(project, video)
     assert gt["source"] == "consensus" and gt["frames"][4]["boxes"] == [[15, 10, 45, 40]]
     assert gt["when"]["visual"] == [[0.3, 0.3]] and gt["when"]["sound"] == [[0.3, 0.7]]
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(Invalid) as caught:
         services.import_ground_truth(project, video, [box_track((3, (10, 10, 400, 40)))], [])
-    assert caught.value.status_code == 400
+    assert to_api_exception(caught.value).status_code == 400
     assert Assignment.objects.filter(task__project=project).count() == 1
     assert Keyframe.objects.filter(track__assignment__task__project=project).count() == 2
 

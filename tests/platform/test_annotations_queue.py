@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections
 from django.utils import timezone
-from rest_framework import exceptions
 
 from tests.annotation_support import annotation, box_track, make_project, make_video, user
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Task
+from wherewhen.core.exceptions import Conflict, NotAllowed
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +64,9 @@ def test_expired_leases_return_to_the_pool_and_keep_the_draft(researcher):
     assert services.next_task(bob) is None  # the only slot is leased
     # The lease runs out.
     later = timezone.now() + timedelta(minutes=31)
-    with pytest.raises(services.Conflict, match="lease on this task expired"):
+    with pytest.raises(Conflict, match="lease on this task expired"):
         services.save_draft(mine.pk, alice, good_annotation(), now=later)
-    with pytest.raises(services.Conflict, match="expired"):
+    with pytest.raises(Conflict, match="expired"):
         services.submit(mine.pk, alice, now=later)
     # Alice comes back first: she gets her assignment back, with her draft.
     back = services.resume(mine.pk, alice, now=later)
@@ -78,7 +78,7 @@ def test_expired_leases_return_to_the_pool_and_keep_the_draft(researcher):
     assert theirs is not None and theirs.task_id == mine.task_id
     mine.refresh_from_db()
     assert mine.status == Assignment.Status.EXPIRED
-    with pytest.raises(services.Conflict, match="given to other annotators"):
+    with pytest.raises(Conflict, match="given to other annotators"):
         services.resume(mine.pk, alice, now=much_later)
 
 
@@ -144,7 +144,7 @@ def test_projects_can_be_limited_to_some_annotators(researcher):
     alice, bob = annotators(2)
     project.annotators.add(alice)
     assert services.next_task(bob) is None
-    with pytest.raises(exceptions.PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.next_task(bob, project)
     assert services.next_task(alice, project) is not None
 
@@ -152,7 +152,7 @@ def test_projects_can_be_limited_to_some_annotators(researcher):
 def test_inactive_projects_give_no_tasks_and_only_annotators_get_tasks(researcher):
     make_project(researcher, [make_video(researcher)], active=False)
     assert services.next_task(annotators(1)[0]) is None
-    with pytest.raises(exceptions.PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.next_task(researcher)
 
 
@@ -180,10 +180,10 @@ def test_double_submission_and_someone_elses_assignment(researcher):
     make_project(researcher, [make_video(researcher)])
     alice, bob = annotators(2)
     a = services.next_task(alice)
-    with pytest.raises(exceptions.PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.submit(a.pk, bob, good_annotation())
     services.submit(a.pk, alice, good_annotation())
-    with pytest.raises(services.Conflict, match="already been submitted"):
+    with pytest.raises(Conflict, match="already been submitted"):
         services.submit(a.pk, alice, good_annotation())
 
 
@@ -193,7 +193,7 @@ def test_stale_draft_versions_are_refused(researcher):
     a = services.next_task(alice)
     saved = services.save_draft(a.pk, alice, good_annotation(), version=0)
     assert saved.version == 1
-    with pytest.raises(services.Conflict, match="another window"):
+    with pytest.raises(Conflict, match="another window"):
         services.save_draft(a.pk, alice, annotation(), version=0)
     assert Assignment.objects.get(pk=a.pk).draft["tracks"]
 

@@ -1,4 +1,9 @@
-"""API shapes for crowd annotation. Validation of annotation content lives in services."""
+"""API shapes for crowd annotation. Validation of annotation content lives in services.
+
+The file's size is one concern: the request and response shapes of the annotation API, one
+class per shape, in four sections (annotation content, projects and tasks, quality and ground
+truth, assignments).
+"""
 
 from __future__ import annotations
 

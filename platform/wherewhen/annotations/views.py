@@ -18,11 +18,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from wherewhen.accounts.models import Role
-from wherewhen.accounts.permissions import IsAnnotator, IsResearcher
+from wherewhen.accounts.permissions import IsAnnotator, IsResearcher, IsReviewer
 from wherewhen.annotations import serializers as s
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.core.exceptions import Conflict
 from wherewhen.core.parsers import SafeJSONParser
 from wherewhen.core.streaming import ranged_file_response
 from wherewhen.videos.models import Video
@@ -36,17 +36,10 @@ ERRORS = {
 }
 
 
-class CanReadProjects(IsAuthenticated):
+class CanReadProjects(IsReviewer):
     """Researchers (their projects) and reviewers (read-only) may look at projects."""
 
     message = "Only researchers and reviewers can see annotation projects."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            super().has_permission(request, view)
-            and (user.is_superuser or user.role in (Role.RESEARCHER, Role.REVIEWER))
-        )
 
 
 def _file_response(content: bytes, content_type: str, filename: str) -> HttpResponse:
@@ -248,7 +241,7 @@ class TaskViewSet(
 
     def perform_destroy(self, instance: Task) -> None:
         if instance.assignments.filter(source=Assignment.Source.CROWD).exists():
-            raise services.Conflict("Annotators have worked on this video; it cannot be removed.")
+            raise Conflict("Annotators have worked on this video; it cannot be removed.")
         instance.delete()
 
     @extend_schema(

@@ -1,0 +1,135 @@
+"""Crowd annotation as plain functions; views and other apps call these (as
+``services.<name>``, from this package, never from its modules) and stay thin.
+
+=============  ===============================================================================
+module         what it holds
+=============  ===============================================================================
+``access``     who sees what: projects, tasks and assignments visible to a user, the projects
+               open to an annotator, who may watch a video, who reviews
+``content``    a video's geometry, checking an annotation against its task, writing and reading
+               stored annotations, a gold item's known answer
+``projects``   adding videos to a project, more annotators for a video, the project's labels
+               and how a model's classes map to them
+``quality``    consensus-based: agreement and flags, a video's ground truth, the evidence
+               scoring reads, progress and quality reports
+``queue``      the annotator's side: next task, leases, resume, release, drafts, submission
+``reviewing``  accepting or rejecting submitted annotations (``review``)
+``exchange``   known ground truth coming in (from code or a CVAT file) and exports (CVAT XML,
+               COCO-style JSON, CSV)
+=============  ===============================================================================
+
+Each module imports only modules above it in this list, so the package has no import cycle.
+Services raise the domain errors of :mod:`wherewhen.core.exceptions` (``Invalid``,
+``NotAllowed``, ``NotFound``, ``Conflict``); the API's one exception handler turns them into
+400, 403, 404 and 409.
+"""
+
+from wherewhen.annotations.evidence import BaselinePair, LabelEvidence, VideoEvidence
+from wherewhen.annotations.geometry import (
+    InvalidAnnotation,
+    clean_annotation,
+    track_boxes,
+    track_shapes,
+)
+from wherewhen.annotations.labels import LabelChoice
+from wherewhen.annotations.services.access import (
+    HOLDING,
+    assignments_visible_to,
+    can_review,
+    open_projects_for,
+    projects_visible_to,
+    tasks_visible_to,
+    user_can_view_video,
+)
+from wherewhen.annotations.services.content import (
+    annotation_of,
+    clean_for_task,
+    geometry_of,
+    set_gold_answer,
+    task_labels,
+    with_content,
+    write_annotation,
+)
+from wherewhen.annotations.services.exchange import (
+    CvatImport,
+    ExportFile,
+    export_assignment_cvat,
+    export_project,
+    import_cvat,
+    import_ground_truth,
+)
+from wherewhen.annotations.services.projects import (
+    add_videos,
+    class_choices,
+    project_labels,
+    request_more_annotators,
+)
+from wherewhen.annotations.services.quality import (
+    ground_truth_for_video,
+    project_progress,
+    project_quality,
+    refresh_task_quality,
+    video_evidence,
+)
+from wherewhen.annotations.services.queue import (
+    expire_leases,
+    live_q,
+    next_task,
+    release,
+    resume,
+    save_draft,
+    submit,
+    work_available,
+)
+from wherewhen.annotations.services.reviewing import review
+
+# The public surface (the geometry, evidence and label types are re-exported for scoring and
+# benchmarks).
+__all__ = [
+    "CvatImport",
+    "ExportFile",
+    "HOLDING",
+    "InvalidAnnotation",
+    "add_videos",
+    "annotation_of",
+    "BaselinePair",
+    "LabelChoice",
+    "LabelEvidence",
+    "VideoEvidence",
+    "assignments_visible_to",
+    "can_review",
+    "class_choices",
+    "clean_annotation",
+    "clean_for_task",
+    "expire_leases",
+    "export_assignment_cvat",
+    "export_project",
+    "geometry_of",
+    "ground_truth_for_video",
+    "import_cvat",
+    "import_ground_truth",
+    "live_q",
+    "next_task",
+    "open_projects_for",
+    "project_progress",
+    "project_quality",
+    "project_labels",
+    "projects_visible_to",
+    "refresh_task_quality",
+    "release",
+    "request_more_annotators",
+    "resume",
+    "review",
+    "save_draft",
+    "set_gold_answer",
+    "submit",
+    "task_labels",
+    "tasks_visible_to",
+    "track_boxes",
+    "track_shapes",
+    "user_can_view_video",
+    "video_evidence",
+    "with_content",
+    "work_available",
+    "write_annotation",
+]

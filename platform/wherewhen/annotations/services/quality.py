@@ -1,0 +1,296 @@
+"""Quality from consensus: a video's agreement and flag, its ground truth (a gold item's known
+answer, else the consensus of its accepted annotations, label by label), the evidence scoring
+reads, and the progress and quality reports of a project.
+
+The arithmetic is :mod:`wherewhen.annotations.consensus` (plain functions); this module
+gathers the annotations it works on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from wherewhen.annotations import consensus as consensus_math
+from wherewhen.annotations.evidence import VideoEvidence
+from wherewhen.annotations.geometry import SEGMENT_KINDS
+from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.annotations.services.content import annotation_of, geometry_of, with_content
+from wherewhen.annotations.services.projects import project_labels
+from wherewhen.core.exceptions import NotFound
+from wherewhen.videos.models import Video
+
+Status = Assignment.Status
+Source = Assignment.Source
+
+
+def _accepted(task: Task) -> list[Assignment]:
+    qs = Assignment.objects.filter(
+        task=task, status=Status.ACCEPTED, source__in=(Source.CROWD, Source.IMPORT)
+    ).order_by("submitted_at", "id")
+    return list(with_content(qs))
+
+
+def refresh_task_quality(task: Task) -> Task:
+    """Recompute a video's agreement from its accepted annotations; flag it when agreement is
+    below the project's threshold, and once it has all its annotators let one more annotator
+    work on it (up to ``max_overlap``)."""
+    task = Task.objects.select_related("project", "video").get(pk=task.pk)
+    project = task.project
+    annotations = [annotation_of(a) for a in _accepted(task)]
+    score = consensus_math.agreement(annotations, geometry_of(task.video).n_frames)["overall"]
+    flagged = score is not None and score < project.agreement_threshold
+    extra = task.extra_overlap
+    crowd_accepted = Assignment.objects.filter(
+        task=task, status=Status.ACCEPTED, source=Source.CROWD
+    ).count()
+    if (
+        flagged
+        and not task.is_gold
+        and crowd_accepted >= task.required
+        and task.required < project.max_overlap
+    ):
+        extra += 1
+    Task.objects.filter(pk=task.pk).update(agreement=score, flagged=flagged, extra_overlap=extra)
+    task.agreement, task.flagged, task.extra_overlap = score, flagged, extra
+    return task
+
+
+def _task_of(project: Project, video: Video) -> Task:
+    task = (
+        Task.objects.select_related("project", "video").filter(project=project, video=video).first()
+    )
+    if task is None:
+        raise NotFound(f"Video {video.pk} is not in project {project.pk}.")
+    return task
+
+
+def _truth_annotations(task: Task) -> tuple[list[dict], str, list[Assignment]]:
+    """What a video's ground truth is made of: (annotations, source, accepted assignments)."""
+    accepted = _accepted(task)
+    gold = with_content(Assignment.objects.filter(task=task, source=Source.GOLD)).first()
+    if gold is not None:
+        return [annotation_of(gold)], "gold", accepted
+    annotations = [annotation_of(a) for a in accepted]
+    return annotations, ("consensus" if annotations else "none"), accepted
+
+
+def ground_truth_for_video(project: Project, video: Video, label: str | None = None) -> dict:
+    """The ground truth pointing games score against, for one video of a project.
+
+    Returns::
+
+        {
+          "project": int, "video": int, "task": int,
+          "label": str,                      # the task's class (the label it localizes)
+          "labels": [str, ...],              # labels that have evidence here (sorted)
+          "width": int, "height": int,       # source display pixels (box coordinates)
+          "fps": float | None, "duration": float | None, "n_frames": int,
+          "source": "gold" | "consensus" | "none",
+          "annotations": int,                # accepted annotations used (gold: 1)
+          "agreement": float | None,         # mean pairwise agreement (None below 2)
+          "flagged": bool,                   # agreement below the project's threshold
+          "frames": [                        # every frame of the playback file, in order
+            {"frame": int, "time": float,    # index into frame_timestamps, and its seconds
+             "boxes": [[x0, y0, x1, y1], ...],    # closed rectangles; [] = no box
+             "labels": [str, ...]},               # the label of each box, in the same order
+            ...
+          ],
+          "when": {"visual": [[start, end], ...], "sound": [[start, end], ...]},  # seconds
+          "when_labels": {"visual": [str, ...], "sound": [str, ...]},  # label of each segment
+        }
+
+    A gold item's known answer is its ground truth; otherwise the consensus of its accepted
+    annotations (crowd and imported), computed label by label (see
+    :mod:`wherewhen.annotations.consensus`). With ``label``, only that label's evidence is
+    listed (``labels`` then says whether it has any). Raises :class:`NotFound` when the video
+    is not in the project.
+    """
+    task = _task_of(project, video)
+    geometry = geometry_of(video)
+    annotations, source, _accepted_rows = _truth_annotations(task)
+    fused = consensus_math.consensus(annotations, geometry.n_frames)
+    if label is not None:
+        fused = {label: fused[label]} if label in fused else {}
+    score = consensus_math.agreement(annotations, geometry.n_frames)["overall"]
+    frames = [
+        {"frame": i, "time": t, "boxes": [], "labels": []}
+        for i, t in enumerate(geometry.timestamps)
+    ]
+    when: dict[str, list] = {kind: [] for kind in SEGMENT_KINDS}
+    when_labels: dict[str, list] = {kind: [] for kind in SEGMENT_KINDS}
+    present = []
+    for name in sorted(fused):
+        evidence = fused[name]
+        has = False
+        for i, boxes in enumerate(evidence["frames"]):
+            for box in boxes:
+                frames[i]["boxes"].append(list(box))
+                frames[i]["labels"].append(name)
+                has = True
+        for kind, segments in evidence["when"].items():
+            for segment in segments:
+                when[kind].append(list(segment))
+                when_labels[kind].append(name)
+                has = True
+        if has:
+            present.append(name)
+    return {
+        "project": project.pk,
+        "video": video.pk,
+        "task": task.pk,
+        "label": task.label,
+        "labels": present,
+        "width": geometry.width,
+        "height": geometry.height,
+        "fps": video.fps,
+        "duration": video.duration,
+        "n_frames": geometry.n_frames,
+        "source": source,
+        "annotations": len(annotations),
+        "agreement": score,
+        "flagged": task.flagged,
+        "frames": frames,
+        "when": when,
+        "when_labels": when_labels,
+    }
+
+
+def video_evidence(project: Project, video: Video) -> VideoEvidence | None:
+    """The references of ``video`` in ``project``: its ground truth label by label (a gold
+    item's known answer, else the consensus of its accepted annotations) and every accepted
+    annotation (crowd and imported). None when the video is not in the project. This is what
+    scoring reads of annotations."""
+    task = Task.objects.select_related("project", "video").filter(project=project, video=video)
+    task = task.first()
+    if task is None:
+        return None
+    geometry = geometry_of(video)
+    annotations, source, accepted = _truth_annotations(task)
+    fused = consensus_math.consensus(annotations, geometry.n_frames)
+    known = project_labels(project)
+    known += [label for label in sorted(fused) if label not in known]
+    return VideoEvidence(
+        project_id=project.pk,
+        video_id=video.pk,
+        task_label=task.label,
+        source=source,
+        width=geometry.width,
+        height=geometry.height,
+        times=geometry.timestamps,
+        consensus=fused,
+        annotations=[(a.pk, annotation_of(a)) for a in accepted] if source != "none" else [],
+        known_labels=known,
+        class_map=dict(project.class_map or {}),
+    )
+
+
+def project_progress(project: Project, now: datetime | None = None) -> dict:
+    """Counts for a researcher's progress view."""
+    now = now or timezone.now()
+    crowd = Assignment.objects.filter(task__project=project, source=Source.CROWD)
+    counts = dict(crowd.values_list("status").annotate(n=Count("id")).order_by())
+    live_in_progress = crowd.filter(status=Status.IN_PROGRESS, lease_expires_at__gt=now).count()
+    tasks = project.tasks.filter(is_gold=False).annotate(
+        accepted=Count(
+            "assignments",
+            filter=Q(assignments__status=Status.ACCEPTED, assignments__source=Source.CROWD),
+        )
+    )
+    return {
+        "videos": tasks.count(),
+        "gold_items": project.tasks.filter(is_gold=True).count(),
+        "videos_done": tasks.filter(
+            accepted__gte=F("project__overlap") + F("extra_overlap")
+        ).count(),
+        "flagged": tasks.filter(flagged=True).count(),
+        "in_progress": live_in_progress,
+        "expired": counts.get(Status.EXPIRED, 0)
+        + counts.get(Status.IN_PROGRESS, 0)
+        - live_in_progress,
+        "submitted": counts.get(Status.SUBMITTED, 0),
+        "accepted": counts.get(Status.ACCEPTED, 0),
+        "rejected": counts.get(Status.REJECTED, 0),
+    }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def project_quality(project: Project) -> dict:
+    """Per annotator: work counts and accuracy on gold (box IoU, segment IoU); per video:
+    accepted annotations, agreement and whether it is flagged."""
+    tasks = list(project.tasks.select_related("video").order_by("id"))
+    geometries = {t.pk: geometry_of(t.video) for t in tasks}
+    gold_answers = {
+        a.task_id: annotation_of(a)
+        for a in with_content(Assignment.objects.filter(task__project=project, source=Source.GOLD))
+    }
+    crowd = with_content(
+        Assignment.objects.filter(task__project=project, source=Source.CROWD)
+        .select_related("annotator")
+        .order_by("annotator_id", "id")
+    )
+    per_annotator: dict[int, dict] = {}
+    for a in crowd:
+        row = per_annotator.setdefault(
+            a.annotator_id,
+            {
+                "annotator": {"id": a.annotator_id, "username": a.annotator.username},
+                "in_progress": 0,
+                "submitted": 0,
+                "accepted": 0,
+                "rejected": 0,
+                "expired": 0,
+                "gold_items": 0,
+                "_box": [],
+                "_segment": [],
+            },
+        )
+        row[a.status] = row.get(a.status, 0) + 1
+        if a.task_id in gold_answers and a.status in (
+            Status.SUBMITTED,
+            Status.ACCEPTED,
+            Status.REJECTED,
+        ):
+            score = consensus_math.compare_to_reference(
+                annotation_of(a), gold_answers[a.task_id], geometries[a.task_id].n_frames
+            )
+            row["gold_items"] += 1
+            row["_box"].append(score["box_iou"])
+            row["_segment"].append(score["segment_iou"])
+    annotators = []
+    for row in per_annotator.values():
+        row["gold_box_iou"] = _mean(row.pop("_box"))
+        row["gold_segment_iou"] = _mean(row.pop("_segment"))
+        annotators.append(row)
+    accepted = dict(
+        Assignment.objects.filter(
+            task__project=project, status=Status.ACCEPTED, source=Source.CROWD
+        )
+        .values_list("task")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    videos = [
+        {
+            "task": t.pk,
+            "video": t.video_id,
+            "title": t.video.title,
+            "is_gold": t.is_gold,
+            "accepted": accepted.get(t.pk, 0),
+            "required": t.required,
+            "agreement": t.agreement,
+            "flagged": t.flagged,
+        }
+        for t in tasks
+    ]
+    return {
+        "annotators": annotators,
+        "videos": videos,
+        "agreement_threshold": project.agreement_threshold,
+    }
