@@ -10,6 +10,7 @@ from django.db import connection
 
 from tests.explanations_support import researcher_fixture  # noqa: F401 - fixtures
 from tests.studies_support import make_study
+from wherewhen.core.exceptions import Conflict, DomainError
 from wherewhen.studies import services
 from wherewhen.studies.models import Response, Session
 
@@ -55,8 +56,8 @@ def test_same_participant_racing_gets_one_session_and_one_answer(researcher, set
 
     outcomes = race(4, answer)
     ok = [o for o in outcomes if isinstance(o, services.AnswerOutcome)]
-    refused = [o for o in outcomes if isinstance(o, services.StudyError)]
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(ok) == 1 and len(refused) == 3, outcomes
-    assert all(r.status == 409 for r in refused)
+    assert all(isinstance(r, Conflict) for r in refused)
     assert Response.objects.count() == 1
     assert Session.objects.get().current_index == 1

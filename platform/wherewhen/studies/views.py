@@ -6,13 +6,12 @@ import secrets
 
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,20 +22,10 @@ from wherewhen.explanations import services as explanation_services
 from wherewhen.explanations.models import Explanation
 from wherewhen.studies import analysis, services
 from wherewhen.studies import serializers as s
-from wherewhen.studies.models import Session, Stimulus, Study
+from wherewhen.studies.models import Session, Study
+from wherewhen.videos import services as video_services
 
 SESSION_HEADER = "X-Study-Session"
-
-
-class StudyProblem(APIException):
-    status_code = 400
-    default_detail = "Bad request."
-
-
-def problem(exc: services.StudyError) -> StudyProblem:
-    error = StudyProblem(exc.message)
-    error.status_code = exc.status
-    return error
 
 
 # --- Designer -----------------------------------------------------------------------------------
@@ -52,19 +41,13 @@ class StudyViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Study.objects.none()
-        return Study.objects.filter(owner=self.request.user)
+        return services.studies_of(self.request.user)
 
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)
 
     def perform_update(self, serializer) -> None:
-        study = serializer.save()
-        if study.status == Study.Status.OPEN:
-            try:
-                services.validate_design(study)
-            except services.StudyError as exc:
-                Study.objects.filter(pk=study.pk).update(status=Study.Status.DRAFT)
-                raise problem(exc) from exc
+        services.check_opening(serializer.save())
 
     @extend_schema(methods=["GET"], responses=s.StimulusSerializer(many=True))
     @extend_schema(
@@ -78,16 +61,9 @@ class StudyViewSet(viewsets.ModelViewSet):
         if request.method == "POST":
             body = s.AddStimuliSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            ids = body.validated_data["explanations"]
-            visible = explanation_services.visible_explanations(request.user)
-            found = list(visible.filter(pk__in=ids).select_related("video"))
-            if len(found) != len(set(ids)):
-                raise NotFound("Some explanations do not exist or are not yours to use.")
-            try:
-                with transaction.atomic():
-                    created = services.add_stimuli(study, found)
-            except services.StudyError as exc:
-                raise problem(exc) from exc
+            found = services.explanations_for(request.user, body.validated_data["explanations"])
+            with transaction.atomic():
+                created = services.add_stimuli(study, found)
             return Response(s.StimulusSerializer(created, many=True).data, status=201)
         items = study.stimuli.select_related("explanation__model", "video")
         return Response(s.StimulusSerializer(items, many=True).data)
@@ -101,10 +77,7 @@ class StudyViewSet(viewsets.ModelViewSet):
         """A fresh preview session (not counted, not analysed) to try the study as a participant."""
         study = self.get_object()
         pid = f"preview-{secrets.token_hex(6)}"
-        try:
-            services.start_session(study, {"participant": pid}, preview=True)
-        except services.StudyError as exc:
-            raise problem(exc) from exc
+        services.start_session(study, {"participant": pid}, preview=True)
         return Response({"link": f"/p/{study.slug}?participant={pid}&preview=1"})
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -132,18 +105,7 @@ class ParticipantView(APIView):
     permission_classes = [AllowAny]
 
     def session(self, request) -> Session:
-        token = request.headers.get(SESSION_HEADER, "")
-        found = (
-            Session.objects.select_related("study").filter(token=token).first() if token else None
-        )
-        if found is None:
-            raise NotFound("Unknown study session. Open the study link again.")
-        return found
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.StudyError):
-            exc = problem(exc)
-        return super().handle_exception(exc)
+        return services.session_for(request.headers.get(SESSION_HEADER, ""))
 
 
 class StartView(ParticipantView):
@@ -227,28 +189,14 @@ class AnswerView(ParticipantView):
         return Response(outcome.result, status=status.HTTP_200_OK)
 
 
-def _stimulus_for(token: str, stimulus_token: str) -> Stimulus:
-    session = Session.objects.filter(token=token).first()
-    if session is None:
-        raise NotFound("Unknown study session.")
-    shown = session.trials.filter(stimulus_a__token=stimulus_token) | session.trials.filter(
-        stimulus_b__token=stimulus_token
-    )
-    if not shown.exists():
-        raise NotFound("Unknown stimulus.")
-    return get_object_or_404(
-        Stimulus.objects.select_related("explanation", "video"), token=stimulus_token
-    )
-
-
 class StimulusVideoView(ParticipantView):
     @extend_schema(
         responses={(200, "video/mp4"): OpenApiTypes.BINARY},
         parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False)],
     )
     def get(self, request, token: str, stimulus: str):
-        item = _stimulus_for(token, stimulus)
-        path = explanation_services.media_path(item.video.playback.name or item.video.original.name)
+        item = services.stimulus_for(token, stimulus)
+        path = video_services.media_path(item.video.playback.name or item.video.original.name)
         if not path.is_file():
             raise NotFound("The video file is missing.")
         return ranged_file_response(request, path, "video/mp4", etag_seed=item.token)
@@ -257,7 +205,7 @@ class StimulusVideoView(ParticipantView):
 class StimulusMapView(ParticipantView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, token: str, stimulus: str):
-        item = _stimulus_for(token, stimulus)
+        item = services.stimulus_for(token, stimulus)
         if item.explanation.status != Explanation.Status.DONE:
             raise NotFound("The map is not available.")
         response = Response(explanation_services.map_payload(item.explanation))

@@ -23,9 +23,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.urls import NoReverseMatch, reverse
 
-from wherewhen.accounts.models import Role
+from wherewhen.accounts.access import is_researcher, reviews, sees_all
 from wherewhen.core import tasking
+from wherewhen.core.exceptions import Invalid
 from wherewhen.videos.models import Dataset, Video
 from workers.video import VideoError, probe, require_video
 from workers.video.ingest import (
@@ -47,8 +49,12 @@ VIDEO_EXTENSIONS = {
 }  # fmt: skip
 
 
-class VideoRejected(ValueError):
-    """The file cannot join the library; ``str(exc)`` tells the person why."""
+class VideoRejected(Invalid):
+    """The file cannot join the library; ``str(exc)`` tells the person why (the API answers
+    400 with ``{"detail": message}``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"detail": message})
 
 
 @dataclass
@@ -62,6 +68,18 @@ class IngestOutcome:
 
 def media_path(name: str) -> Path:
     return Path(settings.MEDIA_ROOT) / name
+
+
+def playback_url(video: Video, request=None) -> str | None:
+    """Where the browser plays the video (the library's ranged stream of the playback file);
+    absolute when ``request`` is given, None until the video is ready."""
+    if video.status != Video.Status.READY or not video.playback:
+        return None
+    try:
+        path = reverse("video-stream", kwargs={"pk": video.pk})
+    except NoReverseMatch:
+        return None
+    return request.build_absolute_uri(path) if request is not None else path
 
 
 def sha256_file(path: str | Path) -> str:
@@ -97,18 +115,15 @@ def register_view_hook(hook: ViewHook) -> ViewHook:
 
 
 def can_browse_library(user) -> bool:
-    return bool(
-        user
-        and user.is_authenticated
-        and (user.is_superuser or user.role in (Role.RESEARCHER, Role.REVIEWER))
-    )
+    """Researchers and reviewers browse the library (the role rule of ``accounts.access``)."""
+    return reviews(user)
 
 
 def user_can_view(user, video: Video) -> bool:
     """Owners, reviewers and admins see a video; registered hooks may let others see it."""
     if not user or not user.is_authenticated:
         return False
-    if user.is_superuser or video.owner_id == user.id or user.role == Role.REVIEWER:
+    if sees_all(user) or video.owner_id == user.id:
         return True
     return any(hook(user, video) for hook in _view_hooks)
 
@@ -121,11 +136,9 @@ def user_can_change(user, video: Video) -> bool:
 def visible_videos(user) -> QuerySet[Video]:
     """The library as ``user`` browses it: reviewers and admins see all, researchers their own."""
     videos = Video.objects.select_related("owner").prefetch_related("datasets")
-    if not user or not user.is_authenticated:
-        return videos.none()
-    if user.is_superuser or user.role == Role.REVIEWER:
+    if sees_all(user):
         return videos
-    if user.role == Role.RESEARCHER:
+    if is_researcher(user):
         return videos.filter(owner=user)
     return videos.none()
 

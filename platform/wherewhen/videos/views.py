@@ -167,20 +167,18 @@ class VideoViewSet(
         form = VideoUploadSerializer(data=data)
         form.is_valid(raise_exception=True)
         fields = form.validated_data
-        try:
-            outcome = services.ingest_file(
-                owner=request.user,
-                path=upload.path,
-                original_name=upload.name or "video",
-                title=fields.get("title", ""),
-                label=fields.get("label", ""),
-                split=fields.get("split", ""),
-                dataset=fields.get("dataset") or None,
-                move=True,
-                sha256=upload.sha256,
-            )
-        except services.VideoRejected as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        # A file that is not a video raises services.VideoRejected: 400 {"detail": why}.
+        outcome = services.ingest_file(
+            owner=request.user,
+            path=upload.path,
+            original_name=upload.name or "video",
+            title=fields.get("title", ""),
+            label=fields.get("label", ""),
+            split=fields.get("split", ""),
+            dataset=fields.get("dataset") or None,
+            move=True,
+            sha256=upload.sha256,
+        )
         body = VideoSerializer(outcome.video, context={"request": request}).data
         if outcome.created:
             headers = {"Location": request.build_absolute_uri(f"{outcome.video.pk}/")}

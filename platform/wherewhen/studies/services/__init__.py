@@ -1,0 +1,84 @@
+"""Human-evaluation studies: designs, balanced trial lists, participant sessions, answers.
+
+Order and stimuli are decided here, on the server, when a session starts. A participant can
+only fetch the current trial and answer it; replays (same client ``response_id``) return the
+stored result, answers to any other trial are refused, late answers are stored flagged.
+Refusals are the domain errors of :mod:`wherewhen.core.exceptions` (``Invalid`` answers 400
+with ``{"detail": message}``, ``NotFound`` 404, ``Conflict`` 409).
+
+The public API of the studies app (views and other apps import only this package):
+``access`` (who reaches which study, session and stimulus), ``design`` (stimuli, conditions,
+the checks an open study passes, the trial plan), ``sessions`` (participant ids, the session
+and its stages), ``trials`` (the current trial and what a participant sees of it) and
+``answers`` (checking and storing answers). The analysis lives in :mod:`wherewhen.studies.analysis`.
+"""
+
+from wherewhen.studies.services.access import (
+    explanations_for,
+    session_for,
+    stimulus_for,
+    studies_of,
+)
+from wherewhen.studies.services.answers import (
+    LATE_GRACE_SECONDS,
+    AnswerOutcome,
+    answer_trial,
+    pointing_hit,
+)
+from wherewhen.studies.services.design import (
+    MAIN_KINDS,
+    add_stimuli,
+    check_opening,
+    conditions_of,
+    latin_square_row,
+    methods_of,
+    trial_plan,
+    validate_design,
+)
+from wherewhen.studies.services.sessions import (
+    PARTICIPANT_ID_KEYS,
+    RECRUITMENT_KEYS,
+    consent,
+    finish_instructions,
+    participant_id_from,
+    session_state,
+    stage_of,
+    start_session,
+)
+from wherewhen.studies.services.trials import (
+    current_trial,
+    labels_of,
+    predicted_label,
+    trial_payload,
+)
+
+__all__ = [
+    "LATE_GRACE_SECONDS",
+    "MAIN_KINDS",
+    "PARTICIPANT_ID_KEYS",
+    "RECRUITMENT_KEYS",
+    "AnswerOutcome",
+    "add_stimuli",
+    "answer_trial",
+    "check_opening",
+    "conditions_of",
+    "consent",
+    "current_trial",
+    "explanations_for",
+    "finish_instructions",
+    "labels_of",
+    "latin_square_row",
+    "methods_of",
+    "participant_id_from",
+    "pointing_hit",
+    "predicted_label",
+    "session_for",
+    "session_state",
+    "stage_of",
+    "start_session",
+    "stimulus_for",
+    "studies_of",
+    "trial_payload",
+    "trial_plan",
+    "validate_design",
+]
