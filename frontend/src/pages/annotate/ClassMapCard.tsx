@@ -164,7 +164,8 @@ export function ClassMapCard({ project, editable, onSaved }: Props) {
       <h2 id="class-map-title">Classes → labels</h2>
       <p className="muted small class-map__intro">
         An explanation of a class is scored only against the evidence of the label its class maps to. By default a class
-        takes the label of the same name (case ignored); a class with no label is not scored.
+        takes the label of the same name (case ignored); a class with no label is not scored. The choices belong to the
+        project and apply to every model with a class of that name.
       </p>
       {((models && models.length > 0) || (view && view.classes.length >= FILTER_FROM)) && (
         <div className="class-map__toolbar">

@@ -598,7 +598,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                     {list.map(({ s, index }) => (
                       <li key={`${s.label}-${s.start}-${s.end}`} data-testid="segment-item" data-label={s.label}>
                         <span className="segment-item__what">
-                          {showSegmentLabels && <span className="badge badge--segment">{s.label}</span>}
+                          {showSegmentLabels && <span className="badge badge--segment" title={s.label}>{s.label}</span>}
                           <button type="button" className="link-button" onClick={() => goTo(timestamps.findIndex((t) => t >= s.start - 1e-9))}>
                             {formatSeconds(s.start)} – {formatSeconds(s.end)}
                           </button>

@@ -114,28 +114,30 @@ export function ExplanationPane(props: Props) {
       </div>
       <p className="small review-pane__facts">
         {top && (
-          <span>
+          <span className="review-pane__fact">
             Predicted {top.label} ({Math.round(top.probability * 100)}%)
           </span>
         )}
         {explanation.cost.wall_seconds != null && (
-          <span> · {explanation.cost.wall_seconds.toFixed(2)} s</span>
+          <span className="review-pane__fact" title="Time taken to compute this explanation">
+            {explanation.cost.wall_seconds.toFixed(2)} s
+          </span>
         )}
         {scoredLabel !== null && (
-          <span data-testid="gt-label">
-            {" "}
-            · scored against: <strong>{scoredLabel}</strong>
+          <span className="review-pane__fact" data-testid="gt-label">
+            scored against: <strong>{scoredLabel}</strong>
             {renamed && <span className="muted"> (class {className})</span>}
           </span>
         )}
         {counted.length > 0 && (
-          <span data-testid="pointing-summary">
-            {" "}
-            · pointing game {hits}/{counted.length} frames
+          <span className="review-pane__fact" data-testid="pointing-summary">
+            pointing game {hits}/{counted.length} frames
           </span>
         )}
         {truth?.available && truth.temporal_hit != null && (
-          <span data-testid="temporal-summary"> · when: {truth.temporal_hit ? "hit" : "miss"}</span>
+          <span className="review-pane__fact" data-testid="temporal-summary">
+            when: {truth.temporal_hit ? "hit" : "miss"}
+          </span>
         )}
       </p>
       {truth && !truth.available && (

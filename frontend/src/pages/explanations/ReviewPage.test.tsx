@@ -188,7 +188,7 @@ describe("ReviewPage", () => {
     expect(peak).toHaveAttribute("data-index", "0");
     expect(peak).toHaveAttribute("data-source", "server");
     expect(peak).toHaveAttribute("data-hit", "false");
-    expect(peak).toHaveAttribute("cx", "250");
+    expect(peak).toHaveAttribute("data-x", "250");
 
     // A frame the game does not count gets no verdict, wherever the map points.
     const curve = screen.getByTestId("temporal-curve");

@@ -43,51 +43,56 @@ export function TemporalCurve(props: Props) {
     event.preventDefault();
   }
 
+  const peakClass = `temporal-curve__peak${verdict === null ? "" : verdict ? " is-hit" : " is-miss"}`;
+
   return (
     <div className="temporal-row">
       <span className="temporal-row__label">{label}</span>
-      <svg
-        className="temporal-curve"
-        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-        preserveAspectRatio="none"
-        role="slider"
-        tabIndex={0}
-        aria-label={`Temporal importance of ${label}; click to seek`}
-        aria-valuemin={0}
-        aria-valuemax={duration}
-        aria-valuenow={time}
-        aria-valuetext={formatClock(time)}
-        data-testid="temporal-curve"
-        onClick={seekFromClick}
-        onKeyDown={seekFromKey}
-      >
-        {segments.map(([start = 0, end = 0], i) => (
-          <rect
-            key={i}
-            className="temporal-curve__segment"
-            x={xAtTime(start, duration, WIDTH)}
-            y={0}
-            width={Math.max(2, xAtTime(end, duration, WIDTH) - xAtTime(start, duration, WIDTH))}
-            height={HEIGHT}
-            data-testid="gt-segment"
-          />
-        ))}
-        <path className="temporal-curve__area" d={geometry.area} />
-        <path className="temporal-curve__line" d={geometry.line} data-testid="temporal-curve-path" />
+      <div className="temporal-curve__wrap">
+        <svg
+          className="temporal-curve"
+          viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+          preserveAspectRatio="none"
+          role="slider"
+          tabIndex={0}
+          aria-label={`Temporal importance of ${label}; click to seek`}
+          aria-valuemin={0}
+          aria-valuemax={duration}
+          aria-valuenow={time}
+          aria-valuetext={formatClock(time)}
+          data-testid="temporal-curve"
+          onClick={seekFromClick}
+          onKeyDown={seekFromKey}
+        >
+          {segments.map(([start = 0, end = 0], i) => (
+            <rect
+              key={i}
+              className="temporal-curve__segment"
+              x={xAtTime(start, duration, WIDTH)}
+              y={0}
+              width={Math.max(2, xAtTime(end, duration, WIDTH) - xAtTime(start, duration, WIDTH))}
+              height={HEIGHT}
+              data-testid="gt-segment"
+            />
+          ))}
+          <path className="temporal-curve__area" d={geometry.area} />
+          <path className="temporal-curve__line" d={geometry.line} data-testid="temporal-curve-path" />
+          <line className="temporal-curve__playhead" x1={playhead} x2={playhead} y1={0} y2={HEIGHT} />
+        </svg>
+        {/* Drawn over the stretched curve so the mark stays round at any width. */}
         {geometry.peakIndex >= 0 && (
-          <circle
-            className={`temporal-curve__peak${verdict === null ? "" : verdict ? " is-hit" : " is-miss"}`}
-            cx={geometry.peakX}
-            cy={4}
-            r={4}
+          <span
+            className={peakClass}
+            style={{ left: `${(geometry.peakX / WIDTH) * 100}%` }}
+            aria-hidden="true"
             data-testid="temporal-peak"
+            data-x={geometry.peakX}
             data-index={geometry.peakIndex}
             data-source={fromServer ? "server" : "curve"}
             data-hit={verdict === null ? "" : String(verdict)}
           />
         )}
-        <line className="temporal-curve__playhead" x1={playhead} x2={playhead} y1={0} y2={HEIGHT} />
-      </svg>
+      </div>
     </div>
   );
 }
