@@ -22,9 +22,9 @@ from tests.scoring_support import (
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services as annotation_services
 from wherewhen.explanations.models import Explanation
-from wherewhen.scoring.sound import sound_hit
 from wherewhen.scoring import leaderboards
 from wherewhen.scoring import services as scoring
+from wherewhen.scoring.sound import sound_hit
 
 pytestmark = pytest.mark.django_db
 

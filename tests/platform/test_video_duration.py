@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.platform.videohelpers import make_user
+from wherewhen.core.exceptions import Invalid
 from wherewhen.explanations import services as explanation_services
 from wherewhen.explanations.models import Explanation
 from wherewhen.videos import services
@@ -196,7 +196,7 @@ def test_import_with_a_map_frame_at_4_002_s_is_accepted(ntsc_video, monkeypatch)
     explanation_services.import_explanation(
         owner, video=video, upload=_npz([0.0, NTSC_DURATION]), method="external"
     )
-    with pytest.raises(ValidationError, match=r"outside the video \(0 to 4\.004 s\)"):
+    with pytest.raises(Invalid, match=r"outside the video \(0 to 4\.004 s\)"):
         explanation_services.import_explanation(
             owner, video=video, upload=_npz([0.0, 4.0041]), method="external"
         )
@@ -206,8 +206,8 @@ def test_import_with_a_map_frame_at_4_002_s_is_accepted(ntsc_video, monkeypatch)
 def test_clip_window_is_checked_against_the_exact_duration(ntsc_video, monkeypatch):
     monkeypatch.setenv("WHEREWHEN_FFPROBE", "none")
     video = _process(make_user("carl"), ntsc_video)
-    check = explanation_services._check_clip
+    check = explanation_services.check_clip
     assert check(video, 4.0, 4.004) == (4.0, 4.004)
     assert check(video, 3.5, None) == (3.5, pytest.approx(4.004, abs=1e-6))
-    with pytest.raises(ValidationError, match=r"<= 4\.004 s"):
+    with pytest.raises(Invalid, match=r"<= 4\.004 s"):
         check(video, 3.5, 4.0041)

@@ -16,6 +16,9 @@ Other arrays (e.g. the top-k that ``python -m workers.explain`` writes) are igno
 Nothing is ever unpickled: each member's ``.npy`` header is read first and refused when it
 declares Python objects, and the declared size is checked against the member's size before any
 memory is allocated; the archive's total uncompressed size is bounded (zip bombs).
+
+Every problem is an :class:`~wherewhen.core.exceptions.Invalid` on the ``file`` field, in words
+that say what to fix.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.core.exceptions import ValidationError
+
+from wherewhen.core.exceptions import Invalid
 
 MAX_MEMBERS = 64
 MAX_UNCOMPRESSED = 256 * 1024 * 1024
@@ -44,8 +48,8 @@ def seconds(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def _bad(message: str) -> ValidationError:
-    return ValidationError({"file": message})
+def _bad(message: str) -> Invalid:
+    return Invalid({"file": [message]})
 
 
 @dataclass

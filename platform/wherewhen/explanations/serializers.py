@@ -1,3 +1,7 @@
+"""The explanations API's shapes (models, explanations, maps, ground truth, flags, exports,
+bulk runs): one module, as every view of the app answers with these and they share summaries.
+"""
+
 from __future__ import annotations
 
 from django.urls import reverse
@@ -13,6 +17,7 @@ from wherewhen.explanations.models import (
     Flag,
     RegisteredModel,
 )
+from wherewhen.videos import services as video_services
 from wherewhen.videos.models import Video
 
 MODALITIES = ["video", "audio"]
@@ -112,7 +117,7 @@ class VideoSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_playback_url(self, obj: Video) -> str | None:
-        return services.playback_url(obj, self.context.get("request"))
+        return video_services.playback_url(obj, self.context.get("request"))
 
 
 class ModelSummarySerializer(serializers.ModelSerializer):

@@ -1,52 +1,30 @@
-"""Models and explanations API: thin views over :mod:`wherewhen.explanations.services`."""
+"""Models and explanations API: thin views over :mod:`wherewhen.explanations.services`.
+
+One module for the app's resources (registered models, methods, explanations with their
+status, map, ground truth and imports, flags, exports, bulk runs), each a thin view: it parses
+the request, calls the services and shapes the answer; the services' domain errors become
+400/403/404/409 in the API's one exception handler.
+"""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
 from wherewhen.core.parsers import SafeJSONParser
-from wherewhen.explanations import methods, serializers, services, storage
-from wherewhen.explanations.models import BulkRun, Explanation, Export, Flag, RegisteredModel
-from wherewhen.videos.models import Dataset, Video
+from wherewhen.explanations import methods, serializers, services
+from wherewhen.explanations.models import Explanation, Export, Flag, RegisteredModel
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-class ConflictError(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "This cannot be done in the current state."
-    default_code = "conflict"
-
-
-def _drf(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-
-
-def _video_for(user, video_id: int, field: str = "video") -> Video:
-    video = Video.objects.filter(pk=video_id).first()
-    if video is None or not services.user_can_view_video(user, video):
-        raise ValidationError({field: f"No video with id {video_id} is visible to you."})
-    return video
-
-
-def _model_for(user, model_id: int | None, field: str = "model") -> RegisteredModel | None:
-    if model_id is None:
-        return None
-    model = services.visible_models(user).filter(pk=model_id).first()
-    if model is None:
-        raise ValidationError({field: f"No registered model with id {model_id} is visible to you."})
-    return model
 
 
 # --- Model registry -----------------------------------------------------------------------------
@@ -91,10 +69,7 @@ class RegisteredModelViewSet(
     def create(self, request, *args, **kwargs):
         body = serializers.RegisteredModelCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            model = services.register_model(owner=request.user, **body.validated_data)
-        except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+        model = services.register_model(owner=request.user, **body.validated_data)
         out = serializers.RegisteredModelSerializer(model, context={"request": request})
         return Response(out.data, status=status.HTTP_201_CREATED)
 
@@ -113,11 +88,7 @@ class RegisteredModelViewSet(
         )
 
     def destroy(self, request, *args, **kwargs):
-        model = self.get_object()
-        try:
-            services.delete_model(model)
-        except services.Conflict as exc:
-            raise ConflictError(str(exc)) from exc
+        services.delete_model(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -222,23 +193,16 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         body = serializers.ExplanationRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        video = _video_for(request.user, data["video"])
-        model = _model_for(request.user, data["model"])
-        try:
-            outcome = services.request_explanation(
-                request.user,
-                video=video,
-                model=model,
-                method=data["method"],
-                params=data.get("params"),
-                target=data.get("target"),
-                clip_start=data.get("clip_start"),
-                clip_end=data.get("clip_end"),
-            )
-        except DjangoValidationError as exc:
-            raise _drf(exc) from exc
-        except services.Conflict as exc:
-            raise ConflictError(str(exc)) from exc
+        outcome = services.request_explanation(
+            request.user,
+            video=services.video_for(request.user, data["video"]),
+            model=services.model_for(request.user, data["model"]),
+            method=data["method"],
+            params=data.get("params"),
+            target=data.get("target"),
+            clip_start=data.get("clip_start"),
+            clip_end=data.get("clip_end"),
+        )
         return self._accepted(request, outcome)
 
     @extend_schema(responses=serializers.ExplanationStatusSerializer, summary="Status and progress")
@@ -256,10 +220,7 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["get"], url_path="map", url_name="map")
     def map(self, request, pk=None):
         explanation = self.get_object()
-        if explanation.status != Explanation.Status.DONE or not explanation.map_file:
-            raise ConflictError(
-                f"Explanation {explanation.pk} has no map yet (status: {explanation.status})."
-            )
+        services.require_map(explanation)
         etag = f'"{explanation.map_sha256}"'
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
@@ -347,17 +308,12 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             )
         body = serializers.ExportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            export, _created = services.request_export(
-                request.user,
-                explanation,
-                kind=body.validated_data["kind"],
-                options=body.validated_data.get("options") or {},
-            )
-        except DjangoValidationError as exc:
-            raise _drf(exc) from exc
-        except services.Conflict as exc:
-            raise ConflictError(str(exc)) from exc
+        export, _created = services.request_export(
+            request.user,
+            explanation,
+            kind=body.validated_data["kind"],
+            options=body.validated_data.get("options") or {},
+        )
         code = (
             status.HTTP_200_OK if export.status == Export.Status.DONE else status.HTTP_202_ACCEPTED
         )
@@ -376,26 +332,19 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         parser_classes=[MultiPartParser, FormParser],
     )
     def import_(self, request):
-        if not IsResearcher().has_permission(request, self):
+        if not services.can_import(request.user):
             raise PermissionDenied("Only researchers can import explanations.")
         body = serializers.ImportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        video = _video_for(request.user, data["video"])
-        model = _model_for(request.user, data.get("model"))
-        try:
-            explanation, created = services.import_explanation(
-                request.user,
-                video=video,
-                upload=data["file"],
-                method=data["method"],
-                model=model,
-                target=data.get("target"),
-            )
-        except DjangoValidationError as exc:
-            raise _drf(exc) from exc
-        except services.Conflict as exc:
-            raise ConflictError(str(exc)) from exc
+        explanation, created = services.import_explanation(
+            request.user,
+            video=services.video_for(request.user, data["video"]),
+            upload=data["file"],
+            method=data["method"],
+            model=services.model_for(request.user, data.get("model")),
+            target=data.get("target"),
+        )
         explanation = self.get_queryset().get(pk=explanation.pk)
         out = serializers.ExplanationSerializer(explanation, context={"request": request})
         return Response(out.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -419,9 +368,7 @@ class FlagViewSet(
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        qs = Flag.objects.filter(
-            explanation__in=services.visible_explanations(self.request.user)
-        ).select_related("author")
+        qs = services.visible_flags(self.request.user).select_related("author")
         resolved = self.request.query_params.get("resolved")
         if resolved in ("true", "false"):
             qs = qs.filter(resolved=resolved == "true")
@@ -434,12 +381,7 @@ class FlagViewSet(
         return super().list(request, *args, **kwargs)
 
     def _check_author(self, flag: Flag) -> None:
-        user = self.request.user
-        if not (
-            user.is_superuser
-            or flag.author_id == user.pk
-            or flag.explanation.video.owner_id == user.pk
-        ):
+        if not services.can_change_flag(self.request.user, flag):
             raise PermissionDenied("Only the flag's author or the video's owner can change it.")
 
     @extend_schema(request=serializers.FlagUpdateSerializer, responses=serializers.FlagSerializer)
@@ -469,9 +411,7 @@ class ExportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsReviewer]
 
     def get_queryset(self):
-        return Export.objects.filter(
-            explanation__in=services.visible_explanations(self.request.user)
-        ).select_related("explanation")
+        return services.visible_exports(self.request.user).select_related("explanation")
 
     @extend_schema(
         responses={(200, "application/octet-stream"): OpenApiResponse(description="the file")},
@@ -480,11 +420,7 @@ class ExportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="download", url_name="download")
     def download(self, request, pk=None):
         export = self.get_object()
-        if export.status != Export.Status.DONE or not export.file:
-            raise ConflictError(f"Export {export.pk} is not ready (status: {export.status}).")
-        path = storage.absolute(export.file)
-        if not path.is_file():
-            raise NotFound("The exported file is missing.")
+        path = services.export_file(export)
         content_type = "video/mp4" if export.kind == Export.Kind.MP4 else "image/png"
         name = f"explanation-{export.explanation_id}-{export.explanation.method}.{export.kind}"
         response = FileResponse(path.open("rb"), content_type=content_type, filename=name)
@@ -508,11 +444,8 @@ class BulkRunViewSet(
     permission_classes = [IsResearcher]
 
     def get_queryset(self):
-        qs = BulkRun.objects.select_related("dataset", "model")
-        user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
-            return qs.none()
-        return qs if user.is_superuser else qs.filter(owner=user)
+        qs = services.visible_bulk_runs(self.request.user).select_related("dataset", "model")
+        return qs.none() if getattr(self, "swagger_fake_view", False) else qs
 
     @extend_schema(
         request=serializers.BulkRunCreateSerializer,
@@ -523,26 +456,19 @@ class BulkRunViewSet(
         body = serializers.BulkRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        dataset = Dataset.objects.filter(pk=data["dataset"]).first()
-        if dataset is None or not (
-            request.user.is_superuser or dataset.owner_id == request.user.pk
-        ):
-            raise ValidationError({"dataset": f"No dataset with id {data['dataset']} is yours."})
-        model = _model_for(request.user, data["model"])
+        dataset = services.dataset_for(request.user, data["dataset"])
+        model = services.model_for(request.user, data["model"])
         params = data.get("params") or {}
         if not isinstance(params, dict):
             raise ValidationError({"params": "params must map method names to parameter objects."})
-        try:
-            run = services.start_bulk_run(
-                request.user,
-                dataset=dataset,
-                model=model,
-                method_names=data["methods"],
-                params=params,
-                target=data.get("target"),
-            )
-        except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+        run = services.start_bulk_run(
+            request.user,
+            dataset=dataset,
+            model=model,
+            method_names=data["methods"],
+            params=params,
+            target=data.get("target"),
+        )
         out = serializers.BulkRunSerializer(run, context={"request": request})
         return Response(out.data, status=status.HTTP_201_CREATED)
 

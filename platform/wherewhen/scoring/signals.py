@@ -135,7 +135,7 @@ def explanation_finished(sender, explanation_id: int, **kwargs) -> None:
 
 
 def connect() -> None:
-    from wherewhen.explanations import claims
+    from wherewhen.explanations import services as explanation_services
 
     post_save.connect(assignment_saved, sender=Assignment, dispatch_uid=f"{_UID}.assignment")
     post_delete.connect(
@@ -145,6 +145,6 @@ def connect() -> None:
     post_init.connect(project_loaded, sender=Project, dispatch_uid=f"{_UID}.project-loaded")
     post_save.connect(project_saved, sender=Project, dispatch_uid=f"{_UID}.project")
     post_save.connect(explanation_saved, sender=Explanation, dispatch_uid=f"{_UID}.explanation")
-    claims.explanation_finished.connect(
+    explanation_services.explanation_finished.connect(
         explanation_finished, sender=Explanation, dispatch_uid=f"{_UID}.explanation-finished"
     )

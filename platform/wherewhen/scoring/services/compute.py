@@ -158,12 +158,12 @@ class ScoreInputError(ValueError):
 
 
 def _read_map(explanation: Explanation) -> np.ndarray:
-    from wherewhen.explanations import storage
+    from wherewhen.explanations import services as explanation_services
 
     if not explanation.map_file:
         raise ScoreInputError("The explanation has no map file.")
     try:
-        heat = storage.read_map(explanation.map_file)
+        heat = explanation_services.read_map(explanation.map_file)
     except (OSError, ValueError) as exc:
         raise ScoreInputError(f"The map file could not be read ({exc}).") from exc
     if heat.ndim != 3:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from wherewhen.accounts.models import User
+from wherewhen.core.exceptions import Invalid
 from wherewhen.explanations import services
 from wherewhen.explanations.models import RegisteredModel
 from wherewhen.videos.models import Dataset
@@ -73,11 +74,8 @@ class Command(BaseCommand):
                 params=params,
                 target=opts["target"],
             )
-        except ValidationError as exc:
-            messages = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-            raise CommandError(
-                "; ".join(f"{k}: {' '.join(v)}" if k else " ".join(v) for k, v in messages.items())
-            ) from exc
+        except Invalid as exc:
+            raise CommandError(_describe(exc.detail)) from exc
         for skipped in run.skipped:
             self.stderr.write(f"skipped video {skipped['video']}: {skipped['reason']}")
         progress = services.bulk_progress(run)
@@ -110,3 +108,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Finished: {progress['done']} done, {progress['failed']} failed of {progress['total']}."
         )
+
+
+def _describe(detail) -> str:
+    """``field: message; field: message`` (or the bare messages) of an :class:`Invalid`."""
+    if isinstance(detail, Mapping):
+        return "; ".join(f"{field}: {' '.join(_texts(v))}" for field, v in detail.items())
+    return " ".join(_texts(detail))
+
+
+def _texts(value) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
