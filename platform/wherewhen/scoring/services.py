@@ -51,6 +51,7 @@ from wherewhen.annotations import services as annotation_services
 from wherewhen.annotations.consensus import consensus, segments_of
 from wherewhen.annotations.geometry import frame_boxes
 from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.core import limits
 from wherewhen.explanations.models import Explanation
 from wherewhen.explanations.sound import sound_hit
 from wherewhen.scoring.models import (
@@ -106,17 +107,15 @@ def project_for(user, project_id: Any) -> Project:
 
 
 def parse_tolerance(value: Any) -> float:
-    """A tolerance in pixels: a finite number >= 0 (400 otherwise)."""
+    """A tolerance in pixels: a finite number from 0 to ``TOLERANCE_MAX_PX`` (400 otherwise)."""
     try:
         tolerance = float(value)
     except (TypeError, ValueError) as exc:
         raise exceptions.ValidationError(
             {"tolerance": "The tolerance must be a number of pixels (0 or more)."}
         ) from exc
-    if not math.isfinite(tolerance) or tolerance < 0:
-        raise exceptions.ValidationError(
-            {"tolerance": f"The tolerance must be 0 or more pixels; got {value}."}
-        )
+    if not math.isfinite(tolerance) or tolerance < 0 or tolerance > limits.TOLERANCE_MAX_PX:
+        raise exceptions.ValidationError({"tolerance": limits.tolerance_problem(tolerance)})
     return tolerance
 
 
