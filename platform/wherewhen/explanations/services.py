@@ -264,32 +264,40 @@ def _check_clip(video: Video, start: float | None, end: float | None) -> tuple:
     return (round(start, 6), round(end, 6))
 
 
+QUEUE_UNREACHABLE = "Could not reach the task queue"
+
+
 def _celery_app():
     from wherewhen.celery import app
 
     return app
 
 
+def send_compute(explanation: Explanation) -> None:
+    """Send the compute task for ``explanation`` now (raises when the broker cannot be reached)."""
+    soft, hard = methods.time_limits(explanation.method)
+    _celery_app().send_task(
+        COMPUTE_TASK,
+        args=[explanation.pk],
+        task_id=explanation.task_id,
+        soft_time_limit=soft,
+        time_limit=hard,
+    )
+
+
 def enqueue_compute(explanation: Explanation) -> None:
     """Send the compute task for ``explanation`` once the current transaction commits."""
-    soft, hard = methods.time_limits(explanation.method)
-    pk, task_id = explanation.pk, explanation.task_id
+    pk = explanation.pk
 
     def send() -> None:
         try:
-            _celery_app().send_task(
-                COMPUTE_TASK,
-                args=[pk],
-                task_id=task_id,
-                soft_time_limit=soft,
-                time_limit=hard,
-            )
+            send_compute(explanation)
         except Exception as exc:  # the broker is down: say so on the row, a new request retries
             log.exception("could not queue explanation %s", pk)
             Explanation.objects.filter(pk=pk, status=Explanation.Status.QUEUED).update(
                 status=Explanation.Status.FAILED,
-                error=f"Could not reach the task queue ({exc.__class__.__name__}); request it "
-                "again in a moment.",
+                error=f"{QUEUE_UNREACHABLE} ({exc.__class__.__name__}); request it again in a "
+                "moment.",
                 finished_at=timezone.now(),
             )
 
