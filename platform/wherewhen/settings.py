@@ -160,6 +160,8 @@ STORAGES = {
 VIDEO_UPLOAD_MAX_BYTES = int(os.environ.get("VIDEO_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
 # Frames larger than this on a side are refused (a header claiming 60000 px is not a video).
 VIDEO_MAX_DIMENSION = int(os.environ.get("VIDEO_MAX_DIMENSION", "8192"))
+# Frames claiming more pixels than this are refused before anything decodes them (8K UHD).
+VIDEO_MAX_PIXELS = int(os.environ.get("VIDEO_MAX_PIXELS", str(7680 * 4320)))
 # Default folder that `manage.py import_videos --manifest` resolves relative paths under.
 VIDEO_IMPORT_ROOT = os.environ.get("VIDEO_IMPORT_ROOT", "")
 
