@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from kombu import Exchange, Queue
 
+from wherewhen.core.security import security_settings
+
 BASE_DIR = Path(__file__).resolve().parent  # platform/wherewhen
 REPO_DIR = BASE_DIR.parent.parent
 
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     # Before sessions and authentication: a token or cookie never skips the sign-in limits.
     "wherewhen.accounts.throttling.CredentialThrottleMiddleware",
     "wherewhen.core.errors.RejectNulMiddleware",
+    "wherewhen.core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -286,6 +289,9 @@ LOGGING = {
     "loggers": {"django.server": {"level": "WARNING"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    X_FRAME_OPTIONS = "DENY"
+# --- Security (core.security; README "Security settings", docs/security.md) -----------------
+# CSP, HSTS, secure cookies, HTTPS redirect and proxy trust for the scheme, from the
+# environment: CONTENT_SECURITY_POLICY, HTTPS_ONLY, SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE,
+# SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD,
+# TRUST_FORWARDED_PROTO. (Proxy trust for the client address: TRUSTED_PROXIES above.)
+globals().update(security_settings(os.environ))
