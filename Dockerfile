@@ -18,4 +18,5 @@ RUN pip install --no-cache-dir -e ".[${EXTRAS}]"
 COPY . .
 COPY --from=frontend /src/frontend/dist frontend/dist
 EXPOSE 8000
-CMD ["gunicorn", "wherewhen.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "wherewhen.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", \
+     "--bind", "0.0.0.0:8000", "--workers", "4", "--forwarded-allow-ips", ""]

@@ -24,6 +24,8 @@ from struct import pack
 
 import numpy as np
 
+from workers.video import tools
+
 # Colormap anchor colours (RGB 0..255), linearly interpolated to a 256-entry table.
 _ANCHORS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
     "jet": [
@@ -161,13 +163,7 @@ def write_png(path: str | Path, rgb: np.ndarray) -> None:
 
 
 def _ffmpeg() -> str:
-    try:
-        from workers.video.tools import ffmpeg_exe
-    except ImportError:  # pragma: no cover - the video package is part of the project
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    return ffmpeg_exe()
+    return tools.ffmpeg_exe()
 
 
 def output_size(width: int, height: int, max_width: int) -> tuple[int, int]:
@@ -200,7 +196,7 @@ def decode_frames(path: str | Path, width: int, height: int) -> Iterator[np.ndar
     ]
     size = width * height * 3
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+        proc = tools.popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
         try:
             assert proc.stdout is not None
             while True:
@@ -283,7 +279,7 @@ def render_overlay_mp4(
     n = 0
     times = np.asarray(frame_times, dtype=np.float64) if frame_times is not None else None
     with tempfile.TemporaryFile() as err:
-        enc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err, stdout=subprocess.DEVNULL)
+        enc = tools.popen(cmd, stdin=subprocess.PIPE, stderr=err, stdout=subprocess.DEVNULL)
         assert enc.stdin is not None
         try:
             for frame in decode_frames(video_path, width, height):

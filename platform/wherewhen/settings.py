@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from kombu import Exchange, Queue
 
+from wherewhen.core.security import security_settings
+
 BASE_DIR = Path(__file__).resolve().parent  # platform/wherewhen
 REPO_DIR = BASE_DIR.parent.parent
 
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     # Before sessions and authentication: a token or cookie never skips the sign-in limits.
     "wherewhen.accounts.throttling.CredentialThrottleMiddleware",
     "wherewhen.core.errors.RejectNulMiddleware",
+    "wherewhen.core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -160,6 +163,8 @@ STORAGES = {
 VIDEO_UPLOAD_MAX_BYTES = int(os.environ.get("VIDEO_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
 # Frames larger than this on a side are refused (a header claiming 60000 px is not a video).
 VIDEO_MAX_DIMENSION = int(os.environ.get("VIDEO_MAX_DIMENSION", "8192"))
+# Frames claiming more pixels than this are refused before anything decodes them (8K UHD).
+VIDEO_MAX_PIXELS = int(os.environ.get("VIDEO_MAX_PIXELS", str(7680 * 4320)))
 # Default folder that `manage.py import_videos --manifest` resolves relative paths under.
 VIDEO_IMPORT_ROOT = os.environ.get("VIDEO_IMPORT_ROOT", "")
 
@@ -284,6 +289,9 @@ LOGGING = {
     "loggers": {"django.server": {"level": "WARNING"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    X_FRAME_OPTIONS = "DENY"
+# --- Security (core.security; README "Security settings", docs/security.md) -----------------
+# CSP, HSTS, secure cookies, HTTPS redirect and proxy trust for the scheme, from the
+# environment: CONTENT_SECURITY_POLICY, HTTPS_ONLY, SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE,
+# SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD,
+# TRUST_FORWARDED_PROTO. (Proxy trust for the client address: TRUSTED_PROXIES above.)
+globals().update(security_settings(os.environ))

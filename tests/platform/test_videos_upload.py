@@ -195,3 +195,11 @@ def test_limits_endpoint(rita, settings):
     settings.VIDEO_UPLOAD_MAX_BYTES = 12345
     body = client_for(rita).get(f"{LIST_URL}limits/").json()
     assert body == {"max_upload_bytes": 12345, "max_dimension": settings.VIDEO_MAX_DIMENSION}
+
+
+def test_a_frame_over_the_pixel_budget_is_refused(rita, video_files, queued, settings):
+    settings.VIDEO_MAX_PIXELS = 1000
+    response = upload(client_for(rita), video_files["mp4_h264_aac"].path)
+    assert response.status_code == 400, response.content
+    assert "megapixels" in str(response.json())
+    assert Video.objects.count() == 0 and media_files() == [] and queued == []

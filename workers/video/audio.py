@@ -228,9 +228,7 @@ def _streamed_overview(path: Path, duration: float) -> tuple[dict, int]:
     cmd = _decode_command(path, WAVEFORM_RATE, None, None, 1.0)
     with tempfile.TemporaryFile() as errors:
         try:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
-            )
+            proc = tools.popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         except FileNotFoundError as exc:
             raise tools.ToolMissingError(f"cannot run {cmd[0]}: {exc}") from exc
         try:

@@ -23,6 +23,7 @@ from workers.video.audio import WAVEFORM_NAME, write_waveform
 from workers.video.errors import TruncatedVideoError, VideoError
 from workers.video.probe import (
     DEFAULT_MAX_DIMENSION,
+    DEFAULT_MAX_PIXELS,
     ProbeResult,
     frame_rate_summary,
     probe,
@@ -80,6 +81,7 @@ def process_video(
     out_dir: str | Path,
     *,
     max_dimension: int = DEFAULT_MAX_DIMENSION,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Callable[[float], None] | None = None,
 ) -> IngestResult:
     """Probe and transcode ``source`` into ``out_dir``; raise :class:`VideoError` with a reason."""
@@ -93,7 +95,7 @@ def process_video(
 
     report(0.0)
     info = probe(source)
-    require_video(info, max_dimension)
+    require_video(info, max_dimension, max_pixels)
     report(_STEPS["probe"])
 
     playback = out_dir / PLAYBACK_NAME

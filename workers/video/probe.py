@@ -45,6 +45,9 @@ from workers.video.errors import (
 
 #: Frames larger than this on a side are refused (a header claiming 60000 px is not a video).
 DEFAULT_MAX_DIMENSION = 8192
+# Pixels one frame may claim (8K UHD, 7680 x 4320): a header claiming 8192 x 8192 or more would
+# make every decoder allocate hundreds of megabytes a frame before finding out it lies.
+DEFAULT_MAX_PIXELS = 7680 * 4320
 PROBE_TIMEOUT_S = 60.0
 
 
@@ -141,8 +144,13 @@ def probe(path: str | Path, *, backend: str | None = None) -> ProbeResult:
     raise ValueError(f"unknown probe backend {backend!r}")
 
 
-def require_video(result: ProbeResult, max_dimension: int = DEFAULT_MAX_DIMENSION) -> None:
-    """Refuse what is not a playable video: no video stream, absurd or empty frame size."""
+def require_video(
+    result: ProbeResult,
+    max_dimension: int = DEFAULT_MAX_DIMENSION,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> None:
+    """Refuse what is not a playable video: no video stream, absurd or empty frame size, a frame
+    over the pixel budget (as displayed or as stored, whichever is larger)."""
     if not result.has_video:
         if result.has_audio:
             raise NotAVideoError(
@@ -154,6 +162,12 @@ def require_video(result: ProbeResult, max_dimension: int = DEFAULT_MAX_DIMENSIO
         raise UnsupportedVideoError(
             f"The video claims a frame size of {width}×{height} pixels; WhereWhen accepts at most "
             f"{max_dimension} pixels on a side. The file is probably damaged or not a real video."
+        )
+    pixels = max(width * height, result.coded_width * result.coded_height)
+    if pixels > max_pixels:
+        raise UnsupportedVideoError(
+            f"The video claims a frame of {width}×{height} pixels ({pixels / 1e6:.1f} megapixels); "
+            f"WhereWhen decodes at most {max_pixels / 1e6:.1f} megapixels a frame."
         )
     if width < 2 or height < 2:
         raise UnsupportedVideoError(

@@ -5,15 +5,22 @@ ffmpeg: ``$WHEREWHEN_FFMPEG`` if set, else the binary shipped by the ``imageio-f
 or ``off`` disables it), else ``ffprobe`` on ``PATH`` (Debian's ``ffmpeg`` package installs
 one); imageio-ffmpeg ships none, so without it probing parses ``ffmpeg -i`` instead (see
 :mod:`workers.video.probe`).
+
+Every run is fenced (``popen``/``run`` set resource limits in the child before it executes):
+``FFMPEG_MAX_MEMORY_MB`` of address space (default 8192) and ``FFMPEG_MAX_CPU_SECONDS`` of CPU
+time (default 3600; the kernel stops the process past it). A crafted file that makes a decoder
+allocate without bound, or loop, fails that one run with an error instead of taking the
+machine down. ``0`` lifts a limit.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import resource
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from workers.video.errors import ToolMissingError
 
@@ -54,10 +61,49 @@ def ffprobe_exe() -> str | None:
     return shutil.which("ffprobe")
 
 
+def _limit(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def resource_limits() -> dict[int, int]:
+    """The rlimits every tool run gets (``resource.RLIMIT_*`` -> value; absent: unlimited)."""
+    limits = {}
+    memory_mb = _limit("FFMPEG_MAX_MEMORY_MB", 8192)
+    cpu_seconds = _limit("FFMPEG_MAX_CPU_SECONDS", 3600)
+    if memory_mb > 0:
+        limits[resource.RLIMIT_AS] = memory_mb * 1024 * 1024
+    if cpu_seconds > 0:
+        limits[resource.RLIMIT_CPU] = cpu_seconds
+    return limits
+
+
+def _preexec(limits: dict[int, int]) -> Callable[[], None]:
+    """What the child runs between fork and exec: only setrlimit calls, nothing that imports
+    or allocates, so it is safe in a process with threads."""
+    items = list(limits.items())
+    setrlimit = resource.setrlimit
+
+    def apply() -> None:
+        for kind, value in items:
+            setrlimit(kind, (value, value))
+
+    return apply
+
+
+def popen(args: Sequence[str], **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` with the resource limits applied in the child."""
+    try:
+        return subprocess.Popen(list(args), preexec_fn=_preexec(resource_limits()), **kwargs)
+    except FileNotFoundError as exc:
+        raise ToolMissingError(f"cannot run {args[0]}: {exc}") from exc
+
+
 def run(
     args: Sequence[str], *, timeout: float | None = None, input: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run a tool with stdin closed (or fed), capturing stdout and stderr as bytes."""
+    """Run a tool with stdin closed (or fed), capturing stdout and stderr as bytes, within the
+    resource limits."""
     try:
         return subprocess.run(
             list(args),
@@ -66,6 +112,7 @@ def run(
             capture_output=True,
             timeout=timeout,
             check=False,
+            preexec_fn=_preexec(resource_limits()),
         )
     except FileNotFoundError as exc:
         raise ToolMissingError(f"cannot run {args[0]}: {exc}") from exc

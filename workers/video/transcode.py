@@ -119,9 +119,7 @@ def _run_with_progress(
     timeout: float | None,
 ) -> None:
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
-        )
+        proc = tools.popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         try:
             assert proc.stdout is not None
             for raw in proc.stdout:

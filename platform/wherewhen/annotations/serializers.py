@@ -16,6 +16,7 @@ from wherewhen.annotations import labels as label_rules
 from wherewhen.annotations import services
 from wherewhen.annotations.geometry import MAX_LABEL_LENGTH
 from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.core import limits
 from wherewhen.videos.models import Dataset, Video
 
 # --- annotation content ----------------------------------------------------------------------
@@ -167,6 +168,10 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
         return services.project_progress(project)
 
     def validate_labels(self, labels: list[str]) -> list[str]:
+        if len(labels) > limits.PROJECT_LABELS_MAX:
+            raise serializers.ValidationError(
+                f"A project lists at most {limits.PROJECT_LABELS_MAX} labels; got {len(labels)}."
+            )
         cleaned = [label.strip() for label in labels]
         if any(not label for label in cleaned):
             raise serializers.ValidationError("Labels cannot be empty.")

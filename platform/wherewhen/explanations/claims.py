@@ -17,6 +17,11 @@ one result:
 * **requeue abandoned** -- a sweep run by every gpu worker (at start and then periodically)
   finds running rows whose owner is gone and queues them again (new task message). A message
   redelivered later by the broker finds the row done and does nothing.
+* **resend lost** -- the same sweep sends the task again for rows still ``queued`` (nobody ever
+  claimed them) ``EXPLANATION_RESEND_SECONDS`` after they were queued or last re-sent: their
+  message may be gone (a broker flushed or restarted without persistence). A second message
+  for a row that was merely waiting its turn is harmless: whichever comes second finds the row
+  claimed or done and does nothing.
 """
 
 from __future__ import annotations
@@ -280,3 +285,43 @@ def requeue_abandoned(limit: int = 100) -> list[int]:
                 requeue(row)  # sends the task on commit
                 requeued.append(row.pk)
     return requeued
+
+
+def resend_lost(limit: int = 100) -> list[int]:
+    """Send the compute task again for explanations queued too long; returns their ids.
+
+    ``queued_at`` moves to now for each, so a row is re-sent at most once per
+    ``EXPLANATION_RESEND_SECONDS``. When the broker cannot be reached the rows stay as they are
+    (queued, with their old ``queued_at``) and the next sweep tries again.
+    """
+    from wherewhen.explanations.services import send_compute
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=conf.resend_seconds())
+    resent: list[int] = []
+    with transaction.atomic():
+        rows = _lock(
+            Explanation.objects.filter(
+                status=Status.QUEUED,
+                source=Explanation.Source.COMPUTED,
+                queued_at__lt=cutoff,
+            ).order_by("queued_at", "id")
+        )[:limit]
+        for row in rows:
+            Explanation.objects.filter(pk=row.pk).update(queued_at=now, updated_at=now)
+            resent.append(row)
+    sent = []
+    for row in resent:  # after the commit: the worker that takes it sees the row as it is now
+        try:
+            send_compute(row)
+        except Exception:
+            log.warning("explanation %s: could not send it again", row.pk, exc_info=True)
+            Explanation.objects.filter(pk=row.pk, status=Status.QUEUED).update(
+                queued_at=row.queued_at
+            )
+            continue
+        log.warning(
+            "explanation %s: queued since %s and never claimed; sent again", row.pk, row.queued_at
+        )
+        sent.append(row.pk)
+    return sent

@@ -5,6 +5,7 @@
 | ``EXPLANATION_LEASE_SECONDS`` | 30 | a computing worker renews its claim this often x3; a claim not renewed for this long is abandoned and the work is queued again |
 | ``EXPLANATION_BATCH_MAX`` | 8 | most queued requests (same model, method, parameters) one compute task takes together |
 | ``EXPLANATION_IMPORT_MAX_BYTES`` | 64 MiB | largest ``.npz`` accepted for import |
+| ``EXPLANATION_RESEND_SECONDS`` | 300 | a request still queued (never claimed) this long is sent to the queue again: its message may have been lost (a broker restarted without persistence, flushed, or down when it was sent) |
 | ``EXPLANATION_MAX_ATTEMPTS`` | 3 | a request whose worker died this many times (crash, out of memory, hard time limit) fails instead of being queued again |
 | ``EXPLANATION_MODEL_ROOTS`` | (any) | colon-separated folders; when set, only checkpoint directories inside them can be registered |
 | ``EXPLANATION_TIME_LIMITS`` | fast 300/360 s, slow 3600/3700 s | (soft, hard) time limits per method family |
@@ -26,6 +27,10 @@ def _number(name: str, default: float) -> float:
 
 def lease_seconds() -> float:
     return max(1.0, _number("EXPLANATION_LEASE_SECONDS", 30))
+
+
+def resend_seconds() -> float:
+    return max(1.0, _number("EXPLANATION_RESEND_SECONDS", 300))
 
 
 def batch_max() -> int:

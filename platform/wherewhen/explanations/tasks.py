@@ -93,7 +93,8 @@ _sweeper: _Sweeper | None = None
 
 
 class _Sweeper(threading.Thread):
-    """In a gpu worker's main process: requeue abandoned work at start, then periodically."""
+    """In a gpu worker's main process, at start and then periodically: requeue abandoned work
+    and send again the work whose message was lost (celery beat is not needed)."""
 
     def __init__(self, interval: float) -> None:
         super().__init__(name="explanation-sweeper", daemon=True)
@@ -112,6 +113,9 @@ class _Sweeper(threading.Thread):
                     ids = claims.requeue_abandoned()
                     if ids:
                         log.warning("queued abandoned explanation(s) %s again", ids)
+                    ids = claims.resend_lost()
+                    if ids:
+                        log.warning("sent lost explanation(s) %s again", ids)
                 except Exception:
                     log.warning("the abandoned-work sweep failed", exc_info=True)
                 if self.stopping.wait(self.interval):
@@ -131,7 +135,8 @@ def _start_sweeper(sender, **kwargs) -> None:  # sender: the worker's Consumer
         return
     from wherewhen.explanations import conf
 
-    _sweeper = _Sweeper(interval=max(1.0, conf.lease_seconds() / 2))
+    interval = min(conf.lease_seconds() / 2, conf.resend_seconds() / 2)
+    _sweeper = _Sweeper(interval=max(1.0, interval))
     _sweeper.start()
 
 

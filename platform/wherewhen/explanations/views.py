@@ -161,6 +161,16 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def _accepted(self, request, outcome: services.RequestOutcome) -> Response:
         e = outcome.explanation
+        if outcome.queued:
+            # The task was sent when the transaction committed; if the broker could not be
+            # reached the row is failed by now: say so instead of "queued".
+            e.refresh_from_db(fields=["status", "error"])
+            if e.status == Explanation.Status.FAILED:
+                return Response(
+                    {"detail": e.error, "id": e.pk, "status": e.status},
+                    status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                    headers={"Retry-After": "10"},
+                )
         body = {
             "id": e.pk,
             "status": e.status,

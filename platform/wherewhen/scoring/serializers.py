@@ -3,9 +3,9 @@ for the OpenAPI schema and validate the settings a researcher changes)."""
 
 from __future__ import annotations
 
-import math
-
 from rest_framework import serializers
+
+from wherewhen.core import limits
 
 
 class ScoringNamedSerializer(serializers.Serializer):
@@ -214,10 +214,9 @@ class ScoringSettingsSerializer(serializers.Serializer):
     )
 
     def validate_tolerance(self, value: float) -> float:
-        if not math.isfinite(value) or value < 0:
-            raise serializers.ValidationError(
-                f"The tolerance must be 0 or more pixels; got {value}."
-            )
+        problem = limits.tolerance_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
 

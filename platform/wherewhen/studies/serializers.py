@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from wherewhen.core import limits
 from wherewhen.core.fields import BoundedDictField
 from wherewhen.studies.models import Stimulus, Study, TrialKind
 
@@ -12,6 +13,14 @@ ANSWER_MAX_BYTES = 16 * 1024
 CLIENT_TIMES_MAX_BYTES = 4 * 1024
 VIEWPORT_MAX_BYTES = 2 * 1024
 PARAMS_MAX_BYTES = 4 * 1024
+
+
+def _between(low: int, high: int):
+    def check(value: int) -> None:
+        if not low <= value <= high:
+            raise serializers.ValidationError(f"Must be from {low} to {high}; got {value}.")
+
+    return check
 
 
 class StudySerializer(serializers.ModelSerializer):
@@ -79,9 +88,27 @@ class StudySerializer(serializers.ModelSerializer):
     def get_participant_link(self, obj: Study) -> str:
         return f"/p/{obj.slug}"
 
+    def validate_likert_points(self, value: int) -> int:
+        if not limits.LIKERT_POINTS_MIN <= value <= limits.LIKERT_POINTS_MAX:
+            raise serializers.ValidationError(
+                f"A rating scale has {limits.LIKERT_POINTS_MIN} to {limits.LIKERT_POINTS_MAX} "
+                f"points; got {value}."
+            )
+        return value
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, (low, high) in limits.STUDY_BOUNDS.items():
+            fields[name].validators.append(_between(low, high))
+        return fields
+
     def validate_attention_checks(self, value):
         if not isinstance(value, list):
             raise serializers.ValidationError("A list of checks.")
+        if len(value) > limits.ATTENTION_CHECKS_MAX:
+            raise serializers.ValidationError(
+                f"At most {limits.ATTENTION_CHECKS_MAX} attention checks; got {len(value)}."
+            )
         for check in value:
             if (
                 not isinstance(check, dict)

@@ -178,7 +178,7 @@ def check_is_video(path: Path) -> dict:
     """Fast header check (no decoding): refuse at once what is plainly not a playable video."""
     try:
         info = probe(path)
-        require_video(info, settings.VIDEO_MAX_DIMENSION)
+        require_video(info, settings.VIDEO_MAX_DIMENSION, settings.VIDEO_MAX_PIXELS)
     except VideoError as exc:
         raise VideoRejected(str(exc)) from exc
     return info.to_dict()
@@ -344,7 +344,11 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
         if not source.is_file():
             raise VideoError("The uploaded file is missing from storage; upload it again.")
         result = process_video(
-            source, folder, max_dimension=settings.VIDEO_MAX_DIMENSION, progress=progress
+            source,
+            folder,
+            max_dimension=settings.VIDEO_MAX_DIMENSION,
+            max_pixels=settings.VIDEO_MAX_PIXELS,
+            progress=progress,
         )
     except _VideoDeleted:
         _remove_folder_if_orphan(video)

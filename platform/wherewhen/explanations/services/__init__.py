@@ -47,6 +47,7 @@ from wherewhen.explanations.services.checks import check_clip, no_sound_message
 from wherewhen.explanations.services.imports import import_explanation
 from wherewhen.explanations.services.registry import delete_model, register_model
 from wherewhen.explanations.services.requests import (
+    QUEUE_UNREACHABLE,
     RequestOutcome,
     enqueue_compute,
     map_payload,
@@ -54,6 +55,7 @@ from wherewhen.explanations.services.requests import (
     request_key,
     requeue,
     require_map,
+    send_compute,
     status_of,
 )
 from wherewhen.explanations.services.reviewing import (
@@ -66,6 +68,8 @@ from wherewhen.explanations.services.truth import ground_truth
 from wherewhen.explanations.storage import read_map
 
 __all__ = [
+    "QUEUE_UNREACHABLE",
+    "send_compute",
     "EXPORT_DEFAULTS",
     "RequestOutcome",
     "add_flag",

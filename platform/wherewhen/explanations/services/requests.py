@@ -64,26 +64,35 @@ def request_key(
     )
 
 
+QUEUE_UNREACHABLE = "Could not reach the task queue"
+
+
+def send_compute(explanation: Explanation) -> None:
+    """Send the compute task for ``explanation`` now, with its method family's time limits
+    (raises ``tasking.QueueUnavailable`` when the broker cannot be reached)."""
+    soft, hard = methods.time_limits(explanation.method)
+    tasking.send(
+        tasking.EXPLANATION_COMPUTE,
+        args=[explanation.pk],
+        task_id=explanation.task_id,
+        soft_time_limit=soft,
+        time_limit=hard,
+    )
+
+
 def enqueue_compute(explanation: Explanation) -> None:
     """Send the compute task for ``explanation`` once the current transaction commits."""
-    soft, hard = methods.time_limits(explanation.method)
-    pk, task_id = explanation.pk, explanation.task_id
+    pk = explanation.pk
 
     def send() -> None:
         try:
-            tasking.send(
-                tasking.EXPLANATION_COMPUTE,
-                args=[pk],
-                task_id=task_id,
-                soft_time_limit=soft,
-                time_limit=hard,
-            )
+            send_compute(explanation)
         except tasking.QueueUnavailable as exc:  # say so on the row, a new request retries
             log.exception("could not queue explanation %s", pk)
             Explanation.objects.filter(pk=pk, status=Explanation.Status.QUEUED).update(
                 status=Explanation.Status.FAILED,
-                error=f"Could not reach the task queue ({str(exc).split(':')[0]}); request it "
-                "again in a moment.",
+                error=f"{QUEUE_UNREACHABLE} ({str(exc).split(':')[0]}); request it again in a "
+                "moment.",
                 finished_at=timezone.now(),
             )
 
