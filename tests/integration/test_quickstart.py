@@ -77,14 +77,14 @@ def test_run_command_starts_healthy_platform_and_stops_cleanly(tmp_path):
         output = _read_until(proc, "Press Ctrl-C", timeout=240)
         assert f"WhereWhen is running at {base}" in output
         for user in ("researcher", "annotator", "reviewer", "participant"):
-            assert f"{user}-demo" in output
+            assert f"{user}-demo-pass" in output
         with urllib.request.urlopen(base + "healthz", timeout=10) as response:
             health = json.loads(response.read())
         assert health["status"] == "ok"
         assert all(health["checks"]["workers"]["queues"][q] for q in ("default", "media", "gpu"))
         assert health["checks"]["broker"]["detail"] == "sqla+sqlite"
         assert health["checks"]["database"]["detail"] == "sqlite"
-        assert "token" in _login(base, "researcher", "researcher-demo")
+        assert "token" in _login(base, "researcher", "researcher-demo-pass")
     finally:
         code = _stop(proc)
     assert code == 0
@@ -97,7 +97,7 @@ def test_run_command_starts_healthy_platform_and_stops_cleanly(tmp_path):
     proc = _start(tmp_path, port)
     try:
         _read_until(proc, "Press Ctrl-C", timeout=240)
-        assert "token" in _login(base, "annotator", "annotator-demo")
+        assert "token" in _login(base, "annotator", "annotator-demo-pass")
     finally:
         assert _stop(proc) == 0
     assert (tmp_path / "secret_key").read_text() == secret

@@ -111,7 +111,7 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent():
     call_command("seed_demo", verbosity=0)
     roles = sorted(User.objects.values_list("role", flat=True))
     assert roles == sorted(Role.values)
-    assert User.objects.get(username="annotator").check_password("annotator-demo")
+    assert User.objects.get(username="annotator").check_password("annotator-demo-pass")
 
 
 def test_admin_login_page_renders(client):

@@ -1500,7 +1500,7 @@ export interface components {
             readonly status: components["schemas"]["AssignmentStatusEnum"];
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
-            readonly annotator: string;
+            readonly annotator: string | null;
             /** Format: date-time */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
@@ -1511,7 +1511,7 @@ export interface components {
             readonly submitted_at: string | null;
             /** Format: date-time */
             readonly reviewed_at: string | null;
-            readonly reviewer: string;
+            readonly reviewer: string | null;
             readonly review_comment: string;
             /** Format: date-time */
             readonly created_at: string;
@@ -1526,7 +1526,7 @@ export interface components {
             readonly status: components["schemas"]["AssignmentStatusEnum"];
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
-            readonly annotator: string;
+            readonly annotator: string | null;
             /** Format: date-time */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
@@ -1537,7 +1537,7 @@ export interface components {
             readonly submitted_at: string | null;
             /** Format: date-time */
             readonly reviewed_at: string | null;
-            readonly reviewer: string;
+            readonly reviewer: string | null;
             readonly review_comment: string;
             /** Format: date-time */
             readonly created_at: string;
@@ -2001,7 +2001,7 @@ export interface components {
             readonly status: components["schemas"]["AssignmentStatusEnum"];
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
-            readonly annotator: string;
+            readonly annotator: string | null;
             /** Format: date-time */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
@@ -2012,7 +2012,7 @@ export interface components {
             readonly submitted_at: string | null;
             /** Format: date-time */
             readonly reviewed_at: string | null;
-            readonly reviewer: string;
+            readonly reviewer: string | null;
             readonly review_comment: string;
             /** Format: date-time */
             readonly created_at: string;
@@ -2112,7 +2112,7 @@ export interface components {
             audio: components["schemas"]["AudioCurve"] | null;
             readonly attempts: number;
             readonly batch_size: number;
-            requested_by?: string;
+            requested_by?: string | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -2709,7 +2709,7 @@ export interface components {
             readonly public: boolean;
             /** @description Ships with WhereWhen */
             readonly bundled: boolean;
-            readonly owner: string;
+            readonly owner: string | null;
             readonly can_edit: boolean;
             /** Format: date-time */
             readonly created_at: string;

@@ -451,8 +451,12 @@ class AnnotationAssignmentSerializer(serializers.ModelSerializer):
     project = serializers.SerializerMethodField()
     video = serializers.SerializerMethodField()
     label = serializers.CharField(source="task.label", read_only=True)
-    annotator = serializers.CharField(source="annotator.username", read_only=True, default=None)
-    reviewer = serializers.CharField(source="reviewer.username", read_only=True, default=None)
+    annotator = serializers.CharField(
+        source="annotator.username", read_only=True, default=None, allow_null=True
+    )
+    reviewer = serializers.CharField(
+        source="reviewer.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Assignment

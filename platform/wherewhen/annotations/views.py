@@ -477,6 +477,13 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["get"])
     def video(self, request: Request, pk=None) -> HttpResponse:
         assignment = self.get_object()
+        if assignment.annotator_id == request.user.id and not services.annotator_may_watch(
+            assignment
+        ):
+            raise exceptions.PermissionDenied(
+                "This task is no longer yours (you gave it back or its lease ran out). "
+                "Open it again from your tasks to watch its video."
+            )
         video = assignment.task.video
         path = media_path(video.playback.name) if video.playback else None
         if path is None or not path.is_file():

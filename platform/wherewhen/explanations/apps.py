@@ -5,3 +5,8 @@ class ExplanationsConfig(AppConfig):
     name = "wherewhen.explanations"
     label = "explanations"
     verbose_name = "Models and explanations"
+
+    def ready(self) -> None:
+        from wherewhen.explanations import cleanup
+
+        cleanup.connect()

@@ -31,7 +31,9 @@ def _absolute(request, path: str) -> str:
 
 
 class RegisteredModelSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner = serializers.CharField(
+        source="owner.username", read_only=True, default=None, allow_null=True
+    )
     labels = serializers.ListField(child=serializers.CharField(), read_only=True)
     input_spec = serializers.DictField(read_only=True)
     grid = serializers.ListField(child=serializers.IntegerField(), read_only=True)
@@ -162,7 +164,9 @@ class ExplanationSerializer(serializers.ModelSerializer):
     params = serializers.DictField(read_only=True)
     video = VideoSummarySerializer(read_only=True)
     model = ModelSummarySerializer(read_only=True, allow_null=True)
-    requested_by = serializers.CharField(source="requested_by.username", default=None)
+    requested_by = serializers.CharField(
+        source="requested_by.username", default=None, allow_null=True
+    )
     explained_label = serializers.SerializerMethodField()
     grid = serializers.ListField(child=serializers.IntegerField())
     temporal = serializers.ListField(child=serializers.FloatField())

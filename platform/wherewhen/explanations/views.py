@@ -466,7 +466,10 @@ class BulkRunViewSet(
         body = serializers.BulkRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        dataset = services.dataset_for(request.user, data["dataset"])
+        if "dataset" in data:
+            dataset = services.dataset_for(request.user, data["dataset"])
+        else:
+            dataset = services.dataset_named(request.user, data["dataset_name"])
         model = services.model_for(request.user, data["model"])
         params = data.get("params") or {}
         if not isinstance(params, dict):

@@ -100,6 +100,15 @@ class StudySerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         for name, (low, high) in limits.STUDY_BOUNDS.items():
             fields[name].validators.append(_between(low, high))
+        # Only projects the designer may see: another researcher's project id answers exactly
+        # like an id that does not exist (nobody can probe which ids exist).
+        request = self.context.get("request")
+        if "pointing_project" in fields and request is not None:
+            from wherewhen.annotations import services as annotation_services
+
+            fields["pointing_project"].queryset = annotation_services.projects_visible_to(
+                request.user
+            )
         return fields
 
     def validate_attention_checks(self, value):

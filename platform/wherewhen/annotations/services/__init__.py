@@ -34,6 +34,7 @@ from wherewhen.annotations.geometry import (
 from wherewhen.annotations.labels import LabelChoice
 from wherewhen.annotations.services.access import (
     HOLDING,
+    annotator_may_watch,
     assignments_visible_to,
     can_review,
     open_projects_for,
@@ -86,6 +87,7 @@ from wherewhen.annotations.services.reviewing import review
 # The public surface (the geometry, evidence and label types are re-exported for scoring and
 # benchmarks).
 __all__ = [
+    "annotator_may_watch",
     "CvatImport",
     "ExportFile",
     "HOLDING",

@@ -15,7 +15,10 @@ Annotators take tasks from the projects open to them (:func:`open_projects_for`)
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from wherewhen.accounts.access import is_annotator, is_researcher, reviews, sees_all
 from wherewhen.accounts.models import Role, User
@@ -84,16 +87,35 @@ def open_projects_for(annotator: User) -> QuerySet[Project]:
     )
 
 
+def _watching_q(now: datetime) -> Q:
+    """An annotator's assignments that let them watch its video: in progress under a lease
+    that has not run out, or their submitted work (submitted, accepted, sent back)."""
+    return Q(status__in=HOLDING) | Q(status=Status.IN_PROGRESS, lease_expires_at__gt=now)
+
+
+def annotator_may_watch(assignment: Assignment, now: datetime | None = None) -> bool:
+    """Whether the annotator of ``assignment`` may still watch its video: not once they gave
+    the task back or its lease ran out (until they open it again)."""
+    now = now or timezone.now()
+    return Assignment.objects.filter(pk=assignment.pk).filter(_watching_q(now)).exists()
+
+
 def user_can_view_video(user: User, video: Video) -> bool:
-    """Whether annotation work lets ``user`` watch ``video``: their own assignment on it, a
-    project of theirs containing it, or a reviewer's review of it."""
+    """Whether annotation work lets ``user`` watch ``video``: an assignment of theirs on it that
+    is in progress under a live lease or submitted, a project of theirs containing it, or a
+    reviewer's review of it. An annotator who gave a task back, or whose lease ran out, no
+    longer sees its video."""
     if not user.is_authenticated:
         return False
     if user.is_superuser or video.owner_id == user.id:
         return True
     tasks = Task.objects.filter(video=video)
     if is_annotator(user):
-        return Assignment.objects.filter(task__in=tasks, annotator=user).exists()
+        return (
+            Assignment.objects.filter(task__in=tasks, annotator=user)
+            .filter(_watching_q(timezone.now()))
+            .exists()
+        )
     if is_researcher(user):
         return tasks.filter(project__owner=user).exists()
     if sees_all(user):

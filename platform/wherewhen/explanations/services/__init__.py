@@ -33,6 +33,7 @@ from wherewhen.explanations.services.access import (
     can_import,
     can_request,
     dataset_for,
+    dataset_named,
     model_for,
     user_can_view_video,
     video_for,
@@ -68,6 +69,7 @@ from wherewhen.explanations.services.truth import ground_truth
 from wherewhen.explanations.storage import read_map
 
 __all__ = [
+    "dataset_named",
     "QUEUE_UNREACHABLE",
     "send_compute",
     "EXPORT_DEFAULTS",

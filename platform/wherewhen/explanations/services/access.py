@@ -114,3 +114,12 @@ def dataset_for(user, dataset_id: Any, field: str = "dataset") -> Dataset:
     if dataset is None or not (user.is_superuser or dataset.owner_id == user.pk):
         raise Invalid({field: f"No dataset with id {dataset_id} is yours."})
     return dataset
+
+
+def dataset_named(user, name: str, field: str = "dataset_name") -> Dataset:
+    """``user``'s dataset called ``name`` (the one bulk runs and imports name); otherwise
+    :class:`Invalid`."""
+    dataset = Dataset.objects.filter(owner=user, name=str(name).strip()).first()
+    if dataset is None:
+        raise Invalid({field: f"You have no dataset named {str(name)[:200]!r}."})
+    return dataset

@@ -19,7 +19,15 @@ log = logging.getLogger(__name__)
 EXPORT_DEFAULTS = {"colormap": "jet", "opacity": 0.5, "threshold": 0.0}
 
 
-def add_flag(user, explanation: Explanation, *, reason: str, comment: str, time: float | None):
+def add_flag(
+    user,
+    explanation: Explanation,
+    *,
+    reason: str = Flag.Reason.OTHER,
+    comment: str = "",
+    time: float | None = None,
+):
+    """Flag ``explanation`` (the reason defaults to "other", the time to the whole clip)."""
     return Flag.objects.create(
         explanation=explanation, author=user, reason=reason, comment=comment, time=time
     )
