@@ -1879,6 +1879,14 @@ export interface components {
             stage: string;
             feedback: string | null;
         };
+        /**
+         * @description An error: ``{"detail": "..."}``, or ``{"<field>": ["message", ...], ...}`` naming every
+         *     problem of the request (nested fields nest the same way).
+         */
+        ApiError: {
+            /** @description what went wrong (absent: see the fields) */
+            detail?: string | string[];
+        };
         ApiRoot: {
             version: string;
             links: {
@@ -3289,12 +3297,14 @@ export interface operations {
                     "application/xml": string;
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3338,12 +3348,14 @@ export interface operations {
                     "application/json": components["schemas"]["DraftSaved"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3391,12 +3403,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationAssignment"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3444,12 +3458,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationAssignmentDetail"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3501,12 +3517,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationAssignment"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3558,12 +3576,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationAssignmentDetail"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3619,12 +3639,14 @@ export interface operations {
                     "video/mp4": string;
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3809,12 +3831,14 @@ export interface operations {
                     "application/json": components["schemas"]["ClassMap"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3871,12 +3895,14 @@ export interface operations {
                     "application/zip": string;
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3918,12 +3944,14 @@ export interface operations {
                     "application/json": components["schemas"]["VideoGroundTruth"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -3967,12 +3995,14 @@ export interface operations {
                     "application/json": components["schemas"]["CvatImportResult"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -4012,12 +4042,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationQuality"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -4063,12 +4095,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationTask"][];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -4249,12 +4283,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationTask"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -4294,12 +4330,14 @@ export interface operations {
                     "application/json": components["schemas"]["VideoGroundTruth"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -4345,12 +4383,14 @@ export interface operations {
                     "application/json": components["schemas"]["AnnotationTask"];
                 };
             };
-            /** @description Invalid input, with a message per field */
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             403: {
                 headers: {
@@ -4411,12 +4451,13 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -4489,12 +4530,13 @@ export interface operations {
                     "application/json": components["schemas"]["Token"];
                 };
             };
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Detail"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -5883,12 +5925,13 @@ export interface operations {
                     "application/json": components["schemas"]["Video"];
                 };
             };
+            /** @description Invalid input: a message, or messages per field */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VideoDetailMessage"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
             413: {

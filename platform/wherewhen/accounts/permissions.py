@@ -26,3 +26,11 @@ class IsReviewer(HasRole):
 class IsAnnotator(HasRole):
     roles = access.ANNOTATORS
     message = "Only annotators can do this."
+
+
+class DoesAnnotationWork(HasRole):
+    """Annotators (their own work), researchers (their projects') and reviewers (submitted
+    work) see assignments; other roles have none."""
+
+    roles = access.ANNOTATORS + access.REVIEWERS
+    message = "Only annotators, reviewers and researchers can see annotation work."

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from wherewhen.accounts import lockout
 from wherewhen.accounts.serializers import LoginSerializer, TokenSerializer, UserSerializer
 from wherewhen.core.clientaddr import client_ip
+from wherewhen.core.schema import INVALID
 
 INVALID_CREDENTIALS = "Invalid username or password."
 DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
@@ -54,7 +55,7 @@ class LoginView(APIView):
 
     @extend_schema(
         request=LoginSerializer,
-        responses={200: UserSerializer, 400: DetailSerializer},
+        responses={200: UserSerializer, 400: INVALID},
         summary="Log in (browser session)",
     )
     def post(self, request):
@@ -92,7 +93,7 @@ class TokenView(APIView):
 
     @extend_schema(
         request=LoginSerializer,
-        responses={200: TokenSerializer, 400: DetailSerializer},
+        responses={200: TokenSerializer, 400: INVALID},
         summary="Get an API token",
     )
     def post(self, request):

@@ -6,7 +6,6 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -14,23 +13,23 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from wherewhen.accounts.permissions import IsAnnotator, IsResearcher, IsReviewer
+from wherewhen.accounts.permissions import DoesAnnotationWork, IsAnnotator, IsResearcher, IsReviewer
 from wherewhen.annotations import serializers as s
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Project, Task
 from wherewhen.core.exceptions import Conflict
 from wherewhen.core.parsers import SafeJSONParser
+from wherewhen.core.schema import INVALID
 from wherewhen.core.streaming import ranged_file_response
 from wherewhen.videos.models import Video
 from wherewhen.videos.services import media_path
 
 DetailSerializer = inline_serializer("AnnotationDetail", {"detail": serializers.CharField()})
 ERRORS = {
-    400: OpenApiResponse(description="Invalid input, with a message per field"),
+    400: INVALID,
     403: DetailSerializer,
     404: DetailSerializer,
 }
@@ -55,7 +54,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
     pagination_class = None
 
     def get_permissions(self):
-        if self.action in ("list", "retrieve", "quality", "ground_truth", "class_map"):
+        if self.action in ("list", "retrieve", "quality", "ground_truth", "class_map", "export"):
             return [CanReadProjects()]
         return [IsResearcher()]
 
@@ -345,7 +344,7 @@ class QueueViewSet(viewsets.ViewSet):
 class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Assignments: an annotator's own, a researcher's projects', reviewers' review queue."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [DoesAnnotationWork]
     parser_classes = [SafeJSONParser]
 
     def get_serializer_class(self):

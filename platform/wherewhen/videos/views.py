@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
 from wherewhen.core.parsers import SafeJSONParser
+from wherewhen.core.schema import INVALID
 from wherewhen.core.streaming import ranged_file_response
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
@@ -136,7 +137,7 @@ class VideoViewSet(
         responses={
             201: VideoSerializer,
             200: VideoSerializer,
-            400: DetailSerializer,
+            400: INVALID,
             413: DetailSerializer,
         },
         summary="Upload a video (201; 200 with the existing video when the content is known)",
