@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from tests.annotation_support import annotation, box_track, make_project, make_video, user
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Task
+from wherewhen.annotations.services import queue
 from wherewhen.core.exceptions import Conflict, NotAllowed
 
 pytestmark = pytest.mark.django_db
@@ -258,3 +260,86 @@ def test_fifty_annotators_at_once_on_postgresql():
         assert a.version >= 1 and a.draft["tracks"], a.pk
         if a.status == Assignment.Status.SUBMITTED:
             assert a.tracks.count() == 1
+
+
+def _lease(person, task) -> Assignment:
+    """Another request's slot on ``task``, taken from another connection."""
+    return Assignment.objects.create(
+        task=task,
+        annotator=person,
+        source="crowd",
+        status=Assignment.Status.IN_PROGRESS,
+        lease_expires_at=timezone.now() + timedelta(minutes=30),
+    )
+
+
+def _in_thread(fn) -> None:
+    def run() -> None:
+        try:
+            fn()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_video_filled_between_the_pick_and_the_count_is_let_go(monkeypatch):
+    """The candidate query's counts can be stale by the time its row is locked: the count under
+    the lock catches it, the row is let go and the annotator gets the next video."""
+    researcher = user("rita", Role.RESEARCHER)
+    project = make_project(
+        researcher, [make_video(researcher, f"v{i}") for i in range(2)], overlap=1, max_overlap=1
+    )
+    first, second = Task.objects.filter(project=project).order_by("id")
+    alice, zed = annotators(2)
+    real_pick, filled = queue._pick, []
+
+    def pick(*args, **kwargs):
+        task = real_pick(*args, **kwargs)
+        if task is not None and not filled:
+            # Another request takes the last slot of the video just locked, and commits.
+            _in_thread(lambda: _lease(zed, task))
+            filled.append(task.pk)
+        return task
+
+    monkeypatch.setattr(queue, "_pick", pick)
+    got = services.next_task(alice, project)
+    assert filled == [first.pk]
+    assert got is not None and got.task_id == second.pk
+    assert Assignment.objects.filter(task=first).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_request_waits_for_videos_held_by_others_instead_of_giving_up():
+    """Every candidate locked by requests in flight: the request waits for a row (no sleeping
+    and polling), finds that video filled when it is let go, and takes the other one."""
+    researcher = user("rita", Role.RESEARCHER)
+    project = make_project(
+        researcher, [make_video(researcher, f"v{i}") for i in range(2)], overlap=1, max_overlap=1
+    )
+    first, second = Task.objects.filter(project=project).order_by("id")
+    alice, zed = annotators(2)
+    locked, hold = threading.Event(), 0.5
+
+    def in_flight() -> None:
+        with transaction.atomic():
+            list(Task.objects.select_for_update().filter(project=project))
+            locked.set()
+            time.sleep(hold)
+            _lease(zed, first)
+
+    holder = threading.Thread(target=lambda: _in_thread(in_flight))
+    holder.start()
+    assert locked.wait(10)
+    start = time.monotonic()
+    got = services.next_task(alice, project)
+    waited = time.monotonic() - start
+    holder.join(timeout=30)
+    assert got is not None and got.task_id == second.pk
+    assert waited >= hold * 0.8
+    assert Assignment.objects.filter(task=first).count() == 1

@@ -12,7 +12,8 @@ module         what it holds
                and how a model's classes map to them
 ``quality``    consensus-based: agreement and flags, a video's ground truth, the evidence
                scoring reads, progress and quality reports
-``queue``      the annotator's side: next task, leases, resume, release, drafts, submission
+``queue``      the annotator's next task: leases, the pick-and-lock of a free slot
+``work``       an assignment held: resume, release, drafts, submission
 ``reviewing``  accepting or rejecting submitted annotations (``review``)
 ``exchange``   known ground truth coming in (from code or a CVAT file) and exports (CVAT XML,
                COCO-style JSON, CSV)
@@ -76,13 +77,10 @@ from wherewhen.annotations.services.queue import (
     expire_leases,
     live_q,
     next_task,
-    release,
-    resume,
-    save_draft,
-    submit,
     work_available,
 )
 from wherewhen.annotations.services.reviewing import review
+from wherewhen.annotations.services.work import release, resume, save_draft, submit
 
 # The public surface (the geometry, evidence and label types are re-exported for scoring and
 # benchmarks).

@@ -1,4 +1,4 @@
-"""The annotator's side: the task queue, leases, drafts and submission.
+"""The annotator's next task: the queue, leases and taking a slot (drafts and submission: ``work``).
 
 Leases
     ``next_task`` gives an annotator an assignment with a lease (``Project.lease_minutes``,
@@ -8,42 +8,65 @@ Leases
     draft is still there) — which works only while the video still has a free slot.
 
 Concurrency
-    Every assignment is created while holding a lock on its task's row (``SELECT ... FOR
-    UPDATE SKIP LOCKED`` on PostgreSQL), and the count of live assignments is taken under that
-    lock, so two annotators can never both take the last slot. Requests of one annotator are
-    serialized by locking their user row, so double clicks never give two tasks. On SQLite
-    (no row locks) each ``next_task`` transaction starts with a write, which takes SQLite's
-    single write lock and serializes the whole read-count-insert. A unique constraint on
+    A slot is taken while holding a lock on its task's row, and the count of live assignments
+    is taken under that lock, so two annotators can never both take the last slot. Requests of
+    one annotator are serialized by locking their user row first thing in the transaction
+    (``resume`` does the same), so double clicks never give two tasks. A unique constraint on
     (task, annotator) backs this up in the database.
+
+    On PostgreSQL a request for a regular video runs, after marking lapsed leases expired:
+
+    1. one statement that locks the annotator's user row and checks that the project asked
+       for is open to them, then one that looks for their own work (in progress, or sent
+       back), which must see everything their earlier requests committed;
+    2. one query that picks the fullest candidate video whose row no other request holds and
+       locks it (``... ORDER BY live DESC, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED``), so
+       concurrent requests spread over the videos instead of queueing on one row;
+    3. one query that counts the video's live assignments (and the annotator's own) under the
+       lock. It starts after the lock was granted, so it sees every slot taken before, which
+       the candidate query's snapshot may not;
+    4. the insert of the assignment (or the update reopening their expired one, draft kept).
+
+    No step sleeps or polls. When every candidate is held by requests in flight, the request
+    waits for one of their rows (the same query without SKIP LOCKED, the candidates in an
+    order of the annotator's own, so that waiting requests spread over the held rows instead of
+    all queueing on the fullest), and PostgreSQL wakes it when the holder commits. If the count
+    in step 3 shows the video full (filled by a request that committed after the candidate
+    query), the row is let go and the request picks again; that candidate query sees the video
+    full. A try that may wait runs in a savepoint, rolled back to let the row go; the first
+    try, which nearly always succeeds, runs without one, and on that rare failure the whole
+    transaction is started again (trying in savepoints). A request so holds its user row and
+    at most one task row, and waits for a task row only while holding no other, so requests
+    cannot deadlock one another.
+
+    On SQLite (no row locks) each ``next_task`` transaction starts with a write, which takes
+    SQLite's single write lock and serializes the whole read-count-insert; the candidate
+    query's counts are then exact and one pick is enough.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from wherewhen.accounts.models import User
-from wherewhen.annotations.geometry import is_empty
 from wherewhen.annotations.models import Assignment, Project, Task
 from wherewhen.annotations.services.access import HOLDING, open_projects_for, takes_tasks
-from wherewhen.annotations.services.content import clean_for_task, write_annotation
-from wherewhen.annotations.services.quality import refresh_task_quality
-from wherewhen.core.exceptions import Conflict, Invalid, NotAllowed, NotFound
+from wherewhen.core.exceptions import NotAllowed
 
 logger = logging.getLogger(__name__)
 
 Status = Assignment.Status
 Source = Assignment.Source
 
-CANDIDATES_PER_TRY = 25
-LOCK_TRIES = 8
+# Tries of one request to take a slot; a try fails only when another request filled the video
+# it picked meanwhile, so this is never reached in practice.
+MAX_TRIES = 50
 
 
 def live_q(now: datetime) -> Q:
@@ -66,13 +89,30 @@ def expire_leases(now: datetime | None = None) -> int:
     )
 
 
-def _lock_annotator(annotator: User) -> None:
-    """Serialize one annotator's queue requests. On SQLite the UPDATE also takes the database's
-    write lock first thing in the transaction, which serializes every queue transaction."""
+def _lock_annotator(annotator: User, project: Project | None = None) -> None:
+    """Serialize one annotator's queue requests; given a project, refuse it (403) unless it is
+    open to them (on PostgreSQL in the same statement). On SQLite the UPDATE also takes the
+    database's write lock first thing in the transaction, which serializes every queue
+    transaction."""
+    users = User.objects.filter(pk=annotator.pk)
     if connection.features.has_select_for_update:
-        list(User.objects.select_for_update().filter(pk=annotator.pk).values_list("pk", flat=True))
-    else:
-        User.objects.filter(pk=annotator.pk).update(role=F("role"))
+        # NO KEY UPDATE: conflicts with itself, but not with rows that merely refer to the user.
+        users = users.select_for_update(no_key=True, of=("self",))
+        if project is None:
+            list(users.values_list("pk", flat=True))
+            return
+        is_open = open_projects_for(annotator).filter(pk=project.pk)
+        allowed = list(users.annotate(open=Exists(is_open)).values_list("open", flat=True))
+        if not (allowed and allowed[0]):
+            raise NotAllowed("This project is not open to you.")
+        return
+    users.update(role=F("role"))
+    if project is not None and not open_projects_for(annotator).filter(pk=project.pk).exists():
+        raise NotAllowed("This project is not open to you.")
+
+
+class _Filled(Exception):
+    """The video a request locked was filled meanwhile (see ``_take_slot``)."""
 
 
 def next_task(
@@ -90,21 +130,26 @@ def next_task(
     now = now or timezone.now()
     expire_leases(now)
     if project is not None:
-        if not open_projects_for(annotator).filter(pk=project.pk).exists():
-            raise NotAllowed("This project is not open to you.")
         projects = [project]
     else:
         projects = list(open_projects_for(annotator).order_by("created_at", "id"))
-    for attempt in range(1, 4):
+        if not projects:
+            return None
+    attempt, careful = 0, False
+    while attempt < 3:
         try:
             with transaction.atomic():
-                _lock_annotator(annotator)
-                return _next_task_locked(annotator, projects, now)
+                _lock_annotator(annotator, project)
+                return _next_task_locked(annotator, projects, now, careful)
+        except _Filled:
+            careful = True  # once: the next transaction tries each video in a savepoint
         except IntegrityError:
             # The unique (task, annotator) constraint caught a race the locks did not.
+            attempt += 1
             logger.warning("next_task: integrity error on attempt %d, retrying", attempt)
         except OperationalError as error:
-            # A deadlock PostgreSQL broke (not expected, see _take_slot): retry.
+            # A deadlock PostgreSQL broke (not expected, see the module doc): retry.
+            attempt += 1
             if getattr(error.__cause__, "sqlstate", None) != "40P01" or attempt == 3:
                 raise
             logger.warning("next_task: deadlock on attempt %d, retrying", attempt)
@@ -114,25 +159,52 @@ def next_task(
 def _mine(annotator: User, projects: list[Project]) -> QuerySet[Assignment]:
     return Assignment.objects.filter(
         annotator=annotator, task__project__in=projects
-    ).select_related("task__project", "task__video")
+    ).select_related("task__project")
 
 
-def _next_task_locked(annotator: User, projects: list[Project], now: datetime) -> Assignment | None:
-    mine = _mine(annotator, projects)
-    current = (
-        mine.filter(status=Status.IN_PROGRESS, lease_expires_at__gt=now)
-        .order_by("lease_expires_at", "id")
-        .first()
+def _own_work(annotator: User, projects: list[Project], now: datetime) -> Assignment | None:
+    """The annotator's assignment in progress (the lease ending first), else the one a
+    reviewer sent back first: one query, and a second to load it when there is one."""
+    assignment, task = (
+        connection.ops.quote_name(model._meta.db_table) for model in (Assignment, Task)
     )
-    if current is not None:
-        current.lease_expires_at = _lease_end(current.task.project, now)
-        current.save(update_fields=["lease_expires_at"])
-        return current
-    returned = mine.filter(status=Status.REJECTED).order_by("reviewed_at", "id").first()
-    if returned is not None:
-        return _reopen(returned, now)
+    in_projects = ", ".join(f"%(project{i})s" for i in range(len(projects)))
+    in_progress = "a.status = %(in_progress)s AND a.lease_expires_at > %(now)s"
+    sql = f"""
+        SELECT a.id FROM {assignment} a JOIN {task} t ON t.id = a.task_id
+        WHERE a.annotator_id = %(annotator)s AND t.project_id IN ({in_projects})
+            AND (({in_progress}) OR a.status = %(rejected)s)
+        ORDER BY CASE WHEN {in_progress} THEN 0 ELSE 1 END,
+            CASE WHEN {in_progress} THEN a.lease_expires_at ELSE a.reviewed_at END, a.id
+        LIMIT 1"""
+    params = _params(
+        annotator,
+        now,
+        rejected=Status.REJECTED,
+        **{f"project{i}": project.pk for i, project in enumerate(projects)},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _mine(annotator, projects).get(pk=row[0])
+
+
+def _next_task_locked(
+    annotator: User, projects: list[Project], now: datetime, careful: bool
+) -> Assignment | None:
+    own = _own_work(annotator, projects, now)
+    if own is not None and own.status == Status.IN_PROGRESS:
+        own.lease_expires_at = _lease_end(own.task.project, now)
+        own.save(update_fields=["lease_expires_at"])
+        return own
+    if own is not None:
+        return _reopen(own, now)
     for project in projects:
-        assignment = _gold_if_due(annotator, project, now) or _take_slot(annotator, project, now)
+        assignment = _gold_if_due(annotator, project, now) or _take_slot(
+            annotator, project, now, careful
+        )
         if assignment is not None:
             return assignment
     return None
@@ -145,18 +217,23 @@ def _reopen(assignment: Assignment, now: datetime) -> Assignment:
     return assignment
 
 
+def _create(task: Task, annotator: User, now: datetime) -> Assignment:
+    return Assignment.objects.create(
+        task=task,
+        annotator=annotator,
+        source=Source.CROWD,
+        status=Status.IN_PROGRESS,
+        lease_expires_at=_lease_end(task.project, now),
+    )
+
+
 def _start(task: Task, annotator: User, now: datetime) -> Assignment:
     """Create the annotator's assignment on ``task``, or bring back their expired one (with its
     draft). The caller holds whatever lock makes this safe."""
     assignment = Assignment.objects.filter(task=task, annotator=annotator).first()
     if assignment is None:
-        return Assignment.objects.create(
-            task=task,
-            annotator=annotator,
-            source=Source.CROWD,
-            status=Status.IN_PROGRESS,
-            lease_expires_at=_lease_end(task.project, now),
-        )
+        return _create(task, annotator, now)
+    assignment.task = task
     return _reopen(assignment, now)
 
 
@@ -166,90 +243,150 @@ def _gold_if_due(annotator: User, project: Project, now: datetime) -> Assignment
     done = Assignment.objects.filter(annotator=annotator, task__project=project).exclude(
         status=Status.EXPIRED
     )
-    gold_done = done.filter(task__is_gold=True).count()
-    if gold_done * project.gold_every > done.count():
+    counts = done.aggregate(all=Count("id"), gold=Count("id", filter=Q(task__is_gold=True)))
+    if counts["gold"] * project.gold_every > counts["all"]:
         return None
     has_answer = Assignment.objects.filter(task=OuterRef("pk"), source=Source.GOLD)
     task = (
         Task.objects.filter(project=project, is_gold=True)
         .filter(Exists(has_answer))
         .exclude(Exists(done.filter(task=OuterRef("pk"))))
-        .select_related("project", "video")
+        .select_related("project")
         .order_by("id")
         .first()
     )
     return _start(task, annotator, now) if task is not None else None
 
 
-def _candidate_ids(annotator: User, project: Project, now: datetime) -> list[int]:
-    live_count = (
-        Assignment.objects.filter(task=OuterRef("pk"))
-        .filter(live_q(now))
-        .order_by()
-        .values("task")
-        .annotate(n=Count("id"))
-        .values("n")
+def _sql_live(alias: str) -> str:
+    """``live_q`` in SQL, for the assignment table under ``alias`` (parameters: ``_params``)."""
+    holding = ", ".join(f"%(holding{i})s" for i in range(len(HOLDING)))
+    return (
+        f"({alias}.source = %(crowd)s AND ({alias}.status IN ({holding}) OR "
+        f"({alias}.status = %(in_progress)s AND {alias}.lease_expires_at > %(now)s)))"
     )
-    mine_live = Assignment.objects.filter(task=OuterRef("pk"), annotator=annotator).filter(
-        live_q(now)
+
+
+@cache
+def _sql() -> tuple[str, str, str]:
+    """(candidates, candidates to wait for, slot counts), written once per process.
+
+    Candidates: regular videos of a project with a free slot that the annotator holds no slot
+    of, fullest first, then in order; the counts are those of the statement's snapshot, so
+    whoever takes a slot counts again under the task's lock. The locking clause, if any, is
+    appended. Candidates to wait for: the same in an order of the annotator's own (a hash of
+    task and annotator), so that requests waiting for rows held by others spread over them
+    instead of all queueing on the fullest one, which has room for few of them.
+
+    Slot counts, with the task's row locked: its live slots, and the annotator's assignments on
+    it (any, and live)."""
+    task, project, assignment = (
+        connection.ops.quote_name(model._meta.db_table) for model in (Task, Project, Assignment)
     )
-    return list(
-        Task.objects.filter(project=project, is_gold=False)
-        .annotate(
-            live=Coalesce(Subquery(live_count, output_field=IntegerField()), Value(0)),
-            needed=F("project__overlap") + F("extra_overlap"),
-        )
-        .filter(live__lt=F("needed"))
-        .exclude(Exists(mine_live))
-        .order_by("-live", "id")
-        .values_list("id", flat=True)[:CANDIDATES_PER_TRY]
+    live = f"(SELECT COUNT(*) FROM {assignment} a WHERE a.task_id = t.id AND {_sql_live('a')})"
+    candidates = f"""
+        SELECT t.*, p.overlap + t.extra_overlap AS needed, {live} AS live
+        FROM {task} t JOIN {project} p ON p.id = t.project_id
+        WHERE t.project_id = %(project)s AND t.is_gold = %(no)s
+            AND {live} < p.overlap + t.extra_overlap
+            AND NOT EXISTS (
+                SELECT 1 FROM {assignment} m
+                WHERE m.task_id = t.id AND m.annotator_id = %(annotator)s AND {_sql_live("m")}
+            )
+        ORDER BY {{order}}
+        LIMIT 1"""
+    spread = "(t.id + %(annotator)s) %% 104729 * 7919 %% 104729, t.id"
+    mine = "a.annotator_id = %(annotator)s"
+    counts = f"""
+        SELECT
+            COALESCE(SUM(CASE WHEN {_sql_live("a")} THEN 1 ELSE 0 END), 0),
+            COALESCE(SUM(CASE WHEN {mine} THEN 1 ELSE 0 END), 0),
+            COALESCE(SUM(CASE WHEN {mine} AND {_sql_live("a")} THEN 1 ELSE 0 END), 0)
+        FROM {assignment} a WHERE a.task_id = %(task)s"""
+    return candidates.format(order="live DESC, t.id"), candidates.format(order=spread), counts
+
+
+def _params(annotator: User, now: datetime, **more: object) -> dict[str, object]:
+    params: dict[str, object] = {f"holding{i}": status for i, status in enumerate(HOLDING)}
+    params.update(
+        crowd=Source.CROWD,
+        in_progress=Status.IN_PROGRESS,
+        now=connection.ops.adapt_datetimefield_value(now),
+        annotator=annotator.pk,
+        no=False,
+        **more,
     )
+    return params
+
+
+def _pick(
+    annotator: User, project: Project, now: datetime, *, lock: bool = False, wait: bool = False
+) -> Task | None:
+    """The first candidate video (fullest first), or None. ``lock``: the row is locked; without
+    ``wait`` rows other requests hold are skipped (SKIP LOCKED), with it the request waits for
+    a candidate's row, taking the candidates in an order of the annotator's own."""
+    sql = _sql()[1 if wait else 0]
+    if lock:
+        # NO KEY UPDATE: conflicts with itself (and resume's FOR UPDATE), not with rows that
+        # merely refer to the task.
+        sql += " FOR NO KEY UPDATE OF t" + ("" if wait else " SKIP LOCKED")
+    task = next(iter(Task.objects.raw(sql, _params(annotator, now, project=project.pk))), None)
+    if task is not None:
+        task.project = project
+    return task
 
 
 def _try_take(task: Task, annotator: User, now: datetime) -> Assignment | None:
-    """With the task's row locked: take a slot if one is free and the annotator has none."""
-    slots = Assignment.objects.filter(task=task).filter(live_q(now))
-    if slots.filter(annotator=annotator).exists() or slots.count() >= task.required:
+    """With the task's row locked: take a slot if one is free and the annotator has none. The
+    counts are taken by a statement that starts after the lock was granted, so they include
+    every slot taken before (and nobody can take one meanwhile)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()[2], _params(annotator, now, task=task.pk))
+        live, mine, mine_live = cursor.fetchone()
+    if mine_live or live >= task.needed:
         return None
-    return _start(task, annotator, now)
+    return _start(task, annotator, now) if mine else _create(task, annotator, now)
 
 
-def _take_slot(annotator: User, project: Project, now: datetime) -> Assignment | None:
-    """Take a free slot of a regular video. Each try runs in a savepoint: locks on rows that
-    turn out to be full are let go when it rolls back, so a request only ever holds its own
-    user row and the one task row it takes, and waiting requests cannot deadlock."""
-    skip_locked = connection.features.has_select_for_update_skip_locked
-    for attempt in range(LOCK_TRIES):
-        ids = _candidate_ids(annotator, project, now)
-        if not ids:
-            return None
+def _take_slot(
+    annotator: User, project: Project, now: datetime, careful: bool = True
+) -> Assignment | None:
+    """Take a free slot of a regular video: lock the fullest candidate no other request holds,
+    count under the lock, take the slot. When every candidate is held by other requests, wait
+    for one of their rows (no sleeping: PostgreSQL wakes the request when it is let go).
+
+    A request holds its user row and at most one task row, and waits for a task row only while
+    holding none, so requests cannot deadlock: a try that finds its video full lets the row go
+    before the next. Tries that may wait run in a savepoint, which rolling back lets the row
+    go. The first try, if it finds a row nobody holds, runs without one (it nearly always
+    succeeds: the candidate query had just counted); should that video be full, it raises
+    ``_Filled`` and the caller starts a new transaction with ``careful`` set."""
+    if not connection.features.has_select_for_update_skip_locked:
+        # SQLite: the transaction is serialized, so the candidate's counts are exact.
+        task = _pick(annotator, project, now)
+        return _try_take(task, annotator, now) if task is not None else None
+    if not careful:
+        task = _pick(annotator, project, now, lock=True)
+        if task is not None:
+            assignment = _try_take(task, annotator, now)
+            if assignment is None:
+                raise _Filled
+            return assignment
+    # Every candidate is held by other requests (or there is none): from here on each try
+    # runs in a savepoint, and may wait.
+    skip_first = not careful  # the query just ran
+    for _ in range(MAX_TRIES):
         savepoint = transaction.savepoint()
-        locked = Task.objects.filter(id__in=ids).select_related("project", "video")
-        if skip_locked:
-            locked = locked.select_for_update(skip_locked=True, of=("self",))
-        by_id = {task.id: task for task in locked}
-        for task_id in ids:
-            task = by_id.get(task_id)
-            if task is not None and (assignment := _try_take(task, annotator, now)):
-                transaction.savepoint_commit(savepoint)
-                return assignment
-        transaction.savepoint_rollback(savepoint)
-        if not skip_locked:
-            return None  # SQLite: the transaction is serialized, so the counts were exact.
-        if not by_id:  # every candidate was being taken by someone else: back off a little
-            time.sleep(0.005 * (attempt + 1) * (1 + random.random()))
-    # Still nothing: wait for the candidates' rows one at a time, taking the first with room.
-    for task_id in _candidate_ids(annotator, project, now):
-        savepoint = transaction.savepoint()
-        task = (
-            Task.objects.select_for_update(of=("self",))
-            .select_related("project", "video")
-            .get(pk=task_id)
-        )
-        if assignment := _try_take(task, annotator, now):
+        task = None if skip_first else _pick(annotator, project, now, lock=True)
+        task = task or _pick(annotator, project, now, lock=True, wait=True)
+        skip_first = False
+        assignment = _try_take(task, annotator, now) if task is not None else None
+        if assignment is not None or task is None:
             transaction.savepoint_commit(savepoint)
             return assignment
+        # Filled meanwhile: let it go; the next candidate query sees the slot taken.
         transaction.savepoint_rollback(savepoint)
+    logger.warning("next_task: no free slot after %d tries in project %s", MAX_TRIES, project.pk)
     return None
 
 
@@ -262,151 +399,4 @@ def work_available(annotator: User, project: Project, now: datetime | None = Non
         Q(status=Status.REJECTED) | Q(status=Status.IN_PROGRESS, lease_expires_at__gt=now)
     ).exists():
         return True
-    return bool(_candidate_ids(annotator, project, now)[:1])
-
-
-def _own_assignment_locked(assignment_id: int, user: User) -> Assignment:
-    """The assignment with its row locked, if it is ``user``'s (403 otherwise, 404 if none)."""
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("task__project", "task__video")
-        .filter(pk=assignment_id)
-        .first()
-    )
-    if assignment is None:
-        raise NotFound("There is no such assignment.")
-    if assignment.annotator_id != user.id:
-        raise NotAllowed("This assignment belongs to another annotator.")
-    return assignment
-
-
-def _require_lease(assignment: Assignment, now: datetime) -> None:
-    if assignment.status in (Status.SUBMITTED, Status.ACCEPTED):
-        raise Conflict("This task has already been submitted.")
-    if assignment.status == Status.REJECTED:
-        return  # back with its annotator: their slot is held, no lease needed
-    if assignment.status == Status.EXPIRED or (
-        assignment.lease_expires_at is None or assignment.lease_expires_at <= now
-    ):
-        raise Conflict(
-            "Your lease on this task expired and it went back to the pool. "
-            "Open it again to continue (your draft is kept) if it is still free."
-        )
-
-
-def resume(assignment_id: int, user: User, now: datetime | None = None) -> Assignment:
-    """Continue an assignment: renew a live lease, reopen one sent back by a reviewer, or take
-    back an expired one when its video still has a free slot."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        assignment = _own_assignment_locked(assignment_id, user)
-        if assignment.status in (Status.SUBMITTED, Status.ACCEPTED):
-            raise Conflict("This task has already been submitted.")
-        if assignment.status == Status.IN_PROGRESS and assignment.lease_expires_at > now:
-            assignment.lease_expires_at = _lease_end(assignment.task.project, now)
-            assignment.save(update_fields=["lease_expires_at"])
-            return assignment
-        if assignment.status == Status.REJECTED:
-            return _reopen(assignment, now)
-        # Expired: only if a slot is still free (locking the task as next_task does).
-        task = (
-            Task.objects.select_for_update(of=("self",))
-            .select_related("project", "video")
-            .get(pk=assignment.task_id)
-        )
-        taken = (
-            Assignment.objects.filter(task=task)
-            .filter(live_q(now))
-            .exclude(pk=assignment.pk)
-            .count()
-        )
-        if not task.is_gold and taken >= task.required:
-            raise Conflict("Your lease expired and this video has been given to other annotators.")
-        return _reopen(assignment, now)
-
-
-def release(assignment_id: int, user: User, now: datetime | None = None) -> Assignment:
-    """Give an assignment in progress back to the pool (its draft is kept)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        assignment = _own_assignment_locked(assignment_id, user)
-        if assignment.status != Status.IN_PROGRESS:
-            raise Conflict("Only a task in progress can be given back.")
-        assignment.status = Status.EXPIRED
-        assignment.lease_expires_at = now
-        assignment.save(update_fields=["status", "lease_expires_at"])
-        return assignment
-
-
-def save_draft(
-    assignment_id: int,
-    user: User,
-    payload: object,
-    version: int | None = None,
-    now: datetime | None = None,
-) -> Assignment:
-    """Autosave: store the draft (validated like a submission), bump ``version`` and renew the
-    lease. ``version`` is the version the client last saw; a different stored version means
-    another window saved meanwhile, and the save is refused (409) instead of overwriting it."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        assignment = _own_assignment_locked(assignment_id, user)
-        _require_lease(assignment, now)
-        if version is not None and version != assignment.version:
-            raise Conflict(
-                "This task was saved from another window meanwhile. Reload it to continue."
-            )
-        cleaned = clean_for_task(assignment.task, payload)
-        assignment.draft = cleaned
-        assignment.version += 1
-        assignment.draft_saved_at = now
-        if assignment.status == Status.IN_PROGRESS:
-            assignment.lease_expires_at = _lease_end(assignment.task.project, now)
-        assignment.save(update_fields=["draft", "version", "draft_saved_at", "lease_expires_at"])
-        return assignment
-
-
-def submit(
-    assignment_id: int,
-    user: User,
-    payload: object | None = None,
-    version: int | None = None,
-    now: datetime | None = None,
-) -> Assignment:
-    """Validate and store the annotation (``payload``, or the saved draft when None). It goes to
-    review, or is accepted at once when the project says so."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        assignment = _own_assignment_locked(assignment_id, user)
-        _require_lease(assignment, now)
-        if version is not None and version != assignment.version:
-            raise Conflict(
-                "This task was saved from another window meanwhile. Reload it to continue."
-            )
-        task = assignment.task
-        cleaned = clean_for_task(task, assignment.draft if payload is None else payload)
-        if is_empty(cleaned):
-            raise Invalid(
-                {
-                    "detail": [
-                        "Nothing to submit: draw at least one box or mark when the event happens."
-                    ]
-                }
-            )
-        write_annotation(assignment, cleaned)
-        assignment.draft = cleaned
-        assignment.version += 1
-        assignment.draft_saved_at = now
-        assignment.submitted_at = now
-        assignment.lease_expires_at = None
-        assignment.reviewer = None
-        assignment.reviewed_at = None
-        if task.project.auto_accept:
-            assignment.status = Status.ACCEPTED
-            assignment.reviewed_at = now
-        else:
-            assignment.status = Status.SUBMITTED
-        assignment.save()
-        if assignment.status == Status.ACCEPTED:
-            refresh_task_quality(task)
-        return assignment
+    return _pick(annotator, project, now) is not None
