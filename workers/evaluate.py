@@ -206,10 +206,16 @@ def localization_scores(
         boxes[k], mask[k], segments[k] = frame_ground_truth(it.ground_truth, e.timestamps)
         sizes[k] = it.clip.source_size
     frame_sizes = np.repeat(sizes, t, axis=0)
+    # Models that crop saw only part of each frame (Clip.view); squash clips see it all.
+    cropped = any(it.clip.view is not None for it in items)
+    views = np.stack([it.clip.view_rect() for it in items]) if cropped else None
+    frame_views = np.repeat(views, t, axis=0) if views is not None else None
     flat_maps = maps.reshape(c * t, *maps.shape[2:])
     flat_boxes = boxes.reshape(c * t, 1, 4)
     flat_mask = mask.reshape(c * t, 1)
-    spatial = spatial_pointing_game(flat_maps, flat_boxes, flat_mask, frame_sizes, tolerance)
+    spatial = spatial_pointing_game(
+        flat_maps, flat_boxes, flat_mask, frame_sizes, tolerance, view=frame_views
+    )
     small = small_object_frames(flat_boxes, flat_mask, frame_sizes)
     seg_mask = np.isfinite(segments).all(axis=-1)
     sound = float("nan")
@@ -231,9 +237,11 @@ def localization_scores(
         "spatial_pointing_small": spatial.subset(small).accuracy,
         "temporal_pointing": temporal_pointing_game(temporal, ts, segments, seg_mask).accuracy,
         "spacetime_pointing": spacetime_pointing_game(
-            maps, ts, segments, seg_mask, boxes, mask, sizes, tolerance
+            maps, ts, segments, seg_mask, boxes, mask, sizes, tolerance, view=views
         ).accuracy,
-        "energy_pointing": energy_pointing_game(flat_maps, flat_boxes, flat_mask, frame_sizes).mean,
+        "energy_pointing": energy_pointing_game(
+            flat_maps, flat_boxes, flat_mask, frame_sizes, view=frame_views
+        ).mean,
     }
 
 

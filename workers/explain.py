@@ -6,7 +6,9 @@
 the model's input. ``--model`` defaults to the bundled model. The ``.npz`` holds ``map``
 (T' x h x w on the token grid), ``temporal`` (T'), ``timestamps`` (source seconds of the map
 frames), ``target``, the top-k prediction (``topk_index``, ``topk_label``, ``topk_probability``),
-``source_size`` (W, H) and, as JSON strings, ``params`` and ``cost``; explanations of
+``source_size`` (W, H), ``view`` (x0, y0, x1, y1: the source rectangle the model saw, the whole
+frame unless the model crops; the map's cells tile it) and, as JSON strings, ``params`` and
+``cost``; explanations of
 audio-visual models add ``audio`` (A, the audio importance curve) and ``audio_times`` (A x 2,
 source seconds each audio token covers), the same names the platform's import reads.
 """
@@ -58,6 +60,7 @@ def save_explanation(path: str | Path, explanation: Any, source_size: tuple[int,
         topk_label=np.array([p.label for p in e.topk]),
         topk_probability=np.array([p.probability for p in e.topk], dtype=np.float64),
         source_size=np.array(source_size),
+        view=np.array(e.view if e.view is not None else (0.0, 0.0, *source_size), dtype=np.float64),
         params=np.array(json.dumps(e.params)),
         cost=np.array(json.dumps(dataclasses.asdict(e.cost))),
     )

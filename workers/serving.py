@@ -156,9 +156,11 @@ def load_clip(
     model_name: str | None = None,
 ) -> Clip:
     """The model clip of a video file: ``spec.num_frames`` frames sampled uniformly from the
-    whole video or from the window ``[start, end)`` seconds, resized to the model's input, with
-    their exact source timestamps (``workers.video.sample``: the sampling rule the bundled model
-    was trained with), and for audio-visual models (``spec.audio``) the window's sound.
+    whole video or from the window ``[start, end)`` seconds, made into the model's input by its
+    own rule (``spec.fit``: the checkpoint's resize and centre crop, or the S x S squash; the
+    clip's ``view`` is the source rectangle the model sees), with their exact source timestamps
+    (``workers.video.sample``: the sampling rule the bundled model was trained with), and for
+    audio-visual models (``spec.audio``) the window's sound.
     ``timestamps``, the frame table stored at ingest, saves a decode pass; ``duration``, the
     exact end of its last frame, closes a window that runs to the end of the video.
     Raises :class:`ClipError` with the reason when the file cannot give a clip (a video without

@@ -18,6 +18,11 @@ class Clip:
     ``timestamps`` are the exact source presentation times (seconds) of each frame.
     ``source_size`` is the (width, height) in pixels of the source video frames, the
     coordinate system of ground-truth boxes.
+    ``view`` is the rectangle ``(x0, y0, x1, y1)`` of the source frame, in source pixels, that
+    the frames show: the whole frame for the squash (also when None), the centre part for
+    models that crop (see :attr:`workers.models.spec.InputSpec.preprocessing`). Source pixels
+    outside it were not seen by the model; :func:`workers.models.spec.cell_rects` gives each
+    token cell's source rectangle.
     """
 
     frames: np.ndarray  # (T, S, S, 3) uint8
@@ -30,6 +35,13 @@ class Clip:
     # pitch preserved).
     audio: np.ndarray | None = None
     audio_span: tuple[float, float] | None = None
+    view: tuple[float, float, float, float] | None = None
+
+    def view_rect(self) -> tuple[float, float, float, float]:
+        """:attr:`view`, or the whole source frame when it is not set."""
+        if self.view is not None:
+            return tuple(float(v) for v in self.view)  # type: ignore[return-value]
+        return (0.0, 0.0, float(self.source_size[0]), float(self.source_size[1]))
 
 
 @dataclass
@@ -63,3 +75,6 @@ class Explanation:
     # ``(A, 2)`` ``[start, end)`` each token covers; None for video-only models.
     audio: np.ndarray | None = None
     audio_times: np.ndarray | None = None
+    # The source rectangle (x0, y0, x1, y1) the model saw (``Clip.view_rect()``): the map's
+    # cells tile it; source pixels outside it are "not seen" (no value, not a low one).
+    view: tuple[float, float, float, float] | None = None

@@ -88,12 +88,10 @@ def test_import_without_temporal_derives_it_and_ignores_extras(api, video):
 
 def test_the_output_of_workers_explain_imports(api, video):
     """A file written by ``python -m workers.explain`` is accepted as it is."""
-    from types import SimpleNamespace
-
     from workers.explain import save_explanation
-    from workers.types import Cost, Prediction
+    from workers.types import Cost, Explanation, Prediction
 
-    explanation = SimpleNamespace(
+    explanation = Explanation(
         method="staa_plus",
         map=np.ones((T, H, W), np.float32),
         temporal=np.ones(T, np.float32),
@@ -102,8 +100,6 @@ def test_the_output_of_workers_explain_imports(api, video):
         topk=[Prediction(1, "green", 0.8)],
         params={"layers": "last"},
         cost=Cost(1, 0, 0.01, 0),
-        audio=None,
-        audio_times=None,
     )
     buf = io.BytesIO()
     save_explanation(buf, explanation, (64, 48))

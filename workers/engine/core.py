@@ -334,6 +334,7 @@ def explain(
             params=dict(public_params),
             audio=audio[b] if audio is not None else None,
             audio_times=audio_times(model, clip_list[b]) if audio is not None else None,
+            view=clip_list[b].view_rect(),
         )
         for b in range(batch)
     ]

@@ -15,6 +15,13 @@ of frames (numpy only, no per-frame Python loop):
 * **Tolerance**: a point is a hit if it lies inside a box (border included) or its Euclidean
   distance to the nearest box is *strictly below* the tolerance (default 15 px), so a point
   exactly 15 px from a box is a miss.
+* **Views** (models that crop, ``Clip.view``): the pointing games take an optional ``view``
+  ``(x0, y0, x1, y1)`` per item, the source rectangle the model saw; the cells then tile the
+  view instead of the whole frame (cell ``(i, j)`` centred at ``(x0 + (j + 0.5)*(x1-x0)/w,
+  y0 + (i + 0.5)*(y1-y0)/h)``), and an item whose boxes all lie outside the view (no overlap of
+  positive area) is *not seen*: not counted, like an item without ground truth, since the model
+  never had the object in its input. Without ``view`` the whole frame is the view and nothing
+  changes.
 
 Every game returns per-item results plus which items were counted, so subsets (e.g. small
 objects, one video) can be scored by masking without recomputation.
@@ -94,6 +101,39 @@ def _source_sizes(source_size: object, n: int) -> tuple[np.ndarray, np.ndarray]:
     return s[:, 0], s[:, 1]
 
 
+def _views(
+    view: object | None, n: int, width: np.ndarray, height: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x0, y0, x1, y1)`` for all items (or ``(N, 4)``); the whole frame when None."""
+    if view is None:
+        zero = np.zeros(n)
+        return zero, zero, width, height
+    v = np.asarray(view, dtype=np.float64)
+    if v.shape == (4,):
+        v = np.broadcast_to(v, (n, 4))
+    if v.shape != (n, 4):
+        raise ValueError(f"view must be (x0, y0, x1, y1) or shaped ({n}, 4); got {v.shape}")
+    if not np.all(np.isfinite(v)) or np.any(v[:, 2] <= v[:, 0]) or np.any(v[:, 3] <= v[:, 1]):
+        raise ValueError("every view must be finite with x0 < x1 and y0 < y1")
+    return v[:, 0], v[:, 1], v[:, 2], v[:, 3]
+
+
+def boxes_in_view(boxes: np.ndarray, box_mask: np.ndarray, view: object, n: int) -> np.ndarray:
+    """``box_mask`` restricted to the boxes that overlap the view (positive area); ``boxes``
+    ``(N, ..., K, 4)``, ``view`` ``(x0, y0, x1, y1)`` or ``(N, 4)``."""
+    v = np.asarray(view, dtype=np.float64)
+    v = np.broadcast_to(v, (n, 4)) if v.shape == (4,) else v
+    extra = boxes.ndim - 2  # the item axis, then any per-frame axes, then K
+    v = v.reshape((n,) + (1,) * extra + (4,))
+    overlap = (
+        (boxes[..., 2] > v[..., 0])
+        & (boxes[..., 0] < v[..., 2])
+        & (boxes[..., 3] > v[..., 1])
+        & (boxes[..., 1] < v[..., 3])
+    )
+    return box_mask & overlap
+
+
 def _boxes(
     boxes: object, box_mask: object | None, lead: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -134,17 +174,19 @@ def _maps(maps: object, ndim: int, what: str) -> np.ndarray:
 
 
 def max_cell_points(
-    maps: np.ndarray, source_size: object
+    maps: np.ndarray, source_size: object, view: object | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre of each frame's maximal cell (first in row-major order on ties).
 
-    ``maps`` (N, h, w) -> (px (N,), py (N,), flat index (N,))."""
+    ``maps`` (N, h, w) -> (px (N,), py (N,), flat index (N,)); the cells tile ``view``
+    ((x0, y0, x1, y1) or (N, 4)) when given, else the whole frame."""
     maps = _maps(maps, 3, "maps")
     n, h, w = maps.shape
     width, height = _source_sizes(source_size, n)
+    x0, y0, x1, y1 = _views(view, n, width, height)
     flat = maps.reshape(n, h * w).argmax(axis=1)
     i, j = np.divmod(flat, w)
-    return (j + 0.5) * width / w, (i + 0.5) * height / h, flat
+    return x0 + (j + 0.5) * (x1 - x0) / w, y0 + (i + 0.5) * (y1 - y0) / h, flat
 
 
 def points_hit_boxes(
@@ -181,6 +223,7 @@ def spatial_pointing_game(
     box_mask: object | None,
     source_size: object,
     tolerance: float = DEFAULT_TOLERANCE,
+    view: object | None = None,
 ) -> PointingResult:
     """Spatial pointing game over N map frames.
 
@@ -188,12 +231,14 @@ def spatial_pointing_game(
     each map frame was sampled from, padded, with ``box_mask`` (N, K) (``None``: rows with NaN
     are padding); ``source_size`` (W, H) or (N, 2). The point is the centre of the maximal cell
     (first maximum in row-major order on ties); a hit if inside a box or strictly closer than
-    ``tolerance`` px to one. Frames without a box are not counted.
+    ``tolerance`` px to one. Frames without a box are not counted; with ``view`` (see the
+    module notes) neither are frames whose boxes all lie outside it.
     """
-    px, py, _ = max_cell_points(maps, source_size)
+    px, py, _ = max_cell_points(maps, source_size, view)
     b, m = _boxes(boxes, box_mask, px.shape)
     hits = points_hit_boxes(px, py, b, m, tolerance)
-    return PointingResult(hits=hits, counted=m.any(axis=-1))
+    seen = m if view is None else boxes_in_view(b, m, view, len(px))
+    return PointingResult(hits=hits, counted=seen.any(axis=-1))
 
 
 def _in_segments(
@@ -271,6 +316,7 @@ def spacetime_pointing_game(
     box_mask: object | None,
     source_size: object,
     tolerance: float = DEFAULT_TOLERANCE,
+    view: object | None = None,
 ) -> PointingResult:
     """Space-time pointing game over C clips.
 
@@ -279,7 +325,8 @@ def spacetime_pointing_game(
     or (C, 2). The maximal cell of the whole volume (first in row-major order over
     ``(T, h, w)`` on ties) is a hit if its frame's timestamp lies in a segment *and* its cell
     centre hits a box of that frame (tolerance as in the spatial game). Counted: clips with at
-    least one segment and at least one box in some frame.
+    least one segment and at least one box in some frame (with ``view``, (x0, y0, x1, y1) or
+    (C, 4): one that overlaps the view).
     """
     vol = _maps(maps, 4, "maps")
     c, t, h, w = vol.shape
@@ -288,14 +335,16 @@ def spacetime_pointing_game(
         raise ValueError(f"timestamps must be shaped {(c, t)}; got {ts.shape}")
     b, m = _boxes(boxes, box_mask, (c, t))
     width, height = _source_sizes(source_size, c)
+    x0, y0, x1, y1 = _views(view, c, width, height)
     flat = vol.reshape(c, t * h * w).argmax(axis=1)
     f, rest = np.divmod(flat, h * w)
     i, j = np.divmod(rest, w)
-    px, py = (j + 0.5) * width / w, (i + 0.5) * height / h
+    px, py = x0 + (j + 0.5) * (x1 - x0) / w, y0 + (i + 0.5) * (y1 - y0) / h
     rows = np.arange(c)
     in_time, has_seg = _in_segments(ts[rows, f], segments, segment_mask)
     in_space = points_hit_boxes(px, py, b[rows, f], m[rows, f], tolerance)
-    counted = has_seg & m.any(axis=(1, 2))
+    seen = m if view is None else boxes_in_view(b, m, view, c)
+    counted = has_seg & seen.any(axis=(1, 2))
     return PointingResult(hits=in_time & in_space, counted=counted)
 
 
@@ -349,6 +398,7 @@ def energy_pointing_game(
     box_mask: object | None,
     source_size: object,
     chunk: int = 16384,
+    view: object | None = None,
 ) -> EnergyResult:
     """Energy pointing game (Score-CAM) over N map frames.
 
@@ -358,19 +408,28 @@ def energy_pointing_game(
     over the mass of the whole frame; a frame with zero mass scores 0. Frames without a box are
     not counted. Computed exactly without materializing pixels: each axis is cut into intervals
     at cell and box boundaries, and the union of boxes is evaluated on the resulting rectangles.
-    Source sizes are whole pixels.
+    Source sizes are whole pixels. With ``view`` (see the module notes) the frame is the view:
+    the boxes are moved into its coordinates, the parts of them outside it do not count, its
+    size is rounded to whole pixels, and frames whose boxes all lie outside it are not counted.
     """
     maps = _maps(maps, 3, "maps")
     n, h, w = maps.shape
     b, m = _boxes(boxes, box_mask, (n,))
     width, height = _source_sizes(source_size, n)
+    counted = m.any(axis=-1)
+    if view is not None:
+        x0, y0, x1, y1 = _views(view, n, width, height)
+        counted = boxes_in_view(b, m, view, n).any(axis=-1)
+        shift = np.stack([x0, y0, x0, y0], axis=-1)[:, None, :]
+        b = np.where(m[..., None], b - shift, 0.0)
+        width, height = np.maximum(np.rint(x1 - x0), 1.0), np.maximum(np.rint(y1 - y0), 1.0)
     scores = np.zeros(n, dtype=np.float64)
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
         scores[s:e] = _energy_chunk(
             maps[s:e].astype(np.float64), b[s:e], m[s:e], width[s:e], height[s:e]
         )
-    return EnergyResult(scores=scores, counted=m.any(axis=-1))
+    return EnergyResult(scores=scores, counted=counted)
 
 
 def _energy_chunk(

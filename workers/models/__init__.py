@@ -6,7 +6,7 @@ Importing this package stays torch-free; the loader's names are resolved lazily 
 
 from typing import Any
 
-from workers.models.spec import InputSpec
+from workers.models.spec import InputSpec, Preprocessing
 
 _LOADER_NAMES = (
     "LoadedModel",
@@ -18,7 +18,7 @@ _LOADER_NAMES = (
     "save_model",
 )
 
-__all__ = ["InputSpec", *_LOADER_NAMES]
+__all__ = ["InputSpec", "Preprocessing", *_LOADER_NAMES]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,13 +23,16 @@ import re
 import struct
 from pathlib import Path
 
-from workers.models.spec import AudioSpec, InputSpec
+from workers.models.spec import RESAMPLE_NAMES, AudioSpec, InputSpec, Preprocessing
 
 SUPPORTED_ARCHITECTURES = ("timesformer", "videomae", "wherewhen_av")
 PREPROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json")
 WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_INDEX_FILE = "model.safetensors.index.json"
 _GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
+FIT_CHOICES = ("squash", "processor")
+# Keys of a preprocessor config that describe how a frame becomes the model input.
+_GEOMETRY_KEYS = ("size", "crop_size", "do_resize", "do_center_crop", "resample")
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 
@@ -139,6 +142,112 @@ def _normalization(directory: Path) -> tuple[tuple[float, ...], tuple[float, ...
             raise CheckpointError(f"{f}: image_mean and image_std must be 3 numbers (std > 0)")
         return tuple(float(x) for x in mean), tuple(float(x) for x in std)
     return None
+
+
+def _size_dict(value: object, square: bool, name: str, where: str) -> dict:
+    """A transformers size value (int, [h, w] or dict) as a dict, the way ``get_size_dict``
+    reads it (an int is the short side, or a square when ``square``)."""
+    if isinstance(value, bool):
+        raise CheckpointError(f"{where}: {name} must be a size, got {value!r}")
+    if isinstance(value, int):
+        return {"height": value, "width": value} if square else {"shortest_edge": value}
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return {"height": value[0], "width": value[1]}
+    if isinstance(value, dict):
+        return dict(value)
+    raise CheckpointError(f"{where}: {name} must be a size, got {value!r}")
+
+
+def _positive(value: object, name: str, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise CheckpointError(f"{where}: {name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _preprocessing(directory: Path, image_size: int) -> Preprocessing | None:
+    """The checkpoint's resize/crop/rescale rule, or None for the S x S squash.
+
+    The squash is kept when there is no preprocessor config, when it says ``"fit": "squash"``,
+    or when it gives no resize or crop rule at all (normalization only); otherwise the rule is
+    read with the defaults of transformers' ``VideoMAEImageProcessor`` for what it leaves out,
+    and must end in ``image_size`` x ``image_size`` pixels.
+    """
+    for name in PREPROCESSOR_FILES:
+        f = directory / name
+        if not f.is_file():
+            continue
+        data = _read_json(f)
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{f} must hold a JSON object")
+        fit = data.get("fit")
+        if fit is not None and fit not in FIT_CHOICES:
+            raise CheckpointError(f"{f}: fit must be one of {', '.join(FIT_CHOICES)}, got {fit!r}")
+        if fit == "squash":
+            return None
+        if fit is None and not any(k in data for k in _GEOMETRY_KEYS):
+            continue
+        return _read_preprocessing(data, image_size, str(f))
+    return None
+
+
+def _read_preprocessing(data: dict, image_size: int, where: str) -> Preprocessing:
+    do_resize = bool(data.get("do_resize", True))
+    size = _size_dict(data.get("size", {"shortest_edge": 224}), False, "size", where)
+    shortest = _positive(size.get("shortest_edge"), "size.shortest_edge", where)
+    longest = _positive(size.get("longest_edge"), "size.longest_edge", where)
+    height = _positive(size.get("height"), "size.height", where)
+    width = _positive(size.get("width"), "size.width", where)
+    if do_resize and shortest is None and (height is None or width is None):
+        raise CheckpointError(
+            f"{where}: size {size!r} is not supported; use shortest_edge, or height and width"
+        )
+    crop = None
+    if bool(data.get("do_center_crop", True)):
+        cs = _size_dict(data.get("crop_size", {"height": 224, "width": 224}), True, "crop_size",
+                        where)  # fmt: skip
+        ch = _positive(cs.get("height"), "crop_size.height", where)
+        cw = _positive(cs.get("width"), "crop_size.width", where)
+        if ch is None or cw is None:
+            raise CheckpointError(f"{where}: crop_size needs height and width, got {cs!r}")
+        crop = (ch, cw)
+    resample = data.get("resample", 2)
+    if isinstance(resample, bool) or resample not in RESAMPLE_NAMES:
+        raise CheckpointError(
+            f"{where}: resample must be one of PIL's filters {sorted(RESAMPLE_NAMES)}, "
+            f"got {resample!r}"
+        )
+    factor = data.get("rescale_factor", 1 / 255)
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+        raise CheckpointError(f"{where}: rescale_factor must be a positive number, got {factor!r}")
+    prep = Preprocessing(
+        do_resize=do_resize,
+        shortest_edge=shortest if do_resize else None,
+        longest_edge=longest if do_resize and shortest is not None else None,
+        height=height if do_resize and shortest is None else None,
+        width=width if do_resize and shortest is None else None,
+        crop=crop,
+        resample=int(resample),
+        rescale_factor=float(factor) if bool(data.get("do_rescale", True)) else None,
+        normalize=bool(data.get("do_normalize", True)),
+    )
+    if crop is not None:
+        out = crop
+    elif do_resize and prep.height is not None:
+        out = (prep.height, prep.width)
+    else:
+        raise CheckpointError(
+            f"{where}: without a centre crop the frames keep their aspect ratio; the model "
+            f"needs {image_size}x{image_size} (set do_center_crop and crop_size, or size "
+            'height and width, or "fit": "squash")'
+        )
+    if out != (image_size, image_size):
+        raise CheckpointError(
+            f"{where}: the processor makes {out[1]}x{out[0]} pixel frames but the model's "
+            f"image_size is {image_size}"
+        )
+    return prep
 
 
 def _labels_for(directory: Path, cfg: dict) -> list[str]:
@@ -273,6 +382,10 @@ def read_checkpoint_info(path: str | Path) -> tuple[str, InputSpec, list[str]]:
     norm = _normalization(directory)
     if norm is not None:
         spec = with_normalization(spec, norm)
+    if architecture != "wherewhen_av":  # audio-visual models take the squash
+        prep = _preprocessing(directory, spec.image_size)
+        if prep is not None:
+            spec = dataclasses.replace(spec, preprocessing=prep)
     return architecture, spec, labels
 
 
@@ -306,4 +419,7 @@ def spec_from_dict(data: dict) -> InputSpec:
         mean=tuple(float(x) for x in data.get("mean", (0.5, 0.5, 0.5))),  # type: ignore[arg-type]
         std=tuple(float(x) for x in data.get("std", (0.5, 0.5, 0.5))),  # type: ignore[arg-type]
         audio=AudioSpec.from_dict(data["audio"]) if data.get("audio") else None,
+        preprocessing=(
+            Preprocessing.from_dict(data["preprocessing"]) if data.get("preprocessing") else None
+        ),
     )

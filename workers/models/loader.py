@@ -3,7 +3,10 @@
 A checkpoint is a directory with ``config.json`` (HF config), ``model.safetensors`` (or a
 sharded ``model.safetensors.index.json``) and a label map ``labels.json`` (class names in index
 order; when absent, the config's ``id2label`` is used). An optional ``preprocessor_config.json``
-gives ``image_mean``/``image_std``; without it mean = std = 0.5 is assumed.
+gives ``image_mean``/``image_std`` (without it mean = std = 0.5 is assumed) and the checkpoint's
+own resize / centre-crop / rescale rule, which clips then follow exactly
+(:class:`workers.models.spec.Preprocessing`); ``"fit": "squash"`` in it (what :func:`save_model`
+writes, and what the bundled models say) keeps the whole frame squashed to S x S instead.
 
 The directory is read and checked by
 :func:`workers.models.checkpoint_info.read_checkpoint_info` (no torch), the same function the
@@ -69,10 +72,21 @@ class LoadedModel:
                 f"got {tuple(np.asarray(frames).shape)}"
             )
         x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
-        x = x.permute(0, 1, 4, 2, 3).to(torch.float32).div_(255.0)
+        prep = self.spec.preprocessing
         mean = torch.tensor(self.spec.mean, dtype=torch.float32, device=self.device)
         std = torch.tensor(self.spec.std, dtype=torch.float32, device=self.device)
-        return (x - mean.view(1, 1, 3, 1, 1)) / std.view(1, 1, 3, 1, 1)
+        if prep is None:  # the squash models' arithmetic, unchanged
+            x = x.permute(0, 1, 4, 2, 3).to(torch.float32).div_(255.0)
+            return (x - mean.view(1, 1, 3, 1, 1)) / std.view(1, 1, 3, 1, 1)
+        # The image processor's arithmetic: rescale in float64, then float32, then normalize.
+        x = x.permute(0, 1, 4, 2, 3)
+        if prep.rescale_factor is not None:
+            x = (x.to(torch.float64) * prep.rescale_factor).to(torch.float32)
+        else:
+            x = x.to(torch.float32)
+        if prep.normalize:
+            x = (x - mean.view(1, 1, 3, 1, 1)) / std.view(1, 1, 3, 1, 1)
+        return x
 
     @property
     def audio_visual(self) -> bool:
@@ -294,7 +308,9 @@ def build_model(
 
 
 def save_model(loaded: LoadedModel, path: str | Path) -> None:
-    """Write ``config.json``, ``model.safetensors``, ``labels.json`` and the normalization."""
+    """Write ``config.json``, ``model.safetensors``, ``labels.json`` and the preprocessing
+    (the normalization, and ``"fit": "squash"`` unless the spec has its own
+    :class:`~workers.models.spec.Preprocessing`, written as the image-processor settings)."""
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
     _quiet_hf()
@@ -303,20 +319,57 @@ def save_model(loaded: LoadedModel, path: str | Path) -> None:
     model.config.label2id = {name: i for i, name in enumerate(loaded.labels)}
     model.save_pretrained(str(directory))
     (directory / "labels.json").write_text(json.dumps(loaded.labels, indent=1) + "\n")
-    s = loaded.spec.image_size
-    preprocessor = {
-        "image_processor_type": "VideoMAEImageProcessor",
-        "do_resize": True,
-        "size": {"height": s, "width": s},
-        "do_center_crop": False,
-        "do_rescale": True,
-        "rescale_factor": 1 / 255,
-        "do_normalize": True,
-        "image_mean": list(loaded.spec.mean),
-        "image_std": list(loaded.spec.std),
-        "num_frames": loaded.spec.num_frames,
-    }
+    preprocessor = processor_config(loaded.spec)
     (directory / PREPROCESSOR_FILE).write_text(json.dumps(preprocessor, indent=1) + "\n")
     for f in directory.iterdir():  # readable by the web server and other worker users
         if f.is_file():
             f.chmod(0o644)
+
+
+def processor_config(spec: InputSpec) -> dict:
+    """The ``preprocessor_config.json`` of a model with input ``spec``: transformers'
+    ``VideoMAEImageProcessor`` settings, plus ``"fit": "squash"`` for squash models."""
+    s = spec.image_size
+    prep = spec.preprocessing
+    config: dict = {"image_processor_type": "VideoMAEImageProcessor"}
+    if prep is None:
+        config["fit"] = "squash"
+        config.update(
+            {
+                "do_resize": True,
+                "size": {"height": s, "width": s},
+                "do_center_crop": False,
+                "do_rescale": True,
+                "rescale_factor": 1 / 255,
+                "do_normalize": True,
+            }
+        )
+    else:
+        if prep.shortest_edge is not None:
+            size: dict = {"shortest_edge": prep.shortest_edge}
+            if prep.longest_edge is not None:
+                size["longest_edge"] = prep.longest_edge
+        else:
+            size = {"height": prep.height, "width": prep.width}
+        config.update(
+            {
+                "do_resize": prep.do_resize,
+                "size": size,
+                "resample": prep.resample,
+                "do_center_crop": prep.crop is not None,
+                "crop_size": (
+                    {"height": prep.crop[0], "width": prep.crop[1]} if prep.crop else None
+                ),
+                "do_rescale": prep.rescale_factor is not None,
+                "rescale_factor": prep.rescale_factor if prep.rescale_factor else 1 / 255,
+                "do_normalize": prep.normalize,
+            }
+        )
+    config.update(
+        {
+            "image_mean": list(spec.mean),
+            "image_std": list(spec.std),
+            "num_frames": spec.num_frames,
+        }
+    )
+    return config

@@ -175,9 +175,21 @@ def clip_from_frames(
     spec: InputSpec,
     video_id: str | None = None,
 ) -> Clip:
-    """Sample ``spec.num_frames`` frames uniformly and area-resize them (square sources)."""
+    """Sample ``spec.num_frames`` frames uniformly and area-resize them (square sources), or
+    apply the model's own resize/crop rule (``spec.preprocessing``, with ``Clip.view`` the source
+    rectangle the clip shows)."""
     idx = sample_indices(len(frames), spec.num_frames)
     h, w = frames.shape[1:3]
+    if spec.preprocessing is not None:
+        from workers.video.processor import processor_frames
+
+        return Clip(
+            frames=processor_frames(frames[idx], spec.preprocessing),
+            timestamps=np.asarray(timestamps, dtype=np.float64)[idx],
+            source_size=(int(w), int(h)),
+            video_id=video_id,
+            view=spec.preprocessing.view(int(w), int(h)),
+        )
     return Clip(
         frames=resize_frames(frames[idx], spec.image_size),
         timestamps=np.asarray(timestamps, dtype=np.float64)[idx],
@@ -189,8 +201,9 @@ def clip_from_frames(
 def read_clip(path: str | Path, spec: InputSpec, video_id: str | None = None) -> Clip:
     """Read an MP4 into a model :class:`~workers.types.Clip` (uniform sampling, area resize).
 
-    Non-square sources are squashed to ``spec.image_size`` square; box coordinates stay in
-    source pixels through ``Clip.source_size``. For audio-visual models (``spec.audio``) the
+    Non-square sources are squashed to ``spec.image_size`` square (or follow the model's own
+    rule, see :func:`clip_from_frames`); box coordinates stay in source pixels through
+    ``Clip.source_size``. For audio-visual models (``spec.audio``) the
     clip also carries the video's sound from its first frame to the end of its last one.
     """
     frames, times = read_video(path)

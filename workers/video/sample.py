@@ -12,11 +12,17 @@ frames actually decoded (:func:`workers.video.probe.read_frame_timestamps`), so 
 rates, start offsets and rotation are handled the same way everywhere. Passing the frame table
 stored at ingest (``timestamps=video.frame_timestamps``) skips one decode pass.
 
-Resizing (``fit``): ``"squash"`` (default) scales the whole display frame to S x S by area
-averaging, so the model sees everything and a token-grid cell maps onto a fixed rectangle of the
-source frame (the pointing-game convention); ``"crop"`` scales the short side to S and keeps the
-centre S x S (aspect preserved, borders lost). ``Clip.source_size`` is always the display size
-of the source frame in square pixels, rotation applied.
+Resizing (``fit``; by default the model's own, :attr:`InputSpec.fit`): ``"squash"`` scales the
+whole display frame to S x S by area averaging, so the model sees everything and a token-grid
+cell maps onto a fixed rectangle of the source frame (the pointing-game convention);
+``"processor"`` applies the checkpoint's own image-processor rule (``spec.preprocessing``:
+short-side resize, centre crop, with transformers' PIL filters, see
+:mod:`workers.video.processor`) to the frames decoded at display size, so the model sees the
+pixels it was trained on; ``"crop"`` scales the short side to S by area averaging and keeps the
+centre S x S. ``Clip.source_size`` is always the display size of the source frame in square
+pixels, rotation applied, and ``Clip.view`` the rectangle of it that the clip shows, in source
+pixels: the whole frame for the squash, the centre part when cropping. Source pixels outside
+the view were not seen by the model.
 
 Sound (audio-visual models, ``spec.audio`` set): ``Clip.audio`` is the window's sound, exactly
 ``spec.audio.num_samples`` mono samples at ``spec.audio.sample_rate``, time-stretched (pitch
@@ -32,18 +38,52 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.models.spec import InputSpec
+from workers.models.spec import InputSpec, Preprocessing
 from workers.types import Clip
 from workers.video import tools
 from workers.video.audio import NoAudioError, sample_audio
 from workers.video.errors import VideoError
 from workers.video.probe import _SHOWINFO, _SHOWINFO_SIZE, display_width, parse_showinfo_sar
 from workers.video.probe import read_frame_timestamps as _read_table
+from workers.video.processor import processor_frames
 from workers.video.transcode import select_expression
 
-FIT_MODES = ("squash", "crop")
+FIT_MODES = ("squash", "crop", "processor", "source")
 #: Seek (instead of decoding from the start) when the first wanted frame is later than this.
 SEEK_AFTER_S = 2.0
+#: Frames decoded at display size per ffmpeg run (``"processor"`` and ``"source"``), so a long
+#: window of a large video is resized as it comes in, in bounded memory.
+SOURCE_CHUNK_FRAMES = 16
+
+
+def resolve_fit(spec: InputSpec, fit: str | None) -> str:
+    """``fit``, or the model's own (:attr:`InputSpec.fit`) when None."""
+    fit = spec.fit if fit is None else fit
+    if fit not in FIT_MODES or fit == "source":
+        raise VideoError(f"unknown fit {fit!r}; use one of squash, crop, processor")
+    if fit == "processor" and spec.preprocessing is None:
+        raise VideoError("fit 'processor' needs a model with its own preprocessing rule")
+    return fit
+
+
+def clip_view(
+    spec: InputSpec, fit: str, source_size: tuple[int, int]
+) -> tuple[float, float, float, float]:
+    """The source rectangle ``(x0, y0, x1, y1)`` a clip made with ``fit`` shows."""
+    width, height = int(source_size[0]), int(source_size[1])
+    if fit == "processor":
+        assert spec.preprocessing is not None
+        return spec.preprocessing.view(width, height)
+    if fit == "crop":  # ffmpeg: short side to S (rounded), then the centre S x S
+        s = spec.image_size
+        if width >= height:
+            rw = max(s, int(round(s * width / height)))
+            left = (rw - s) // 2
+            return (left * width / rw, 0.0, (left + s) * width / rw, float(height))
+        rh = max(s, int(round(s * height / width)))
+        top = (rh - s) // 2
+        return (0.0, top * height / rh, float(width), (top + s) * height / rh)
+    return (0.0, 0.0, float(width), float(height))
 
 
 def uniform_indices(num_frames: int, count: int) -> np.ndarray:
@@ -80,16 +120,18 @@ def sample_clip(
     *,
     timestamps: Sequence[float] | np.ndarray | None = None,
     duration: float | None = None,
-    fit: str = "squash",
+    fit: str | None = None,
     video_id: str | None = None,
 ) -> Clip:
     """``spec.num_frames`` frames sampled uniformly from ``[start, end)`` of ``path``.
 
     Returns a :class:`~workers.types.Clip`: frames ``(T, S, S, 3)`` uint8 RGB with
-    ``S = spec.image_size``, their exact source presentation times (seconds), and the source
-    frame's display size ``(W, H)``.
+    ``S = spec.image_size``, their exact source presentation times (seconds), the source
+    frame's display size ``(W, H)`` and the source rectangle the frames show (``view``).
+    ``fit`` defaults to the model's own (:attr:`InputSpec.fit`).
     """
     path = Path(path)
+    fit = resolve_fit(spec, fit)
     table = _table(path, timestamps)
     in_window = window_frames(table, start, end)
     if len(in_window) == 0:
@@ -98,12 +140,15 @@ def sample_clip(
             f"(the video's frames span {table[0]:.3f}..{table[-1]:.3f} s)"
         )
     picks = in_window[uniform_indices(len(in_window), spec.num_frames)]
-    frames, source_size = decode_frames(path, table, picks, spec.image_size, fit=fit)
+    frames, source_size = decode_frames(
+        path, table, picks, spec.image_size, fit=fit, preprocessing=spec.preprocessing
+    )
     clip = Clip(
         frames=frames,
         timestamps=table[picks].copy(),
         source_size=source_size,
         video_id=video_id,
+        view=clip_view(spec, fit, source_size),
     )
     if spec.audio is not None:
         add_audio(clip, path, spec, window_span(table, start, end, duration))
@@ -160,7 +205,7 @@ def sliding_windows(
     start: float | None = None,
     end: float | None = None,
     timestamps: Sequence[float] | np.ndarray | None = None,
-    fit: str = "squash",
+    fit: str | None = None,
     video_id: str | None = None,
     batch_frames: int = 256,
 ) -> Iterator[Clip]:
@@ -173,6 +218,7 @@ def sliding_windows(
     """
     if window <= 0:
         raise VideoError(f"the window must be longer than 0 s, got {window}")
+    fit = resolve_fit(spec, fit)
     stride = window if stride is None else stride
     if stride <= 0:
         raise VideoError(f"the stride must be longer than 0 s, got {stride}")
@@ -213,7 +259,10 @@ def _decode_batch(
     spans: list[tuple[float, float]],
 ) -> Iterator[Clip]:
     wanted = np.unique(np.concatenate(plans))
-    frames, source_size = decode_frames(path, table, wanted, spec.image_size, fit=fit)
+    frames, source_size = decode_frames(
+        path, table, wanted, spec.image_size, fit=fit, preprocessing=spec.preprocessing
+    )
+    view = clip_view(spec, fit, source_size)
     position = {int(index): row for row, index in enumerate(wanted)}
     for plan, span in zip(plans, spans, strict=True):
         rows = [position[int(i)] for i in plan]
@@ -222,6 +271,7 @@ def _decode_batch(
             timestamps=table[plan].copy(),
             source_size=source_size,
             video_id=video_id,
+            view=view,
         )
         if spec.audio is not None:
             add_audio(clip, path, spec, span)
@@ -229,6 +279,8 @@ def _decode_batch(
 
 
 def _scale_filters(size: int, fit: str) -> str:
+    if fit in ("source", "processor"):  # display size in square pixels
+        return "scale=w='round(iw*sar)':h=ih:flags=area,setsar=1"
     if fit == "squash":
         return f"scale={size}:{size}:flags=area"
     if fit == "crop":
@@ -247,10 +299,14 @@ def decode_frames(
     size: int,
     *,
     fit: str = "squash",
+    preprocessing: Preprocessing | None = None,
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode the frames numbered ``indices`` (in the table ``timestamps``) at ``size`` x ``size``.
 
-    Returns RGB uint8 frames in the order of ``indices`` and the source display size. When the
+    Returns RGB uint8 frames in the order of ``indices`` and the source display size.
+    ``fit="source"`` returns the frames at display size ``(N, H, W, 3)`` (``size`` unused);
+    ``fit="processor"`` applies ``preprocessing`` to them (:func:`processor_frames`), decoding
+    :data:`SOURCE_CHUNK_FRAMES` frames at a time. When the
     first wanted frame is far into the file, ffmpeg seeks to just before it (midway between it
     and the frame before); the decoded frames' own times are checked against the table, and a
     mismatch (a file whose seeking is unreliable) falls back to decoding from the start.
@@ -263,6 +319,28 @@ def decode_frames(
     if order.min() < 0 or order.max() >= len(table):
         raise VideoError(f"frame index out of range for a {len(table)}-frame video")
     wanted = np.unique(order)
+    if fit == "processor" and preprocessing is None:
+        raise VideoError("fit 'processor' needs the model's preprocessing rule")
+    if fit in ("source", "processor"):
+        parts, source_size = [], (0, 0)
+        for i in range(0, len(wanted), SOURCE_CHUNK_FRAMES):
+            part = wanted[i : i + SOURCE_CHUNK_FRAMES]
+            chunk, source_size = _decode_wanted(path, table, part, size, "source")
+            if fit == "processor":
+                assert preprocessing is not None
+                chunk = processor_frames(chunk, preprocessing)
+            parts.append(chunk)
+        frames = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    else:
+        frames, source_size = _decode_wanted(path, table, wanted, size, fit)
+    rows = np.searchsorted(wanted, order)
+    return frames[rows], source_size
+
+
+def _decode_wanted(
+    path: Path, table: np.ndarray, wanted: np.ndarray, size: int, fit: str
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """The sorted, distinct frames ``wanted``, seeking when they start late in the file."""
     first = int(wanted[0])
     seek = None
     if first > 0 and table[first] > SEEK_AFTER_S:
@@ -278,8 +356,7 @@ def decode_frames(
             f"the frames decoded from {path.name} do not match its frame timestamp table; "
             "was the table made from a different file?"
         )
-    rows = np.searchsorted(wanted, order)
-    return frames[rows], source_size
+    return frames, source_size
 
 
 def _decode(
@@ -323,12 +400,20 @@ def _decode(
             width, height = int(found.group(1)), int(found.group(2))
             source_size = (display_width(width, parse_showinfo_sar(line)), height)
     expected = table[wanted]
-    frame_bytes = size * size * 3
-    if len(times) != len(wanted) or len(proc.stdout) != frame_bytes * len(wanted):
+    height = width = size
+    if fit == "source":  # the display size; its width as ffmpeg rounded it
+        height = source_size[1]
+        width = len(proc.stdout) // max(1, len(wanted) * height * 3)
+    frame_bytes = height * width * 3
+    if (
+        len(times) != len(wanted)
+        or not frame_bytes
+        or len(proc.stdout) != frame_bytes * len(wanted)
+    ):
         return None
     gaps = np.diff(table)
     tolerance = min(2e-3, float(gaps.min()) / 4) if len(gaps) else 2e-3
     if np.max(np.abs(np.asarray(times) - expected)) > tolerance:
         return None
-    frames = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(len(wanted), size, size, 3)
+    frames = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(len(wanted), height, width, 3)
     return frames.copy(), source_size
