@@ -13,7 +13,14 @@ next task:
 * ``service`` -- ``services.next_task`` itself;
 * ``http`` -- ``POST /api/v1/annotation/queue/next/`` through DRF's test client (the whole
   request in this process, no web server), on a second project of the same shape. Each
-  thread opens the queue page (``GET /api/v1/annotation/queue/``) before the barrier.
+  thread opens the queue page (``GET /api/v1/annotation/queue/``) before the barrier;
+* ``server`` -- the same request to the real web tier, started as ``manage.py up`` starts it
+  (gunicorn with ``WEB_CONCURRENCY`` uvicorn workers, 2 by default) on the bench's database;
+  each thread holds a keep-alive connection with an API token, opened on the queue page.
+
+The first two run every request in this one Python process, so 50 at once also queue for its
+interpreter lock; the ``server`` mode spreads them over the web tier's processes, as a
+deployment does (its query count is not seen from here).
 
 Between bursts the annotators who got a task submit it (every 10th), keep working on it (every
 10th, so the next burst resumes it) or give it back (the rest), so every burst finds work. Each
@@ -99,7 +106,76 @@ def setup_django() -> None:
     django.setup()
 
 
-def run_burst(mode: str, number: int, people: list, project, count_queries: bool) -> Burst:
+class WebTier:
+    """The web server ``manage.py up`` runs, on the bench's database, for the ``server`` mode."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from django.db import connection
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+                f"{db['PORT'] or 5432}/{db['NAME']}"
+            ),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+        }
+        self.proc = None
+
+    def __enter__(self) -> WebTier:
+        import subprocess
+
+        import requests
+
+        from wherewhen.core.management.commands.up import web_command
+
+        command = web_command("127.0.0.1", self.port)
+        command.remove("--access-logfile")
+        command.remove("-")
+        self.log = Path(tempfile.mkstemp(prefix="bench-queue-web-", suffix=".log")[1])
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=log, start_new_session=True
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"the web server exited with status {self.proc.returncode} (see {self.log})"
+                )
+            try:
+                # No Celery worker runs here, so /healthz says "degraded" (503); the web tier
+                # and its database are what the bench needs.
+                health = requests.get(f"{self.url}/healthz", timeout=2).json()
+                if health["checks"]["database"]["ok"]:
+                    return self
+            except (requests.RequestException, ValueError, KeyError):
+                pass
+            time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError(f"the web server did not answer /healthz within 60 s (see {self.log})")
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except Exception:  # noqa: BLE001 - a server that will not stop is killed
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def run_burst(
+    mode: str, number: int, people: list, project, count_queries: bool, web: WebTier | None = None
+) -> Burst:
     """One burst: every annotator's thread opens its connection, waits at the barrier, then
     asks for its next task once."""
     from django.db import connection
@@ -118,6 +194,8 @@ def run_burst(mode: str, number: int, people: list, project, count_queries: bool
             return execute(sql, params, many, context)
 
         try:
+            if mode == "server":
+                return ask_server(person, call)
             connection.ensure_connection()
             if mode == "http":
                 from rest_framework.test import APIClient
@@ -150,6 +228,29 @@ def run_burst(mode: str, number: int, people: list, project, count_queries: bool
             barrier.abort()
         finally:
             connection.close()
+
+    def ask_server(person, call: Call) -> None:
+        import requests
+        from rest_framework.authtoken.models import Token
+
+        token = Token.objects.get_or_create(user=person)[0].key
+        connection.close()
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        warm = session.get(f"{web.url}/api/v1/annotation/queue/", timeout=60)
+        if warm.status_code != 200:
+            raise RuntimeError(f"queue page: HTTP {warm.status_code}")
+        barrier.wait()
+        start = time.perf_counter()
+        response = session.post(
+            f"{web.url}/api/v1/annotation/queue/next/", json={"project": project.pk}, timeout=60
+        )
+        call.seconds = time.perf_counter() - start
+        session.close()
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.content[:200]}")
+        got = response.json()["assignment"]
+        call.assignment_id = got["id"] if got else None
 
     threads = [
         threading.Thread(target=ask, args=(p, c)) for p, c in zip(people, calls, strict=True)
@@ -250,7 +351,8 @@ def report(bursts: list[Burst], args, server: str, count_queries: bool) -> None:
     def row(mode: str, label: str, group: list[Burst]) -> None:
         calls = [c for b in group for c in b.calls]
         ms = [c.seconds * 1000 for c in calls if c.error is None]
-        queries = sum(c.queries for c in calls) / max(1, len(calls)) if count_queries else None
+        counted = count_queries and mode != "server"
+        queries = sum(c.queries for c in calls) / max(1, len(calls)) if counted else None
         print(
             f"{mode:<8}{label:>6}{len(calls):>7}{sum(b.given for b in group):>7}"
             f"{percentile(ms, 0.5):>9.1f}{percentile(ms, 0.95):>9.1f}{max(ms, default=0):>9.1f}"
@@ -276,14 +378,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlap", type=int, default=3, help="annotators per video (k)")
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--bursts", type=int, default=5, help="bursts per mode")
-    parser.add_argument("--modes", default="service,http", help="service, http or both")
+    parser.add_argument(
+        "--modes", default="service,http,server", help="any of service, http, server"
+    )
     parser.add_argument(
         "--no-query-count", action="store_true", help="do not count database queries per call"
     )
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if not modes or set(modes) - {"service", "http"}:
-        parser.error("--modes takes service, http or service,http")
+    if not modes or set(modes) - {"service", "http", "server"}:
+        parser.error("--modes takes service, http and server, comma-separated")
     if postgres_url() is None:
         print(
             "bench_queue measures row locking under concurrency and needs PostgreSQL: set "
@@ -319,16 +423,9 @@ def main(argv: list[str] | None = None) -> int:
         people = [user(f"bench-annotator-{i}") for i in range(args.annotators)]
         for mode in modes:
             project = make_project(researcher, args.videos, args.overlap, f"bench-{mode}")
-            for number in range(1, args.bursts + 1):
-                connection.close()
-                burst = run_burst(mode, number, people, project, count_queries)
-                bursts.append(burst)
-                for call in burst.calls:
-                    if call.error is not None and not isinstance(
-                        call.error, threading.BrokenBarrierError
-                    ):
-                        print(f"{mode} burst {number}: {call.error!r}", file=sys.stderr)
-                between_bursts(burst, people)
+            web = WebTier() if mode == "server" else None
+            with web or nullcontext():
+                run_mode(mode, project, people, args, count_queries, bursts, web)
             project.active = False
             project.save(update_fields=["active"])
         report(bursts, args, server, count_queries)
@@ -337,6 +434,20 @@ def main(argv: list[str] | None = None) -> int:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     failed = any(b.double or b.over_k or b.errors for b in bursts)
     return 1 if failed else 0
+
+
+def run_mode(mode, project, people, args, count_queries, bursts, web) -> None:
+    """The bursts of one mode, with the work between them."""
+    from django.db import connection
+
+    for number in range(1, args.bursts + 1):
+        connection.close()
+        burst = run_burst(mode, number, people, project, count_queries, web)
+        bursts.append(burst)
+        for call in burst.calls:
+            if call.error is not None and not isinstance(call.error, threading.BrokenBarrierError):
+                print(f"{mode} burst {number}: {call.error!r}", file=sys.stderr)
+        between_bursts(burst, people)
 
 
 if __name__ == "__main__":
