@@ -6,10 +6,8 @@ its cells tiling the view (boxes outside it are "not seen", not counted), serves
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -19,13 +17,11 @@ from tests.annotation_support import make_project
 from tests.explanations_support import (  # noqa: F401 - fixtures
     TINY_CONFIG,
     TINY_LABELS,
-    frame_times,
-    make_video_file,
     researcher_fixture,
+    sized_video,
 )
 from wherewhen.core import tasking
 from wherewhen.explanations.models import Explanation
-from wherewhen.videos.models import Video
 
 WIDTH, HEIGHT = 96, 48  # a wide video: a square crop sees its middle only
 # shortest edge 32: 96x48 -> 64x32, the centre 32x32 starts at x 16 -> source x 24..72
@@ -70,37 +66,6 @@ def cropping_checkpoint(tmp_path_factory):
     save_model(build_model("timesformer", spec, TINY_LABELS, **TINY_CONFIG), directory)
     (directory / "preprocessor_config.json").write_text(json.dumps(processor_config()))
     return directory
-
-
-def wide_video(owner, media_root, title="wide") -> Video:
-    """A ready 96x48 video (1 s at 8 fps) with real files, as the library leaves it."""
-    tmp = media_root / "incoming" / f"{title}.mp4"
-    make_video_file(tmp, seconds=1.0, size=(WIDTH, HEIGHT))
-    data = tmp.read_bytes()
-    digest = hashlib.sha256(data + title.encode()).hexdigest()
-    folder = media_root / "videos" / str(owner.pk) / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tmp, folder / "original.mp4")
-    shutil.copy(tmp, folder / "playback.mp4")
-    times = frame_times(tmp)
-    return Video.objects.create(
-        owner=owner,
-        title=title,
-        original_name=f"{title}.mp4",
-        content_hash=digest,
-        size_bytes=len(data),
-        original=f"videos/{owner.pk}/{digest}/original.mp4",
-        playback=f"videos/{owner.pk}/{digest}/playback.mp4",
-        status=Video.Status.READY,
-        progress=1.0,
-        duration=round(times[-1] + 1 / 8, 6),
-        fps=8.0,
-        frame_count=len(times),
-        width=WIDTH,
-        height=HEIGHT,
-        video_codec="h264",
-        frame_timestamps=times,
-    )
 
 
 def post(client, path, body):
@@ -163,7 +128,7 @@ def test_a_cropping_model_is_computed_stored_scored_and_imported_with_its_view(
     assert list(Preprocessing(shortest_edge=32, crop=(32, 32)).view(WIDTH, HEIGHT)) == VIEW
 
     # computed through the real path (claim, decode with the model's own rule, explain, store)
-    video = wide_video(researcher, media)
+    video = sized_video(researcher, media, WIDTH, HEIGHT)
     response = post(
         client, "/api/v1/explanations/", {"video": video.pk, "model": model_id, "method": "staa"}
     )
@@ -285,7 +250,7 @@ def test_bad_views_are_a_clear_400_and_store_nothing(
     from pathlib import Path
 
     client.force_login(researcher)
-    video = wide_video(researcher, Path(settings.MEDIA_ROOT), title="bad")
+    video = sized_video(researcher, Path(settings.MEDIA_ROOT), WIDTH, HEIGHT, title="bad")
     data = npz_bytes(
         map=np.ones((T, H, W), np.float32),
         timestamps=np.array([0.0, 0.25, 0.5, 0.75]),
@@ -308,7 +273,7 @@ def test_a_file_without_a_view_is_the_whole_frame(client, researcher, settings):
     from pathlib import Path
 
     client.force_login(researcher)
-    video = wide_video(researcher, Path(settings.MEDIA_ROOT), title="whole")
+    video = sized_video(researcher, Path(settings.MEDIA_ROOT), WIDTH, HEIGHT, title="whole")
     data = npz_bytes(map=np.ones((T, H, W), np.float32), timestamps=np.array([0, 0.25, 0.5, 0.75]))
     response = upload(client, video, data)
     assert response.status_code == 201, response.json()
