@@ -66,12 +66,22 @@ def frame_times(path: Path) -> list[float]:
     return [float(t) for t in times]
 
 
-def ready_video(owner, media_root: Path, *, title: str = "clip", seconds: float = 1.0, **fields):
-    """A Video row in the state the library leaves it after processing, with real files."""
+def ready_video(
+    owner,
+    media_root: Path,
+    *,
+    title: str = "clip",
+    seconds: float = 1.0,
+    source: Path | None = None,
+    **fields,
+):
+    """A Video row in the state the library leaves it after processing, with real files
+    (``source``: a file made beforehand, else a 64 x 48 clip of ``seconds``)."""
     from wherewhen.videos.models import Video
 
-    tmp = Path(media_root) / "incoming" / f"{title}.mp4"
-    make_video_file(tmp, seconds=seconds)
+    tmp = source if source is not None else Path(media_root) / "incoming" / f"{title}.mp4"
+    if source is None:
+        make_video_file(tmp, seconds=seconds)
     data = tmp.read_bytes()
     digest = hashlib.sha256(data + title.encode()).hexdigest()
     folder = Path(media_root) / "videos" / str(owner.pk) / digest
@@ -99,6 +109,14 @@ def ready_video(owner, media_root: Path, *, title: str = "clip", seconds: float 
     }
     values.update(fields)
     return Video.objects.create(**values)
+
+
+def sized_video(owner, media_root: Path, width: int, height: int, *, title: str = "wide"):
+    """A ready ``width`` x ``height`` video (1 s at 8 fps) with real files (e.g. a wide one, of
+    which a model that centre-crops sees the middle only)."""
+    tmp = Path(media_root) / "incoming" / f"{title}.mp4"
+    make_video_file(tmp, seconds=1.0, size=(width, height))
+    return ready_video(owner, media_root, title=title, source=tmp, width=width, height=height)
 
 
 def register_tiny_model(owner, directory: Path, name: str = "tiny", public: bool = False):

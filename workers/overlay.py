@@ -112,6 +112,47 @@ def blend(
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def view_layer(
+    frame: np.ndarray,
+    width: int,
+    height: int,
+    view: Sequence[float] | None,
+    video_size: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """An ``(h, w)`` map frame upsampled over the output image: over the whole ``width`` x
+    ``height`` image, or only over ``view`` (x0, y0, x1, y1 in ``video_size`` pixels, the
+    rectangle the model saw) with the mask of the pixels inside it (None: all are)."""
+    if view is None:
+        return upsample_bilinear(frame, width, height), None
+    vw, vh = max(int(video_size[0]), 1), max(int(video_size[1]), 1)
+    x0 = int(np.clip(round(float(view[0]) * width / vw), 0, width - 1))
+    y0 = int(np.clip(round(float(view[1]) * height / vh), 0, height - 1))
+    x1 = int(np.clip(round(float(view[2]) * width / vw), x0 + 1, width))
+    y1 = int(np.clip(round(float(view[3]) * height / vh), y0 + 1, height))
+    layer = np.zeros((height, width), dtype=np.float32)
+    layer[y0:y1, x0:x1] = upsample_bilinear(frame, x1 - x0, y1 - y0)
+    inside = np.zeros((height, width), dtype=bool)
+    inside[y0:y1, x0:x1] = True
+    return layer, inside
+
+
+def shade_unseen(
+    blended: np.ndarray, original: np.ndarray, inside: np.ndarray | None
+) -> np.ndarray:
+    """Pixels outside the view show the original frame dimmed under diagonal hatching ("not
+    seen" by the model: no importance, not a low one)."""
+    if inside is None:
+        return blended
+    h, w = inside.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    hatch = ((xx + yy) % 10) < 2
+    dim = original.astype(np.float32) * 0.35
+    dim[hatch] = dim[hatch] * 0.4 + 150.0
+    out = blended.copy()
+    out[~inside] = np.clip(np.rint(dim[~inside]), 0, 255).astype(np.uint8)
+    return out
+
+
 def map_frame_at(timestamps: Sequence[float], t: float) -> int:
     """Index of the map frame shown at video time ``t``: the last one whose timestamp is
     ``<= t``; before the first timestamp, the first frame."""
@@ -234,10 +275,13 @@ def render_overlay_mp4(
     threshold: float = 0.0,
     max_width: int = 640,
     strip_height: int = 48,
+    view: Sequence[float] | None = None,
 ) -> dict:
     """Render the video with the map blended over every frame and the temporal strip below,
     as H.264 MP4 (yuv420p, faststart). ``frame_times`` are the presentation times of the
-    decoded frames (the video library's ``frame_timestamps``); without them, ``k / fps``."""
+    decoded frames (the video library's ``frame_timestamps``); without them, ``k / fps``.
+    With ``view`` (the rectangle the model saw, in ``video_size`` pixels) the map covers only
+    the view and the rest of the frame is shaded as not seen (:func:`shade_unseen`)."""
     lut = colormap_lut(colormap)
     heat01 = normalize(heat)
     ts = np.asarray(timestamps, dtype=np.float64)
@@ -286,8 +330,9 @@ def render_overlay_mp4(
                 t = float(times[n]) if times is not None and n < len(times) else n / max(fps, 1e-3)
                 k = map_frame_at(ts, t)
                 if k not in cache:
-                    cache[k] = upsample_bilinear(heat01[k], width, height)
-                top = blend(frame, cache[k], lut, opacity, threshold)
+                    cache[k] = view_layer(heat01[k], width, height, view, video_size)
+                layer, inside = cache[k]
+                top = shade_unseen(blend(frame, layer, lut, opacity, threshold), frame, inside)
                 strip = temporal_strip(temporal, ts, duration, width, strip_height, playhead=t)
                 enc.stdin.write(np.concatenate([top, strip], axis=0).tobytes())
                 n += 1
@@ -317,9 +362,10 @@ def render_keyframe_strip(
     threshold: float = 0.0,
     tile_height: int = 160,
     gap: int = 4,
+    view: Sequence[float] | None = None,
 ) -> dict:
     """A PNG with one tile per map frame: the source frame nearest its timestamp, with the map
-    blended over it, side by side in time order."""
+    blended over it, side by side in time order (``view`` as in :func:`render_overlay_mp4`)."""
     lut = colormap_lut(colormap)
     heat01 = normalize(heat)
     ts = np.asarray(timestamps, dtype=np.float64)
@@ -341,7 +387,8 @@ def render_keyframe_strip(
     canvas = np.full((tile_h, count * tile_w + (count - 1) * gap, 3), 255, dtype=np.uint8)
     for k, (_d, frame) in enumerate(best):
         assert frame is not None
-        tile = blend(frame, upsample_bilinear(heat01[k], tile_w, tile_h), lut, opacity, threshold)
+        layer, inside = view_layer(heat01[k], tile_w, tile_h, view, video_size)
+        tile = shade_unseen(blend(frame, layer, lut, opacity, threshold), frame, inside)
         x = k * (tile_w + gap)
         canvas[:, x : x + tile_w] = tile
     out_path = Path(out_path)

@@ -3,11 +3,13 @@
 Random two-label videos (``cyclist`` and ``car`` tracks, a model that also knows ``dog``) and
 random maps (small integer values, so ties are common; boxes on cell centres plus or minus the
 tolerance, so boundary distances are common; map frames between annotated frames and past the
-end). Every explanation is judged by
+end; a third of the maps made by a model that centre-crops, so their cells tile a random view
+rectangle and boxes outside it are "not seen"). Every explanation is judged by
 
 * an independent plain-loop pointing game written here from the spec (only the explained
   class's label counts; nearest annotated frame within half a frame interval; first maximum in
-  row-major order; inside, or strictly closer than the tolerance),
+  row-major order, the cells tiling the view; inside, or strictly closer than the tolerance; a
+  frame whose boxes all lie outside the view is not counted),
 * the stored scores (``scoring.recompute``),
 * the review player's marks (``GET /api/v1/explanations/{id}/ground-truth/``),
 * the leaderboard's clip drill-down (``GET .../leaderboard/clips/``),
@@ -52,15 +54,38 @@ def plain_matched_frame(t: float) -> int | None:
     return best if abs(t - TIMESTAMPS[best]) <= interval / 2 + 1e-6 else None
 
 
-def plain_point(frame: np.ndarray) -> tuple[float, float]:
+def plain_point(frame: np.ndarray, view: list | None = None) -> tuple[float, float]:
     h, w = frame.shape
+    x0, y0, x1, y1 = view if view is not None else (0.0, 0.0, WIDTH, HEIGHT)
     best, at = -math.inf, (0, 0)
     for i in range(h):
         for j in range(w):
             if frame[i, j] > best:
                 best, at = frame[i, j], (i, j)
     i, j = at
-    return (j + 0.5) * WIDTH / w, (i + 0.5) * HEIGHT / h
+    return x0 + (j + 0.5) * (x1 - x0) / w, y0 + (i + 0.5) * (y1 - y0) / h
+
+
+def plain_seen(boxes: list, view: list | None) -> bool:
+    """Some box overlaps the view with positive area (always true without a view)."""
+    if view is None:
+        return True
+    vx0, vy0, vx1, vy1 = view
+    return any(
+        min(x1, vx1) > max(x0, vx0) and min(y1, vy1) > max(y0, vy0) for x0, y0, x1, y1 in boxes
+    )
+
+
+def random_view(rng: random.Random) -> list[float]:
+    """A band of the frame, full height or full width (what a short-side resize + crop sees;
+    narrow and off-centre here, so that many boxes fall outside it)."""
+    if rng.random() < 0.5:
+        side = round(rng.uniform(0.15, 0.6) * WIDTH, 2)
+        left = round(rng.uniform(0, WIDTH - side), 2)
+        return [left, 0.0, left + side, float(HEIGHT)]
+    side = round(rng.uniform(0.15, 0.6) * HEIGHT, 2)
+    top = round(rng.uniform(0, HEIGHT - side), 2)
+    return [0.0, top, float(WIDTH), top + side]
 
 
 def plain_hit(x: float, y: float, boxes: list, tolerance: float) -> bool:
@@ -176,7 +201,8 @@ def world(settings, tmp_path):
                 params={"n": n},
                 temporal=[float(x) for x in np_rng.integers(0, 3, size=t)],
             )
-            Explanation.objects.filter(pk=e.pk).update(explained_target=n % 3)
+            view = random_view(rng) if n % 3 == 1 else None
+            Explanation.objects.filter(pk=e.pk).update(explained_target=n % 3, view=view)
             e.refresh_from_db()
             explanations.append((e, heat))
     scoring.recompute_now(project)
@@ -200,11 +226,23 @@ def reference_verdicts(world, explanation: Explanation, heat: np.ndarray) -> lis
     for k, t in enumerate(explanation.timestamps):
         frame = plain_matched_frame(t)
         boxes = plain_boxes(tracks, label, frame) if frame is not None else []
-        if not boxes:
+        if not boxes or not plain_seen(boxes, explanation.view):
             out.append(None)
             continue
-        x, y = plain_point(heat[k])
+        x, y = plain_point(heat[k], explanation.view)
         out.append(plain_hit(x, y, boxes, world["tolerance"]))
+    return out
+
+
+def reference_seen(world, explanation: Explanation) -> list[bool]:
+    """Per map frame: False where the frame's boxes of the label all lie outside the view."""
+    label = LABEL_OF_CLASS[CLASSES[explanation.explained_target]]
+    tracks = world["truth"][explanation.video_id]
+    out = []
+    for t in explanation.timestamps:
+        frame = plain_matched_frame(t)
+        boxes = plain_boxes(tracks, label, frame) if frame is not None and label else []
+        out.append(not boxes or plain_seen(boxes, explanation.view))
     return out
 
 
@@ -222,9 +260,10 @@ def test_every_path_gives_the_same_verdict(world, client):
     for row in {leaderboards.row_key(e) for e, _ in world["explanations"]}:
         for clip in drilldown.leaderboard_clips(owner, project, None, None, row)["clips"]:
             clips[clip["explanation"]] = clip
-    frames_checked = scored = not_scored = 0
+    frames_checked = scored = not_scored = unseen = 0
     for explanation, heat in world["explanations"]:
         expected = reference_verdicts(world, explanation, heat)
+        view = explanation.view
         stored = ExplanationScore.objects.get(
             explanation=explanation, project=project, reference="consensus"
         )
@@ -241,15 +280,21 @@ def test_every_path_gives_the_same_verdict(world, client):
             assert review["available"] is False and review["reason"] == stored.not_scored
             assert review["label"] == label
             for k, t in enumerate(explanation.timestamps):
-                x, y = plain_point(heat[k])
+                x, y = plain_point(heat[k], view)
                 assert pointing_hit(study, stimulus, x, y, t) is None
             continue
         scored += 1
         assert stored.label == label and review["label"] == label and clip["label"] == label
         assert review["available"] is True and review["tolerance"] == world["tolerance"]
+        assert review["view"] == (view or [0.0, 0.0, WIDTH, HEIGHT])
+        seen = reference_seen(world, explanation)
+        unseen += seen.count(False)
         for k, t in enumerate(explanation.timestamps):
             want = expected[k]
-            x, y = plain_point(heat[k])
+            x, y = plain_point(heat[k], view)
+            assert stored.frames[k]["seen"] is seen[k]
+            assert review["frames"][k]["seen"] is seen[k] and clip["frames"][k]["seen"] is seen[k]
+            assert review["frames"][k]["counted"] is (want is not None)
             paths = {
                 "stored": stored.frames[k]["hit"],
                 "review": review["frames"][k]["hit"],
@@ -262,7 +307,7 @@ def test_every_path_gives_the_same_verdict(world, client):
         assert stored.frames_counted == sum(v is not None for v in expected)
         assert stored.frames_hit == sum(v is True for v in expected)
     # the random cases really cover every kind of outcome
-    assert frames_checked > 1000 and scored > 60 and not_scored > 40
+    assert frames_checked > 1000 and scored > 60 and not_scored > 40 and unseen > 40
 
 
 def test_labels_never_count_for_each_other(world):

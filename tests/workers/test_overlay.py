@@ -134,3 +134,25 @@ def test_unreadable_video_is_an_overlay_error(tmp_path):
         overlay.render_keyframe_strip(
             bad, tmp_path / "o.png", np.ones((1, 2, 2)), [0.0], video_size=(64, 48), fps=8
         )
+
+
+def test_keyframe_strip_shades_what_a_cropping_model_did_not_see(video, tmp_path):
+    """With a view (x 16..48 of the 64 px frame) every tile is the plain strip's inside it and
+    dim hatching outside it: no colour of the map where the model had no input."""
+    heat = np.random.default_rng(1).random((4, 4, 4)).astype(np.float32)
+    common = dict(video_size=(64, 48), fps=8, tile_height=48, gap=2, opacity=1.0)
+    plain, cropped = tmp_path / "plain.png", tmp_path / "cropped.png"
+    overlay.render_keyframe_strip(video, plain, heat, [0.0, 0.25, 0.5, 0.75], **common)
+    overlay.render_keyframe_strip(
+        video, cropped, heat, [0.0, 0.25, 0.5, 0.75], view=(16.0, 0.0, 48.0, 48.0), **common
+    )
+    a, b = read_png(plain), read_png(cropped)
+    lut = overlay.colormap_lut("jet")
+    for k in range(4):
+        x = k * 66
+        band = b[:, x : x + 16].reshape(-1, 3)
+        colours = {tuple(c) for c in lut.tolist()}
+        assert not any(tuple(p) in colours for p in band.tolist())  # opacity 1: the map's own
+        assert band.mean() < a[:, x : x + 16].mean()  # dimmed
+        inside = b[:, x + 16 : x + 48].reshape(-1, 3)
+        assert all(tuple(p) in colours for p in inside.tolist())  # opacity 1: the map's colours

@@ -16,6 +16,9 @@ of the frame's maximum and that maximum is above 0 (ties with the threshold are 
 maximum is 0 or negative has no region). The map region is the union of the pixels of the on
 cells; the IoU is ``|region ∩ boxes| / |region ∪ boxes|`` in pixels (0 when the union is empty).
 Frames without a box are not counted.
+With a ``view`` (models that crop, see :mod:`workers.metrics.pointing`) the IoU is taken inside
+the view as the energy game does: the boxes move into the view's coordinates, their parts outside
+it do not count, and the view's size (whole pixels) is the frame.
 
 **Human baseline.** How well one annotator points into the consensus of the others: on each
 frame where the annotator has a box and the others' consensus has one, the annotator's point is
@@ -44,6 +47,8 @@ from workers.metrics.pointing import (
     _maps,
     _segments_1d,
     _source_sizes,
+    _views,
+    boxes_in_view,
     points_hit_boxes,
 )
 
@@ -147,15 +152,20 @@ def thresholded_iou(
     box_mask: object | None,
     source_size: object,
     fraction: float = DEFAULT_IOU_FRACTION,
+    view: object | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """IoU of each frame's thresholded map with its boxes (see the module docstring).
 
-    ``maps`` (N, h, w) -> (iou (N,) float64, counted (N,) bool: frame has at least one box)."""
+    ``maps`` (N, h, w) -> (iou (N,) float64, counted (N,) bool: frame has at least one box, with
+    ``view`` one that overlaps it)."""
     a = _maps(maps, 3, "maps")
     if not 0.0 <= float(fraction) <= 1.0:
         raise ValueError(f"fraction must be within [0, 1], got {fraction!r}")
     n, h, w = a.shape
     b, m = _boxes(boxes, box_mask, (n,))
+    counted = m.any(axis=-1)
+    if view is not None:
+        b, source_size, counted = in_view_coordinates(b, m, source_size, view)
     values = a.astype(np.float64)
     peak = values.reshape(n, -1).max(axis=1, initial=-np.inf)
     on = (values >= float(fraction) * peak[:, None, None]) & (peak > 0)[:, None, None]
@@ -166,7 +176,23 @@ def thresholded_iou(
     iou = np.zeros(n, dtype=np.float64)
     pos = union > 0
     iou[pos] = inter[pos] / union[pos]
-    return iou, m.any(axis=-1)
+    return iou, counted
+
+
+def in_view_coordinates(
+    b: np.ndarray, m: np.ndarray, source_size: object, view: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes ``(N, K, 4)`` moved into the coordinates of ``view`` ((x0, y0, x1, y1) or (N, 4)),
+    the view's size in whole pixels ``(N, 2)`` and which frames have a box overlapping it (the
+    rule of the energy pointing game)."""
+    n = b.shape[0]
+    width, height = _source_sizes(source_size, n)
+    x0, y0, x1, y1 = _views(view, n, width, height)
+    counted = boxes_in_view(b, m, view, n).any(axis=-1)
+    shift = np.stack([x0, y0, x0, y0], axis=-1)[:, None, :]
+    moved = np.where(m[..., None], b - shift, 0.0)
+    size = np.stack([np.maximum(np.rint(x1 - x0), 1.0), np.maximum(np.rint(y1 - y0), 1.0)], -1)
+    return moved, size, counted
 
 
 def largest_box_centres(
@@ -247,7 +273,10 @@ class ClipInput:
 
     ``boxes`` (T, K, 4) and ``box_mask`` (T, K): the boxes of the source frame each map frame
     was sampled from (no row for a frame without ground truth); ``segments`` (M, 2): the "when"
-    segments in seconds; ``source_size``: (W, H) of the source frames."""
+    segments in seconds; ``source_size``: (W, H) of the source frames; ``view``: the source
+    rectangle (x0, y0, x1, y1) the model saw (None: the whole frame), which the map's cells tile
+    (see :mod:`workers.metrics.pointing`: frames whose boxes all lie outside it are not seen, so
+    not counted)."""
 
     map: np.ndarray  # (T, h, w)
     temporal: np.ndarray  # (T,)
@@ -256,6 +285,7 @@ class ClipInput:
     box_mask: np.ndarray  # (T, K)
     segments: np.ndarray  # (M, 2)
     source_size: tuple[int, int]
+    view: tuple[float, float, float, float] | None = None
 
 
 @dataclass
@@ -340,17 +370,29 @@ def score_clips(
         )[..., 0].astype(bool)
         sizes = np.array([g.source_size for g in group], dtype=np.float64)  # (C, 2)
         frame_sizes = np.repeat(sizes, t, axis=0)
+        # views only where some clip has one (a clip without one sees its whole frame)
+        views = None
+        if any(g.view is not None for g in group):
+            views = np.array(
+                [g.view if g.view is not None else (0.0, 0.0, *g.source_size) for g in group],
+                dtype=np.float64,
+            )
+        frame_views = np.repeat(views, t, axis=0) if views is not None else None
         frames = volume.reshape(c * t, h, w)
         flat_boxes = boxes.reshape(c * t, -1, 4)
         flat_mask = box_mask.reshape(c * t, -1)
-        spatial = spatial_pointing_game(frames, flat_boxes, flat_mask, frame_sizes, tolerance)
+        spatial = spatial_pointing_game(
+            frames, flat_boxes, flat_mask, frame_sizes, tolerance, view=frame_views
+        )
         small = small_object_frames(flat_boxes, flat_mask, frame_sizes)
-        energy = energy_pointing_game(frames, flat_boxes, flat_mask, frame_sizes)
-        iou, _ = thresholded_iou(frames, flat_boxes, flat_mask, frame_sizes, iou_fraction)
-        px, py, _ = max_cell_points(frames, frame_sizes)
+        energy = energy_pointing_game(frames, flat_boxes, flat_mask, frame_sizes, view=frame_views)
+        iou, _ = thresholded_iou(
+            frames, flat_boxes, flat_mask, frame_sizes, iou_fraction, view=frame_views
+        )
+        px, py, _ = max_cell_points(frames, frame_sizes, frame_views)
         temporal_game = temporal_pointing_game(temporal, timestamps, segments, seg_mask)
         spacetime = spacetime_pointing_game(
-            volume, timestamps, segments, seg_mask, boxes, box_mask, sizes, tolerance
+            volume, timestamps, segments, seg_mask, boxes, box_mask, sizes, tolerance, view=views
         )
         sparsity = gini_batch(volume.reshape(c, -1))
         hit = spatial.hits & spatial.counted

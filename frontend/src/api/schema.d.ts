@@ -2118,6 +2118,8 @@ export interface components {
             cost: components["schemas"]["Cost"];
             /** @description when the sound matters (audio-visual models); null for video-only ones */
             audio: components["schemas"]["AudioCurve"] | null;
+            /** @description [x0, y0, x1, y1] in video pixels: the rectangle of the frame the model saw (its map's cells tile it; the rest was not seen); the whole frame unless the model crops; null while the video's size is unknown */
+            readonly view: number[] | null;
             readonly attempts: number;
             readonly batch_size: number;
             requested_by?: string | null;
@@ -2260,8 +2262,13 @@ export interface components {
             time: number;
             /** @description matched source frame (None: no frame within half a frame) */
             frame: number | null;
-            /** @description the source frame has at least one box */
+            /** @description the source frame has at least one box the model saw (inside its view) */
             counted: boolean;
+            /**
+             * @description false when the frame's boxes all lie outside the explanation's view (not seen by the model, so not counted)
+             * @default true
+             */
+            seen: boolean;
             hit: boolean | null;
             /** @description largest box < 1/4 of the frame */
             small: boolean | null;
@@ -2285,6 +2292,8 @@ export interface components {
             /** @description the explained class */
             class_name: string | null;
             source_size: number[] | null;
+            /** @description [x0, y0, x1, y1]: the rectangle the model saw (the map's cells tile it) */
+            view: number[] | null;
             /**
              * Format: double
              * @description the project's, in pixels
@@ -2311,8 +2320,10 @@ export interface components {
             frame: number | null;
             /** @description [x0, y0, x1, y1] in source pixels (the scored label's boxes only) */
             boxes: number[][];
-            /** @description the frame has a box of the scored label */
+            /** @description the frame has a box of the scored label that the model saw (inside the view) */
             counted: boolean;
+            /** @description false when the frame's boxes all lie outside the view (not seen by the model: not counted) */
+            seen: boolean;
             /** @description spatial pointing game */
             hit: boolean | null;
             /** @description [x, y]: centre of the maximal cell of the float map (draw this, never a maximum of the quantized map) */
@@ -2571,6 +2582,8 @@ export interface components {
             grid: number[];
             temporal: number[];
             timestamps: number[];
+            /** @description [x0, y0, x1, y1] in video pixels: the part of the frame the map covers */
+            view: number[] | null;
         };
         ParticipantTrial: {
             index: number;
@@ -2815,6 +2828,8 @@ export interface components {
             time: number;
             frame: number | null;
             counted: boolean;
+            /** @description false: the boxes lie outside the view */
+            seen: boolean;
             hit: boolean | null;
         };
         ScoringComparison: {

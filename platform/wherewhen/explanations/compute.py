@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import close_old_connections, connection
 
-from wherewhen.explanations import claims, conf, storage
+from wherewhen.explanations import claims, conf, framing, storage
 from wherewhen.explanations.models import Explanation
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,17 @@ def _frame_table(video) -> list[float] | None:
     return list(video.frame_timestamps) if video.playback and video.frame_timestamps else None
 
 
-def result_fields(explanation: Any, batch_size: int, map_file: str, sha: str) -> dict[str, Any]:
-    """The columns of a done row, from a ``workers.types.Explanation``."""
+def result_fields(
+    explanation: Any,
+    batch_size: int,
+    map_file: str,
+    sha: str,
+    source_size: tuple[int, int] | None = None,
+    video_size: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """The columns of a done row, from a ``workers.types.Explanation``; its ``view`` (source
+    pixels of the decoded ``source_size`` frame) is stored in the video's ``video_size``
+    pixels, None when it is the whole frame (:mod:`wherewhen.explanations.framing`)."""
     heat = explanation.map
     return {
         "map_file": map_file,
@@ -89,7 +98,18 @@ def result_fields(explanation: Any, batch_size: int, map_file: str, sha: str) ->
         "value_range": [float(heat.min()), float(heat.max())],
         "audio": audio_curve(explanation),
         "batch_size": batch_size,
+        "view": stored_view(getattr(explanation, "view", None), source_size, video_size),
     }
+
+
+def stored_view(
+    view: Any, source_size: tuple[int, int] | None, video_size: tuple[int, int] | None
+) -> list[float] | None:
+    """The view of a computed explanation in the video's pixels (None: the whole frame)."""
+    if view is None or source_size is None:
+        return None
+    width, height = video_size if video_size and all(video_size) else source_size
+    return framing.stored(framing.rescale(view, source_size, (width, height)), width, height)
 
 
 def audio_curve(explanation: Any) -> dict[str, Any] | None:
@@ -232,11 +252,14 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
                 results.append(None)
 
     finished = []
-    for (row, _clip), result in zip(ready, results, strict=True):
+    for (row, clip), result in zip(ready, results, strict=True):
         if result is None:
             continue
         map_file, sha = storage.write_map(row.request_key, result.map)
-        fields = result_fields(result, len(ready), map_file, sha)
+        video_size = (int(row.video.width or 0), int(row.video.height or 0))
+        fields = result_fields(
+            result, len(ready), map_file, sha, tuple(clip.source_size), video_size
+        )
         if claims.finish(row.pk, owner, fields):
             finished.append(row.pk)
     return finished

@@ -50,6 +50,8 @@ def render(export_id: int) -> dict[str, Any]:
         "colormap": opts.get("colormap", "jet"),
         "opacity": float(opts.get("opacity", 0.5)),
         "threshold": float(opts.get("threshold", 0.0)),
+        # the rectangle the model saw (None: the whole frame); the rest is shaded "not seen"
+        "view": explanation.view,
     }
     try:
         if export.kind == Export.Kind.MP4:

@@ -151,6 +151,14 @@ class Explanation(models.Model):
     # Audio-visual models: {"importance": [A floats], "times": [[start, end], ...]} (source
     # seconds each audio token covers, [start, end)); null for video-only explanations.
     audio = models.JSONField(null=True, blank=True, default=None)
+    # The rectangle of the frame the model saw, [x0, y0, x1, y1] in the video's display pixels
+    # (models that centre-crop); the map's cells tile it. Null: the whole frame.
+    view = models.JSONField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="[x0, y0, x1, y1] the model saw, in video pixels; null: the whole frame",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -165,6 +173,13 @@ class Explanation(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def view_rect(self) -> list[float] | None:
+        """The view the map's cells tile: the stored one, else the whole video frame (None
+        while the video's size is unknown); see :mod:`wherewhen.explanations.framing`."""
+        from wherewhen.explanations.framing import effective
+
+        return effective(self.view, self.video.width, self.video.height)
 
 
 class Flag(models.Model):

@@ -10,6 +10,8 @@ The expected arrays:
 | ``target`` | scalar (optional) | the explained class index |
 | ``audio`` | ``(A,)`` (optional) | audio importance of an audio-visual model, one per audio token |
 | ``audio_times`` | ``(A, 2)`` (with ``audio``) | ``[start, end)`` source seconds of each token |
+| ``view`` | ``(4,)`` (optional) | ``[x0, y0, x1, y1]``: the frame rectangle the model saw (its cells tile it); the whole frame when absent |
+| ``source_size`` | ``(2,)`` (optional) | ``(W, H)`` of the frames ``view`` is given in; the video's display size when absent |
 
 Other arrays (e.g. the top-k that ``python -m workers.explain`` writes) are ignored and listed.
 
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wherewhen.core.exceptions import Invalid
+from wherewhen.explanations import framing
 
 MAX_MEMBERS = 64
 MAX_UNCOMPRESSED = 256 * 1024 * 1024
@@ -67,6 +70,7 @@ class ImportedMap:
     ignored: list[str] = field(default_factory=list)
     audio: np.ndarray | None = None  # (A,) float32
     audio_times: np.ndarray | None = None  # (A, 2) float64 seconds
+    view: list[float] | None = None  # [x0, y0, x1, y1] in the video's pixels; None: whole frame
 
     def audio_curve(self) -> dict | None:
         """The stored form: ``{"importance": [A], "times": [[start, end], ...]}`` or None."""
@@ -156,8 +160,14 @@ def _real(arr: np.ndarray, name: str) -> np.ndarray:
     return out
 
 
-def validate(arrays: dict[str, np.ndarray], *, duration: float) -> ImportedMap:
-    """Check shapes, dtypes, finiteness and timestamps against the video's ``duration``."""
+def validate(
+    arrays: dict[str, np.ndarray],
+    *,
+    duration: float,
+    frame_size: tuple[int, int] | None = None,
+) -> ImportedMap:
+    """Check shapes, dtypes, finiteness and timestamps against the video's ``duration``, and
+    the optional ``view`` against the frame (``frame_size``: the video's display size)."""
     missing = [k for k in ("map", "timestamps") if k not in arrays]
     if missing:
         raise _bad(
@@ -210,9 +220,43 @@ def validate(arrays: dict[str, np.ndarray], *, duration: float) -> ImportedMap:
         if target < 0:
             raise _bad("'target' must be 0 or more.")
     audio, audio_times = _audio(arrays, duration)
-    known = {"map", "timestamps", "temporal", "target", "audio", "audio_times"}
+    view = _view(arrays, frame_size)
+    known = {"map", "timestamps", "temporal", "target", "audio", "audio_times", "view"}
+    if "view" in arrays:
+        known.add("source_size")
     ignored = sorted(set(arrays) - known)
-    return ImportedMap(heat, ts, temporal, target, ignored, audio, audio_times)
+    return ImportedMap(heat, ts, temporal, target, ignored, audio, audio_times, view)
+
+
+def _view(arrays: dict[str, np.ndarray], frame_size: tuple[int, int] | None) -> list[float] | None:
+    """The optional ``view`` (4,), given in ``source_size`` (W, H) pixels when the archive has
+    one, else in the video's; finite, non-empty, inside that frame; returned in the video's
+    pixels (None: the whole frame)."""
+    if "view" not in arrays:
+        return None
+    raw = arrays["view"]
+    if raw.shape != (4,):
+        raise _bad(f"'view' must be 4 numbers [x0, y0, x1, y1]; it has shape {raw.shape}.")
+    view = _real(raw, "view")
+    width, height = frame_size if frame_size and all(frame_size) else (0, 0)
+    given_in = (width, height)
+    if "source_size" in arrays:
+        size = arrays["source_size"]
+        if size.shape != (2,):
+            raise _bad(f"'source_size' must be 2 numbers (W, H); it has shape {size.shape}.")
+        size = _real(size, "source_size")
+        if np.any(size <= 0):
+            raise _bad("'source_size' must be positive (W, H).")
+        given_in = (float(size[0]), float(size[1]))
+    if not all(given_in):
+        raise _bad("'view' needs the video's frame size, which is not known yet; try again.")
+    why = framing.problem(view.tolist(), *given_in)
+    if why:
+        raise _bad(f"'view' {why}")
+    if (width, height) != (0, 0) and given_in != (width, height):
+        view = np.asarray(framing.rescale(view, given_in, (width, height)))
+        return framing.stored(view.tolist(), width, height)
+    return framing.stored(view.tolist(), int(given_in[0]), int(given_in[1]))
 
 
 def _audio(

@@ -1,5 +1,6 @@
 """The explanations API's shapes (models, explanations, maps, ground truth, flags, exports,
-bulk runs): one module, as every view of the app answers with these and they share summaries.
+bulk runs): one concern in one module, as every view of the app answers with these and they
+share summaries.
 """
 
 from __future__ import annotations
@@ -178,6 +179,11 @@ class ExplanationSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="when the sound matters (audio-visual models); null for video-only ones",
     )
+    view = serializers.SerializerMethodField(
+        help_text="[x0, y0, x1, y1] in video pixels: the rectangle of the frame the model saw "
+        "(its map's cells tile it; the rest was not seen); the whole frame unless the model "
+        "crops; null while the video's size is unknown"
+    )
     status_url = serializers.SerializerMethodField()
     map_url = serializers.SerializerMethodField()
     flag_count = serializers.SerializerMethodField()
@@ -207,6 +213,7 @@ class ExplanationSerializer(serializers.ModelSerializer):
             "topk",
             "cost",
             "audio",
+            "view",
             "attempts",
             "batch_size",
             "requested_by",
@@ -225,6 +232,14 @@ class ExplanationSerializer(serializers.ModelSerializer):
             return None
         labels = obj.model.labels or []
         return labels[obj.explained_target] if 0 <= obj.explained_target < len(labels) else None
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.FloatField(), min_length=4, max_length=4, allow_null=True
+        )
+    )
+    def get_view(self, obj: Explanation) -> list[float] | None:
+        return obj.view_rect()
 
     def get_status_url(self, obj: Explanation) -> str:
         return _absolute(self.context.get("request"), reverse("explanation-status", args=[obj.pk]))
@@ -317,7 +332,13 @@ class GroundTruthFrameSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.FloatField()),
         help_text="[x0, y0, x1, y1] in source pixels (the scored label's boxes only)",
     )
-    counted = serializers.BooleanField(help_text="the frame has a box of the scored label")
+    counted = serializers.BooleanField(
+        help_text="the frame has a box of the scored label that the model saw (inside the view)"
+    )
+    seen = serializers.BooleanField(
+        help_text="false when the frame's boxes all lie outside the view (not seen by the model: "
+        "not counted)"
+    )
     hit = serializers.BooleanField(allow_null=True, help_text="spatial pointing game")
     point = serializers.ListField(
         child=serializers.FloatField(),
@@ -336,6 +357,11 @@ class GroundTruthSerializer(serializers.Serializer):
     )
     class_name = serializers.CharField(allow_null=True, help_text="the explained class")
     source_size = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    view = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="[x0, y0, x1, y1]: the rectangle the model saw (the map's cells tile it)",
+    )
     tolerance = serializers.FloatField(allow_null=True, help_text="the project's, in pixels")
     frames = GroundTruthFrameSerializer(many=True)
     segments = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()))

@@ -54,6 +54,7 @@ def leaderboard_clips(
                         "time": f["time"],
                         "frame": f.get("frame"),
                         "counted": bool(f.get("counted")),
+                        "seen": bool(f.get("seen", True)),
                         "hit": f.get("hit"),
                     }
                     for f in s.frames

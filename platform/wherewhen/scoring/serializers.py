@@ -19,7 +19,14 @@ class FrameScoreSerializer(serializers.Serializer):
     frame = serializers.IntegerField(
         allow_null=True, help_text="matched source frame (None: no frame within half a frame)"
     )
-    counted = serializers.BooleanField(help_text="the source frame has at least one box")
+    counted = serializers.BooleanField(
+        help_text="the source frame has at least one box the model saw (inside its view)"
+    )
+    seen = serializers.BooleanField(
+        default=True,
+        help_text="false when the frame's boxes all lie outside the explanation's view (not "
+        "seen by the model, so not counted)",
+    )
     hit = serializers.BooleanField(allow_null=True)
     small = serializers.BooleanField(allow_null=True, help_text="largest box < 1/4 of the frame")
     energy = serializers.FloatField(allow_null=True)
@@ -171,6 +178,7 @@ class ScoringClipFrameSerializer(serializers.Serializer):
     time = serializers.FloatField()
     frame = serializers.IntegerField(allow_null=True)
     counted = serializers.BooleanField()
+    seen = serializers.BooleanField(help_text="false: the boxes lie outside the view")
     hit = serializers.BooleanField(allow_null=True)
 
 

@@ -18,6 +18,14 @@ a label, a frame, boxes or a tolerance.
   maximum in row-major order) or the click; a hit when it lies in a box or strictly closer than
   the tolerance to one (:mod:`workers.metrics.pointing`). Clients draw these verdicts and
   points; they never recompute a maximum from the quantized map they display.
+* **View** (models that centre-crop, :mod:`wherewhen.explanations.framing`): the map's cells
+  tile the explanation's view ``[x0, y0, x1, y1]`` (the pointed location is the centre of a cell
+  of the view), and a frame whose boxes of the label all lie outside the view (no overlap of
+  positive area) is *not seen*: not counted, exactly like a frame without a box, because the
+  model never had the object in its input (:mod:`workers.metrics.pointing`). A frame with at
+  least one box inside the view is counted against all its boxes. A participant's click on a
+  stimulus showing such an explanation follows the same rule: at a frame whose boxes are all
+  outside the view its verdict is ``None`` (not counted). Without a view, nothing changes.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import numpy as np
 
 from wherewhen.annotations.services import LabelChoice, LabelEvidence, VideoEvidence
 from workers.metrics.grounding import match_source_frames
-from workers.metrics.pointing import points_hit_boxes
+from workers.metrics.pointing import boxes_in_view, points_hit_boxes
 
 Box = list[float]
 CONSENSUS = "consensus"
@@ -101,10 +109,42 @@ def boxes_at(reference: Reference, index: np.ndarray) -> list[list[Box]]:
     return [reference.frames[k] if k >= 0 else [] for k in np.asarray(index).tolist()]
 
 
-def click_verdict(target: Target, x: float, y: float, t: float) -> tuple[bool | None, int | None]:
+def view_of(view: object, target: Target) -> list[float] | None:
+    """The view an explanation's map is scored with: its stored ``[x0, y0, x1, y1]`` (video
+    pixels), None for the whole frame."""
+    if view is None:
+        return None
+    v = [float(x) for x in view]  # type: ignore[union-attr]
+    if v == [0.0, 0.0, float(target.width), float(target.height)]:
+        return None
+    return v
+
+
+def seen(boxes: list[Box], view: list[float] | None) -> bool:
+    """Whether a frame with ``boxes`` has ground truth the model saw: always without a view or
+    without boxes; else when some box overlaps the view (positive area)."""
+    if view is None or not boxes:
+        return True
+    b = np.asarray(boxes, dtype=np.float64).reshape(1, -1, 4)
+    return bool(boxes_in_view(b, np.ones(b.shape[:2], dtype=bool), view, 1).any())
+
+
+def frames_seen(
+    reference: Reference | None, index: np.ndarray, view: list[float] | None
+) -> np.ndarray:
+    """:func:`seen` for the boxes at each matched frame (True where none matched)."""
+    if reference is None:
+        return np.ones(len(index), dtype=bool)
+    return np.array([seen(b, view) for b in boxes_at(reference, index)], dtype=bool)
+
+
+def click_verdict(
+    target: Target, x: float, y: float, t: float, view: list[float] | None = None
+) -> tuple[bool | None, int | None]:
     """A participant's click at ``(x, y)`` playback pixels, ``t`` seconds: (hit, annotated
-    frame). ``None`` when not scored or when that frame has no box of the label (a click is
-    counted exactly where a map frame would be)."""
+    frame). ``None`` when not scored, when that frame has no box of the label, or when its boxes
+    all lie outside ``view`` (not seen by the model; a click is counted exactly where a map
+    frame would be)."""
     reference = target.consensus()
     if reference is None:
         return None, None
@@ -112,7 +152,7 @@ def click_verdict(target: Target, x: float, y: float, t: float) -> tuple[bool | 
     if k < 0:
         return None, None
     boxes = reference.frames[k]
-    if not boxes:
+    if not boxes or not seen(boxes, view):
         return None, k
     hit = points_hit_boxes(
         np.array([float(x)]),

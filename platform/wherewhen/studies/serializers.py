@@ -178,6 +178,11 @@ class ParticipantStimulusSerializer(serializers.Serializer):
     grid = serializers.ListField(child=serializers.IntegerField())
     temporal = serializers.ListField(child=serializers.FloatField())
     timestamps = serializers.ListField(child=serializers.FloatField())
+    view = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="[x0, y0, x1, y1] in video pixels: the part of the frame the map covers",
+    )
 
 
 class ChoiceSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { errorMessage } from "../../api/errors";
 import { getMap, type Explanation, type GroundTruth } from "./api";
 import { ExportButtons } from "./ExportButtons";
@@ -7,6 +7,8 @@ import { methodLabel } from "./format";
 import { GroundTruthLayer } from "./GroundTruthLayer";
 import { decodeMap, mapFrameAt, type HeatVolume } from "./heatmap";
 import { OverlayCanvas, type OverlaySettings } from "./OverlayCanvas";
+import { UnseenBand } from "./UnseenBand";
+import { viewRect } from "./view";
 
 const MAX_CANVAS_WIDTH = 480;
 
@@ -57,6 +59,10 @@ export function ExplanationPane(props: Props) {
   }, [time, playing, master]);
 
   const { width, height } = canvasSize(explanation.video.width, explanation.video.height);
+  const seenRect = useMemo(
+    () => viewRect(explanation.view, explanation.video.width, explanation.video.height, width, height),
+    [explanation.view, explanation.video.width, explanation.video.height, width, height],
+  );
   const timestamps = explanation.timestamps;
   const frameIndex = mapFrameAt(timestamps, time);
   const frames = truth?.available ? truth.frames : [];
@@ -109,7 +115,9 @@ export function ExplanationPane(props: Props) {
           width={width}
           height={height}
           settings={settings}
+          view={seenRect}
         />
+        <UnseenBand view={explanation.view} videoWidth={explanation.video.width} videoHeight={explanation.video.height} />
         <GroundTruthLayer truth={truth} frameIndex={frameIndex} />
       </div>
       <p className="small review-pane__facts">

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "react";
 import { colormapLut, type ColormapName } from "./colormap";
 import { colorize, frameOf, mapFrameAt, upsampleBilinear, type HeatVolume } from "./heatmap";
+import type { PixelRect } from "./view";
 
 export interface OverlaySettings {
   opacity: number;
@@ -16,10 +17,12 @@ interface Props {
   width: number;
   height: number;
   settings: OverlaySettings;
+  /** The model's view in canvas pixels (`viewRect`): the map's cells tile it; null: the whole canvas. */
+  view?: PixelRect | null;
 }
 
 /** The explanation map drawn over the video for the current time, entirely in the browser. */
-export function OverlayCanvas({ volume, timestamps, time, width, height, settings }: Props) {
+export function OverlayCanvas({ volume, timestamps, time, width, height, settings, view = null }: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const frameIndex = volume ? Math.min(mapFrameAt(timestamps, time), volume.t - 1) : -1;
   // Upsampled frames, kept while the map and the canvas size stay the same.
@@ -37,16 +40,19 @@ export function OverlayCanvas({ volume, timestamps, time, width, height, setting
       element.dataset.drawn = "0";
       return;
     }
-    const key = [volume, width, height];
+    const rect = view ?? { x0: 0, y0: 0, x1: width, y1: height };
+    const rw = rect.x1 - rect.x0;
+    const rh = rect.y1 - rect.y0;
+    const key = [volume, width, height, rect.x0, rect.y0, rw, rh];
     if (key.some((v, i) => v !== cache.current.key[i])) {
       cache.current = { key, frames: new Map() };
     }
     let heat = cache.current.frames.get(frameIndex);
     if (!heat) {
-      heat = upsampleBilinear(frameOf(volume, frameIndex), volume.h, volume.w, width, height);
+      heat = upsampleBilinear(frameOf(volume, frameIndex), volume.h, volume.w, rw, rh);
       cache.current.frames.set(frameIndex, heat);
     }
-    const image = context.createImageData(width, height);
+    const image = context.createImageData(rw, rh);
     const drawn = colorize(
       heat,
       colormapLut(settings.colormap),
@@ -54,9 +60,10 @@ export function OverlayCanvas({ volume, timestamps, time, width, height, setting
       settings.threshold,
       image.data,
     );
-    context.putImageData(image, 0, 0);
+    context.clearRect(0, 0, width, height);
+    context.putImageData(image, rect.x0, rect.y0);
     element.dataset.drawn = String(drawn);
-  }, [volume, frameIndex, width, height, settings]);
+  }, [volume, frameIndex, width, height, settings, view]);
 
   return (
     <canvas

@@ -3,10 +3,12 @@
  * completion code. The server decides the trial order and stimuli; this page only shows the
  * current trial and sends one answer per trial (a random response id makes retries safe).
  */
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useParams, useSearchParams } from "react-router";
 import { ApiError } from "../../api/errors";
 import { OverlayCanvas, type OverlaySettings } from "../explanations/OverlayCanvas";
+import { UnseenBand } from "../explanations/UnseenBand";
+import { viewRect } from "../explanations/view";
 import { decodeMap, type HeatVolume, type MapPayload } from "../explanations/heatmap";
 import {
   finishInstructions,
@@ -300,6 +302,10 @@ function StimulusView({
   const [time, setTime] = useState(0);
   const width = stimulus.width ?? 320;
   const height = stimulus.height ?? 240;
+  const seenRect = useMemo(
+    () => viewRect(stimulus.view, width, height, width, height),
+    [stimulus.view, width, height],
+  );
 
   useEffect(() => {
     let live = true;
@@ -347,7 +353,9 @@ function StimulusView({
           width={width}
           height={height}
           settings={OVERLAY}
+          view={seenRect}
         />
+        <UnseenBand view={stimulus.view} videoWidth={width} videoHeight={height} />
         {point && (
           <span
             className="pointer-mark"

@@ -35,7 +35,11 @@ def import_explanation(
     if not method or len(method) > 64:
         raise Invalid({"method": ["Name the method that made this file (1-64 characters)."]})
     data = npz.read_upload(upload, max_bytes=conf.import_max_bytes())
-    imported = npz.validate(data.arrays, duration=float(video.duration or 0.0))
+    imported = npz.validate(
+        data.arrays,
+        duration=float(video.duration or 0.0),
+        frame_size=(int(video.width or 0), int(video.height or 0)),
+    )
     if target is None:
         target = imported.target
         if target is not None and model is not None and not 0 <= target < len(model.labels):
@@ -76,6 +80,7 @@ def import_explanation(
                 cost={},
                 value_range=[float(imported.map.min()), float(imported.map.max())],
                 audio=imported.audio_curve(),
+                view=imported.view,
             )
     except IntegrityError:
         return Explanation.objects.get(request_key=key), False

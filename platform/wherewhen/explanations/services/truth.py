@@ -24,6 +24,7 @@ def _empty() -> dict[str, Any]:
         "label": None,
         "class_name": None,
         "source_size": None,
+        "view": None,
         "tolerance": None,
         "frames": [],
         "segments": [],
@@ -78,6 +79,7 @@ def ground_truth(
                 "frame": k,
                 "boxes": reference.frames[k] if k is not None else [],
                 "counted": f["counted"],
+                "seen": f.get("seen", True),
                 "hit": f["hit"],
                 "point": f["point"],
             }
@@ -88,6 +90,7 @@ def ground_truth(
         **base,
         "available": True,
         "source_size": [target.width, target.height],
+        "view": explanation.view_rect(),
         "frames": frames,
         "segments": reference.visual,
         "temporal_hit": fields["temporal_hit"],

@@ -32,7 +32,7 @@ from workers.metrics.grounding import (
 log = logging.getLogger(__name__)
 
 # Bumped when a definition or the stored shape changes: every key changes, everything is redone.
-SCORING_VERSION = 3  # 2: the sound temporal pointing game; 3: per-class labels
+SCORING_VERSION = 4  # 2: the sound temporal pointing game; 3: per-class labels; 4: views
 
 
 Reference = ExplanationScore.Reference
@@ -103,6 +103,7 @@ class Prepared:
     reference: targets.Reference | None  # None: not scored (target.reason says why)
     matched: np.ndarray  # annotated frame index per map frame, -1 when none
     key: str
+    view: list[float] | None = None  # the rectangle the model saw (None: the whole frame)
 
     @property
     def kind(self) -> str:
@@ -120,6 +121,7 @@ def prepare(explanation: Explanation, truth: VideoTruth) -> list[Prepared]:
     target = truth.target(class_name)
     stamps = [float(t) for t in (explanation.timestamps or [])]
     index = targets.match_frames(stamps, target.times)
+    view = targets.view_of(explanation.view, target)
     common = {
         "version": SCORING_VERSION,
         "tolerance": target.tolerance,
@@ -147,9 +149,10 @@ def prepare(explanation: Explanation, truth: VideoTruth) -> list[Prepared]:
                 "sound_segments": ref.sound,
                 "audio": explanation.audio,
                 "source": ref.source,
+                "view": view,
             }
         )
-        out.append(Prepared(explanation, target, ref, index, key))
+        out.append(Prepared(explanation, target, ref, index, key, view))
     return out
 
 
@@ -202,6 +205,7 @@ def _clip_input(item: Prepared, heat: np.ndarray) -> ClipInput:
         box_mask=mask,
         segments=np.asarray(item.reference.visual, dtype=np.float64).reshape(-1, 2),
         source_size=(item.target.width, item.target.height),
+        view=tuple(item.view) if item.view is not None else None,
     )
 
 
@@ -232,6 +236,7 @@ def score_fields(item: Prepared, result) -> dict[str, Any]:
     """The columns of an :class:`ExplanationScore` from a ``ClipScores``."""
     e = item.explanation
     frames = []
+    seen = targets.frames_seen(item.reference, item.matched, item.view)
     for t in range(len(item.matched)):
         counted = bool(result.counted[t])
         frames.append(
@@ -240,6 +245,7 @@ def score_fields(item: Prepared, result) -> dict[str, Any]:
                 "time": float(e.timestamps[t]),
                 "frame": int(item.matched[t]) if item.matched[t] >= 0 else None,
                 "counted": counted,
+                "seen": bool(seen[t]),
                 "hit": bool(result.hit[t]) if counted else None,
                 "small": bool(result.small[t]) if counted else None,
                 "energy": float(result.energy[t]) if counted else None,

@@ -190,5 +190,7 @@ def click_verdict(
     truth = video_truth(project, explanation.video)
     if truth is None:
         return None
-    hit, _frame = targets.click_verdict(truth.target(class_name_of(explanation)), x, y, t)
+    target = truth.target(class_name_of(explanation))
+    view = targets.view_of(explanation.view, target)
+    hit, _frame = targets.click_verdict(target, x, y, t, view)
     return hit

@@ -55,6 +55,8 @@ def _stimulus_payload(session: Session, stimulus: Stimulus) -> dict[str, Any]:
         "grid": list(e.grid or []),
         "temporal": [float(x) for x in e.temporal or []],
         "timestamps": [float(x) for x in e.timestamps or []],
+        # the rectangle the model saw (its map covers only that; the rest was not seen)
+        "view": e.view_rect(),
     }
 
 
