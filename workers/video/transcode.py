@@ -1,6 +1,9 @@
 """Derived files: a browser-safe playback MP4, a poster, and a thumbnail sprite.
 
-Playback: H.264 (High profile, yuv420p), even width and height, square pixels, ``+faststart``
+A source that is browser-safe already (:mod:`workers.video.browser_safe`) is copied into the
+playback MP4 (:func:`remux`: same streams, ``+faststart``); every other one is transcoded:
+
+playback: H.264 (High profile, yuv420p), even width and height, square pixels, ``+faststart``
 (the index first, so playback starts before the download ends), AAC stereo when the source has
 sound. Frame timing is passed through unchanged (``-fps_mode passthrough``), so a variable
 frame rate stays variable and every frame keeps its source presentation time. ffmpeg applies the
@@ -109,6 +112,29 @@ def transcode(
         ).global_args("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error")
         out = out.global_args("-progress", "pipe:1", "-stats_period", "0.5").overwrite_output()
         _run_with_progress(out.compile(cmd=tools.ffmpeg_exe()), result.duration, progress, timeout)
+    return dst
+
+
+def remux(
+    src: str | Path,
+    dst: str | Path,
+    result: ProbeResult,
+    *,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+) -> Path:
+    """Copy the first video stream (and the first sound stream) of ``src`` into a ``+faststart``
+    MP4 at ``dst``, atomically, without re-encoding: for sources that are already browser-safe
+    (see :mod:`workers.video.browser_safe`). Every packet keeps its timestamps."""
+    src, dst = Path(src), Path(dst)
+    with atomic_output(dst, ".mp4") as tmp:
+        cmd = [tools.ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+               "-progress", "pipe:1", "-stats_period", "0.5", "-i", str(src), "-map", "0:v:0"]  # fmt: skip
+        cmd += ["-map", "0:a:0"] if result.has_audio else ["-an"]
+        cmd += ["-sn", "-dn", "-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1",
+                "-movflags", "+faststart", "-max_muxing_queue_size", "4096", "-f", "mp4",
+                "-y", str(tmp)]  # fmt: skip
+        _run_with_progress(cmd, result.duration, progress, timeout)
     return dst
 
 
