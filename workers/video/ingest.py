@@ -1,7 +1,8 @@
 """The whole ingest of one video file, as a plain function (the media task calls it).
 
-probe -> refuse what is not a playable video -> playback MP4 -> exact frame timestamps of the
-playback file -> poster -> thumbnail sprite -> waveform overview (when there is sound). Outputs
+probe -> refuse what is not a playable video -> playback MP4 -> one decode pass of the playback
+file for the exact frame timestamps, the poster and the thumbnail sprite
+(:mod:`workers.video.index_pass`) -> waveform overview (when there is sound). Outputs
 go to fixed names in one folder, each written atomically, so running it again over a
 half-finished folder converges to the same result.
 
@@ -27,22 +28,19 @@ import numpy as np
 from workers.video.audio import WAVEFORM_NAME, write_waveform
 from workers.video.browser_safe import TRANSCODE, PlaybackPlan, playback_plan
 from workers.video.errors import TruncatedVideoError, VideoError
+from workers.video.index_pass import PlaybackIndex, index_playback
 from workers.video.probe import (
     DEFAULT_MAX_DIMENSION,
     DEFAULT_MAX_PIXELS,
-    FrameTable,
     ProbeResult,
     frame_rate_summary,
     probe,
-    read_frame_timestamps,
     require_video,
 )
 from workers.video.transcode import (
     remove_partial_outputs,
     remux,
     transcode,
-    write_poster,
-    write_sprite,
 )
 
 PLAYBACK_NAME = "playback.mp4"
@@ -55,9 +53,7 @@ log = logging.getLogger(__name__)
 _STEPS = {
     "probe": 0.02,
     "transcode": 0.85,
-    "timestamps": 0.93,
-    "poster": 0.95,
-    "sprite": 0.98,
+    "index": 0.97,  # frame table, poster and sprite: one decode pass
     "waveform": 1.0,
 }
 
@@ -119,27 +115,22 @@ def process_video(
     plan = playback_plan(info)
     if not allow_remux and plan.remux:
         plan = PlaybackPlan(TRANSCODE, ["stream copy switched off"])
-    table: FrameTable | None = None
+    index: PlaybackIndex | None = None
     audio_error = ""
     has_audio = info.has_audio
     if plan.remux:
-        table = _try_remux(source, playback, info, step)
-        if table is None:
+        index = _try_remux(source, playback, out_dir, info, step)
+        if index is None:
             plan = PlaybackPlan(TRANSCODE, ["the stream copy did not decode cleanly"])
-    if table is None:
+    if index is None:
         has_audio, audio_error = _transcode(source, playback, info, step)
         report(_STEPS["transcode"])
-        table = read_frame_timestamps(playback)
-    if table.count == 0:
-        raise VideoError("The converted video has no frames.")
-    report(_STEPS["timestamps"])
+        index = index_playback(playback, out_dir / POSTER_NAME, out_dir / SPRITE_NAME)
+    table = index.table
+    report(_STEPS["index"])
 
     stamps = table.timestamps
-    poster = write_poster(playback, out_dir / POSTER_NAME, float(stamps[table.count // 10]))
-    report(_STEPS["poster"])
-    sprite_meta = write_sprite(playback, out_dir / SPRITE_NAME, stamps, table.display_size)
-    report(_STEPS["sprite"])
-
+    sprite_meta = index.sprite_meta
     fps, variable = frame_rate_summary(stamps)
     if fps is None:
         fps = table.fps or info.fps
@@ -163,8 +154,8 @@ def process_video(
     return IngestResult(
         source=info,
         playback=playback,
-        poster=poster,
-        sprite=out_dir / SPRITE_NAME,
+        poster=index.poster,
+        sprite=index.sprite,
         sprite_meta=sprite_meta,
         timestamps=stamps,
         width=width,
@@ -197,22 +188,25 @@ def _transcode(
 
 
 def _try_remux(
-    source: Path, playback: Path, info: ProbeResult, step: Callable[[float], None]
-) -> FrameTable | None:
-    """Copy the streams into the playback MP4 and read its frame table; None (and no playback
-    file) when the copy fails or its frames do not decode cleanly, so the caller transcodes.
-    A truncated source raises, as the transcode would."""
+    source: Path, playback: Path, out_dir: Path, info: ProbeResult, step: Callable[[float], None]
+) -> PlaybackIndex | None:
+    """Copy the streams into the playback MP4 and index it; None (and no playback file) when the
+    copy fails or its frames do not decode cleanly, so the caller transcodes. A truncated
+    source raises, as the transcode would."""
     try:
         remux(source, playback, info, progress=step)
-        table = read_frame_timestamps(playback)
+        # A copy shows the source's frames: its size is the source's (square, upright, even).
+        index = index_playback(
+            playback, out_dir / POSTER_NAME, out_dir / SPRITE_NAME, display_size=info.display_size
+        )
     except TruncatedVideoError:
         raise
     except VideoError as exc:
         log.warning("%s: stream copy failed (%s); transcoding", source.name, exc)
         playback.unlink(missing_ok=True)
         return None
-    if table.warnings or table.count == 0:
+    if index.table.warnings:
         log.warning("%s: stream copy decodes with errors; transcoding", source.name)
         playback.unlink(missing_ok=True)
         return None
-    return table
+    return index

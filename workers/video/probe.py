@@ -518,12 +518,20 @@ def read_frame_timestamps(
         "-",
     ]
     proc = tools.run(cmd, timeout=timeout)
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0 and "Input #0" not in stderr:
+    return checked_frame_table(path, proc.returncode, proc.stderr.decode(errors="replace"), strict)
+
+
+def checked_frame_table(
+    path: Path, returncode: int, stderr: str, strict: bool = True
+) -> FrameTable:
+    """The :class:`FrameTable` of a decode pass through ``showinfo`` (ffmpeg's exit status and
+    stderr), or the reason it has none: :func:`read_frame_timestamps`'s rules for any command
+    that puts ``showinfo`` first on the decoded video."""
+    if returncode != 0 and "Input #0" not in stderr:
         raise _open_error(path, stderr)
     frames = parse_showinfo(stderr)
     if not frames.timestamps.size:
-        if proc.returncode != 0:
+        if returncode != 0:
             raise DamagedVideoError(
                 "No video frame could be decoded from this file: " + tools.tail(stderr, 200)
             )
