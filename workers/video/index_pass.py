@@ -69,13 +69,15 @@ def index_playback(
     max_tiles: int = 100,
     tile_width: int = 160,
     display_size: tuple[int, int] | None = None,
+    frame_count: int | None = None,
     timeout: float | None = None,
 ) -> PlaybackIndex:
     """Frame table, sprite and poster of ``playback`` from one decode (no output stops early:
-    every frame must reach ``showinfo``); raises like
+    every frame must reach ``showinfo``). ``display_size`` and ``frame_count`` are what the caller
+    expects (a probe and a packet count otherwise); raises like
     :func:`~workers.video.probe.read_frame_timestamps` when the frames cannot be read."""
     playback, poster_dst, sprite_dst = Path(playback), Path(poster_dst), Path(sprite_dst)
-    guess = count_packets(playback, timeout)
+    guess = frame_count or count_packets(playback, timeout)  # expected; checked after the decode
     size = display_size or probe(playback).display_size  # expected; checked after the decode
     layout = sprite_layout(max(1, guess), size, max_tiles, tile_width)
     poster_at = poster_index(guess)

@@ -194,10 +194,14 @@ def _try_remux(
     copy fails or its frames do not decode cleanly, so the caller transcodes. A truncated
     source raises, as the transcode would."""
     try:
-        remux(source, playback, info, progress=step)
+        packets = remux(source, playback, info, progress=step)
         # A copy shows the source's frames: its size is the source's (square, upright, even).
         index = index_playback(
-            playback, out_dir / POSTER_NAME, out_dir / SPRITE_NAME, display_size=info.display_size
+            playback,
+            out_dir / POSTER_NAME,
+            out_dir / SPRITE_NAME,
+            display_size=info.display_size,
+            frame_count=packets,
         )
     except TruncatedVideoError:
         raise

@@ -122,10 +122,11 @@ def remux(
     *,
     progress: ProgressFn | None = None,
     timeout: float | None = None,
-) -> Path:
+) -> int | None:
     """Copy the first video stream (and the first sound stream) of ``src`` into a ``+faststart``
     MP4 at ``dst``, atomically, without re-encoding: for sources that are already browser-safe
-    (see :mod:`workers.video.browser_safe`). Every packet keeps its timestamps."""
+    (see :mod:`workers.video.browser_safe`). Every packet keeps its timestamps. Returns the
+    number of video packets written (ffmpeg's final progress report), None if it gave none."""
     src, dst = Path(src), Path(dst)
     with atomic_output(dst, ".mp4") as tmp:
         cmd = [tools.ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
@@ -134,8 +135,8 @@ def remux(
         cmd += ["-sn", "-dn", "-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1",
                 "-movflags", "+faststart", "-max_muxing_queue_size", "4096", "-f", "mp4",
                 "-y", str(tmp)]  # fmt: skip
-        _run_with_progress(cmd, result.duration, progress, timeout)
-    return dst
+        packets = _run_with_progress(cmd, result.duration, progress, timeout)
+    return packets
 
 
 def _run_with_progress(
@@ -143,13 +144,17 @@ def _run_with_progress(
     duration: float | None,
     progress: ProgressFn | None,
     timeout: float | None,
-) -> None:
+) -> int | None:
+    """Run ffmpeg with ``-progress pipe:1``; returns the last ``frame=`` count it reported."""
+    frames = None
     with tempfile.TemporaryFile() as errors:
         proc = tools.popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         try:
             assert proc.stdout is not None
             for raw in proc.stdout:
                 line = raw.decode(errors="replace").strip()
+                if line.startswith("frame=") and line[6:].isdigit():
+                    frames = int(line[6:])
                 if progress and duration and line.startswith("out_time_us="):
                     value = line.split("=", 1)[1]
                     if value.lstrip("-").isdigit():
@@ -175,6 +180,7 @@ def _run_with_progress(
                 + text
             )
         raise VideoError(f"Converting the video for playback failed: {text}")
+    return frames
 
 
 def write_poster(playback: str | Path, dst: str | Path, at: float, max_width: int = 640) -> Path:
