@@ -189,3 +189,19 @@ def test_deleting_the_owner_removes_their_files(
         rita.delete()  # cascades to the videos
     assert not Video.objects.exists()
     assert media_files() == []
+
+
+def test_detail_shows_how_the_playback_file_was_made(people, video_files, queued):
+    rita = people["rita"]
+    shown = {}
+    for name in ("mp4_h264", "rotated"):
+        body = upload(client_for(rita), video_files[name].path).json()
+        assert body["playback_method"] is None and body["playback_reasons"] == []
+        services.run_processing(body["id"])
+        shown[name] = client_for(rita).get(f"{LIST_URL}{body['id']}/").json()
+    assert shown["mp4_h264"]["playback_method"] == "remux"
+    assert shown["mp4_h264"]["playback_reasons"] == []
+    assert shown["rotated"]["playback_method"] == "transcode"
+    assert shown["rotated"]["playback_reasons"] == [
+        "the stream carries a rotation or flip (90 degrees)"
+    ]

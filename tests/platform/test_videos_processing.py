@@ -8,11 +8,15 @@ import pytest
 from tests.platform.videohelpers import make_user, media_files
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
+from wherewhen.videos.serializers import VideoSerializer
 from wherewhen.videos.tasks import process_video as process_task
 from workers.models.spec import InputSpec
 from workers.video import sample_clip
 
 pytestmark = pytest.mark.django_db
+
+# Which way each fixture's playback file is made: a stream copy of the browser-safe uploads.
+REMUXED = {"mp4_h264_aac", "mp4_h264", "mov_h264", "vfr", "unicode_name"}
 
 GOOD = [
     "mp4_h264_aac",
@@ -53,6 +57,12 @@ def test_every_format_becomes_ready_with_exact_timing(rita, video_files, name):
     for field in (video.playback, video.poster, video.sprite):
         assert services.media_path(field.name).is_file()
     assert video.sprite_meta["count"] == min(100, fixture.frame_count)
+    method = "remux" if name in REMUXED else "transcode"
+    assert video.source_info["playback"]["method"] == method
+    assert bool(video.source_info["playback"]["reasons"]) == (method == "transcode")
+    shown = VideoSerializer(video).data
+    assert shown["playback_method"] == method
+    assert shown["playback_reasons"] == video.source_info["playback"]["reasons"]
     assert len(video.sprite_meta["times"]) == video.sprite_meta["count"]
     # The model clip sampled from the playback file lands on the stored frame times.
     spec = InputSpec(num_frames=4, image_size=32, patch_size=8)
@@ -74,6 +84,7 @@ def test_truncated_upload_fails_with_a_reason_and_no_derived_files(rita, bad_vid
     assert "truncated" in video.error
     assert "cut off" in video.error
     assert not video.playback and not video.poster and video.frame_timestamps == []
+    assert "playback" not in video.source_info
     assert media_files() == [services.media_path(video.original.name)]
 
 

@@ -2,7 +2,10 @@
 
 - :mod:`~workers.video.probe` — what a file is (:func:`probe`, ffprobe or ``ffmpeg -i``) and
   the exact presentation time of every frame (:func:`read_frame_timestamps`).
-- :mod:`~workers.video.transcode` — browser-safe playback MP4, poster, thumbnail sprite.
+- :mod:`~workers.video.transcode` — browser-safe playback MP4 (transcode or stream copy),
+  poster, thumbnail sprite.
+- :mod:`~workers.video.browser_safe` — whether an upload may be copied instead of re-encoded.
+- :mod:`~workers.video.index_pass` — frame table, sprite and poster from one decode pass.
 - :mod:`~workers.video.ingest` — the whole ingest of one file (:func:`process_video`).
 - :mod:`~workers.video.sample` — model clips with exact source timestamps
   (:func:`sample_clip`, :func:`sliding_windows`), with their sound for audio-visual models.

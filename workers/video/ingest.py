@@ -1,9 +1,15 @@
 """The whole ingest of one video file, as a plain function (the media task calls it).
 
-probe -> refuse what is not a playable video -> playback MP4 -> exact frame timestamps of the
-playback file -> poster -> thumbnail sprite -> waveform overview (when there is sound). Outputs
+probe -> refuse what is not a playable video -> playback MP4 -> one decode pass of the playback
+file for the exact frame timestamps, the poster and the thumbnail sprite
+(:mod:`workers.video.index_pass`) -> waveform overview (when there is sound). Outputs
 go to fixed names in one folder, each written atomically, so running it again over a
 half-finished folder converges to the same result.
+
+The playback MP4 is a stream copy when the source is browser-safe already
+(:func:`~workers.video.browser_safe.playback_plan`), else a transcode. A copy whose frames do
+not decode cleanly is thrown away and the source transcoded after all;
+:attr:`IngestResult.playback_plan` says which way the file went and why.
 
 Sound never fails a video: when the audio stream cannot be converted, the playback file is made
 without it; when its waveform cannot be decoded, there is no ``waveform.json``. Either way the
@@ -20,21 +26,21 @@ from pathlib import Path
 import numpy as np
 
 from workers.video.audio import WAVEFORM_NAME, write_waveform
+from workers.video.browser_safe import TRANSCODE, PlaybackPlan, playback_plan
 from workers.video.errors import TruncatedVideoError, VideoError
+from workers.video.index_pass import PlaybackIndex, index_playback
 from workers.video.probe import (
     DEFAULT_MAX_DIMENSION,
     DEFAULT_MAX_PIXELS,
     ProbeResult,
     frame_rate_summary,
     probe,
-    read_frame_timestamps,
     require_video,
 )
 from workers.video.transcode import (
     remove_partial_outputs,
+    remux,
     transcode,
-    write_poster,
-    write_sprite,
 )
 
 PLAYBACK_NAME = "playback.mp4"
@@ -47,9 +53,7 @@ log = logging.getLogger(__name__)
 _STEPS = {
     "probe": 0.02,
     "transcode": 0.85,
-    "timestamps": 0.93,
-    "poster": 0.95,
-    "sprite": 0.98,
+    "index": 0.97,  # frame table, poster and sprite: one decode pass
     "waveform": 1.0,
 }
 
@@ -70,6 +74,7 @@ class IngestResult:
     has_audio: bool = False  # the playback file has sound
     waveform: Path | None = None  # waveform.json, when the sound could be decoded
     audio_error: str = ""  # why the source's sound is missing from playback or waveform
+    playback_plan: PlaybackPlan | None = None  # remux (stream copy) or transcode, and why
 
     @property
     def frame_count(self) -> int:
@@ -83,8 +88,11 @@ def process_video(
     max_dimension: int = DEFAULT_MAX_DIMENSION,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: Callable[[float], None] | None = None,
+    allow_remux: bool = True,
 ) -> IngestResult:
-    """Probe and transcode ``source`` into ``out_dir``; raise :class:`VideoError` with a reason."""
+    """Probe and transcode ``source`` into ``out_dir``; raise :class:`VideoError` with a reason.
+
+    ``allow_remux=False`` transcodes even a browser-safe source (benchmarks, comparisons)."""
     source, out_dir = Path(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_partial_outputs(out_dir)
@@ -104,32 +112,25 @@ def process_video(
     def step(f: float) -> None:
         report(_STEPS["probe"] + span * f)
 
+    plan = playback_plan(info)
+    if not allow_remux and plan.remux:
+        plan = PlaybackPlan(TRANSCODE, ["stream copy switched off"])
+    index: PlaybackIndex | None = None
     audio_error = ""
     has_audio = info.has_audio
-    try:
-        transcode(source, playback, info, progress=step)
-    except VideoError as exc:
-        if not info.has_audio or isinstance(exc, TruncatedVideoError):
-            raise  # a cut-off file stays cut off without its sound
-        # A broken audio stream must not cost the video: convert the pictures alone. (A file
-        # that is damaged as a whole fails this second attempt too, with its own reason.)
-        log.warning("%s: converting with sound failed (%s); trying without", source.name, exc)
-        transcode(source, playback, replace(info, has_audio=False), progress=step)
-        has_audio = False
-        audio_error = f"The sound could not be converted, so the video plays without it: {exc}"
-    report(_STEPS["transcode"])
-
-    table = read_frame_timestamps(playback)
-    if table.count == 0:
-        raise VideoError("The converted video has no frames.")
-    report(_STEPS["timestamps"])
+    if plan.remux:
+        index = _try_remux(source, playback, out_dir, info, step)
+        if index is None:
+            plan = PlaybackPlan(TRANSCODE, ["the stream copy did not decode cleanly"])
+    if index is None:
+        has_audio, audio_error = _transcode(source, playback, info, step)
+        report(_STEPS["transcode"])
+        index = index_playback(playback, out_dir / POSTER_NAME, out_dir / SPRITE_NAME)
+    table = index.table
+    report(_STEPS["index"])
 
     stamps = table.timestamps
-    poster = write_poster(playback, out_dir / POSTER_NAME, float(stamps[table.count // 10]))
-    report(_STEPS["poster"])
-    sprite_meta = write_sprite(playback, out_dir / SPRITE_NAME, stamps, table.display_size)
-    report(_STEPS["sprite"])
-
+    sprite_meta = index.sprite_meta
     fps, variable = frame_rate_summary(stamps)
     if fps is None:
         fps = table.fps or info.fps
@@ -153,8 +154,8 @@ def process_video(
     return IngestResult(
         source=info,
         playback=playback,
-        poster=poster,
-        sprite=out_dir / SPRITE_NAME,
+        poster=index.poster,
+        sprite=index.sprite,
         sprite_meta=sprite_meta,
         timestamps=stamps,
         width=width,
@@ -165,4 +166,51 @@ def process_video(
         has_audio=has_audio,
         waveform=waveform if waveform.is_file() else None,
         audio_error=audio_error,
+        playback_plan=plan,
     )
+
+
+def _transcode(
+    source: Path, playback: Path, info: ProbeResult, step: Callable[[float], None]
+) -> tuple[bool, str]:
+    """Transcode for playback; returns (has sound, why the sound was dropped)."""
+    try:
+        transcode(source, playback, info, progress=step)
+    except VideoError as exc:
+        if not info.has_audio or isinstance(exc, TruncatedVideoError):
+            raise  # a cut-off file stays cut off without its sound
+        # A broken audio stream must not cost the video: convert the pictures alone. (A file
+        # that is damaged as a whole fails this second attempt too, with its own reason.)
+        log.warning("%s: converting with sound failed (%s); trying without", source.name, exc)
+        transcode(source, playback, replace(info, has_audio=False), progress=step)
+        return False, f"The sound could not be converted, so the video plays without it: {exc}"
+    return info.has_audio, ""
+
+
+def _try_remux(
+    source: Path, playback: Path, out_dir: Path, info: ProbeResult, step: Callable[[float], None]
+) -> PlaybackIndex | None:
+    """Copy the streams into the playback MP4 and index it; None (and no playback file) when the
+    copy fails or its frames do not decode cleanly, so the caller transcodes. A truncated
+    source raises, as the transcode would."""
+    try:
+        packets = remux(source, playback, info, progress=step)
+        # A copy shows the source's frames: its size is the source's (square, upright, even).
+        index = index_playback(
+            playback,
+            out_dir / POSTER_NAME,
+            out_dir / SPRITE_NAME,
+            display_size=info.display_size,
+            frame_count=packets,
+        )
+    except TruncatedVideoError:
+        raise
+    except VideoError as exc:
+        log.warning("%s: stream copy failed (%s); transcoding", source.name, exc)
+        playback.unlink(missing_ok=True)
+        return None
+    if index.table.warnings:
+        log.warning("%s: stream copy decodes with errors; transcoding", source.name)
+        playback.unlink(missing_ok=True)
+        return None
+    return index

@@ -66,8 +66,13 @@ class ProbeResult:
     sar: tuple[int, int] = (1, 1)  # sample (pixel) aspect ratio
     rotation: int = 0  # clockwise degrees: 0, 90, 180, 270
     fps: float | None = None  # nominal frame rate from the headers
+    video_profile: str = ""  # codec profile as ffmpeg names it ("High", "High 10", ...)
+    video_level: int | None = None  # codec level x10 (H.264: 31 = 3.1); ffprobe only
+    field_order: str = ""  # "progressive", "interlaced", or "" when not reported
+    display_matrix: bool = False  # the stream carries a display matrix or a rotate tag
     has_audio: bool = False
     audio_codec: str = ""
+    audio_profile: str = ""  # "LC", "HE-AAC", ...
     audio_channels: int | None = None
     sample_rate: int | None = None
     extra: dict = field(default_factory=dict)
@@ -263,6 +268,11 @@ def parse_ffprobe_json(data: dict, path: str = "") -> ProbeResult:
             rate = _fraction(stream.get("avg_frame_rate")) or _fraction(stream.get("r_frame_rate"))
             result.fps = float(rate) if rate else None
             result.rotation = _ffprobe_rotation(stream)
+            result.video_profile = str(stream.get("profile") or "")
+            level = stream.get("level")
+            result.video_level = int(level) if isinstance(level, int) and level > 0 else None
+            result.field_order = _field_order(str(stream.get("field_order") or ""))
+            result.display_matrix = _ffprobe_has_matrix(stream)
             if stream.get("nb_frames"):
                 result.extra["nb_frames"] = int(stream["nb_frames"])
             if stream.get("duration"):
@@ -271,9 +281,31 @@ def parse_ffprobe_json(data: dict, path: str = "") -> ProbeResult:
             result.has_audio = True
             result.audio_codec = stream.get("codec_name", "")
             result.audio_channels = stream.get("channels")
+            result.audio_profile = str(stream.get("profile") or "")
             rate = stream.get("sample_rate")
             result.sample_rate = int(rate) if rate else None
     return result
+
+
+def _ffprobe_has_matrix(stream: dict) -> bool:
+    sides = stream.get("side_data_list") or []
+    if any("rotation" in side or side.get("side_data_type") == "Display Matrix" for side in sides):
+        return True
+    return bool((stream.get("tags") or {}).get("rotate"))
+
+
+_INTERLACED = ("top first", "bottom first", "top coded first", "bottom coded first")
+_INTERLACED_CODES = {"tt", "bb", "tb", "bt"}  # ffprobe's words for the same
+
+
+def _field_order(words: str) -> str:
+    """ "progressive", "interlaced" or "" from ffmpeg's/ffprobe's wording of the field order."""
+    words = words.strip().lower()
+    if words == "progressive":
+        return "progressive"
+    if words in _INTERLACED_CODES or any(words.startswith(mark) for mark in _INTERLACED):
+        return "interlaced"
+    return ""
 
 
 def _ffprobe_rotation(stream: dict) -> int:
@@ -308,6 +340,8 @@ _SAR = re.compile(r"SAR (\d+):(\d+)")
 _FPS = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(k?) fps")
 _TBR = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(k?) tbr")
 _HZ = re.compile(r"(\d+) Hz")
+# "h264 (High) (avc1 / 0x31637661)": the first parenthesis without a slash is the profile.
+_PROFILE = re.compile(r"^[\w-]+ \(([^)/]+)\)")
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
 _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)", re.IGNORECASE)
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
@@ -368,8 +402,13 @@ def parse_ffmpeg_info(stderr: str, path: str = "") -> ProbeResult:
         if current == "video":
             if match := _ROTATION.search(line):
                 result.rotation = _rotation_from_matrix(float(match.group(1)))
-            elif (match := _ROTATE_TAG.match(line)) and not result.rotation:
-                result.rotation = int(round(int(match.group(1)) / 90.0)) * 90 % 360
+                result.display_matrix = True
+            elif match := _ROTATE_TAG.match(line):
+                result.display_matrix = True
+                if not result.rotation:
+                    result.rotation = int(round(int(match.group(1)) / 90.0)) * 90 % 360
+            elif "display matrix" in line.lower() or "displaymatrix" in line.lower():
+                result.display_matrix = True
     return result
 
 
@@ -384,8 +423,13 @@ def _parse_video(details: str, result: ProbeResult) -> None:
     result.has_video = True
     parts = _split_top_level(details)
     result.video_codec = parts[0].split()[0] if parts else ""
+    if profile := _PROFILE.match(parts[0] if parts else ""):
+        result.video_profile = profile.group(1).strip()
     if len(parts) > 1:
         result.pix_fmt = parts[1].split("(")[0].strip()
+        if "(" in parts[1]:  # "yuv420p(tv, bt709, progressive)": the field order comes last
+            inside = parts[1].split("(", 1)[1].rsplit(")", 1)[0]
+            result.field_order = _field_order(_split_top_level(inside)[-1] if inside else "")
     for part in parts[1:]:
         if size := _SIZE.search(part):
             result.coded_width, result.coded_height = int(size.group(1)), int(size.group(2))
@@ -401,6 +445,8 @@ def _parse_audio(details: str, result: ProbeResult) -> None:
     result.has_audio = True
     parts = _split_top_level(details)
     result.audio_codec = parts[0].split()[0] if parts else ""
+    if profile := _PROFILE.match(parts[0] if parts else ""):
+        result.audio_profile = profile.group(1).strip()
     if hz := _HZ.search(details):
         result.sample_rate = int(hz.group(1))
     for part in parts[1:]:
@@ -472,12 +518,20 @@ def read_frame_timestamps(
         "-",
     ]
     proc = tools.run(cmd, timeout=timeout)
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0 and "Input #0" not in stderr:
+    return checked_frame_table(path, proc.returncode, proc.stderr.decode(errors="replace"), strict)
+
+
+def checked_frame_table(
+    path: Path, returncode: int, stderr: str, strict: bool = True
+) -> FrameTable:
+    """The :class:`FrameTable` of a decode pass through ``showinfo`` (ffmpeg's exit status and
+    stderr), or the reason it has none: :func:`read_frame_timestamps`'s rules for any command
+    that puts ``showinfo`` first on the decoded video."""
+    if returncode != 0 and "Input #0" not in stderr:
         raise _open_error(path, stderr)
     frames = parse_showinfo(stderr)
     if not frames.timestamps.size:
-        if proc.returncode != 0:
+        if returncode != 0:
             raise DamagedVideoError(
                 "No video frame could be decoded from this file: " + tools.tail(stderr, 200)
             )

@@ -1,6 +1,9 @@
 """Derived files: a browser-safe playback MP4, a poster, and a thumbnail sprite.
 
-Playback: H.264 (High profile, yuv420p), even width and height, square pixels, ``+faststart``
+A source that is browser-safe already (:mod:`workers.video.browser_safe`) is copied into the
+playback MP4 (:func:`remux`: same streams, ``+faststart``); every other one is transcoded:
+
+playback: H.264 (High profile, yuv420p), even width and height, square pixels, ``+faststart``
 (the index first, so playback starts before the download ends), AAC stereo when the source has
 sound. Frame timing is passed through unchanged (``-fps_mode passthrough``), so a variable
 frame rate stays variable and every frame keeps its source presentation time. ffmpeg applies the
@@ -112,18 +115,46 @@ def transcode(
     return dst
 
 
+def remux(
+    src: str | Path,
+    dst: str | Path,
+    result: ProbeResult,
+    *,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+) -> int | None:
+    """Copy the first video stream (and the first sound stream) of ``src`` into a ``+faststart``
+    MP4 at ``dst``, atomically, without re-encoding: for sources that are already browser-safe
+    (see :mod:`workers.video.browser_safe`). Every packet keeps its timestamps. Returns the
+    number of video packets written (ffmpeg's final progress report), None if it gave none."""
+    src, dst = Path(src), Path(dst)
+    with atomic_output(dst, ".mp4") as tmp:
+        cmd = [tools.ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+               "-progress", "pipe:1", "-stats_period", "0.5", "-i", str(src), "-map", "0:v:0"]  # fmt: skip
+        cmd += ["-map", "0:a:0"] if result.has_audio else ["-an"]
+        cmd += ["-sn", "-dn", "-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1",
+                "-movflags", "+faststart", "-max_muxing_queue_size", "4096", "-f", "mp4",
+                "-y", str(tmp)]  # fmt: skip
+        packets = _run_with_progress(cmd, result.duration, progress, timeout)
+    return packets
+
+
 def _run_with_progress(
     cmd: list[str],
     duration: float | None,
     progress: ProgressFn | None,
     timeout: float | None,
-) -> None:
+) -> int | None:
+    """Run ffmpeg with ``-progress pipe:1``; returns the last ``frame=`` count it reported."""
+    frames = None
     with tempfile.TemporaryFile() as errors:
         proc = tools.popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         try:
             assert proc.stdout is not None
             for raw in proc.stdout:
                 line = raw.decode(errors="replace").strip()
+                if line.startswith("frame=") and line[6:].isdigit():
+                    frames = int(line[6:])
                 if progress and duration and line.startswith("out_time_us="):
                     value = line.split("=", 1)[1]
                     if value.lstrip("-").isdigit():
@@ -149,6 +180,7 @@ def _run_with_progress(
                 + text
             )
         raise VideoError(f"Converting the video for playback failed: {text}")
+    return frames
 
 
 def write_poster(playback: str | Path, dst: str | Path, at: float, max_width: int = 640) -> Path:

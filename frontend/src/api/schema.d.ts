@@ -2465,6 +2465,8 @@ export interface components {
         NextTaskRequestRequest: {
             project?: number | null;
         };
+        /** @enum {unknown} */
+        NullEnum: null;
         PaginatedAnnotationAssignmentList: {
             /** @example 123 */
             count: number;
@@ -2687,6 +2689,8 @@ export interface components {
             label?: string;
             split?: string;
         };
+        /** @enum {string} */
+        PlaybackMethodEnum: "remux" | "transcode";
         Prediction: {
             label_index: number;
             label: string;
@@ -3113,6 +3117,10 @@ export interface components {
             readonly has_audio: boolean;
             /** @description Why the upload's sound is missing from playback or waveform */
             readonly audio_error: string;
+            /** @description How the playback file was made: 'remux' (the upload's own streams copied, it was browser-safe already) or 'transcode' (re-encoded); null until processed. */
+            readonly playback_method: (components["schemas"]["PlaybackMethodEnum"] | components["schemas"]["NullEnum"]) | null;
+            /** @description Why the upload was transcoded rather than copied (empty for a remux). */
+            readonly playback_reasons: string[];
             readonly stream_url: string | null;
             readonly poster_url: string | null;
             readonly sprite_url: string | null;

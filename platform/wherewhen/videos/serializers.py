@@ -25,6 +25,13 @@ class VideoSerializer(serializers.ModelSerializer):
     original_url = serializers.SerializerMethodField()
     waveform_url = serializers.SerializerMethodField()
     sprite = serializers.SerializerMethodField()
+    playback_method = serializers.SerializerMethodField(
+        help_text="How the playback file was made: 'remux' (the upload's own streams copied, "
+        "it was browser-safe already) or 'transcode' (re-encoded); null until processed."
+    )
+    playback_reasons = serializers.SerializerMethodField(
+        help_text="Why the upload was transcoded rather than copied (empty for a remux)."
+    )
     title = serializers.CharField(max_length=255, required=False)
 
     class Meta:
@@ -53,6 +60,8 @@ class VideoSerializer(serializers.ModelSerializer):
             "audio_codec",
             "has_audio",
             "audio_error",
+            "playback_method",
+            "playback_reasons",
             "stream_url",
             "poster_url",
             "sprite_url",
@@ -63,6 +72,14 @@ class VideoSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = [f for f in fields if f not in ("title", "label", "split")]
+
+    @extend_schema_field(serializers.ChoiceField(choices=["remux", "transcode"], allow_null=True))
+    def get_playback_method(self, video: Video) -> str | None:
+        return ((video.source_info or {}).get("playback") or {}).get("method")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_playback_reasons(self, video: Video) -> list[str]:
+        return list(((video.source_info or {}).get("playback") or {}).get("reasons") or [])
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_datasets(self, video: Video) -> list[str]:

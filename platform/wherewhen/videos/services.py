@@ -365,6 +365,8 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
 
     source_info = dict(video.source_info or {})
     source_info.update(result.source.to_dict())
+    if result.playback_plan is not None:
+        source_info["playback"] = result.playback_plan.to_dict()
     if result.audio_error:
         logger.warning("video %s: %s", video_id, result.audio_error)
     updated = Video.objects.filter(pk=video_id).update(
@@ -405,6 +407,7 @@ def _outputs_exist(video: Video) -> bool:
 
 def _fail(video: Video, reason: str) -> str:
     folder = media_path(video.folder)
+    source_info = {k: v for k, v in (video.source_info or {}).items() if k != "playback"}
     for name in (PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME, WAVEFORM_NAME):
         (folder / name).unlink(missing_ok=True)
     remove_partial_outputs(folder)
@@ -419,6 +422,7 @@ def _fail(video: Video, reason: str) -> str:
         audio_error="",
         sprite_meta={},
         frame_timestamps=[],
+        source_info=source_info,
     )
     if not updated:
         _remove_folder_if_orphan(video)
