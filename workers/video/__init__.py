@@ -5,7 +5,7 @@
 - :mod:`~workers.video.transcode` — browser-safe playback MP4, poster, thumbnail sprite.
 - :mod:`~workers.video.ingest` — the whole ingest of one file (:func:`process_video`).
 - :mod:`~workers.video.sample` — model clips with exact source timestamps
-  (:func:`sample_clip`, :func:`sliding_windows`), with their sound for audio-visual models.
+  (:func:`sample_clip`; :func:`plan_windows`, :func:`sliding_windows`: whole-video windows), with their sound for audio-visual models.
 - :mod:`~workers.video.audio` — the waveform overview (:func:`write_waveform`) and a clip
   window's sound for a model (:func:`sample_audio`, ``atempo`` time-stretch).
 """
@@ -34,7 +34,14 @@ from workers.video.probe import (
     read_frame_timestamps,
     require_video,
 )
-from workers.video.sample import sample_clip, sliding_windows, uniform_indices
+from workers.video.sample import (
+    WindowPlan,
+    plan_windows,
+    sample_clip,
+    sliding_windows,
+    uniform_indices,
+    window_clips,
+)
 
 __all__ = [
     "WAVEFORM_NAME",
@@ -49,7 +56,9 @@ __all__ = [
     "TruncatedVideoError",
     "UnsupportedVideoError",
     "VideoError",
+    "WindowPlan",
     "frame_rate_summary",
+    "plan_windows",
     "probe",
     "process_video",
     "read_frame_timestamps",
@@ -58,5 +67,6 @@ __all__ = [
     "sample_clip",
     "sliding_windows",
     "uniform_indices",
+    "window_clips",
     "write_waveform",
 ]
