@@ -179,3 +179,15 @@ def test_explain_windows_matches_window_by_window(tmp_path, long_video, bundled)
     rows = np.searchsorted(result.curve_times, np.round(result.timestamps, 6))
     np.testing.assert_allclose(result.temporal, result.curve[rows])
     assert result.value_range == pytest.approx((heat.min(), heat.max()))
+
+
+def test_many_frames_decode_in_one_call(long_video):
+    """More frames than one ffmpeg ``select`` expression takes (about 100) in one call."""
+    from workers.video.sample import SELECT_MAX_FRAMES, decode_frames
+
+    stamps = read_frame_timestamps(long_video).timestamps
+    assert len(stamps) > SELECT_MAX_FRAMES
+    every, _size = decode_frames(long_video, stamps, np.arange(len(stamps)), 32)
+    tail, _size = decode_frames(long_video, stamps, np.arange(50, len(stamps)), 32)
+    assert every.shape == (len(stamps), 32, 32, 3)
+    assert np.array_equal(every[50:], tail)

@@ -55,6 +55,9 @@ SEEK_AFTER_S = 2.0
 #: Frames decoded at display size per ffmpeg run (``"processor"`` and ``"source"``), so a long
 #: window of a large video is resized as it comes in, in bounded memory.
 SOURCE_CHUNK_FRAMES = 16
+#: Frames picked per ffmpeg run: its ``select`` expression (one ``eq(n,i)`` term per frame)
+#: fails to parse ("Cannot allocate memory") beyond about 100 terms.
+SELECT_MAX_FRAMES = 96
 
 
 def resolve_fit(spec: InputSpec, fit: str | None) -> str:
@@ -401,7 +404,13 @@ def decode_frames(
             parts.append(chunk)
         frames = np.concatenate(parts) if len(parts) > 1 else parts[0]
     else:
-        frames, source_size = _decode_wanted(path, table, wanted, size, fit)
+        parts, source_size = [], (0, 0)
+        for i in range(0, len(wanted), SELECT_MAX_FRAMES):
+            chunk, source_size = _decode_wanted(
+                path, table, wanted[i : i + SELECT_MAX_FRAMES], size, fit
+            )
+            parts.append(chunk)
+        frames = np.concatenate(parts) if len(parts) > 1 else parts[0]
     rows = np.searchsorted(wanted, order)
     return frames[rows], source_size
 
