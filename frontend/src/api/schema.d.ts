@@ -1983,6 +1983,12 @@ export interface components {
             wall_seconds?: number;
             peak_memory_bytes?: number;
         };
+        Curve: {
+            /** @description source seconds */
+            times: number[];
+            /** @description 1 = the typical level of its windows (docs/methods.md, the overlap rule) */
+            importance: number[];
+        };
         CvatImportLabel: {
             label: string;
             tracks: number;
@@ -2108,6 +2114,8 @@ export interface components {
              * @description seconds
              */
             readonly clip_end: number | null;
+            /** @description explain the span window by window (sliding windows of the model's clip length) instead of one clip sampled from it */
+            readonly windowed: boolean;
             readonly video: components["schemas"]["VideoSummary"];
             readonly model: components["schemas"]["ModelSummary"] | null;
             grid: number[];
@@ -2118,6 +2126,8 @@ export interface components {
             cost: components["schemas"]["Cost"];
             /** @description when the sound matters (audio-visual models); null for video-only ones */
             audio: components["schemas"]["AudioCurve"] | null;
+            /** @description windowed (whole-video) explanations: the windows, the whole-span curve and which map row shows when; null for one-clip explanations */
+            windows: components["schemas"]["Windows"] | null;
             readonly attempts: number;
             readonly batch_size: number;
             requested_by?: string | null;
@@ -2158,6 +2168,11 @@ export interface components {
             clip_start?: number | null;
             /** Format: double */
             clip_end?: number | null;
+            /**
+             * @description explain [clip_start, clip_end) (the whole video when both are null) window by window: sliding windows of the model's clip length, one map per window frame and one temporal curve over the whole span
+             * @default false
+             */
+            windowed: boolean;
         };
         ExplanationScores: {
             explanation: number;
@@ -2741,6 +2756,12 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "researcher" | "annotator" | "reviewer" | "participant";
+        Schedule: {
+            /** @description change points (s) */
+            times: number[];
+            /** @description map row shown from each change point on */
+            rows: number[];
+        };
         Score: {
             /** @description None: computed now, not stored */
             id: number | null;
@@ -3201,6 +3222,28 @@ export interface components {
             label?: string;
             split?: string;
             dataset?: string;
+        };
+        Windows: {
+            /**
+             * Format: double
+             * @description window length (s): the model's clip length
+             */
+            window: number;
+            /**
+             * Format: double
+             * @description seconds between window starts
+             */
+            stride: number;
+            /** @description map rows per window (T') */
+            frames_per_window: number;
+            /** @description [start, end) of each window; window w owns map rows w*T' .. (w+1)*T'-1 */
+            spans: number[][];
+            /** @description class explained in each window */
+            targets: number[];
+            /** @description the temporal importance over the whole span */
+            curve: components["schemas"]["Curve"];
+            /** @description which map row shows at time t: rows[i] for the last times[i] <= t */
+            schedule: components["schemas"]["Schedule"];
         };
     };
     responses: never;

@@ -5,8 +5,9 @@ import { ExportButtons } from "./ExportButtons";
 import { FlagPanel } from "./FlagPanel";
 import { methodLabel } from "./format";
 import { GroundTruthLayer } from "./GroundTruthLayer";
-import { decodeMap, mapFrameAt, type HeatVolume } from "./heatmap";
+import { decodeMap, type HeatVolume } from "./heatmap";
 import { OverlayCanvas, type OverlaySettings } from "./OverlayCanvas";
+import { mapRowAt, windowsSummary } from "./windows";
 
 const MAX_CANVAS_WIDTH = 480;
 
@@ -58,7 +59,8 @@ export function ExplanationPane(props: Props) {
 
   const { width, height } = canvasSize(explanation.video.width, explanation.video.height);
   const timestamps = explanation.timestamps;
-  const frameIndex = mapFrameAt(timestamps, time);
+  const frameIndex = mapRowAt(explanation, time);
+  const span = windowsSummary(explanation);
   const frames = truth?.available ? truth.frames : [];
   const counted = frames.filter((f) => f.counted);
   const hits = counted.filter((f) => f.hit === true).length;
@@ -106,6 +108,7 @@ export function ExplanationPane(props: Props) {
           volume={volume}
           timestamps={timestamps}
           time={time}
+          frame={frameIndex}
           width={width}
           height={height}
           settings={settings}
@@ -113,6 +116,11 @@ export function ExplanationPane(props: Props) {
         <GroundTruthLayer truth={truth} frameIndex={frameIndex} />
       </div>
       <p className="small review-pane__facts">
+        {span && (
+          <span className="review-pane__fact" data-testid="windows-summary">
+            {span}
+          </span>
+        )}
         {top && (
           <span className="review-pane__fact">
             Predicted {top.label} ({Math.round(top.probability * 100)}%)
