@@ -17,6 +17,7 @@ from wherewhen.explanations.models import (
     Flag,
     RegisteredModel,
 )
+from wherewhen.explanations.windows_serializers import WindowsSerializer
 from wherewhen.videos import services as video_services
 from wherewhen.videos.models import Video
 
@@ -160,38 +161,6 @@ class AudioCurveSerializer(serializers.Serializer):
     )
 
 
-class CurveSerializer(serializers.Serializer):
-    times = serializers.ListField(child=serializers.FloatField(), help_text="source seconds")
-    importance = serializers.ListField(
-        child=serializers.FloatField(),
-        help_text="1 = the typical level of its windows (docs/methods.md, the overlap rule)",
-    )
-
-
-class ScheduleSerializer(serializers.Serializer):
-    times = serializers.ListField(child=serializers.FloatField(), help_text="change points (s)")
-    rows = serializers.ListField(
-        child=serializers.IntegerField(), help_text="map row shown from each change point on"
-    )
-
-
-class WindowsSerializer(serializers.Serializer):
-    window = serializers.FloatField(help_text="window length (s): the model's clip length")
-    stride = serializers.FloatField(help_text="seconds between window starts")
-    frames_per_window = serializers.IntegerField(help_text="map rows per window (T')")
-    spans = serializers.ListField(
-        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
-        help_text="[start, end) of each window; window w owns map rows w*T' .. (w+1)*T'-1",
-    )
-    targets = serializers.ListField(
-        child=serializers.IntegerField(), help_text="class explained in each window"
-    )
-    curve = CurveSerializer(help_text="the temporal importance over the whole span")
-    schedule = ScheduleSerializer(
-        help_text="which map row shows at time t: rows[i] for the last times[i] <= t"
-    )
-
-
 class ExplanationSerializer(serializers.ModelSerializer):
     params = serializers.DictField(read_only=True)
     video = VideoSummarySerializer(read_only=True)
@@ -210,11 +179,7 @@ class ExplanationSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="when the sound matters (audio-visual models); null for video-only ones",
     )
-    windows = WindowsSerializer(
-        allow_null=True,
-        help_text="windowed (whole-video) explanations: the windows, the whole-span curve and "
-        "which map row shows when; null for one-clip explanations",
-    )
+    windows = WindowsSerializer(allow_null=True, help_text=WindowsSerializer.HELP)
     status_url = serializers.SerializerMethodField()
     map_url = serializers.SerializerMethodField()
     flag_count = serializers.SerializerMethodField()
@@ -288,13 +253,7 @@ class ExplanationRequestSerializer(serializers.Serializer):
     )
     clip_start = serializers.FloatField(required=False, allow_null=True, default=None)
     clip_end = serializers.FloatField(required=False, allow_null=True, default=None)
-    windowed = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="explain [clip_start, clip_end) (the whole video when both are null) window "
-        "by window: sliding windows of the model's clip length, one map per window frame and "
-        "one temporal curve over the whole span",
-    )
+    windowed = serializers.BooleanField(default=False, help_text=WindowsSerializer.REQUEST_HELP)
 
 
 class ExplanationAcceptedSerializer(serializers.Serializer):
