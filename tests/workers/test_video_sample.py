@@ -37,7 +37,10 @@ def test_window_frames_half_open():
     assert window_frames(stamps, 0.1, 0.3).tolist() == [1, 2]
     assert window_frames(stamps, None, None).tolist() == [0, 1, 2, 3]
     assert window_frames(stamps, 0.35, None).tolist() == []
-    assert window_starts(0.0, 1.9, 0.8, 0.5) == [0.0, 0.5, 1.0, 1.5]
+    # every stride while a window ends before the span does, then one aligned to the end
+    assert window_starts(0.0, 1.9, 0.8, 0.5) == pytest.approx([0.0, 0.5, 1.0, 1.1])
+    assert window_starts(0.0, 2.0, 1.0, 0.5) == pytest.approx([0.0, 0.5, 1.0])
+    assert window_starts(0.0, 0.6, 1.0, 0.5) == [0.0]  # shorter than one window
 
 
 @pytest.mark.parametrize("name", FORMATS)
@@ -114,7 +117,8 @@ def test_sliding_windows_cover_the_video(video_files, batch_frames):
     fixture = video_files["vfr"]
     clips = list(sliding_windows(fixture.path, SPEC, window=1.0, stride=0.75,
                                  batch_frames=batch_frames))  # fmt: skip
-    starts = [0.0, 0.75, 1.5, 2.25]
+    # frames end at 2.95 s (+0.1 s median gap): the last window is aligned to 3.05 s
+    starts = [0.0, 0.75, 1.5, 2.05]
     assert len(clips) == len(starts)
     for clip, start in zip(clips, starts, strict=True):
         np.testing.assert_allclose(
@@ -123,7 +127,8 @@ def test_sliding_windows_cover_the_video(video_files, batch_frames):
         single = sample_clip(fixture.path, SPEC, start=start, end=start + 1.0)
         assert np.array_equal(clip.frames, single.frames)
     assert clips[-1].timestamps[-1] <= fixture.times[-1]
-    assert clips[-1].timestamps[0] + 1.0 > fixture.times[-1]  # the last window reaches the end
+    last = expected_times(fixture.times, 2.05, 3.05)
+    assert clips[-1].timestamps[0] == pytest.approx(last[0])  # the last window ends at the end
 
 
 def test_sliding_windows_arguments(video_files):

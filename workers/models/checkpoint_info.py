@@ -92,12 +92,18 @@ def _spec_from_config(cfg: dict, architecture: str, where: str) -> InputSpec:
             f"{where}: num_frames {num_frames} is not a multiple of tubelet_size {tubelet}"
         )
     audio = _audio_from_config(cfg, where) if architecture == "wherewhen_av" else None
+    spacing = cfg.get("frame_spacing")
+    if spacing is not None and (
+        isinstance(spacing, bool) or not isinstance(spacing, int | float) or not spacing > 0
+    ):
+        raise CheckpointError(f"{where}: frame_spacing must be seconds > 0, got {spacing!r}")
     return InputSpec(
         num_frames=num_frames,
         image_size=image_size,
         patch_size=patch_size,
         tubelet_size=tubelet,
         audio=audio,
+        frame_spacing=float(spacing) if spacing is not None else None,
     )
 
 
@@ -422,4 +428,5 @@ def spec_from_dict(data: dict) -> InputSpec:
         preprocessing=(
             Preprocessing.from_dict(data["preprocessing"]) if data.get("preprocessing") else None
         ),
+        frame_spacing=float(data["frame_spacing"]) if data.get("frame_spacing") else None,
     )

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Seconds between input frames when a checkpoint does not say: the bundled models' training
+#: spacing (every 4th frame of 16 fps clips), so their clips cover 8 x 0.25 = 2 s.
+DEFAULT_FRAME_SPACING = 0.25
+
 
 @dataclass(frozen=True)
 class AudioSpec:
@@ -183,6 +187,16 @@ class InputSpec:
     audio: AudioSpec | None = None  # set for audio-visual models only
     # The checkpoint's own resize/crop/rescale rule; None: the whole frame squashed to S x S.
     preprocessing: Preprocessing | None = None
+    # Seconds between two consecutive input frames in training (config.json "frame_spacing");
+    # None: not stated, :data:`DEFAULT_FRAME_SPACING`. Sets the whole-video window length.
+    frame_spacing: float | None = None
+
+    @property
+    def clip_seconds(self) -> float:
+        """How much time one clip covers at the trained frame spacing: ``num_frames`` times
+        :attr:`frame_spacing` (the sliding-window length of whole-video explanations)."""
+        spacing = self.frame_spacing if self.frame_spacing else DEFAULT_FRAME_SPACING
+        return float(self.num_frames) * float(spacing)
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -201,6 +215,7 @@ class InputSpec:
             "preprocessing": (
                 self.preprocessing.to_dict() if self.preprocessing is not None else None
             ),
+            **({"frame_spacing": self.frame_spacing} if self.frame_spacing else {}),
         }
 
     @property

@@ -8,7 +8,7 @@
 - :mod:`~workers.video.index_pass` — frame table, sprite and poster from one decode pass.
 - :mod:`~workers.video.ingest` — the whole ingest of one file (:func:`process_video`).
 - :mod:`~workers.video.sample` — model clips with exact source timestamps
-  (:func:`sample_clip`, :func:`sliding_windows`), with their sound for audio-visual models.
+  (:func:`sample_clip`; :func:`plan_windows`, :func:`sliding_windows`: whole-video windows), with their sound for audio-visual models.
 - :mod:`~workers.video.audio` — the waveform overview (:func:`write_waveform`) and a clip
   window's sound for a model (:func:`sample_audio`, ``atempo`` time-stretch).
 """
@@ -37,7 +37,14 @@ from workers.video.probe import (
     read_frame_timestamps,
     require_video,
 )
-from workers.video.sample import sample_clip, sliding_windows, uniform_indices
+from workers.video.sample import (
+    WindowPlan,
+    plan_windows,
+    sample_clip,
+    sliding_windows,
+    uniform_indices,
+    window_clips,
+)
 
 __all__ = [
     "WAVEFORM_NAME",
@@ -52,7 +59,9 @@ __all__ = [
     "TruncatedVideoError",
     "UnsupportedVideoError",
     "VideoError",
+    "WindowPlan",
     "frame_rate_summary",
+    "plan_windows",
     "probe",
     "process_video",
     "read_frame_timestamps",
@@ -61,5 +70,6 @@ __all__ = [
     "sample_clip",
     "sliding_windows",
     "uniform_indices",
+    "window_clips",
     "write_waveform",
 ]

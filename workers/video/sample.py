@@ -34,6 +34,7 @@ the last frame's time plus the median frame interval). See :mod:`workers.video.a
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,9 @@ SEEK_AFTER_S = 2.0
 #: Frames decoded at display size per ffmpeg run (``"processor"`` and ``"source"``), so a long
 #: window of a large video is resized as it comes in, in bounded memory.
 SOURCE_CHUNK_FRAMES = 16
+#: Frames picked per ffmpeg run: its ``select`` expression (one ``eq(n,i)`` term per frame)
+#: fails to parse ("Cannot allocate memory") beyond about 100 terms.
+SELECT_MAX_FRAMES = 96
 
 
 def resolve_fit(spec: InputSpec, fit: str | None) -> str:
@@ -188,60 +192,128 @@ def add_audio(clip: Clip, path: Path, spec: InputSpec, span: tuple[float, float]
     return clip
 
 
-def window_starts(first: float, last: float, window: float, stride: float) -> list[float]:
-    """Window start times from ``first``: every ``stride`` seconds until one reaches ``last``."""
-    starts = [first]
-    while starts[-1] + window <= last:
-        starts.append(first + len(starts) * stride)
+def window_starts(first: float, span_end: float, window: float, stride: float) -> list[float]:
+    """Start times of the sliding windows over the span ``[first, span_end)``.
+
+    The rule: a window is ``window`` seconds long; windows start at ``first`` and every
+    ``stride`` seconds after it while they end before ``span_end``; the last window is aligned
+    to the end (it starts at ``span_end - window``), so every window is a full clip long and the
+    last one ends where the span ends. A span no longer than one window is one window.
+    """
+    if window <= 0 or stride <= 0:
+        raise VideoError(f"window and stride must be longer than 0 s, got {window}, {stride}")
+    last = span_end - window
+    if last <= first + 1e-9:
+        return [float(first)]
+    starts: list[float] = []
+    k = 0
+    while first + k * stride < last - 1e-9:
+        starts.append(float(first + k * stride))
+        k += 1
+    starts.append(float(last))
     return starts
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """One sliding window: ``[start, end)`` in source seconds and the frame indices (in the
+    frame table) its clip samples by the uniform rule."""
+
+    start: float
+    end: float
+    picks: np.ndarray
+
+
+def plan_windows(
+    timestamps: Sequence[float] | np.ndarray,
+    spec: InputSpec,
+    window: float | None = None,
+    stride: float | None = None,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+) -> list[WindowPlan]:
+    """The sliding windows over ``[start, end)`` (the whole video when both are None).
+
+    ``window`` defaults to the model's clip length at its trained frame spacing
+    (:attr:`InputSpec.clip_seconds`), ``stride`` to ``window`` (back to back). Start times
+    follow :func:`window_starts`; each window samples ``spec.num_frames`` of its frames by the
+    uniform rule, so at the trained frame rate the picks are the trained spacing apart.
+    Windows without a frame (a gap in a variable-rate file) are left out.
+    """
+    window = spec.clip_seconds if window is None else float(window)
+    if window <= 0:
+        raise VideoError(f"the window must be longer than 0 s, got {window}")
+    stride = window if stride is None else float(stride)
+    if stride <= 0:
+        raise VideoError(f"the stride must be longer than 0 s, got {stride}")
+    table = np.asarray(timestamps, dtype=np.float64)
+    region = window_frames(table, start, end)
+    if len(region) == 0:
+        raise VideoError(f"no frame lies between {start} and {end}")
+    first = float(table[region[0]]) if start is None else float(start)
+    video_end = window_span(table, None, None, duration)[1]
+    span_end = video_end if end is None else min(float(end), video_end)
+    plans = []
+    for window_start in window_starts(first, span_end, window, stride):
+        window_end = min(window_start + window, span_end)
+        frames = window_frames(table, window_start, window_end)
+        if len(frames):
+            picks = frames[uniform_indices(len(frames), spec.num_frames)]
+            plans.append(WindowPlan(float(window_start), float(window_end), picks))
+    return plans
 
 
 def sliding_windows(
     path: str | Path,
     spec: InputSpec,
-    window: float,
+    window: float | None = None,
     stride: float | None = None,
     *,
     start: float | None = None,
     end: float | None = None,
+    duration: float | None = None,
     timestamps: Sequence[float] | np.ndarray | None = None,
     fit: str | None = None,
     video_id: str | None = None,
     batch_frames: int = 256,
 ) -> Iterator[Clip]:
-    """Clips of ``window`` seconds every ``stride`` seconds (default: back to back).
+    """Clips of the sliding windows of :func:`plan_windows` (default: the model's clip length,
+    back to back), in time order.
 
-    Windows start at the first frame (or ``start``) and continue until one reaches the last
-    frame, so every frame falls in some window; each clip samples its window by the uniform
+    Every frame of the span falls in some window; each clip samples its window by the uniform
     rule. Frames are decoded in batches of about ``batch_frames`` (one seek per batch), so long
-    videos stream through in bounded memory. Yields clips in time order.
+    videos stream through in bounded memory.
     """
-    if window <= 0:
-        raise VideoError(f"the window must be longer than 0 s, got {window}")
-    fit = resolve_fit(spec, fit)
-    stride = window if stride is None else stride
-    if stride <= 0:
-        raise VideoError(f"the stride must be longer than 0 s, got {stride}")
     path = Path(path)
     table = _table(path, timestamps)
-    region = window_frames(table, start, end)
-    if len(region) == 0:
-        raise VideoError(f"no frame of {path.name} lies between {start} and {end}")
-    first, last = float(table[region[0]]), float(table[region[-1]])
-    limit = end if end is not None else np.inf
-    plans: list[np.ndarray] = []
-    spans: list[tuple[float, float]] = []
-    for window_start in window_starts(first, last, window, stride):
-        window_end = min(window_start + window, limit)
-        frames = window_frames(table, window_start, window_end)
-        if len(frames):
-            plans.append(frames[uniform_indices(len(frames), spec.num_frames)])
-            spans.append((float(window_start), float(window_end)))
+    plans = plan_windows(table, spec, window, stride, start=start, end=end, duration=duration)
+    yield from window_clips(
+        path, table, plans, spec, fit=fit, video_id=video_id, batch_frames=batch_frames
+    )
+
+
+def window_clips(
+    path: str | Path,
+    timestamps: Sequence[float] | np.ndarray,
+    plans: Sequence[WindowPlan],
+    spec: InputSpec,
+    *,
+    fit: str | None = None,
+    video_id: str | None = None,
+    batch_frames: int = 256,
+) -> Iterator[Clip]:
+    """The clip of every window in ``plans``, decoding about ``batch_frames`` frames at a time
+    (only the frames the windows pick; never the whole video at once)."""
+    fit = resolve_fit(spec, fit)
+    path = Path(path)
+    table = np.asarray(timestamps, dtype=np.float64)
     batch: list[np.ndarray] = []
     batch_spans: list[tuple[float, float]] = []
-    for plan, span in zip(plans, spans, strict=True):
-        batch.append(plan)
-        batch_spans.append(span)
+    for plan in plans:
+        batch.append(plan.picks)
+        batch_spans.append((plan.start, plan.end))
         if sum(len(p) for p in batch) >= batch_frames:
             yield from _decode_batch(path, table, batch, spec, fit, video_id, batch_spans)
             batch, batch_spans = [], []
@@ -332,7 +404,13 @@ def decode_frames(
             parts.append(chunk)
         frames = np.concatenate(parts) if len(parts) > 1 else parts[0]
     else:
-        frames, source_size = _decode_wanted(path, table, wanted, size, fit)
+        parts, source_size = [], (0, 0)
+        for i in range(0, len(wanted), SELECT_MAX_FRAMES):
+            chunk, source_size = _decode_wanted(
+                path, table, wanted[i : i + SELECT_MAX_FRAMES], size, fit
+            )
+            parts.append(chunk)
+        frames = np.concatenate(parts) if len(parts) > 1 else parts[0]
     rows = np.searchsorted(wanted, order)
     return frames[rows], source_size
 

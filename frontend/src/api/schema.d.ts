@@ -1983,6 +1983,12 @@ export interface components {
             wall_seconds?: number;
             peak_memory_bytes?: number;
         };
+        Curve: {
+            /** @description source seconds */
+            times: number[];
+            /** @description 1 = the typical level of its windows (docs/methods.md, the overlap rule) */
+            importance: number[];
+        };
         CvatImportLabel: {
             label: string;
             tracks: number;
@@ -2108,6 +2114,8 @@ export interface components {
              * @description seconds
              */
             readonly clip_end: number | null;
+            /** @description explain the span window by window (sliding windows of the model's clip length) instead of one clip sampled from it */
+            readonly windowed: boolean;
             readonly video: components["schemas"]["VideoSummary"];
             readonly model: components["schemas"]["ModelSummary"] | null;
             grid: number[];
@@ -2120,6 +2128,8 @@ export interface components {
             audio: components["schemas"]["AudioCurve"] | null;
             /** @description [x0, y0, x1, y1] in video pixels: the rectangle of the frame the model saw (its map's cells tile it; the rest was not seen); the whole frame unless the model crops; null while the video's size is unknown */
             readonly view: number[] | null;
+            /** @description windowed (whole-video) explanations: the windows, the whole-span curve and which map row shows when; null for one-clip explanations */
+            windows: components["schemas"]["Windows"] | null;
             readonly attempts: number;
             readonly batch_size: number;
             requested_by?: string | null;
@@ -2160,6 +2170,11 @@ export interface components {
             clip_start?: number | null;
             /** Format: double */
             clip_end?: number | null;
+            /**
+             * @description explain [clip_start, clip_end) (the whole video when both are null) window by window: sliding windows of the model's clip length, one map per window frame and one temporal curve over the whole span
+             * @default false
+             */
+            windowed: boolean;
         };
         ExplanationScores: {
             explanation: number;
@@ -2758,6 +2773,12 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "researcher" | "annotator" | "reviewer" | "participant";
+        Schedule: {
+            /** @description change points (s) */
+            times: number[];
+            /** @description map row shown from each change point on */
+            rows: number[];
+        };
         Score: {
             /** @description None: computed now, not stored */
             id: number | null;
@@ -3224,6 +3245,28 @@ export interface components {
             label?: string;
             split?: string;
             dataset?: string;
+        };
+        Windows: {
+            /**
+             * Format: double
+             * @description window length (s): the model's clip length
+             */
+            window: number;
+            /**
+             * Format: double
+             * @description seconds between window starts
+             */
+            stride: number;
+            /** @description map rows per window (T') */
+            frames_per_window: number;
+            /** @description [start, end) of each window; window w owns map rows w*T' .. (w+1)*T'-1 */
+            spans: number[][];
+            /** @description class explained in each window */
+            targets: number[];
+            /** @description the temporal importance over the whole span */
+            curve: components["schemas"]["Curve"];
+            /** @description which map row shows at time t: rows[i] for the last times[i] <= t */
+            schedule: components["schemas"]["Schedule"];
         };
     };
     responses: never;

@@ -142,7 +142,7 @@ def claim(explanation_id: int, owner: str) -> Explanation | None:
 def claim_companions(primary: Explanation, owner: str, limit: int) -> list[Explanation]:
     """Claim up to ``limit`` other queued requests that can run in the same ``explain()`` batch:
     same model, method and parameters, and the same kind of target (all top-1, or all given)."""
-    if limit <= 0 or primary.model_id is None:
+    if limit <= 0 or primary.model_id is None or primary.windowed:
         return []
     now = timezone.now()
     lease = timedelta(seconds=conf.lease_seconds())
@@ -154,6 +154,7 @@ def claim_companions(primary: Explanation, owner: str, limit: int) -> list[Expla
             method=primary.method,
             params_hash=primary.params_hash,
             target__isnull=primary.target is None,
+            windowed=False,
         ).exclude(pk=primary.pk)
         rows = list(_lock(qs.order_by("created_at", "id"))[:limit])
         claimed = []

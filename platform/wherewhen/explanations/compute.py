@@ -209,6 +209,8 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
         for r in rows:
             claims.fail(r.pk, owner, f"The model {model_row.name!r} could not be loaded: {exc}")
         return []
+    if primary.windowed:
+        return _compute_windowed(primary, loaded, owner, keeper)
 
     def clip_of(row: Explanation, path: str, table: list[float] | None) -> Any:
         return load_clip(
@@ -263,6 +265,54 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
         if claims.finish(row.pk, owner, fields):
             finished.append(row.pk)
     return finished
+
+
+def _compute_windowed(row: Explanation, loaded: Any, owner: str, keeper: LeaseKeeper) -> list[int]:
+    """A whole-span request: ``workers.windows.explain_windows`` window by window, the stacked
+    map written as it goes, progress = windows done / windows planned."""
+    import torch
+
+    from workers.windows import explain_windows, result_summary
+
+    partial = storage.partial_map_path(row.request_key)
+    try:
+        result = explain_windows(
+            loaded,
+            _video_path(row.video),
+            row.method,
+            partial,
+            target=row.target,
+            params=dict(row.params),
+            timestamps=_frame_table(row.video),
+            duration=row.video.duration,
+            start=row.clip_start,
+            end=row.clip_end,
+            video_id=str(row.video_id),
+            on_progress=keeper.set_counter,
+        )
+        map_file, sha = storage.place_map_file(row.request_key, partial)
+    except torch.cuda.OutOfMemoryError as exc:
+        raise TransientError(f"the GPU ran out of memory: {exc}") from exc
+    except ValueError as exc:  # VideoError, ExplainError: the message says what is wrong
+        claims.fail(row.pk, owner, f"The whole-video explanation could not be made: {exc}")
+        return []
+    finally:
+        partial.unlink(missing_ok=True)
+    fields = {
+        "map_file": map_file,
+        "map_sha256": sha,
+        "grid": [int(x) for x in result.grid],
+        "temporal": [float(x) for x in result.temporal],
+        "timestamps": [float(x) for x in result.timestamps],
+        "explained_target": int(result.target),
+        "topk": [dataclasses.asdict(p) for p in result.topk],
+        "cost": dataclasses.asdict(result.cost),
+        "value_range": [float(x) for x in result.value_range],
+        "audio": None,
+        "windows": result_summary(result),
+        "batch_size": 1,
+    }
+    return [row.pk] if claims.finish(row.pk, owner, fields) else []
 
 
 def _explain(loaded: Any, items: list[tuple[Explanation, Any]], primary, keeper) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +18,36 @@ log = logging.getLogger(__name__)
 def export_relative_path(export: Export) -> str:
     key = export.explanation.request_key
     return f"explanations/exports/{key[:2]}/{key}/{export.kind}-{export.options_hash[:16]}.{export.kind}"
+
+
+#: Tiles of the keyframe strip of a windowed (whole-video) explanation, evenly over its span.
+WINDOWED_KEYFRAMES = 12
+
+
+def windowed_frames(windows: dict, heat: np.ndarray) -> tuple[np.ndarray, list, list]:
+    """The map rows of a windowed explanation in the order they show (its ``schedule``: the
+    window centred nearest each time), their start times, and the whole-span curve there."""
+    schedule, curve = windows["schedule"], windows["curve"]
+    rows = np.asarray(schedule["rows"], dtype=np.int64)
+    times = np.asarray(schedule["times"], dtype=np.float64)
+    level = np.interp(times, curve["times"], curve["importance"])
+    return heat[rows], times.tolist(), level.tolist()
+
+
+def windowed_keyframes(
+    windows: dict, heat: np.ndarray, timestamps: list
+) -> tuple[np.ndarray, list]:
+    """:data:`WINDOWED_KEYFRAMES` map rows evenly over the span (the row shown at each time),
+    with their own frame times."""
+    from workers.windows import frame_at
+
+    spans = windows["spans"]
+    start, end = float(spans[0][0]), float(spans[-1][1])
+    times = start + (end - start) * (np.arange(WINDOWED_KEYFRAMES) + 0.5) / WINDOWED_KEYFRAMES
+    schedule = windows["schedule"]
+    rows = sorted({frame_at(schedule["times"], schedule["rows"], float(t)) for t in times})
+    rows = sorted(rows, key=lambda r: (float(timestamps[r]), r))
+    return heat[rows], [float(timestamps[r]) for r in rows]
 
 
 def render(export_id: int) -> dict[str, Any]:
@@ -43,6 +74,11 @@ def render(export_id: int) -> dict[str, Any]:
     tmp = overlay.atomic_output(final)
     opts = export.options
     heat = storage.read_map(explanation.map_file)
+    timestamps, temporal = explanation.timestamps, explanation.temporal
+    if explanation.windows and export.kind == Export.Kind.MP4:
+        heat, timestamps, temporal = windowed_frames(explanation.windows, heat)
+    elif explanation.windows:
+        heat, timestamps = windowed_keyframes(explanation.windows, heat, explanation.timestamps)
     common = {
         "video_size": (int(video.width or 0) or 320, int(video.height or 0) or 240),
         "fps": float(video.fps or 25.0),
@@ -59,15 +95,13 @@ def render(export_id: int) -> dict[str, Any]:
                 source.path,
                 tmp,
                 heat,
-                explanation.timestamps,
-                explanation.temporal,
+                timestamps,
+                temporal,
                 duration=float(video.duration or 0.0),
                 **common,
             )
         else:
-            info = overlay.render_keyframe_strip(
-                source.path, tmp, heat, explanation.timestamps, **common
-            )
+            info = overlay.render_keyframe_strip(source.path, tmp, heat, timestamps, **common)
         tmp.replace(final)
     except (overlay.OverlayError, ValueError, OSError) as exc:
         tmp.unlink(missing_ok=True)

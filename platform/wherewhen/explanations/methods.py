@@ -232,15 +232,27 @@ def canonical_params(method: str, params: object) -> dict[str, Any]:
     return out
 
 
-def time_limits(method: str) -> tuple[int, int]:
-    """(soft, hard) time limits in seconds of one compute task for ``method``'s family."""
+def time_limits(method: str, windowed: bool = False) -> tuple[int, int]:
+    """(soft, hard) time limits in seconds of one compute task for ``method``'s family (a
+    windowed request runs one explanation per window: its family's windowed limits)."""
     from django.conf import settings
 
-    limits = getattr(settings, "EXPLANATION_TIME_LIMITS", None) or DEFAULT_TIME_LIMITS
+    if windowed:
+        limits = (
+            getattr(settings, "EXPLANATION_WINDOWED_TIME_LIMITS", None)
+            or DEFAULT_WINDOWED_TIME_LIMITS
+        )
+    else:
+        limits = getattr(settings, "EXPLANATION_TIME_LIMITS", None) or DEFAULT_TIME_LIMITS
     return tuple(limits[get_method(method).family])  # type: ignore[return-value]
 
 
 DEFAULT_TIME_LIMITS: dict[str, tuple[int, int]] = {"fast": (300, 360), "slow": (3600, 3700)}
+#: A whole 10-minute video with a single-pass method takes minutes on a CPU worker.
+DEFAULT_WINDOWED_TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "fast": (3600, 3700),
+    "slow": (6 * 3600, 6 * 3600 + 100),
+}
 
 
 def catalogue() -> list[dict[str, Any]]:

@@ -110,6 +110,11 @@ class Explanation(models.Model):
     target = models.IntegerField(null=True, blank=True, help_text="requested class index")
     clip_start = models.FloatField(null=True, blank=True, help_text="seconds")
     clip_end = models.FloatField(null=True, blank=True, help_text="seconds")
+    windowed = models.BooleanField(
+        default=False,
+        help_text="explain the span window by window (sliding windows of the model's clip "
+        "length) instead of one clip sampled from it",
+    )
     source = models.CharField(
         max_length=10, choices=Source.choices, default=Source.COMPUTED, db_index=True
     )
@@ -159,6 +164,10 @@ class Explanation(models.Model):
         default=None,
         help_text="[x0, y0, x1, y1] the model saw, in video pixels; null: the whole frame",
     )
+    # Windowed explanations (``workers.windows.result_summary``): window length and stride,
+    # each window's [start, end) and class, the whole-span curve {times, importance}, and which
+    # map row shows when ({times, rows}: the last change point <= t). Null for one-clip rows.
+    windows = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["-created_at", "-id"]

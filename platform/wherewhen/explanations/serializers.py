@@ -18,6 +18,7 @@ from wherewhen.explanations.models import (
     Flag,
     RegisteredModel,
 )
+from wherewhen.explanations.windows_serializers import WindowsSerializer
 from wherewhen.videos import services as video_services
 from wherewhen.videos.models import Video
 
@@ -184,6 +185,7 @@ class ExplanationSerializer(serializers.ModelSerializer):
         "(its map's cells tile it; the rest was not seen); the whole frame unless the model "
         "crops; null while the video's size is unknown"
     )
+    windows = WindowsSerializer(allow_null=True, help_text=WindowsSerializer.HELP)
     status_url = serializers.SerializerMethodField()
     map_url = serializers.SerializerMethodField()
     flag_count = serializers.SerializerMethodField()
@@ -204,6 +206,7 @@ class ExplanationSerializer(serializers.ModelSerializer):
             "explained_label",
             "clip_start",
             "clip_end",
+            "windowed",
             "video",
             "model",
             "grid",
@@ -214,6 +217,7 @@ class ExplanationSerializer(serializers.ModelSerializer):
             "cost",
             "audio",
             "view",
+            "windows",
             "attempts",
             "batch_size",
             "requested_by",
@@ -264,6 +268,7 @@ class ExplanationRequestSerializer(serializers.Serializer):
     )
     clip_start = serializers.FloatField(required=False, allow_null=True, default=None)
     clip_end = serializers.FloatField(required=False, allow_null=True, default=None)
+    windowed = serializers.BooleanField(default=False, help_text=WindowsSerializer.REQUEST_HELP)
 
 
 class ExplanationAcceptedSerializer(serializers.Serializer):

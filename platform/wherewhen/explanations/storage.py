@@ -63,6 +63,28 @@ def write_map(key: str, arr: np.ndarray) -> tuple[str, str]:
     return relative, hashlib.sha256(data).hexdigest()
 
 
+def place_map_file(key: str, written: Path) -> tuple[str, str]:
+    """Move a ``.npy`` written elsewhere in the map folder (a stacked whole-video map, written
+    window by window) into its place for ``key``; returns (path under MEDIA_ROOT, sha256)."""
+    digest = hashlib.sha256()
+    with open(written, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+        os.fsync(fh.fileno())
+    os.chmod(written, 0o644)
+    relative = map_relative_path(key)
+    os.replace(written, absolute(relative))
+    return relative, digest.hexdigest()
+
+
+def partial_map_path(key: str) -> Path:
+    """Where a stacked map for ``key`` is written before :func:`place_map_file` (same folder,
+    so the move is atomic; a name per process, so two workers never share it)."""
+    final = absolute(map_relative_path(key))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return final.with_name(f".{final.stem}.{os.getpid()}.partial.npy")
+
+
 def read_map(relative: str) -> np.ndarray:
     arr = np.load(absolute(relative), allow_pickle=False)
     return np.asarray(arr, dtype=np.float32)

@@ -212,6 +212,7 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             target=data.get("target"),
             clip_start=data.get("clip_start"),
             clip_end=data.get("clip_end"),
+            windowed=data.get("windowed", False),
         )
         return self._accepted(request, outcome)
 

@@ -5,10 +5,11 @@ import { ExportButtons } from "./ExportButtons";
 import { FlagPanel } from "./FlagPanel";
 import { methodLabel } from "./format";
 import { GroundTruthLayer } from "./GroundTruthLayer";
-import { decodeMap, mapFrameAt, type HeatVolume } from "./heatmap";
+import { decodeMap, type HeatVolume } from "./heatmap";
 import { OverlayCanvas, type OverlaySettings } from "./OverlayCanvas";
 import { UnseenBand } from "./UnseenBand";
 import { viewRect } from "./view";
+import { mapRowAt, windowsSummary } from "./windows";
 
 const MAX_CANVAS_WIDTH = 480;
 
@@ -64,7 +65,8 @@ export function ExplanationPane(props: Props) {
     [explanation.view, explanation.video.width, explanation.video.height, width, height],
   );
   const timestamps = explanation.timestamps;
-  const frameIndex = mapFrameAt(timestamps, time);
+  const frameIndex = mapRowAt(explanation, time);
+  const span = windowsSummary(explanation);
   const frames = truth?.available ? truth.frames : [];
   const counted = frames.filter((f) => f.counted);
   const hits = counted.filter((f) => f.hit === true).length;
@@ -112,6 +114,7 @@ export function ExplanationPane(props: Props) {
           volume={volume}
           timestamps={timestamps}
           time={time}
+          frame={frameIndex}
           width={width}
           height={height}
           settings={settings}
@@ -121,6 +124,11 @@ export function ExplanationPane(props: Props) {
         <GroundTruthLayer truth={truth} frameIndex={frameIndex} />
       </div>
       <p className="small review-pane__facts">
+        {span && (
+          <span className="review-pane__fact" data-testid="windows-summary">
+            {span}
+          </span>
+        )}
         {top && (
           <span className="review-pane__fact">
             Predicted {top.label} ({Math.round(top.probability * 100)}%)

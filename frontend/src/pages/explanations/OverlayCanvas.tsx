@@ -13,6 +13,8 @@ interface Props {
   volume: HeatVolume | null;
   timestamps: readonly number[];
   time: number;
+  /** The map row to show, when the caller decides it (windowed explanations); else by time. */
+  frame?: number;
   /** Canvas resolution (the video's aspect; CSS stretches it over the video). */
   width: number;
   height: number;
@@ -22,9 +24,18 @@ interface Props {
 }
 
 /** The explanation map drawn over the video for the current time, entirely in the browser. */
-export function OverlayCanvas({ volume, timestamps, time, width, height, settings, view = null }: Props) {
+export function OverlayCanvas({
+  volume,
+  timestamps,
+  time,
+  frame,
+  width,
+  height,
+  settings,
+  view = null,
+}: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const frameIndex = volume ? Math.min(mapFrameAt(timestamps, time), volume.t - 1) : -1;
+  const frameIndex = volume ? Math.min(frame ?? mapFrameAt(timestamps, time), volume.t - 1) : -1;
   // Upsampled frames, kept while the map and the canvas size stay the same.
   const cache = useRef<{ key: unknown[]; frames: Map<number, Float32Array> }>({
     key: [],

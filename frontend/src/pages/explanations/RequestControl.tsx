@@ -28,6 +28,7 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
   const [chosenModel, setModelId] = useState<number | "">("");
   const [method, setMethod] = useState("staa_plus");
   const [target, setTarget] = useState<string>("");
+  const [span, setSpan] = useState<"clip" | "windows">("clip");
   const [status, setStatus] = useState<ExplanationStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
@@ -37,7 +38,9 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
   const audioVisual = model !== null && isAudioVisual(model);
   const blocked = audioVisual && !videoHasAudio
     ? `${model.name} is audio-visual and this video has no sound.`
-    : null;
+    : audioVisual && span === "windows"
+      ? `${model.name} is audio-visual; the whole video can be explained with video-only models.`
+      : null;
 
   const pending = isPending(status?.status);
   usePoll(pending, STATUS_POLL_MS, async () => {
@@ -63,6 +66,7 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
         method,
         params: {},
         target: target === "" ? null : Number(target),
+        windowed: span === "windows",
       });
       const first = await getStatus(accepted.id);
       setStatus(first);
@@ -135,6 +139,19 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
           ))}
         </select>
       </div>
+      <div className="field">
+        <label htmlFor="request-span">Span</label>
+        <select
+          id="request-span"
+          data-testid="request-span"
+          value={span}
+          onChange={(e) => setSpan(e.target.value === "windows" ? "windows" : "clip")}
+          title="One clip sampled from the video, or the whole video in sliding windows of the model's clip length"
+        >
+          <option value="clip">One clip</option>
+          <option value="windows">Whole video (sliding windows)</option>
+        </select>
+      </div>
       <button
         type="submit"
         className="button button--primary"
@@ -162,9 +179,14 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
               {STATUS_WORDS[status.status] ?? status.status}
             </span>
             {status.status === "running" && (
-              <progress max={1} value={status.progress} aria-label="Progress">
-                {formatPercent(status.progress)}
-              </progress>
+              <>
+                <progress max={1} value={status.progress} aria-label="Progress">
+                  {formatPercent(status.progress)}
+                </progress>
+                <span className="small muted" data-testid="request-progress">
+                  {formatPercent(status.progress)}
+                </span>
+              </>
             )}
             {status.status === "failed" && <span className="form-error">{status.error}</span>}
           </>

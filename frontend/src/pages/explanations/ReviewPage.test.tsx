@@ -136,7 +136,7 @@ describe("ReviewPage", () => {
     await user.selectOptions(screen.getByTestId("request-target"), "1");
     await user.click(screen.getByTestId("request-submit"));
     const [post] = server.requestsTo("POST", "/api/v1/explanations/");
-    expect(await post!.json()).toEqual({ video: 4, model: 9, method: "lime", params: {}, target: 1 });
+    expect(await post!.json()).toEqual({ video: 4, model: 9, method: "lime", params: {}, target: 1, windowed: false });
     await waitFor(() => expect(screen.getByTestId("request-status")).toHaveAttribute("data-status", "done"), { timeout: 4000 });
     await waitFor(() => expect(screen.getAllByTestId("review-pane")).toHaveLength(2), { timeout: 4000 });
     expect(screen.getAllByTestId("temporal-curve")).toHaveLength(2);

@@ -25,6 +25,7 @@ import type { OverlaySettings } from "./OverlayCanvas";
 import { RequestControl } from "./RequestControl";
 import { AudioCurve, WaveformStrip } from "./SoundStrips";
 import { TemporalCurve } from "./TemporalCurve";
+import { curveOf, peakOnCurve } from "./windows";
 import { usePoll } from "./usePoll";
 
 export const MAX_PANES = 4;
@@ -441,13 +442,12 @@ export function ReviewPage() {
               <TemporalCurve
                 key={e.id}
                 label={methodLabel(e.method)}
-                temporal={e.temporal}
-                timestamps={e.timestamps}
+                {...curveOf(e)}
                 duration={duration}
                 time={time}
                 onSeek={seek}
                 segments={truths[e.id]?.segments ?? []}
-                peak={truths[e.id]?.temporal_peak ?? null}
+                peak={peakOnCurve(e, truths[e.id]?.temporal_peak ?? null)}
                 temporalHit={truths[e.id]?.temporal_hit ?? null}
               />
             ))}

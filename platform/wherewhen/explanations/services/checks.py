@@ -103,3 +103,17 @@ def check_clip(video: Video, start: float | None, end: float | None) -> tuple:
             }
         )
     return (round(start, 6), round(end, 6))
+
+
+def check_windowed(model: RegisteredModel, windowed: bool) -> bool:
+    """Windowed (whole-video) explanations are for video-only models for now."""
+    if windowed and model.is_audio_visual:
+        raise Invalid(
+            {
+                "windowed": [
+                    f"Model {model.name!r} is audio-visual; whole-video (windowed) explanations "
+                    "are available for video-only models. Request one clip instead."
+                ]
+            }
+        )
+    return bool(windowed)

@@ -30,6 +30,7 @@ from wherewhen.explanations.services.checks import (
     check_sound,
     check_target,
     check_video_ready,
+    check_windowed,
 )
 from wherewhen.videos.models import Video
 
@@ -50,27 +51,31 @@ def request_key(
     params: dict,
     target: int | None,
     clip: tuple[float | None, float | None],
+    windowed: bool = False,
 ) -> str:
-    """The idempotency key: identical inputs give the same key, hence the same row."""
-    return digest(
-        {
-            "video": [video.content_hash, video.pk],
-            "model": [model.pk, model.fingerprint],
-            "method": method,
-            "params": params,
-            "target": target,
-            "clip": list(clip),
-        }
-    )
+    """The idempotency key: identical inputs give the same key, hence the same row (a windowed
+    request of the same span is another request)."""
+    data = {
+        "video": [video.content_hash, video.pk],
+        "model": [model.pk, model.fingerprint],
+        "method": method,
+        "params": params,
+        "target": target,
+        "clip": list(clip),
+    }
+    if windowed:
+        data["windowed"] = True
+    return digest(data)
 
 
 QUEUE_UNREACHABLE = "Could not reach the task queue"
 
 
 def send_compute(explanation: Explanation) -> None:
-    """Send the compute task for ``explanation`` now, with its method family's time limits
-    (raises ``tasking.QueueUnavailable`` when the broker cannot be reached)."""
-    soft, hard = methods.time_limits(explanation.method)
+    """Send the compute task for ``explanation`` now, with its method family's time limits, or
+    the windowed limits for a whole-span request (raises ``tasking.QueueUnavailable`` when the
+    broker cannot be reached)."""
+    soft, hard = methods.time_limits(explanation.method, windowed=explanation.windowed)
     tasking.send(
         tasking.EXPLANATION_COMPUTE,
         args=[explanation.pk],
@@ -116,20 +121,30 @@ def request_explanation(
     target: int | None = None,
     clip_start: float | None = None,
     clip_end: float | None = None,
+    windowed: bool = False,
 ) -> RequestOutcome:
     """Find or create the explanation for these inputs and queue its computation.
 
+    ``windowed``: explain ``[clip_start, clip_end)`` (the whole video when both are None)
+    window by window (``workers.windows``) instead of as one clip sampled from it.
     The same inputs always give the same row. A failed explanation, or one whose worker died
     (abandoned lease), is queued again; queued, running and done ones are returned as they are.
     """
     canonical = check_params(method, params)
+    windowed = check_windowed(model, windowed)
     check_method_hears(method, model)
     check_video_ready(video)
     check_sound(video, model)
     target = check_target(model, target)
     clip = check_clip(video, clip_start, clip_end)
     key = request_key(
-        video=video, model=model, method=method, params=canonical, target=target, clip=clip
+        video=video,
+        model=model,
+        method=method,
+        params=canonical,
+        target=target,
+        clip=clip,
+        windowed=windowed,
     )
     now = timezone.now()
     with transaction.atomic():
@@ -147,6 +162,7 @@ def request_explanation(
                         target=target,
                         clip_start=clip[0],
                         clip_end=clip[1],
+                        windowed=windowed,
                         requested_by=user,
                         status=Explanation.Status.QUEUED,
                         task_id=str(uuid.uuid4()),
