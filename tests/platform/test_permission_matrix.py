@@ -207,6 +207,10 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/studies/{id}/preview/": "owner",
     "GET /api/v1/studies/{id}/stimuli/": "owner",
     "POST /api/v1/studies/{id}/stimuli/": "owner",
+    # meta-evaluation (a study's owner, over the scores of their project)
+    "GET /api/v1/meta-evaluation/": "owner",
+    "GET /api/v1/meta-evaluation/export.csv": "owner",
+    "GET /api/v1/meta-evaluation/export.json": "owner",
     "POST /api/v1/participate/start/{slug}/": "public",
     "GET /api/v1/participate/state/": "public",
     "POST /api/v1/participate/consent/": "public",
@@ -328,6 +332,12 @@ def requests(world: World) -> dict[str, Call]:
             query={"project": w.project.pk, "row": "staa"}
         ),
         "GET /api/v1/scoring/leaderboards/export.csv": Call(query={"project": w.project.pk}),
+        **{
+            f"GET /api/v1/meta-evaluation/{suffix}": Call(
+                query={"study": w.study.pk, "project": w.project.pk}
+            )
+            for suffix in ("", "export.csv", "export.json")
+        },
         "GET /api/v1/scoring/leaderboards/export.json": Call(query={"project": w.project.pk}),
         "PUT /api/v1/scoring/projects/{id}/": Call(json={"tolerance": 10}),
         "PATCH /api/v1/scoring/projects/{id}/": Call(json={"tolerance": 12}),

@@ -873,6 +873,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/meta-evaluation/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Meta-evaluation of a study against a project's scores
+         * @description Every stored automatic metric against every human outcome of a study: Kendall's tau-b
+         *     and Spearman's rho per stimulus and per method, with bootstrap intervals resampling videos
+         *     and participants, the points behind each pair and the rankings of methods.
+         */
+        get: operations["v1_meta_evaluation_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta-evaluation/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta-evaluation as CSV (one row per level x metric x outcome) */
+        get: operations["v1_meta_evaluation_export.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta-evaluation/export.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta-evaluation as a JSON file */
+        get: operations["v1_meta_evaluation_export.json_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/": {
         parameters: {
             query?: never;
@@ -1983,6 +2039,11 @@ export interface components {
             wall_seconds?: number;
             peak_memory_bytes?: number;
         };
+        Counts: {
+            stimuli: number;
+            videos: number;
+            participants: number;
+        };
         CvatImportLabel: {
             label: string;
             tracks: number;
@@ -2397,6 +2458,12 @@ export interface components {
             insertion_auc: number | null;
             cost: components["schemas"]["ScoringCost"];
         };
+        /**
+         * @description * `stimulus` - stimulus
+         *     * `method` - method
+         * @enum {string}
+         */
+        LevelEnum: "stimulus" | "method";
         LoginRequest: {
             username: string;
             password: string;
@@ -2415,6 +2482,60 @@ export interface components {
             /** @description base64 of the row-major uint8 array */
             data: string;
         };
+        MeasurePair: {
+            level: components["schemas"]["LevelEnum"];
+            metric: string;
+            outcome: string;
+            /** @description points with both values */
+            n: number;
+            /**
+             * Format: double
+             * @description tau-b
+             */
+            kendall_tau: number | null;
+            /** Format: double */
+            kendall_p: number | null;
+            /** Format: double */
+            kendall_ci_low: number | null;
+            /** Format: double */
+            kendall_ci_high: number | null;
+            /** Format: double */
+            spearman_rho: number | null;
+            /** Format: double */
+            spearman_p: number | null;
+            /** Format: double */
+            spearman_ci_low: number | null;
+            /** Format: double */
+            spearman_ci_high: number | null;
+            /** @description bootstrap replicates where the correlation was defined */
+            resamples_used: number;
+        };
+        Measures: {
+            metrics: components["schemas"]["MetricMeasure"][];
+            outcomes: components["schemas"]["OutcomeMeasure"][];
+        };
+        MetaEvaluation: {
+            study: components["schemas"]["_StudyRef"];
+            options: components["schemas"]["Options"];
+            project: components["schemas"]["_Ref"];
+            model: components["schemas"]["_Ref"] | null;
+            /** @description why the matrix is empty ('' when it is not) */
+            reason: string;
+            notes: string[];
+            measures: components["schemas"]["Measures"];
+            /** Format: double */
+            confidence: number;
+            resamples: number;
+            seed: number;
+            counts: components["schemas"]["Counts"];
+            methods: string[];
+            metrics: string[];
+            outcomes: string[];
+            pairs: components["schemas"]["MeasurePair"][];
+            stimulus_points: components["schemas"]["StimulusPoint"][];
+            method_points: components["schemas"]["MethodPoint"][];
+            rankings: components["schemas"]["Ranking"][];
+        };
         Method: {
             name: string;
             family: components["schemas"]["FamilyEnum"];
@@ -2429,6 +2550,20 @@ export interface components {
             choices: {
                 [key: string]: unknown[];
             };
+        };
+        MethodPoint: {
+            method: string;
+            metrics: {
+                [key: string]: number | null;
+            };
+            outcomes: {
+                [key: string]: number | null;
+            };
+        };
+        MetricMeasure: {
+            key: string;
+            label: string;
+            higher_is_better: boolean;
         };
         /**
          * @description * `video` - video
@@ -2453,6 +2588,15 @@ export interface components {
         };
         NextTaskRequestRequest: {
             project?: number | null;
+        };
+        Options: {
+            /** @description the models of the study's explanations */
+            models: components["schemas"]["_Ref"][];
+            pointing_project: number | null;
+        };
+        OutcomeMeasure: {
+            key: string;
+            label: string;
         };
         PaginatedAnnotationAssignmentList: {
             /** @example 123 */
@@ -2683,6 +2827,22 @@ export interface components {
         PreviewLink: {
             link: string;
         };
+        RankedMethod: {
+            method: string;
+            /** Format: double */
+            value: number | null;
+        };
+        Ranking: {
+            measure: string;
+            kind: components["schemas"]["RankingKindEnum"];
+            order: components["schemas"]["RankedMethod"][];
+        };
+        /**
+         * @description * `metric` - metric
+         *     * `outcome` - outcome
+         * @enum {string}
+         */
+        RankingKindEnum: "metric" | "outcome";
         /**
          * @description * `wrong_place` - Points at the wrong place
          *     * `wrong_time` - Points at the wrong time
@@ -2952,6 +3112,19 @@ export interface components {
             video: number;
             video_title: string;
         };
+        StimulusPoint: {
+            /** @description the explanation's id */
+            stimulus: string;
+            video: string;
+            video_name: string;
+            method: string;
+            metrics: {
+                [key: string]: number | null;
+            };
+            outcomes: {
+                [key: string]: number | null;
+            };
+        };
         Study: {
             readonly id: number;
             title: string;
@@ -3201,6 +3374,15 @@ export interface components {
             label?: string;
             split?: string;
             dataset?: string;
+        };
+        _Ref: {
+            id: number;
+            name: string;
+        };
+        _StudyRef: {
+            id: number;
+            title: string;
+            status: string;
         };
     };
     responses: never;
@@ -5069,6 +5251,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Explanation"];
+                };
+            };
+        };
+    };
+    v1_meta_evaluation_retrieve: {
+        parameters: {
+            query: {
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its stored scores) */
+                project: number;
+                /** @description the study (its human outcomes) */
+                study: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaEvaluation"];
+                };
+            };
+        };
+    };
+    "v1_meta_evaluation_export.csv_retrieve": {
+        parameters: {
+            query: {
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its stored scores) */
+                project: number;
+                /** @description the study (its human outcomes) */
+                study: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+        };
+    };
+    "v1_meta_evaluation_export.json_retrieve": {
+        parameters: {
+            query: {
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its stored scores) */
+                project: number;
+                /** @description the study (its human outcomes) */
+                study: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
         };

@@ -1,0 +1,108 @@
+"""Response shapes of the meta-evaluation API (for the schema and the typed client)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class _Ref(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class _StudyRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+
+
+class MetricMeasureSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    higher_is_better = serializers.BooleanField()
+
+
+class OutcomeMeasureSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class MeasuresSerializer(serializers.Serializer):
+    metrics = MetricMeasureSerializer(many=True)
+    outcomes = OutcomeMeasureSerializer(many=True)
+
+
+class CountsSerializer(serializers.Serializer):
+    stimuli = serializers.IntegerField()
+    videos = serializers.IntegerField()
+    participants = serializers.IntegerField()
+
+
+class MeasurePairSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["stimulus", "method"])
+    metric = serializers.CharField()
+    outcome = serializers.CharField()
+    n = serializers.IntegerField(help_text="points with both values")
+    kendall_tau = serializers.FloatField(allow_null=True, help_text="tau-b")
+    kendall_p = serializers.FloatField(allow_null=True)
+    kendall_ci_low = serializers.FloatField(allow_null=True)
+    kendall_ci_high = serializers.FloatField(allow_null=True)
+    spearman_rho = serializers.FloatField(allow_null=True)
+    spearman_p = serializers.FloatField(allow_null=True)
+    spearman_ci_low = serializers.FloatField(allow_null=True)
+    spearman_ci_high = serializers.FloatField(allow_null=True)
+    resamples_used = serializers.IntegerField(
+        help_text="bootstrap replicates where the correlation was defined"
+    )
+
+
+class StimulusPointSerializer(serializers.Serializer):
+    stimulus = serializers.CharField(help_text="the explanation's id")
+    video = serializers.CharField()
+    video_name = serializers.CharField()
+    method = serializers.CharField()
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    outcomes = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+
+class MethodPointSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    metrics = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    outcomes = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+
+class RankedMethodSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+
+
+class RankingSerializer(serializers.Serializer):
+    measure = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["metric", "outcome"])
+    order = RankedMethodSerializer(many=True)
+
+
+class OptionsSerializer(serializers.Serializer):
+    models = _Ref(many=True, help_text="the models of the study's explanations")
+    pointing_project = serializers.IntegerField(allow_null=True)
+
+
+class MetaEvaluationSerializer(serializers.Serializer):
+    study = _StudyRef()
+    options = OptionsSerializer()
+    project = _Ref()
+    model = _Ref(allow_null=True)
+    reason = serializers.CharField(help_text="why the matrix is empty ('' when it is not)")
+    notes = serializers.ListField(child=serializers.CharField())
+    measures = MeasuresSerializer()
+    confidence = serializers.FloatField()
+    resamples = serializers.IntegerField()
+    seed = serializers.IntegerField()
+    counts = CountsSerializer()
+    methods = serializers.ListField(child=serializers.CharField())
+    metrics = serializers.ListField(child=serializers.CharField())
+    outcomes = serializers.ListField(child=serializers.CharField())
+    pairs = MeasurePairSerializer(many=True)
+    stimulus_points = StimulusPointSerializer(many=True)
+    method_points = MethodPointSerializer(many=True)
+    rankings = RankingSerializer(many=True)

@@ -1,0 +1,22 @@
+"""Meta-evaluation API, under /api/v1/meta-evaluation/."""
+
+from django.urls import path
+
+from wherewhen.core.views import API_ROOT_LINKS
+from wherewhen.metaeval import views
+
+urlpatterns = [
+    path("meta-evaluation/", views.MetaEvaluationView.as_view(), name="meta-evaluation"),
+    path(
+        "meta-evaluation/export.csv",
+        views.MetaEvaluationCsvView.as_view(),
+        name="meta-evaluation-csv",
+    ),
+    path(
+        "meta-evaluation/export.json",
+        views.MetaEvaluationJsonView.as_view(),
+        name="meta-evaluation-json",
+    ),
+]
+
+API_ROOT_LINKS.update({"meta-evaluation": "meta-evaluation"})
