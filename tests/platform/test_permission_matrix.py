@@ -211,6 +211,8 @@ OPERATIONS: dict[str, str] = {
     "GET /api/v1/meta-evaluation/": "owner",
     "GET /api/v1/meta-evaluation/export.csv": "owner",
     "GET /api/v1/meta-evaluation/export.json": "owner",
+    "GET /api/v1/studies/{id}/stimulus-selections/": "owner",
+    "POST /api/v1/studies/{id}/stimulus-selections/": "owner",
     "POST /api/v1/participate/start/{slug}/": "public",
     "GET /api/v1/participate/state/": "public",
     "POST /api/v1/participate/consent/": "public",
@@ -239,6 +241,10 @@ NOT_IN_SCHEMA = {
 
 #: Cells where the rule's answer is not the one to expect, and why.
 EXCEPTIONS: dict[str, tuple[dict[str, str], str]] = {
+    "POST /api/v1/studies/{id}/stimulus-selections/": (
+        {"owner": STATE},
+        "A's study has a participant, so its stimuli no longer change: 409",
+    ),
     "DELETE /api/v1/videos/{id}/": ({"owner": STATE}, "A's study shows the video: 409"),
     "DELETE /api/v1/models/{id}/": ({"owner": STATE}, "the model has explanations: 409"),
     "DELETE /api/v1/studies/{id}/": (
@@ -354,6 +360,14 @@ def requests(world: World) -> dict[str, Call]:
         ),
         "PATCH /api/v1/studies/{id}/": Call(json={"title": f"study-{MARK}-2"}),
         "POST /api/v1/studies/{id}/stimuli/": Call(json={"explanations": [w.explanation.pk]}),
+        "POST /api/v1/studies/{id}/stimulus-selections/": Call(
+            json={
+                "strategy": "random",
+                "project": w.project.pk,
+                "methods": [w.explanation.method],
+                "count": 1,
+            }
+        ),
         "POST /api/v1/participate/start/{slug}/": Call(json={"params": {"participant": "p-2"}}),
         "POST /api/v1/participate/consent/": Call(json={"agree": True}),
         "POST /api/v1/participate/answer/": Call(

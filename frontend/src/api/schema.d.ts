@@ -1398,6 +1398,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/studies/{id}/stimulus-selections/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stimulus selections of a study
+         * @description Choose a study's clips where two metrics (or two methods) disagree most, balanced over
+         *     that disagreement, or at random; the choice, its parameters and seed are stored.
+         */
+        get: operations["v1_studies_stimulus_selections_list"];
+        put?: never;
+        /**
+         * Choose clips and add their explanations as stimuli
+         * @description Choose a study's clips where two metrics (or two methods) disagree most, balanced over
+         *     that disagreement, or at random; the choice, its parameters and seed are stored.
+         */
+        post: operations["v1_studies_stimulus_selections_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/videos/": {
         parameters: {
             query?: never;
@@ -3058,6 +3084,45 @@ export interface components {
              */
             tolerance: number;
         };
+        SelectedVideo: {
+            video: number;
+            /**
+             * Format: double
+             * @description its disagreement
+             */
+            score: number | null;
+        };
+        Selection: {
+            id: number;
+            study: number;
+            project: number | null;
+            strategy: string;
+            params: {
+                [key: string]: unknown;
+            };
+            seed: number;
+            videos: components["schemas"]["SelectedVideo"][];
+            explanations: number[];
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description How to choose a study's clips (checked by the service; see ``metaeval.selection``). */
+        SelectionRequestRequest: {
+            strategy: components["schemas"]["StrategyEnum"];
+            /** @description annotation project: its clips and scores */
+            project: number;
+            /** @description methods whose explanations become stimuli */
+            methods: string[];
+            model?: number | null;
+            /** @description how many clips */
+            count: number;
+            /** @description empty: drawn */
+            seed?: number | null;
+            metric_a?: string;
+            metric_b?: string;
+            method_a?: string;
+            method_b?: string;
+        };
         /** @description Layout of the thumbnail sprite: ``count`` tiles, row-major, one per time in ``times``. */
         Sprite: {
             count: number;
@@ -3125,6 +3190,14 @@ export interface components {
                 [key: string]: number | null;
             };
         };
+        /**
+         * @description * `metric_disagreement` - metric_disagreement
+         *     * `method_disagreement` - method_disagreement
+         *     * `balanced` - balanced
+         *     * `random` - random
+         * @enum {string}
+         */
+        StrategyEnum: "metric_disagreement" | "method_disagreement" | "balanced" | "random";
         Study: {
             readonly id: number;
             title: string;
@@ -6121,6 +6194,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Stimulus"][];
+                };
+            };
+        };
+    };
+    v1_studies_stimulus_selections_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Selection"][];
+                };
+            };
+        };
+    };
+    v1_studies_stimulus_selections_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SelectionRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SelectionRequestRequest"];
+                "multipart/form-data": components["schemas"]["SelectionRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Selection"];
                 };
             };
         };

@@ -106,3 +106,39 @@ class MetaEvaluationSerializer(serializers.Serializer):
     stimulus_points = StimulusPointSerializer(many=True)
     method_points = MethodPointSerializer(many=True)
     rankings = RankingSerializer(many=True)
+
+
+class SelectionRequestSerializer(serializers.Serializer):
+    """How to choose a study's clips (checked by the service; see ``metaeval.selection``)."""
+
+    strategy = serializers.ChoiceField(
+        choices=["metric_disagreement", "method_disagreement", "balanced", "random"]
+    )
+    project = serializers.IntegerField(help_text="annotation project: its clips and scores")
+    methods = serializers.ListField(
+        child=serializers.CharField(), help_text="methods whose explanations become stimuli"
+    )
+    model = serializers.IntegerField(required=False, allow_null=True)
+    count = serializers.IntegerField(help_text="how many clips")
+    seed = serializers.IntegerField(required=False, allow_null=True, help_text="empty: drawn")
+    metric_a = serializers.CharField(required=False)
+    metric_b = serializers.CharField(required=False)
+    method_a = serializers.CharField(required=False)
+    method_b = serializers.CharField(required=False)
+
+
+class SelectedVideoSerializer(serializers.Serializer):
+    video = serializers.IntegerField()
+    score = serializers.FloatField(allow_null=True, help_text="its disagreement")
+
+
+class SelectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    study = serializers.IntegerField()
+    project = serializers.IntegerField(allow_null=True)
+    strategy = serializers.CharField()
+    params = serializers.DictField()
+    seed = serializers.IntegerField()
+    videos = SelectedVideoSerializer(many=True)
+    explanations = serializers.ListField(child=serializers.IntegerField())
+    created_at = serializers.DateTimeField()

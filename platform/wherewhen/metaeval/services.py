@@ -94,16 +94,22 @@ def study_for(user, study_id: Any) -> Study:
     return study
 
 
+def owned_project(user, project_id: Any):
+    """An annotation project ``user`` owns (superusers: any)."""
+    if project_id in (None, ""):
+        raise exceptions.Invalid(
+            {"project": "Say which annotation project's scores to use (project)."}
+        )
+    project = scoring_services.project_for(user, project_id)
+    if not user.is_superuser and project.owner_id != user.pk:
+        raise exceptions.NotFound(f"No annotation project with id {project.pk} is yours.")
+    return project
+
+
 def arguments(user, params) -> tuple[Study, Any, RegisteredModel | None]:
     """Study, project and model of a request's query parameters, each one ``user`` may read."""
     study = study_for(user, params.get("study"))
-    if params.get("project") in (None, ""):
-        raise exceptions.Invalid(
-            {"project": "Say which annotation project's scores to use (?project=)."}
-        )
-    project = scoring_services.project_for(user, params.get("project"))
-    if not user.is_superuser and project.owner_id != user.pk:
-        raise exceptions.NotFound(f"No annotation project with id {project.pk} is yours.")
+    project = owned_project(user, params.get("project"))
     model = None
     if params.get("model") not in (None, ""):
         pk = _int(params.get("model"), "model", "registered model")
@@ -113,7 +119,7 @@ def arguments(user, params) -> tuple[Study, Any, RegisteredModel | None]:
     return study, project, model
 
 
-def _metric_values(score: ExplanationScore) -> dict[str, float]:
+def metric_values(score: ExplanationScore) -> dict[str, float]:
     """The automatic metrics of one stored score (and its explanation), finite values only."""
     out: dict[str, float | None] = {}
     if score.frames_counted:
@@ -162,7 +168,7 @@ def gather(study: Study, project, model: RegisteredModel | None) -> tuple[stats.
         if score is None or score.not_scored or score.error:
             unscored += 1
             continue
-        for key, value in _metric_values(score).items():
+        for key, value in metric_values(score).items():
             metrics[key][str(s.explanation_id)] = value
     means: dict[str, list[tuple[str, str, float]]] = {
         "forward_accuracy": [],

@@ -13,6 +13,11 @@ urlpatterns = [
         name="meta-evaluation-csv",
     ),
     path(
+        "studies/<int:pk>/stimulus-selections/",
+        views.StimulusSelectionView.as_view(),
+        name="study-stimulus-selections",
+    ),
+    path(
         "meta-evaluation/export.json",
         views.MetaEvaluationJsonView.as_view(),
         name="meta-evaluation-json",

@@ -8,11 +8,12 @@ import json
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher
-from wherewhen.metaeval import serializers, services
+from wherewhen.metaeval import selection, serializers, services
 
 PARAMS = [
     OpenApiParameter("study", int, required=True, description="the study (its human outcomes)"),
@@ -79,3 +80,29 @@ class MetaEvaluationJsonView(APIView):
             f'attachment; filename="{services.filename(body, "json")}"'
         )
         return response
+
+
+@extend_schema(tags=["meta-evaluation"])
+class StimulusSelectionView(APIView):
+    """Choose a study's clips where two metrics (or two methods) disagree most, balanced over
+    that disagreement, or at random; the choice, its parameters and seed are stored."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        summary="The stimulus selections of a study",
+        responses={200: serializers.SelectionSerializer(many=True)},
+    )
+    def get(self, request, pk: int):
+        study = services.study_for(request.user, pk)
+        return Response([selection.selection_payload(s) for s in study.stimulus_selections.all()])
+
+    @extend_schema(
+        summary="Choose clips and add their explanations as stimuli",
+        request=serializers.SelectionRequestSerializer,
+        responses={201: serializers.SelectionSerializer},
+    )
+    def post(self, request, pk: int):
+        study = services.study_for(request.user, pk)
+        chosen = selection.select_stimuli(request.user, study, request.data)
+        return Response(selection.selection_payload(chosen), status=status.HTTP_201_CREATED)
