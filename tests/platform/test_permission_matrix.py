@@ -213,6 +213,8 @@ OPERATIONS: dict[str, str] = {
     "GET /api/v1/meta-evaluation/export.json": "owner",
     "GET /api/v1/studies/{id}/stimulus-selections/": "owner",
     "POST /api/v1/studies/{id}/stimulus-selections/": "owner",
+    "GET /api/v1/studies/{id}/dry-runs/": "owner",
+    "POST /api/v1/studies/{id}/dry-runs/": "owner",
     "POST /api/v1/participate/start/{slug}/": "public",
     "GET /api/v1/participate/state/": "public",
     "POST /api/v1/participate/consent/": "public",
@@ -360,6 +362,7 @@ def requests(world: World) -> dict[str, Call]:
         ),
         "PATCH /api/v1/studies/{id}/": Call(json={"title": f"study-{MARK}-2"}),
         "POST /api/v1/studies/{id}/stimuli/": Call(json={"explanations": [w.explanation.pk]}),
+        "POST /api/v1/studies/{id}/dry-runs/": Call(json={"participants": {"random": 1}}),
         "POST /api/v1/studies/{id}/stimulus-selections/": Call(
             json={
                 "strategy": "random",

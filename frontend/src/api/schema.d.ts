@@ -1346,6 +1346,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/studies/{id}/dry-runs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dry runs of a study
+         * @description Simulated participants (seeded, with chosen answer policies) answer a copy of the study
+         *     through the participant API, so its analysis and meta-evaluation can be read before launch.
+         *     Runs within the request (at most ``API_LIMIT`` participants; more with
+         *     ``manage.py dry_run_study``).
+         */
+        get: operations["v1_studies_dry_runs_list"];
+        put?: never;
+        /**
+         * Dry-run a study with simulated participants
+         * @description Simulated participants (seeded, with chosen answer policies) answer a copy of the study
+         *     through the participant API, so its analysis and meta-evaluation can be read before launch.
+         *     Runs within the request (at most ``API_LIMIT`` participants; more with
+         *     ``manage.py dry_run_study``).
+         */
+        post: operations["v1_studies_dry_runs_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/studies/{id}/export/": {
         parameters: {
             query?: never;
@@ -2162,6 +2192,36 @@ export interface components {
             draft_saved_at: string;
             /** Format: date-time */
             lease_expires_at: string | null;
+        };
+        DryRun: {
+            id: number;
+            study: number;
+            /** @description the open copy the participants answered */
+            copy: components["schemas"]["_CopyRef"] | null;
+            project: number | null;
+            params: {
+                [key: string]: unknown;
+            };
+            seed: number;
+            answers: {
+                [key: string]: number;
+            };
+            analysis_url: string | null;
+            meta_evaluation_url: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        DryRunRequestRequest: {
+            /** @description simulated participants per policy: {"metric": 8, "random": 2, "careless": 1} */
+            participants: {
+                [key: string]: number;
+            };
+            /** @description default 0 */
+            seed?: number;
+            /** @description whose scores the metric policy follows */
+            project?: number | null;
+            /** @description default spatial */
+            metric?: string;
         };
         /**
          * @description * `uint8` - uint8
@@ -3447,6 +3507,11 @@ export interface components {
             label?: string;
             split?: string;
             dataset?: string;
+        };
+        _CopyRef: {
+            id: number;
+            slug: string;
+            title: string;
         };
         _Ref: {
             id: number;
@@ -6100,6 +6165,54 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    v1_studies_dry_runs_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"][];
+                };
+            };
+        };
+    };
+    v1_studies_dry_runs_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DryRunRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DryRunRequestRequest"];
+                "multipart/form-data": components["schemas"]["DryRunRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"];
                 };
             };
         };

@@ -1,5 +1,6 @@
-"""How a study's stimuli were chosen: the strategy, its parameters and its seed, and what it
-chose (one row per selection; a study may be built from several)."""
+"""How a study's stimuli were chosen (:class:`StimulusSelection`: the strategy, its parameters,
+its seed and what it chose; a study may be built from several), and its dry runs
+(:class:`DryRun`)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,30 @@ class StimulusSelection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.strategy} selection for study {self.study_id}"
+
+
+class DryRun(models.Model):
+    """Simulated participants run through a copy of a study (``metaeval.dryrun``)."""
+
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="dry_runs")
+    copy = models.ForeignKey(
+        "studies.Study",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="the open copy the simulated participants answered",
+    )
+    project = models.ForeignKey(
+        "annotations.Project", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    params = models.JSONField(default=dict, help_text="participants per policy, metric, seed")
+    seed = models.PositiveIntegerField(default=0)
+    answers = models.JSONField(default=dict, help_text="answers given per policy")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study_id", "-id"]
+
+    def __str__(self) -> str:
+        return f"dry run of study {self.study_id}"

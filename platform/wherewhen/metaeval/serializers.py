@@ -142,3 +142,34 @@ class SelectionSerializer(serializers.Serializer):
     videos = SelectedVideoSerializer(many=True)
     explanations = serializers.ListField(child=serializers.IntegerField())
     created_at = serializers.DateTimeField()
+
+
+class DryRunRequestSerializer(serializers.Serializer):
+    participants = serializers.DictField(
+        child=serializers.IntegerField(min_value=0),
+        help_text='simulated participants per policy: {"metric": 8, "random": 2, "careless": 1}',
+    )
+    seed = serializers.IntegerField(required=False, help_text="default 0")
+    project = serializers.IntegerField(
+        required=False, allow_null=True, help_text="whose scores the metric policy follows"
+    )
+    metric = serializers.CharField(required=False, help_text="default spatial")
+
+
+class _CopyRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+
+
+class DryRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    study = serializers.IntegerField()
+    copy = _CopyRef(allow_null=True, help_text="the open copy the participants answered")
+    project = serializers.IntegerField(allow_null=True)
+    params = serializers.DictField()
+    seed = serializers.IntegerField()
+    answers = serializers.DictField(child=serializers.IntegerField())
+    analysis_url = serializers.CharField(allow_null=True)
+    meta_evaluation_url = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()

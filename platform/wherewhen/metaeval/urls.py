@@ -17,6 +17,7 @@ urlpatterns = [
         views.StimulusSelectionView.as_view(),
         name="study-stimulus-selections",
     ),
+    path("studies/<int:pk>/dry-runs/", views.DryRunView.as_view(), name="study-dry-runs"),
     path(
         "meta-evaluation/export.json",
         views.MetaEvaluationJsonView.as_view(),

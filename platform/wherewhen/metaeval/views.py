@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher
-from wherewhen.metaeval import selection, serializers, services
+from wherewhen.metaeval import dryrun, selection, serializers, services
 
 PARAMS = [
     OpenApiParameter("study", int, required=True, description="the study (its human outcomes)"),
@@ -106,3 +106,31 @@ class StimulusSelectionView(APIView):
         study = services.study_for(request.user, pk)
         chosen = selection.select_stimuli(request.user, study, request.data)
         return Response(selection.selection_payload(chosen), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["meta-evaluation"])
+class DryRunView(APIView):
+    """Simulated participants (seeded, with chosen answer policies) answer a copy of the study
+    through the participant API, so its analysis and meta-evaluation can be read before launch.
+    Runs within the request (at most ``API_LIMIT`` participants; more with
+    ``manage.py dry_run_study``)."""
+
+    permission_classes = [IsResearcher]
+    API_LIMIT = 40
+
+    @extend_schema(
+        summary="The dry runs of a study", responses={200: serializers.DryRunSerializer(many=True)}
+    )
+    def get(self, request, pk: int):
+        study = services.study_for(request.user, pk)
+        return Response([dryrun.payload(r) for r in study.dry_runs.all()])
+
+    @extend_schema(
+        summary="Dry-run a study with simulated participants",
+        request=serializers.DryRunRequestSerializer,
+        responses={201: serializers.DryRunSerializer},
+    )
+    def post(self, request, pk: int):
+        study = services.study_for(request.user, pk)
+        run = dryrun.dry_run(request.user, study, request.data, limit=self.API_LIMIT)
+        return Response(dryrun.payload(run), status=status.HTTP_201_CREATED)
