@@ -49,3 +49,31 @@ def test_the_demo_study_waits_for_explanations_then_has_numbers(settings):
     # a second seed changes nothing
     assert demo.build_demo_study(owner, project, model, out) == study
     assert Study.objects.count() == 2 and study.dry_runs.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_last_score_of_the_benchmark_builds_the_demo_study(
+    settings, django_capture_on_commit_callbacks
+):
+    from wherewhen.explanations.demo import BUNDLED_NAME
+
+    owner = User.objects.create_user("researcher", password="x-demo-pass-1", role=Role.RESEARCHER)
+    model = make_model(owner)
+    model.name = BUNDLED_NAME
+    model.save()
+    videos = [ready_video(owner, settings.MEDIA_ROOT, title=f"bench{k}") for k in range(3)]
+    project = make_project(owner, videos, name=BENCHMARK_PROJECT)
+    rng = np.random.default_rng(1)
+    explanations = [
+        make_explanation(video, model, method, seed=10 * k + j)
+        for k, video in enumerate(videos)
+        for j, method in enumerate(demo.METHODS)
+    ]
+    for e in explanations[:-1]:
+        with django_capture_on_commit_callbacks(execute=True):
+            _score(e, project, spatial=float(rng.random()), energy=0.5)
+    assert not Study.objects.filter(slug=demo.DEMO_STUDY).exists()  # one clip is not ready
+    with django_capture_on_commit_callbacks(execute=True):
+        _score(explanations[-1], project, spatial=0.5, energy=0.5)
+    study = Study.objects.get(slug=demo.DEMO_STUDY)
+    assert study.stimuli.count() == 9 and study.dry_runs.count() == 1

@@ -3,9 +3,9 @@ STAA / STAA+ / random explanations of the bundled model, with a dry run of simul
 participants, so the meta-evaluation page shows real numbers.
 
 The explanations are computed by the gpu worker after start-up (this asks for them) and scored
-when they finish; the study is built by the first ``seed_demo`` (every ``manage.py up`` runs it)
-that finds them done and scored, or at once by ``manage.py seed_demo`` run again. Idempotent:
-the study is found by its slug.
+when they finish; the study is built as soon as the last clip's three explanations are scored
+(:mod:`wherewhen.metaeval.signals`), or by a later ``seed_demo`` (every ``manage.py up`` runs it)
+that finds at least three clips ready. Idempotent: the study is found by its slug.
 """
 
 from __future__ import annotations
@@ -108,6 +108,22 @@ def build_demo_study(owner, project: Project, model: RegisteredModel, stdout=Non
         f"{dryrun.payload(run)['meta_evaluation_url']}).",
     )
     return study
+
+
+def build_when_ready(project_id: int) -> Study | None:
+    """Build the demo study when ``project_id`` is the demo benchmark and every clip is ready."""
+    project = Project.objects.filter(
+        pk=project_id, name=BENCHMARK_PROJECT, owner__username="researcher"
+    ).first()
+    if project is None or Study.objects.filter(slug=DEMO_STUDY, dry_runs__isnull=False).exists():
+        return None
+    model = RegisteredModel.objects.filter(name=BUNDLED_NAME).first()
+    if model is None:
+        return None
+    clips = Video.objects.filter(annotation_tasks__project=project).distinct().count()
+    if len(ready_clips(project, model)) < clips:
+        return None
+    return build_demo_study(project.owner, project, model)
 
 
 def seed_demo(stdout=None) -> Study | None:
