@@ -60,3 +60,11 @@ def test_matrix_intervals_and_scatter(page, world):
         page.set_viewport_size({"width": 390, "height": 844})
         page.wait_for_timeout(200)
         page.screenshot(path=str(Path(SCREENSHOTS) / "meta-390.png"), full_page=True)
+
+    # a dry run: simulated participants answer a copy, and the page switches to it
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.get_by_test_id("meta-dry-run").click()
+    expect(page.get_by_test_id("meta-summary")).to_contain_text("15 participants", timeout=120_000)
+    expect(page.get_by_test_id("meta-study").locator("option:checked")).to_contain_text("(dry run)")
+    expect(page.get_by_test_id("meta-dry-run")).to_have_count(0)
+    expect(page.get_by_test_id("meta-cell").first).to_be_visible()

@@ -8,6 +8,7 @@ import {
   getMetaEvaluation,
   listProjects,
   listStudies,
+  startDryRun,
   type MeasurePair,
   type MetaEvaluation,
   type MetaQuery,
@@ -154,6 +155,22 @@ export function MetaEvaluationPage() {
   const [loaded, setLoaded] = useState<{ key: string; result: MetaEvaluation } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const result = loaded && loaded.key === queryKey ? loaded.result : null;
+  const [running, setRunning] = useState(false);
+  const isCopy = Boolean(studies?.find((s) => s.id === study)?.slug.endsWith("-dry-run"));
+
+  const dryRun = () => {
+    if (!study || !project) return;
+    setRunning(true);
+    startDryRun(study, project)
+      .then((run) =>
+        listStudies().then((list) => {
+          setStudies(list);
+          if (run.copy) setParam({ study: String(run.copy.id), pair: undefined });
+        }),
+      )
+      .catch((e: unknown) => setError(errorMessage(e)))
+      .finally(() => setRunning(false));
+  };
 
   const setParam = useCallback(
     (changes: Record<string, string | undefined>) => {
@@ -324,6 +341,18 @@ export function MetaEvaluationPage() {
         </div>
         {query && (
           <div className="meta__exports">
+            {!isCopy && (
+            <button
+              type="button"
+              className="button"
+              data-testid="meta-dry-run"
+              disabled={running}
+              title="12 participants who follow the spatial pointing game, 2 random, 1 careless, on a copy of the study"
+              onClick={dryRun}
+            >
+              {running ? "Simulating participants…" : "Dry run"}
+            </button>
+            )}
             <a className="button button--ghost" data-testid="meta-export-csv" href={exportUrl(query, "csv")}>
               CSV
             </a>

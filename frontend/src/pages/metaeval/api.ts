@@ -38,3 +38,15 @@ export function exportUrl(query: MetaQuery, kind: "csv" | "json"): string {
   if (query.model) params.set("model", String(query.model));
   return `/api/v1/meta-evaluation/export.${kind}?${params.toString()}`;
 }
+
+export type DryRun = Json<paths["/api/v1/studies/{id}/dry-runs/"]["post"]["responses"][201]>;
+
+/** Simulated participants answer a copy of the study (the study itself is left alone). */
+export function startDryRun(study: number, project: number): Promise<DryRun> {
+  return unwrap(() =>
+    api.POST("/api/v1/studies/{id}/dry-runs/", {
+      params: { path: { id: study } },
+      body: { participants: { metric: 12, random: 2, careless: 1 }, project, seed: 0 },
+    }),
+  );
+}
