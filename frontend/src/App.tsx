@@ -7,6 +7,7 @@ import {
   ExplanationsPage,
   LeaderboardPage,
   LibraryPage,
+  MetaEvaluationPage,
   NotFoundPage,
   StudiesPage,
 } from "./pages/AreaPages";
@@ -30,6 +31,7 @@ export function AppRoutes() {
           <Route path="annotate/*" element={<RequireArea area="annotate"><AnnotatePage /></RequireArea>} />
           <Route path="studies/*" element={<RequireArea area="studies"><StudiesPage /></RequireArea>} />
           <Route path="leaderboard/*" element={<RequireArea area="leaderboard"><LeaderboardPage /></RequireArea>} />
+          <Route path="meta-evaluation/*" element={<RequireArea area="meta"><MetaEvaluationPage /></RequireArea>} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>
       </Route>

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "wherewhen.explanations",
     "wherewhen.scoring",
     "wherewhen.studies",
+    "wherewhen.metaeval",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("wherewhen.explanations.urls")),
     path("", include("wherewhen.scoring.urls")),
     path("", include("wherewhen.studies.urls")),
+    path("", include("wherewhen.metaeval.urls")),
 ]
 
 handler404 = "wherewhen.core.errors.handler404"

@@ -207,6 +207,14 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/studies/{id}/preview/": "owner",
     "GET /api/v1/studies/{id}/stimuli/": "owner",
     "POST /api/v1/studies/{id}/stimuli/": "owner",
+    # meta-evaluation (a study's owner, over the scores of their project)
+    "GET /api/v1/meta-evaluation/": "owner",
+    "GET /api/v1/meta-evaluation/export.csv": "owner",
+    "GET /api/v1/meta-evaluation/export.json": "owner",
+    "GET /api/v1/studies/{id}/stimulus-selections/": "owner",
+    "POST /api/v1/studies/{id}/stimulus-selections/": "owner",
+    "GET /api/v1/studies/{id}/dry-runs/": "owner",
+    "POST /api/v1/studies/{id}/dry-runs/": "owner",
     "POST /api/v1/participate/start/{slug}/": "public",
     "GET /api/v1/participate/state/": "public",
     "POST /api/v1/participate/consent/": "public",
@@ -235,6 +243,10 @@ NOT_IN_SCHEMA = {
 
 #: Cells where the rule's answer is not the one to expect, and why.
 EXCEPTIONS: dict[str, tuple[dict[str, str], str]] = {
+    "POST /api/v1/studies/{id}/stimulus-selections/": (
+        {"owner": STATE},
+        "A's study has a participant, so its stimuli no longer change: 409",
+    ),
     "DELETE /api/v1/videos/{id}/": ({"owner": STATE}, "A's study shows the video: 409"),
     "DELETE /api/v1/models/{id}/": ({"owner": STATE}, "the model has explanations: 409"),
     "DELETE /api/v1/studies/{id}/": (
@@ -328,6 +340,12 @@ def requests(world: World) -> dict[str, Call]:
             query={"project": w.project.pk, "row": "staa"}
         ),
         "GET /api/v1/scoring/leaderboards/export.csv": Call(query={"project": w.project.pk}),
+        **{
+            f"GET /api/v1/meta-evaluation/{suffix}": Call(
+                query={"study": w.study.pk, "project": w.project.pk}
+            )
+            for suffix in ("", "export.csv", "export.json")
+        },
         "GET /api/v1/scoring/leaderboards/export.json": Call(query={"project": w.project.pk}),
         "PUT /api/v1/scoring/projects/{id}/": Call(json={"tolerance": 10}),
         "PATCH /api/v1/scoring/projects/{id}/": Call(json={"tolerance": 12}),
@@ -344,6 +362,15 @@ def requests(world: World) -> dict[str, Call]:
         ),
         "PATCH /api/v1/studies/{id}/": Call(json={"title": f"study-{MARK}-2"}),
         "POST /api/v1/studies/{id}/stimuli/": Call(json={"explanations": [w.explanation.pk]}),
+        "POST /api/v1/studies/{id}/dry-runs/": Call(json={"participants": {"random": 1}}),
+        "POST /api/v1/studies/{id}/stimulus-selections/": Call(
+            json={
+                "strategy": "random",
+                "project": w.project.pk,
+                "methods": [w.explanation.method],
+                "count": 1,
+            }
+        ),
         "POST /api/v1/participate/start/{slug}/": Call(json={"params": {"participant": "p-2"}}),
         "POST /api/v1/participate/consent/": Call(json={"agree": True}),
         "POST /api/v1/participate/answer/": Call(

@@ -873,6 +873,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/meta-evaluation/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Meta-evaluation of a study against a project's scores
+         * @description Every stored automatic metric against every human outcome of a study: Kendall's tau-b
+         *     and Spearman's rho per stimulus and per method, with bootstrap intervals resampling videos
+         *     and participants, the points behind each pair and the rankings of methods.
+         */
+        get: operations["v1_meta_evaluation_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta-evaluation/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta-evaluation as CSV (one row per level x metric x outcome) */
+        get: operations["v1_meta_evaluation_export.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta-evaluation/export.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Meta-evaluation as a JSON file */
+        get: operations["v1_meta_evaluation_export.json_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/": {
         parameters: {
             query?: never;
@@ -1290,6 +1346,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/studies/{id}/dry-runs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dry runs of a study
+         * @description Simulated participants (seeded, with chosen answer policies) answer a copy of the study
+         *     through the participant API, so its analysis and meta-evaluation can be read before launch.
+         *     Runs within the request (at most ``API_LIMIT`` participants; more with
+         *     ``manage.py dry_run_study``).
+         */
+        get: operations["v1_studies_dry_runs_list"];
+        put?: never;
+        /**
+         * Dry-run a study with simulated participants
+         * @description Simulated participants (seeded, with chosen answer policies) answer a copy of the study
+         *     through the participant API, so its analysis and meta-evaluation can be read before launch.
+         *     Runs within the request (at most ``API_LIMIT`` participants; more with
+         *     ``manage.py dry_run_study``).
+         */
+        post: operations["v1_studies_dry_runs_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/studies/{id}/export/": {
         parameters: {
             query?: never;
@@ -1336,6 +1422,32 @@ export interface paths {
         put?: never;
         /** @description Studies of the signed-in researcher. */
         post: operations["v1_studies_stimuli_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/stimulus-selections/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stimulus selections of a study
+         * @description Choose a study's clips where two metrics (or two methods) disagree most, balanced over
+         *     that disagreement, or at random; the choice, its parameters and seed are stored.
+         */
+        get: operations["v1_studies_stimulus_selections_list"];
+        put?: never;
+        /**
+         * Choose clips and add their explanations as stimuli
+         * @description Choose a study's clips where two metrics (or two methods) disagree most, balanced over
+         *     that disagreement, or at random; the choice, its parameters and seed are stored.
+         */
+        post: operations["v1_studies_stimulus_selections_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1983,6 +2095,11 @@ export interface components {
             wall_seconds?: number;
             peak_memory_bytes?: number;
         };
+        Counts: {
+            stimuli: number;
+            videos: number;
+            participants: number;
+        };
         Curve: {
             /** @description source seconds */
             times: number[];
@@ -2081,6 +2198,36 @@ export interface components {
             draft_saved_at: string;
             /** Format: date-time */
             lease_expires_at: string | null;
+        };
+        DryRun: {
+            id: number;
+            study: number;
+            /** @description the open copy the participants answered */
+            copy: components["schemas"]["_CopyRef"] | null;
+            project: number | null;
+            params: {
+                [key: string]: unknown;
+            };
+            seed: number;
+            answers: {
+                [key: string]: number;
+            };
+            analysis_url: string | null;
+            meta_evaluation_url: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        DryRunRequestRequest: {
+            /** @description simulated participants per policy: {"metric": 8, "random": 2, "careless": 1} */
+            participants: {
+                [key: string]: number;
+            };
+            /** @description default 0 */
+            seed?: number;
+            /** @description whose scores the metric policy follows */
+            project?: number | null;
+            /** @description default spatial */
+            metric?: string;
         };
         /**
          * @description * `uint8` - uint8
@@ -2423,6 +2570,12 @@ export interface components {
             insertion_auc: number | null;
             cost: components["schemas"]["ScoringCost"];
         };
+        /**
+         * @description * `stimulus` - stimulus
+         *     * `method` - method
+         * @enum {string}
+         */
+        LevelEnum: "stimulus" | "method";
         LoginRequest: {
             username: string;
             password: string;
@@ -2441,6 +2594,60 @@ export interface components {
             /** @description base64 of the row-major uint8 array */
             data: string;
         };
+        MeasurePair: {
+            level: components["schemas"]["LevelEnum"];
+            metric: string;
+            outcome: string;
+            /** @description points with both values */
+            n: number;
+            /**
+             * Format: double
+             * @description tau-b
+             */
+            kendall_tau: number | null;
+            /** Format: double */
+            kendall_p: number | null;
+            /** Format: double */
+            kendall_ci_low: number | null;
+            /** Format: double */
+            kendall_ci_high: number | null;
+            /** Format: double */
+            spearman_rho: number | null;
+            /** Format: double */
+            spearman_p: number | null;
+            /** Format: double */
+            spearman_ci_low: number | null;
+            /** Format: double */
+            spearman_ci_high: number | null;
+            /** @description bootstrap replicates where the correlation was defined */
+            resamples_used: number;
+        };
+        Measures: {
+            metrics: components["schemas"]["MetricMeasure"][];
+            outcomes: components["schemas"]["OutcomeMeasure"][];
+        };
+        MetaEvaluation: {
+            study: components["schemas"]["_StudyRef"];
+            options: components["schemas"]["Options"];
+            project: components["schemas"]["_Ref"];
+            model: components["schemas"]["_Ref"] | null;
+            /** @description why the matrix is empty ('' when it is not) */
+            reason: string;
+            notes: string[];
+            measures: components["schemas"]["Measures"];
+            /** Format: double */
+            confidence: number;
+            resamples: number;
+            seed: number;
+            counts: components["schemas"]["Counts"];
+            methods: string[];
+            metrics: string[];
+            outcomes: string[];
+            pairs: components["schemas"]["MeasurePair"][];
+            stimulus_points: components["schemas"]["StimulusPoint"][];
+            method_points: components["schemas"]["MethodPoint"][];
+            rankings: components["schemas"]["Ranking"][];
+        };
         Method: {
             name: string;
             family: components["schemas"]["FamilyEnum"];
@@ -2455,6 +2662,20 @@ export interface components {
             choices: {
                 [key: string]: unknown[];
             };
+        };
+        MethodPoint: {
+            method: string;
+            metrics: {
+                [key: string]: number | null;
+            };
+            outcomes: {
+                [key: string]: number | null;
+            };
+        };
+        MetricMeasure: {
+            key: string;
+            label: string;
+            higher_is_better: boolean;
         };
         /**
          * @description * `video` - video
@@ -2482,6 +2703,15 @@ export interface components {
         };
         /** @enum {unknown} */
         NullEnum: null;
+        Options: {
+            /** @description the models of the study's explanations */
+            models: components["schemas"]["_Ref"][];
+            pointing_project: number | null;
+        };
+        OutcomeMeasure: {
+            key: string;
+            label: string;
+        };
         PaginatedAnnotationAssignmentList: {
             /** @example 123 */
             count: number;
@@ -2715,6 +2945,22 @@ export interface components {
         PreviewLink: {
             link: string;
         };
+        RankedMethod: {
+            method: string;
+            /** Format: double */
+            value: number | null;
+        };
+        Ranking: {
+            measure: string;
+            kind: components["schemas"]["RankingKindEnum"];
+            order: components["schemas"]["RankedMethod"][];
+        };
+        /**
+         * @description * `metric` - metric
+         *     * `outcome` - outcome
+         * @enum {string}
+         */
+        RankingKindEnum: "metric" | "outcome";
         /**
          * @description * `wrong_place` - Points at the wrong place
          *     * `wrong_time` - Points at the wrong time
@@ -2938,6 +3184,45 @@ export interface components {
              */
             tolerance: number;
         };
+        SelectedVideo: {
+            video: number;
+            /**
+             * Format: double
+             * @description its disagreement
+             */
+            score: number | null;
+        };
+        Selection: {
+            id: number;
+            study: number;
+            project: number | null;
+            strategy: string;
+            params: {
+                [key: string]: unknown;
+            };
+            seed: number;
+            videos: components["schemas"]["SelectedVideo"][];
+            explanations: number[];
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description How to choose a study's clips (checked by the service; see ``metaeval.selection``). */
+        SelectionRequestRequest: {
+            strategy: components["schemas"]["StrategyEnum"];
+            /** @description annotation project: its clips and scores */
+            project: number;
+            /** @description methods whose explanations become stimuli */
+            methods: string[];
+            model?: number | null;
+            /** @description how many clips */
+            count: number;
+            /** @description empty: drawn */
+            seed?: number | null;
+            metric_a?: string;
+            metric_b?: string;
+            method_a?: string;
+            method_b?: string;
+        };
         /** @description Layout of the thumbnail sprite: ``count`` tiles, row-major, one per time in ``times``. */
         Sprite: {
             count: number;
@@ -2992,6 +3277,27 @@ export interface components {
             video: number;
             video_title: string;
         };
+        StimulusPoint: {
+            /** @description the explanation's id */
+            stimulus: string;
+            video: string;
+            video_name: string;
+            method: string;
+            metrics: {
+                [key: string]: number | null;
+            };
+            outcomes: {
+                [key: string]: number | null;
+            };
+        };
+        /**
+         * @description * `metric_disagreement` - metric_disagreement
+         *     * `method_disagreement` - method_disagreement
+         *     * `balanced` - balanced
+         *     * `random` - random
+         * @enum {string}
+         */
+        StrategyEnum: "metric_disagreement" | "method_disagreement" | "balanced" | "random";
         Study: {
             readonly id: number;
             title: string;
@@ -3267,6 +3573,20 @@ export interface components {
             curve: components["schemas"]["Curve"];
             /** @description which map row shows at time t: rows[i] for the last times[i] <= t */
             schedule: components["schemas"]["Schedule"];
+        };
+        _CopyRef: {
+            id: number;
+            slug: string;
+            title: string;
+        };
+        _Ref: {
+            id: number;
+            name: string;
+        };
+        _StudyRef: {
+            id: number;
+            title: string;
+            status: string;
         };
     };
     responses: never;
@@ -5139,6 +5459,86 @@ export interface operations {
             };
         };
     };
+    v1_meta_evaluation_retrieve: {
+        parameters: {
+            query: {
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its stored scores) */
+                project: number;
+                /** @description the study (its human outcomes) */
+                study: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaEvaluation"];
+                };
+            };
+        };
+    };
+    "v1_meta_evaluation_export.csv_retrieve": {
+        parameters: {
+            query: {
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its stored scores) */
+                project: number;
+                /** @description the study (its human outcomes) */
+                study: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+        };
+    };
+    "v1_meta_evaluation_export.json_retrieve": {
+        parameters: {
+            query: {
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its stored scores) */
+                project: number;
+                /** @description the study (its human outcomes) */
+                study: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     v1_models_list: {
         parameters: {
             query?: {
@@ -5835,6 +6235,54 @@ export interface operations {
             };
         };
     };
+    v1_studies_dry_runs_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"][];
+                };
+            };
+        };
+    };
+    v1_studies_dry_runs_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DryRunRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DryRunRequestRequest"];
+                "multipart/form-data": components["schemas"]["DryRunRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"];
+                };
+            };
+        };
+    };
     v1_studies_export_retrieve: {
         parameters: {
             query?: never;
@@ -5925,6 +6373,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Stimulus"][];
+                };
+            };
+        };
+    };
+    v1_studies_stimulus_selections_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Selection"][];
+                };
+            };
+        };
+    };
+    v1_studies_stimulus_selections_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SelectionRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SelectionRequestRequest"];
+                "multipart/form-data": components["schemas"]["SelectionRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Selection"];
                 };
             };
         };

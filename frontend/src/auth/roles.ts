@@ -10,7 +10,7 @@ export const ROLE_LABELS: Record<Role, string> = {
   participant: "Study participant",
 };
 
-export type AreaId = "library" | "explanations" | "annotate" | "studies" | "leaderboard";
+export type AreaId = "library" | "explanations" | "annotate" | "studies" | "leaderboard" | "meta";
 
 export interface Area {
   id: AreaId;
@@ -25,6 +25,7 @@ export const AREAS: readonly Area[] = [
   { id: "annotate", label: "Annotate", path: "/annotate", roles: ["researcher", "annotator", "reviewer"] },
   { id: "studies", label: "Studies", path: "/studies", roles: ["researcher"] },
   { id: "leaderboard", label: "Leaderboard", path: "/leaderboard", roles: ["researcher"] },
+  { id: "meta", label: "Meta-evaluation", path: "/meta-evaluation", roles: ["researcher"] },
 ];
 
 export function isRole(value: unknown): value is Role {

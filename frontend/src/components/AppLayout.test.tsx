@@ -14,7 +14,7 @@ function navLabels(): string[] {
 
 describe("role-based navigation", () => {
   it.each<[Role, string[]]>([
-    ["researcher", ["Dashboard", "Library", "Explanations", "Annotate", "Studies", "Leaderboard"]],
+    ["researcher", ["Dashboard", "Library", "Explanations", "Annotate", "Studies", "Leaderboard", "Meta-evaluation"]],
     ["reviewer", ["Dashboard", "Library", "Explanations", "Annotate"]],
     ["annotator", ["Dashboard", "Annotate"]],
     ["participant", ["Dashboard"]],
@@ -29,7 +29,7 @@ describe("role-based navigation", () => {
     mockFetch({ "GET /healthz": () => json(200, HEALTHY) });
     renderApp("/", signedIn("researcher"));
     await screen.findByRole("heading", { level: 1, name: /Dashboard/ });
-    for (const id of ["dashboard", "library", "explanations", "annotate", "studies", "leaderboard"]) {
+    for (const id of ["dashboard", "library", "explanations", "annotate", "studies", "leaderboard", "meta"]) {
       expect(screen.getByTestId(`nav-${id}`)).toBeInTheDocument();
     }
   });

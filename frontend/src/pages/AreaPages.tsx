@@ -32,6 +32,9 @@ export { AnnotateArea as AnnotatePage } from "./annotate/AnnotateArea";
 /** The Leaderboard area lives in pages/leaderboard/. */
 export { LeaderboardArea as LeaderboardPage } from "./leaderboard/LeaderboardArea";
 
+/** The Meta-evaluation area lives in pages/metaeval/. */
+export { MetaEvaluationArea as MetaEvaluationPage } from "./metaeval/MetaEvaluationArea";
+
 /** The Studies area lives in pages/studies/. */
 export { StudiesArea as StudiesPage } from "./studies/StudiesArea";
 

@@ -10,9 +10,12 @@ The public API of the studies app (views and other apps import only this package
 ``access`` (who reaches which study, session and stimulus), ``design`` (stimuli, conditions,
 the checks an open study passes, the trial plan), ``sessions`` (participant ids, the session
 and its stages), ``trials`` (the current trial and what a participant sees of it) and
-``answers`` (checking and storing answers). The analysis lives in :mod:`wherewhen.studies.analysis`.
+``answers`` (checking and storing answers). The analysis lives in :mod:`wherewhen.studies.analysis`;
+other apps read its long-format rows (every response with its exclusion decided) through
+``analysis_rows``.
 """
 
+from wherewhen.studies.analysis import long_rows as analysis_rows
 from wherewhen.studies.services.access import (
     explanations_for,
     session_for,
@@ -59,6 +62,7 @@ __all__ = [
     "RECRUITMENT_KEYS",
     "AnswerOutcome",
     "add_stimuli",
+    "analysis_rows",
     "answer_trial",
     "check_opening",
     "conditions_of",
