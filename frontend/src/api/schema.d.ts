@@ -1983,6 +1983,12 @@ export interface components {
             wall_seconds?: number;
             peak_memory_bytes?: number;
         };
+        Coverage: {
+            /** @description frames that draw at least one pixel */
+            shown: number;
+            frames: number;
+            mostly_blank: boolean;
+        };
         CvatImportLabel: {
             label: string;
             tracks: number;
@@ -2069,6 +2075,11 @@ export interface components {
          * @enum {string}
          */
         DeviceEnum: "auto" | "cpu" | "cuda";
+        DisplayRule: {
+            normalization: components["schemas"]["NormalizationEnum"];
+            /** Format: double */
+            threshold: number;
+        };
         DraftSaved: {
             version: number;
             /** Format: date-time */
@@ -2454,6 +2465,18 @@ export interface components {
         NextTaskRequestRequest: {
             project?: number | null;
         };
+        /**
+         * @description * `frame` - frame
+         *     * `clip` - clip
+         * @enum {string}
+         */
+        NormalizationEnum: "frame" | "clip";
+        /**
+         * @description * `frame` - Each frame on its own (every frame shows its hottest region)
+         *     * `clip` - The whole clip at once (quiet frames stay quiet)
+         * @enum {string}
+         */
+        OverlayNormalizationEnum: "frame" | "clip";
         PaginatedAnnotationAssignmentList: {
             /** @example 123 */
             count: number;
@@ -2584,6 +2607,8 @@ export interface components {
             time_limit_seconds: number;
             /** Format: date-time */
             served_at: string;
+            /** @description how the overlay is drawn (as the player's rule) */
+            display: components["schemas"]["DisplayRule"];
         };
         /**
          * @description * `rating` - rating
@@ -2667,6 +2692,18 @@ export interface components {
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
+            /**
+             * @description how the explanation map is scaled before the threshold, as in the player
+             *
+             *     * `frame` - Each frame on its own (every frame shows its hottest region)
+             *     * `clip` - The whole clip at once (quiet frames stay quiet)
+             */
+            overlay_normalization?: components["schemas"]["OverlayNormalizationEnum"];
+            /**
+             * Format: double
+             * @description cells below this fraction of the scaled range are not drawn
+             */
+            overlay_threshold?: number;
             seed?: number;
         };
         PatchedVideoRequest: {
@@ -2951,6 +2988,8 @@ export interface components {
             model?: string;
             video: number;
             video_title: string;
+            /** @description frames that show something under the study's overlay rule */
+            readonly coverage: components["schemas"]["Coverage"] | null;
         };
         Study: {
             readonly id: number;
@@ -2986,6 +3025,18 @@ export interface components {
              * @description the pointing project's scoring tolerance in pixels (null: no project)
              */
             readonly pointing_tolerance: number | null;
+            /**
+             * @description how the explanation map is scaled before the threshold, as in the player
+             *
+             *     * `frame` - Each frame on its own (every frame shows its hottest region)
+             *     * `clip` - The whole clip at once (quiet frames stay quiet)
+             */
+            overlay_normalization?: components["schemas"]["OverlayNormalizationEnum"];
+            /**
+             * Format: double
+             * @description cells below this fraction of the scaled range are not drawn
+             */
+            overlay_threshold?: number;
             seed?: number;
             readonly n_stimuli: number;
             readonly n_sessions: number;
@@ -3021,6 +3072,18 @@ export interface components {
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
+            /**
+             * @description how the explanation map is scaled before the threshold, as in the player
+             *
+             *     * `frame` - Each frame on its own (every frame shows its hottest region)
+             *     * `clip` - The whole clip at once (quiet frames stay quiet)
+             */
+            overlay_normalization?: components["schemas"]["OverlayNormalizationEnum"];
+            /**
+             * Format: double
+             * @description cells below this fraction of the scaled range are not drawn
+             */
+            overlay_threshold?: number;
             seed?: number;
         };
         /**
