@@ -4,6 +4,7 @@ participant flow and the review player."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -37,6 +38,10 @@ AXE_RUN = """async () => {
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => [v.id, v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | "), v.help]);
 }"""
+
+#: Set to a folder (``make screenshots``: docs/screenshots) to keep a picture of every page
+#: checked, at 1440 x 900 and at a 390 px phone width.
+SCREENSHOTS = os.environ.get("WHEREWHEN_SCREENSHOTS")
 
 SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
@@ -80,7 +85,23 @@ def sign_in(page, username: str) -> None:
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
-def check_page(page, path: str, problems: list[str]) -> None:
+def shot_name(role: str, path: str) -> str:
+    words = re.sub(r"\?.*$", "", path).strip("/").replace("/", "-") or "dashboard"
+    words = re.sub(r"-\d+", "-detail", words)
+    return f"{role}-{words}"
+
+
+def keep_screenshots(page, name: str) -> None:
+    folder = Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(folder / f"{name}-390.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
+def check_page(page, path: str, problems: list[str], role: str = "public") -> None:
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.goto(path)
@@ -92,6 +113,9 @@ def check_page(page, path: str, problems: list[str]) -> None:
             problems.append(
                 f"{path} at {width}x{height} scrolls sideways by {overflow} px: {widest}"
             )
+    if SCREENSHOTS:
+        page.wait_for_timeout(500)  # canvases and charts drawn
+        keep_screenshots(page, shot_name(role, path))
     # evaluated through the browser's debugging protocol, which the page's CSP does not block
     page.evaluate(AXE.read_text() + "\n;true")
     for rule, target, text in page.evaluate(AXE_RUN):
@@ -134,7 +158,7 @@ def test_pages_pass_axe_and_fit_the_screen(page, world, username, role):
     sign_in(page, username)
     problems: list[str] = []
     for path in pages_for(role, world):
-        check_page(page, path, problems)
+        check_page(page, path, problems, role)
     assert not problems, "\n".join(problems)
 
 

@@ -5,6 +5,7 @@ Each answer records the display rule and threshold it was shown with."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.explanations_support import fake_broker_fixture, researcher_fixture  
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SECONDS = 8
+SCREENSHOTS = os.environ.get("WHEREWHEN_SCREENSHOTS")
 #: Points of the playback that are sampled (fractions of the duration), and how many of them
 #: must show highlighted pixels for each stimulus (the designer refuses maps blank on most frames).
 POINTS = (0.05, 0.18, 0.3, 0.43, 0.55, 0.68, 0.8, 0.93)
@@ -132,6 +134,14 @@ def test_every_trial_shows_highlighted_pixels_throughout_playback(page, study):
             painted = [overlay_shows_at(page, figure, f) for f in POINTS]
             lit = sum(1 for p in painted if p > 0)
             assert lit >= AT_LEAST, f"trial {index}, stimulus {k}: painted pixels {painted}"
+        if SCREENSHOTS and index == 1:
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            page.set_viewport_size({"width": 1440, "height": 900})
+            overlay_shows_at(page, figures.first, 0.3)
+            page.screenshot(path=str(Path(SCREENSHOTS) / "participant-trial.png"))
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.screenshot(path=str(Path(SCREENSHOTS) / "participant-trial-390.png"))
+            page.set_viewport_size({"width": 1280, "height": 720})
         db_trial = Trial.objects.get(session=session, index=index)
         methods_seen |= {s.method for s in (db_trial.stimulus_a, db_trial.stimulus_b) if s}
         if trial.get_attribute("data-kind") == "pairwise":
