@@ -298,6 +298,7 @@ export function LeaderboardPage() {
                 <div className="card__header">
                   <h2>{metricLabel}</h2>
                   <select
+                    className="select"
                     aria-label="Score shown in the chart"
                     data-testid="leaderboard-metric"
                     value={metric}
