@@ -60,10 +60,8 @@ def test_leaderboard_table_chart_and_drilldown(page, seeded):
     chart = page.get_by_test_id("leaderboard-chart")
     expect(chart.get_by_test_id("chart-bar")).to_have_count(2)
     expect(chart.get_by_test_id("chart-whisker")).to_have_count(2)
-    heights = [
-        float(bar.get_attribute("height")) for bar in chart.get_by_test_id("chart-bar").all()
-    ]
-    assert heights[0] < heights[1]  # random (14 of 16 frames) below STAA+ (all)
+    widths = [float(bar.get_attribute("width")) for bar in chart.get_by_test_id("chart-bar").all()]
+    assert widths[0] < widths[1]  # random (14 of 16 frames) below STAA+ (all)
     expect(page.get_by_test_id("comparison-row")).to_have_count(1)
 
     random_row = page.locator('[data-testid="leaderboard-row"][data-method="random"]')

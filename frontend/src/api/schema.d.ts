@@ -2100,6 +2100,12 @@ export interface components {
             videos: number;
             participants: number;
         };
+        Coverage: {
+            /** @description frames that draw at least one pixel */
+            shown: number;
+            frames: number;
+            mostly_blank: boolean;
+        };
         Curve: {
             /** @description source seconds */
             times: number[];
@@ -2192,6 +2198,11 @@ export interface components {
          * @enum {string}
          */
         DeviceEnum: "auto" | "cpu" | "cuda";
+        DisplayRule: {
+            normalization: components["schemas"]["NormalizationEnum"];
+            /** Format: double */
+            threshold: number;
+        };
         DraftSaved: {
             version: number;
             /** Format: date-time */
@@ -2701,6 +2712,12 @@ export interface components {
         NextTaskRequestRequest: {
             project?: number | null;
         };
+        /**
+         * @description * `frame` - frame
+         *     * `clip` - clip
+         * @enum {string}
+         */
+        NormalizationEnum: "frame" | "clip";
         /** @enum {unknown} */
         NullEnum: null;
         Options: {
@@ -2712,6 +2729,12 @@ export interface components {
             key: string;
             label: string;
         };
+        /**
+         * @description * `frame` - Each frame on its own (every frame shows its hottest region)
+         *     * `clip` - The whole clip at once (quiet frames stay quiet)
+         * @enum {string}
+         */
+        OverlayNormalizationEnum: "frame" | "clip";
         PaginatedAnnotationAssignmentList: {
             /** @example 123 */
             count: number;
@@ -2844,6 +2867,8 @@ export interface components {
             time_limit_seconds: number;
             /** Format: date-time */
             served_at: string;
+            /** @description how the overlay is drawn (as the player's rule) */
+            display: components["schemas"]["DisplayRule"];
         };
         /**
          * @description * `rating` - rating
@@ -2927,6 +2952,18 @@ export interface components {
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
+            /**
+             * @description how the explanation map is scaled before the threshold, as in the player
+             *
+             *     * `frame` - Each frame on its own (every frame shows its hottest region)
+             *     * `clip` - The whole clip at once (quiet frames stay quiet)
+             */
+            overlay_normalization?: components["schemas"]["OverlayNormalizationEnum"];
+            /**
+             * Format: double
+             * @description cells below this fraction of the scaled range are not drawn
+             */
+            overlay_threshold?: number;
             seed?: number;
         };
         PatchedVideoRequest: {
@@ -3276,6 +3313,8 @@ export interface components {
             model?: string;
             video: number;
             video_title: string;
+            /** @description frames that show something under the study's overlay rule */
+            readonly coverage: components["schemas"]["Coverage"] | null;
         };
         StimulusPoint: {
             /** @description the explanation's id */
@@ -3332,6 +3371,18 @@ export interface components {
              * @description the pointing project's scoring tolerance in pixels (null: no project)
              */
             readonly pointing_tolerance: number | null;
+            /**
+             * @description how the explanation map is scaled before the threshold, as in the player
+             *
+             *     * `frame` - Each frame on its own (every frame shows its hottest region)
+             *     * `clip` - The whole clip at once (quiet frames stay quiet)
+             */
+            overlay_normalization?: components["schemas"]["OverlayNormalizationEnum"];
+            /**
+             * Format: double
+             * @description cells below this fraction of the scaled range are not drawn
+             */
+            overlay_threshold?: number;
             seed?: number;
             readonly n_stimuli: number;
             readonly n_sessions: number;
@@ -3367,6 +3418,18 @@ export interface components {
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
+            /**
+             * @description how the explanation map is scaled before the threshold, as in the player
+             *
+             *     * `frame` - Each frame on its own (every frame shows its hottest region)
+             *     * `clip` - The whole clip at once (quiet frames stay quiet)
+             */
+            overlay_normalization?: components["schemas"]["OverlayNormalizationEnum"];
+            /**
+             * Format: double
+             * @description cells below this fraction of the scaled range are not drawn
+             */
+            overlay_threshold?: number;
             seed?: number;
         };
         /**

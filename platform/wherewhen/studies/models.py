@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from wherewhen.explanations.models import Explanation
@@ -88,6 +89,20 @@ class Study(models.Model):
             "annotation project whose ground truth scores pointing trials (with its labels, "
             "class map and tolerance, exactly as it scores explanations)"
         ),
+    )
+    overlay_normalization = models.CharField(
+        max_length=8,
+        choices=[
+            ("frame", "Each frame on its own (every frame shows its hottest region)"),
+            ("clip", "The whole clip at once (quiet frames stay quiet)"),
+        ],
+        default="frame",
+        help_text="how the explanation map is scaled before the threshold, as in the player",
+    )
+    overlay_threshold = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.01), MaxValueValidator(0.95)],
+        help_text="cells below this fraction of the scaled range are not drawn",
     )
     seed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -192,6 +207,11 @@ class Response(models.Model):
     client_times = models.JSONField(default=dict, blank=True)
     viewport = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True, help_text="what the replay returns")
+    overlay_display_rule = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='the overlay as the participant saw it: {"normalization", "threshold"}',
+    )
 
     class Meta:
         ordering = ["session", "trial__index"]

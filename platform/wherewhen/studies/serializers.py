@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from wherewhen.core import limits
@@ -64,6 +65,8 @@ class StudySerializer(serializers.ModelSerializer):
             "redirect_url",
             "pointing_project",
             "pointing_tolerance",
+            "overlay_normalization",
+            "overlay_threshold",
             "seed",
             "n_stimuli",
             "n_sessions",
@@ -131,13 +134,43 @@ class StudySerializer(serializers.ModelSerializer):
         return value
 
 
+class CoverageSerializer(serializers.Serializer):
+    shown = serializers.IntegerField(help_text="frames that draw at least one pixel")
+    frames = serializers.IntegerField()
+    mostly_blank = serializers.BooleanField()
+
+
 class StimulusSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="explanation.model.name", default=None)
     video_title = serializers.CharField(source="video.title")
+    coverage = serializers.SerializerMethodField(
+        help_text="frames that show something under the study's overlay rule"
+    )
 
     class Meta:
         model = Stimulus
-        fields = ["id", "token", "explanation", "method", "model", "video", "video_title"]
+        fields = [
+            "id",
+            "token",
+            "explanation",
+            "method",
+            "model",
+            "video",
+            "video_title",
+            "coverage",
+        ]
+
+    @extend_schema_field(CoverageSerializer(allow_null=True))
+    def get_coverage(self, obj: Stimulus) -> dict | None:
+        from wherewhen.studies.services import coverage_for
+
+        try:
+            study = obj.study
+            return coverage_for(
+                obj.explanation, study.overlay_normalization, study.overlay_threshold
+            ).as_dict()
+        except (FileNotFoundError, ValueError):
+            return None
 
 
 class AddStimuliSerializer(serializers.Serializer):
@@ -185,6 +218,11 @@ class ParticipantStimulusSerializer(serializers.Serializer):
     )
 
 
+class DisplayRuleSerializer(serializers.Serializer):
+    normalization = serializers.ChoiceField(choices=["frame", "clip"])
+    threshold = serializers.FloatField()
+
+
 class ChoiceSerializer(serializers.Serializer):
     value = serializers.CharField()
     label = serializers.CharField()
@@ -201,6 +239,7 @@ class ParticipantTrialSerializer(serializers.Serializer):
     likert_points = serializers.IntegerField()
     time_limit_seconds = serializers.IntegerField()
     served_at = serializers.DateTimeField()
+    display = DisplayRuleSerializer(help_text="how the overlay is drawn (as the player's rule)")
 
 
 class AnswerSerializer(serializers.Serializer):

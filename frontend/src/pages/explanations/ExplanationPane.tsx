@@ -6,6 +6,7 @@ import { FlagPanel } from "./FlagPanel";
 import { methodLabel } from "./format";
 import { GroundTruthLayer } from "./GroundTruthLayer";
 import { decodeMap, type HeatVolume } from "./heatmap";
+import { displayVolume, frameShows, type Normalization } from "./normalize";
 import { OverlayCanvas, type OverlaySettings } from "./OverlayCanvas";
 import { UnseenBand } from "./UnseenBand";
 import { viewRect } from "./view";
@@ -27,6 +28,8 @@ interface Props {
   playing: boolean;
   master: boolean;
   settings: OverlaySettings;
+  /** How the map is scaled before the threshold (per frame by default). */
+  normalization?: Normalization;
   registerVideo?: (element: HTMLVideoElement | null) => void;
   onRemove: () => void;
   /** Ground truth at the map frames with pointing marks (null: not loaded). */
@@ -36,6 +39,7 @@ interface Props {
 /** One explanation over the video: the heatmap canvas, ground truth, flags and exports. */
 export function ExplanationPane(props: Props) {
   const { explanation, streamUrl, time, playing, master, settings, onRemove, truth } = props;
+  const normalization = props.normalization ?? "frame";
   const video = useRef<HTMLVideoElement | null>(null);
   const [volume, setVolume] = useState<HeatVolume | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -67,6 +71,9 @@ export function ExplanationPane(props: Props) {
   const timestamps = explanation.timestamps;
   const frameIndex = mapRowAt(explanation, time);
   const span = windowsSummary(explanation);
+  const shown = useMemo(() => (volume ? displayVolume(volume, normalization) : null), [volume, normalization]);
+  const blankFrame =
+    shown !== null && !frameShows(shown, Math.min(frameIndex, shown.t - 1), settings.threshold);
   const frames = truth?.available ? truth.frames : [];
   const counted = frames.filter((f) => f.counted);
   const hits = counted.filter((f) => f.hit === true).length;
@@ -111,7 +118,7 @@ export function ExplanationPane(props: Props) {
           <div className="review-pane__novideo">The video cannot be played.</div>
         )}
         <OverlayCanvas
-          volume={volume}
+          volume={shown}
           timestamps={timestamps}
           time={time}
           frame={frameIndex}
@@ -122,6 +129,12 @@ export function ExplanationPane(props: Props) {
         />
         <UnseenBand view={explanation.view} videoWidth={explanation.video.width} videoHeight={explanation.video.height} />
         <GroundTruthLayer truth={truth} frameIndex={frameIndex} />
+        {blankFrame && (
+          <p className="review-pane__blank" data-testid="frame-blank" role="status">
+            Nothing above {Math.round(settings.threshold * 100)}% in this frame
+            {normalization === "clip" ? " (scaled over the whole clip)" : ""}
+          </p>
+        )}
       </div>
       <p className="small review-pane__facts">
         {span && (

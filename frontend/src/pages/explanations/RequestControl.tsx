@@ -33,7 +33,9 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
   const [error, setError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
 
-  const modelId = chosenModel === "" ? (models[0]?.id ?? "") : chosenModel;
+  // Start on a model that can explain this video (no audio-visual model for a silent one).
+  const usable = models.find((m) => videoHasAudio || !isAudioVisual(m)) ?? models[0];
+  const modelId = chosenModel === "" ? (usable?.id ?? "") : chosenModel;
   const model = models.find((m) => m.id === modelId) ?? null;
   const audioVisual = model !== null && isAudioVisual(model);
   const blocked = audioVisual && !videoHasAudio
@@ -102,7 +104,7 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
           {models.map((m) => (
             <option key={m.id} value={m.id}>
               {m.name}
-              {isAudioVisual(m) ? " (audio-visual)" : ""}
+              {isAudioVisual(m) ? (videoHasAudio ? " (audio-visual)" : " (audio-visual, needs sound)") : ""}
             </option>
           ))}
         </select>

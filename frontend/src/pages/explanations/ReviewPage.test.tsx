@@ -316,13 +316,15 @@ describe("ReviewPage", () => {
     mockFetch({
       "GET /api/v1/videos/4/": () => json(200, { ...VIDEO, has_audio: false, waveform_url: null }),
       "GET /api/v1/explanations/": () => json(200, list([])),
-      "GET /api/v1/models/": () => json(200, list([MODEL, av])),
+      // the audio-visual model first: the selector still starts on one that can explain this video
+      "GET /api/v1/models/": () => json(200, list([av, MODEL])),
       "GET /api/v1/explanation-methods/": () => json(200, METHODS),
     });
     renderApp("/explanations/review/4", signedIn("researcher"));
     const user = userEvent.setup();
     const choose = await screen.findByTestId("request-model");
-    expect(within(choose).getByRole("option", { name: "tiny-av (audio-visual)" })).toBeInTheDocument();
+    expect(within(choose).getByRole("option", { name: "tiny-av (audio-visual, needs sound)" })).toBeInTheDocument();
+    expect(choose).toHaveValue("9");
     expect(screen.getByTestId("request-submit")).toBeEnabled();
     await user.selectOptions(choose, "10");
     expect(screen.getByTestId("request-submit")).toBeDisabled();

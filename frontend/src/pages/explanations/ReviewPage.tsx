@@ -18,9 +18,12 @@ import {
   type RegisteredModel,
   waveformUrl,
 } from "./api";
+import { ColorLegend } from "./ColorLegend";
 import { COLORMAPS, type ColormapName } from "./colormap";
 import { ExplanationPane } from "./ExplanationPane";
 import { formatClock, formatPercent, methodLabel, STATUS_WORDS } from "./format";
+import { explanationName } from "./naming";
+import { NORMALIZATIONS, parseNormalization } from "./normalize";
 import type { OverlaySettings } from "./OverlayCanvas";
 import { RequestControl } from "./RequestControl";
 import { AudioCurve, WaveformStrip } from "./SoundStrips";
@@ -69,8 +72,10 @@ export function ReviewPage() {
   const [settings, setSettings] = useState<OverlaySettings>({
     opacity: 0.55,
     threshold: 0.2,
-    colormap: "jet",
+    colormap: "viridis",
   });
+  // `?norm=clip` scales each map over the whole clip; per frame (the default) over each frame.
+  const normalization = parseNormalization(params.get("norm"));
   // `?t=` (seconds) opens the player at that moment, e.g. from a leaderboard drill-down.
   const [startAt] = useState(() => parseStart(params.get("t")));
   const [time, setTime] = useState(startAt);
@@ -166,6 +171,20 @@ export function ReviewPage() {
       setParams(next, { replace: true });
     },
     [params, setParams],
+  );
+
+  const setNormalization = useCallback(
+    (value: string) => {
+      const next = new URLSearchParams(params);
+      if (value === "clip") next.set("norm", "clip");
+      else next.delete("norm");
+      setParams(next, { replace: true });
+    },
+    [params, setParams],
+  );
+  const defaultsOf = useMemo(
+    () => new Map(methods.map((m) => [m.name, (m.defaults ?? {}) as Record<string, unknown>])),
+    [methods],
   );
 
   // Without panes, the plain player is the clock (its own controls play, pause and seek).
@@ -314,7 +333,10 @@ export function ReviewPage() {
                   onChange={() => toggle(e.id)}
                   data-testid={`explanation-option-${e.id}`}
                 />{" "}
-                {methodLabel(e.method)} · {e.model?.name ?? e.label}{" "}
+                <span className="review-choose__name" data-testid="explanation-name">
+                  {explanationName(e, defaultsOf.get(e.method)).title}
+                  <span className="small muted"> · {explanationName(e, defaultsOf.get(e.method)).details}</span>
+                </span>{" "}
                 <span className={`expl-status expl-status--${e.status}`}>
                   {STATUS_WORDS[e.status] ?? e.status}
                   {e.status === "running" ? ` ${formatPercent(e.progress)}` : ""}
@@ -327,6 +349,23 @@ export function ReviewPage() {
       </fieldset>
 
       <div className="overlay-controls" aria-label="Overlay settings">
+        <fieldset className="field segmented" data-testid="overlay-normalization">
+          <legend>Scale</legend>
+          <div className="segmented__options">
+            {NORMALIZATIONS.map((n) => (
+              <label key={n.value} className="segmented__option" title={n.help}>
+                <input
+                  type="radio"
+                  name="overlay-normalization"
+                  value={n.value}
+                  checked={normalization === n.value}
+                  onChange={() => setNormalization(n.value)}
+                />
+                <span>{n.label}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
         <div className="field">
           <label htmlFor="overlay-opacity">Opacity {Math.round(settings.opacity * 100)}%</label>
           <input
@@ -363,11 +402,12 @@ export function ReviewPage() {
           >
             {COLORMAPS.map((name) => (
               <option key={name} value={name}>
-                {name}
+                {name === "viridis" ? "viridis (colour-blind safe)" : name}
               </option>
             ))}
           </select>
         </div>
+        <ColorLegend colormap={settings.colormap} threshold={settings.threshold} normalization={normalization} />
       </div>
 
       {shown.length === 0 ? (
@@ -400,6 +440,7 @@ export function ReviewPage() {
                 playing={playing}
                 master={index === 0}
                 settings={settings}
+                normalization={normalization}
                 truth={truths[e.id] ?? null}
                 registerVideo={(element) => {
                   master.current = element;

@@ -16,6 +16,7 @@ import {
 import { BarChart } from "./BarChart";
 import { formatEstimate, formatP, type BarDatum } from "./chart";
 import { ClipsPanel } from "./ClipsPanel";
+import { ColumnChooser, formatColumns, parseColumns } from "./columns";
 
 const METRICS = [
   { key: "spatial", label: "Spatial pointing" },
@@ -100,6 +101,7 @@ export function LeaderboardPage() {
   );
 
   const queryKey = query ? JSON.stringify(query) : "";
+  const shown = useMemo(() => parseColumns(params.get("cols")), [params]);
 
   const [projects, setProjects] = useState<ProjectSummary[] | null>(null);
   // Results and the open drill-down belong to the query they were made for.
@@ -296,6 +298,7 @@ export function LeaderboardPage() {
                 <div className="card__header">
                   <h2>{metricLabel}</h2>
                   <select
+                    className="select"
                     aria-label="Score shown in the chart"
                     data-testid="leaderboard-metric"
                     value={metric}
@@ -311,104 +314,130 @@ export function LeaderboardPage() {
                 <BarChart data={chartData} title={`${metricLabel} with 95% intervals`} />
               </div>
 
-              <div className="leaderboard__table-wrap">
-                <table className="table leaderboard__table" data-testid="leaderboard-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Method</th>
-                      <th scope="col">Model</th>
-                      <th scope="col">Clips</th>
-                      <th scope="col">Frames</th>
-                      <th scope="col">Spatial</th>
-                      <th scope="col">Small objects</th>
-                      <th scope="col">Temporal</th>
-                      <th scope="col">Space-time</th>
-                      <th scope="col" title="sound temporal pointing game" data-testid="col-sound">
-                        Sound temporal
-                      </th>
-                      <th scope="col">Energy</th>
-                      <th scope="col">IoU</th>
-                      <th scope="col">Sparsity</th>
-                      <th scope="col" title="deletion AUC (lower is better) / insertion AUC">
-                        Faithfulness
-                      </th>
-                      <th scope="col">Cost</th>
-                      <th scope="col">
-                        <span className="visually-hidden">Clips</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {board.rows.map((row) => (
-                      <tr key={row.key} data-testid="leaderboard-row" data-key={row.key} data-method={row.method}>
-                        <th scope="row">{rowTitle(row)}</th>
-                        <td>{row.model?.name ?? "–"}</td>
-                        <td title={row.labels.length ? `scored against: ${row.labels.join(", ")}` : undefined}>
-                          {row.clips}
-                          <span className="muted small"> / {row.videos} videos</span>
-                          {row.not_scored > 0 && (
-                            <span className="leaderboard__ci" data-testid="row-not-scored">
-                              {row.not_scored} not scored
-                            </span>
-                          )}
-                        </td>
-                        <td>{row.frames}</td>
-                        <EstimateCell estimate={row.spatial} testId="cell-spatial" />
-                        <EstimateCell estimate={row.small} />
-                        <EstimateCell estimate={row.temporal} />
-                        <EstimateCell estimate={row.spacetime} />
-                        <SoundCell estimate={row.sound} />
-                        <EstimateCell estimate={row.energy} />
-                        <EstimateCell estimate={row.iou} />
-                        <td>{number(row.sparsity)}</td>
-                        <td>
-                          {row.deletion_auc == null && row.insertion_auc == null ? (
-                            "–"
-                          ) : (
-                            <>
-                              {`del ${number(row.deletion_auc, 3)}`}
-                              <span className="leaderboard__ci">{`ins ${number(row.insertion_auc, 3)}`}</span>
-                            </>
-                          )}
-                        </td>
-                        <td title="mean wall time; forward + backward passes per clip">
-                          {row.cost.wall_seconds == null ? "–" : `${number(row.cost.wall_seconds)} s`}
-                          {row.cost.forward_passes != null && (
-                            <span className="leaderboard__ci">
-                              {`${Math.round(row.cost.forward_passes)} + ${Math.round(row.cost.backward_passes ?? 0)} passes`}
-                            </span>
-                          )}
-                        </td>
-                        <td>
-                          <button
-                            type="button"
-                            className="button button--ghost"
-                            data-testid="row-clips"
-                            aria-expanded={openRow === row.key}
-                            onClick={() => setOpenRow(openRow === row.key ? null : row.key)}
-                          >
-                            Clips
-                          </button>
-                        </td>
+              <section className="card leaderboard__table-card" aria-labelledby="leaderboard-table-title">
+                <div className="card__header">
+                  <h2 id="leaderboard-table-title">Scores by method</h2>
+                  <ColumnChooser shown={shown} onChange={(next) => setParam("cols", formatColumns(next))} />
+                </div>
+                <div
+                  className="leaderboard__table-wrap"
+                  data-testid="leaderboard-table-wrap"
+                  tabIndex={0}
+                  role="region"
+                  aria-label="Leaderboard table (scrolls sideways)"
+                >
+                  <table className="table leaderboard__table" data-testid="leaderboard-table">
+                    <thead>
+                      <tr>
+                        <th scope="col" className="leaderboard__sticky">
+                          Method
+                        </th>
+                        <th scope="col">Spatial</th>
+                        <th scope="col">Temporal</th>
+                        <th scope="col">Space-time</th>
+                        {shown.has("small") && <th scope="col">Small objects</th>}
+                        {shown.has("sound") && (
+                          <th scope="col" title="sound temporal pointing game" data-testid="col-sound">
+                            Sound temporal
+                          </th>
+                        )}
+                        {shown.has("energy") && <th scope="col">Energy</th>}
+                        {shown.has("iou") && <th scope="col">IoU</th>}
+                        {shown.has("sparsity") && <th scope="col">Sparsity</th>}
+                        {shown.has("faithfulness") && (
+                          <th scope="col" title="deletion AUC (lower is better) / insertion AUC">
+                            Faithfulness
+                          </th>
+                        )}
+                        {shown.has("cost") && <th scope="col">Cost</th>}
+                        {shown.has("model") && <th scope="col">Model</th>}
+                        {shown.has("clips") && <th scope="col">Clips</th>}
+                        {shown.has("frames") && <th scope="col">Frames</th>}
+                        <th scope="col">
+                          <span className="visually-hidden">Clips</span>
+                        </th>
                       </tr>
-                    ))}
-                    {board.human && (
-                      <tr data-testid="leaderboard-human" className="leaderboard__human">
-                        <th scope="row">Human baseline</th>
-                        <td>{board.human.annotations} annotations</td>
-                        <td>
-                          –<span className="muted small"> / {board.human.videos} videos</span>
-                        </td>
-                        <td>{board.human.frames}</td>
-                        <EstimateCell estimate={board.human.spatial} />
-                        <td colSpan={10} className="muted small">
-                          an annotator's box centre against the consensus of the others
-                        </td>
-                      </tr>
-                    )}
-                  </tbody>
-                </table>
-              </div>
+                    </thead>
+                    <tbody>
+                      {board.rows.map((row) => (
+                        <tr key={row.key} data-testid="leaderboard-row" data-key={row.key} data-method={row.method}>
+                          <th scope="row" className="leaderboard__sticky" title={rowTitle(row)}>
+                            <span className="leaderboard__method">{rowTitle(row)}</span>
+                          </th>
+                          <EstimateCell estimate={row.spatial} testId="cell-spatial" />
+                          <EstimateCell estimate={row.temporal} />
+                          <EstimateCell estimate={row.spacetime} />
+                          {shown.has("small") && <EstimateCell estimate={row.small} />}
+                          {shown.has("sound") && <SoundCell estimate={row.sound} />}
+                          {shown.has("energy") && <EstimateCell estimate={row.energy} />}
+                          {shown.has("iou") && <EstimateCell estimate={row.iou} />}
+                          {shown.has("sparsity") && <td>{number(row.sparsity)}</td>}
+                          {shown.has("faithfulness") && (
+                            <td>
+                              {row.deletion_auc == null && row.insertion_auc == null ? (
+                                "–"
+                              ) : (
+                                <>
+                                  {`del ${number(row.deletion_auc, 3)}`}
+                                  <span className="leaderboard__ci">{`ins ${number(row.insertion_auc, 3)}`}</span>
+                                </>
+                              )}
+                            </td>
+                          )}
+                          {shown.has("cost") && (
+                            <td title="mean wall time; forward + backward passes per clip">
+                              {row.cost.wall_seconds == null ? "–" : `${number(row.cost.wall_seconds)} s`}
+                              {row.cost.forward_passes != null && (
+                                <span className="leaderboard__ci">
+                                  {`${Math.round(row.cost.forward_passes)} + ${Math.round(row.cost.backward_passes ?? 0)} passes`}
+                                </span>
+                              )}
+                            </td>
+                          )}
+                          {shown.has("model") && <td>{row.model?.name ?? "–"}</td>}
+                          {shown.has("clips") && (
+                            <td title={row.labels.length ? `scored against: ${row.labels.join(", ")}` : undefined}>
+                              {`${row.clips} clip${row.clips === 1 ? "" : "s"}`}
+                              <span className="leaderboard__ci">
+                                {`from ${row.videos} video${row.videos === 1 ? "" : "s"}`}
+                              </span>
+                              {row.not_scored > 0 && (
+                                <span className="leaderboard__ci" data-testid="row-not-scored">
+                                  {row.not_scored} not scored
+                                </span>
+                              )}
+                            </td>
+                          )}
+                          {shown.has("frames") && <td>{row.frames}</td>}
+                          <td>
+                            <button
+                              type="button"
+                              className="button button--ghost"
+                              data-testid="row-clips"
+                              aria-expanded={openRow === row.key}
+                              aria-label={`Clips of ${rowTitle(row)}`}
+                              onClick={() => setOpenRow(openRow === row.key ? null : row.key)}
+                            >
+                              Clips
+                            </button>
+                          </td>
+                        </tr>
+                      ))}
+                      {board.human && (
+                        <tr data-testid="leaderboard-human" className="leaderboard__human">
+                          <th scope="row" className="leaderboard__sticky">
+                            Human baseline
+                          </th>
+                          <EstimateCell estimate={board.human.spatial} />
+                          <td colSpan={shown.size} className="muted small">
+                            {`an annotator's box centre against the consensus of the others · ${board.human.annotations} annotations, ${board.human.frames} frames of ${board.human.videos} video${board.human.videos === 1 ? "" : "s"}`}
+                          </td>
+                        </tr>
+                      )}
+                    </tbody>
+                  </table>
+                </div>
+              </section>
 
               {soundless && (
                 <p className="muted small" data-testid="sound-note">

@@ -1,7 +1,8 @@
 /**
- * Layout of the leaderboard's bar chart: one bar per row with its 95% interval as a whisker,
- * on a fixed 0..1 scale (every plotted score is a fraction). Plain functions, drawn as SVG by
- * BarChart.tsx.
+ * Layout of the leaderboard's bar chart: one horizontal bar per row with its 95% interval as a
+ * whisker, on a fixed 0..1 scale (every plotted score is a fraction). Each row has its own band,
+ * its name at the left (shortened with the full name as a tooltip), so labels never overlap however
+ * many rows there are. Plain functions, drawn as SVG by BarChart.tsx.
  */
 
 export interface BarDatum {
@@ -14,15 +15,17 @@ export interface BarDatum {
 }
 
 export interface Whisker {
-  x: number;
-  y1: number; // top (the high end)
-  y2: number; // bottom (the low end)
-  cap: number; // half-width of the caps
+  y: number;
+  x1: number; // left (the low end)
+  x2: number; // right (the high end)
+  cap: number; // half-height of the caps
 }
 
 export interface Bar {
   key: string;
   label: string;
+  /** The label as drawn (at most LABEL_CHARS characters). */
+  shortLabel: string;
   human: boolean;
   x: number;
   y: number;
@@ -30,17 +33,18 @@ export interface Bar {
   height: number;
   value: number | null;
   whisker: Whisker | null;
-  labelX: number;
+  labelY: number;
 }
 
 export interface Tick {
-  y: number;
+  x: number;
   label: string;
 }
 
 export interface ChartBox {
   width: number;
-  height: number;
+  /** Height of one row's band. */
+  band: number;
   top: number;
   right: number;
   bottom: number;
@@ -48,49 +52,62 @@ export interface ChartBox {
 }
 
 export const DEFAULT_BOX: ChartBox = {
-  width: 640,
-  height: 260,
-  top: 12,
-  right: 12,
-  bottom: 56,
-  left: 44,
+  width: 720,
+  band: 30,
+  top: 8,
+  right: 56,
+  bottom: 26,
+  left: 220,
 };
+
+/** Characters of a row name that fit the label column at 12 px. */
+export const LABEL_CHARS = 34;
 
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 
-/** Vertical position of a fraction in the plot area. */
-export function yOf(value: number, box: ChartBox = DEFAULT_BOX): number {
-  const plot = box.height - box.top - box.bottom;
-  return box.top + (1 - clamp01(value)) * plot;
+/** Horizontal position of a fraction in the plot area. */
+export function xOf(value: number, box: ChartBox = DEFAULT_BOX): number {
+  const plot = box.width - box.left - box.right;
+  return box.left + clamp01(value) * plot;
 }
 
-export function layoutBars(data: BarDatum[], box: ChartBox = DEFAULT_BOX): { bars: Bar[]; ticks: Tick[] } {
-  const plotWidth = box.width - box.left - box.right;
-  const slot = data.length ? plotWidth / data.length : plotWidth;
-  const barWidth = Math.max(4, Math.min(56, slot * 0.6));
-  const base = yOf(0, box);
+export function shorten(label: string, chars: number = LABEL_CHARS): string {
+  return label.length > chars ? `${label.slice(0, chars - 1)}\u2026` : label;
+}
+
+export function chartHeight(rows: number, box: ChartBox = DEFAULT_BOX): number {
+  return box.top + Math.max(1, rows) * box.band + box.bottom;
+}
+
+export function layoutBars(
+  data: BarDatum[],
+  box: ChartBox = DEFAULT_BOX,
+): { bars: Bar[]; ticks: Tick[]; height: number } {
+  const barHeight = Math.round(box.band * 0.6);
+  const base = xOf(0, box);
   const bars = data.map((d, i) => {
-    const centre = box.left + slot * (i + 0.5);
-    const y = d.value == null ? base : yOf(d.value, box);
+    const centre = box.top + box.band * (i + 0.5);
+    const end = d.value == null ? base : xOf(d.value, box);
     const whisker =
       d.low != null && d.high != null
-        ? { x: centre, y1: yOf(d.high, box), y2: yOf(d.low, box), cap: Math.min(8, barWidth / 3) }
+        ? { y: centre, x1: xOf(d.low, box), x2: xOf(d.high, box), cap: Math.min(6, barHeight / 3) }
         : null;
     return {
       key: d.key,
       label: d.label,
+      shortLabel: shorten(d.label),
       human: Boolean(d.human),
-      x: centre - barWidth / 2,
-      y,
-      width: barWidth,
-      height: base - y,
+      x: base,
+      y: centre - barHeight / 2,
+      width: end - base,
+      height: barHeight,
       value: d.value,
       whisker,
-      labelX: centre,
+      labelY: centre,
     };
   });
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((v) => ({ y: yOf(v, box), label: `${v * 100}%` }));
-  return { bars, ticks };
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((v) => ({ x: xOf(v, box), label: `${v * 100}%` }));
+  return { bars, ticks, height: chartHeight(data.length, box) };
 }
 
 /** "72% [65–79%]" or "–" for an estimate. */

@@ -10,6 +10,7 @@ import { OverlayCanvas, type OverlaySettings } from "../explanations/OverlayCanv
 import { UnseenBand } from "../explanations/UnseenBand";
 import { viewRect } from "../explanations/view";
 import { decodeMap, type HeatVolume, type MapPayload } from "../explanations/heatmap";
+import { displayVolume, parseNormalization } from "../explanations/normalize";
 import {
   finishInstructions,
   getState,
@@ -24,7 +25,8 @@ import {
 import "./studies.css";
 
 const ID_KEYS = ["PROLIFIC_PID", "workerId", "participant", "pid"];
-const OVERLAY: OverlaySettings = { opacity: 0.5, threshold: 0.2, colormap: "jet" };
+/** The overlay's look; the scaling and threshold come with each trial (the study's rule). */
+const OVERLAY_LOOK = { opacity: 0.55, colormap: "viridis" } as const;
 
 function errorText(error: unknown): string {
   if (error instanceof ApiError) return error.message;
@@ -97,7 +99,7 @@ export function ParticipantPage() {
         <section aria-label="Instructions">
           <h2>Instructions</h2>
           <p className="participant-text">{stage.instructions_text}</p>
-          <button type="button" onClick={() => update(finishInstructions(token))}>
+          <button type="button" className="button button--primary" onClick={() => update(finishInstructions(token))}>
             Start
           </button>
         </section>
@@ -128,12 +130,12 @@ function ConsentStep({ text, onAgree }: { text: string; onAgree: () => void }) {
     <section aria-label="Consent">
       <h2>Consent</h2>
       <p className="participant-text">{text}</p>
-      <label>
-        <input type="checkbox" checked={checked} onChange={(e) => setChecked(e.target.checked)} />{" "}
-        I have read the information above and agree to take part
+      <label className="participant-check">
+        <input type="checkbox" checked={checked} onChange={(e) => setChecked(e.target.checked)} />
+        <span>I have read the information above and agree to take part</span>
       </label>
       <div>
-        <button type="button" disabled={!checked} onClick={onAgree}>
+        <button type="button" className="button button--primary" disabled={!checked} onClick={onAgree}>
           I agree
         </button>
       </div>
@@ -241,6 +243,7 @@ function TrialBody({
             caption={
               trial.kind === "pairwise" ? `Option ${"AB"[i]}${s.label ? ` (${s.label})` : ""}` : undefined
             }
+            display={trial.display}
             onPoint={pointing ? setPoint : undefined}
             point={pointing ? point : null}
           />
@@ -249,13 +252,26 @@ function TrialBody({
       {trial.kind === "rating" && (
         <fieldset className="likert">
           <legend>Your rating (1 = poor, {trial.likert_points} = excellent)</legend>
-          {Array.from({ length: trial.likert_points }, (_, k) => k + 1).map((v) => (
-            <label key={v}>
-              <input type="radio" name="rating" value={v} checked={rating === v} onChange={() => setRating(v)} />
-              {v}
-            </label>
-          ))}
-          <button type="button" disabled={rating === null} onClick={() => onAnswer({ rating })}>
+          <div className="likert__scale">
+            {Array.from({ length: trial.likert_points }, (_, k) => k + 1).map((v) => (
+              <label key={v} className="likert__point">
+                <input
+                  type="radio"
+                  name="rating"
+                  value={v}
+                  checked={rating === v}
+                  onChange={() => setRating(v)}
+                />
+                <span>{v}</span>
+              </label>
+            ))}
+          </div>
+          <button
+            type="button"
+            className="button button--primary"
+            disabled={rating === null}
+            onClick={() => onAnswer({ rating })}
+          >
             Next
           </button>
         </fieldset>
@@ -266,6 +282,7 @@ function TrialBody({
             <button
               key={c.value}
               type="button"
+              className="button button--ghost trial-choice"
               onClick={() =>
                 onAnswer(
                   trial.kind === "forward" ? { label: Number(c.value) } : { choice: c.value },
@@ -278,7 +295,12 @@ function TrialBody({
         </div>
       )}
       {pointing && (
-        <button type="button" disabled={point === null} onClick={() => onAnswer({ ...point })}>
+        <button
+          type="button"
+          className="button button--primary"
+          disabled={point === null}
+          onClick={() => onAnswer({ ...point })}
+        >
           Submit point
         </button>
       )}
@@ -289,17 +311,24 @@ function TrialBody({
 function StimulusView({
   stimulus,
   caption,
+  display,
   onPoint,
   point,
 }: {
   stimulus: ParticipantStimulus;
   caption?: string;
+  display: ParticipantTrial["display"];
   onPoint?: (p: { x: number; y: number; time: number }) => void;
   point: { x: number; y: number } | null;
 }) {
   const video = useRef<HTMLVideoElement>(null);
   const [volume, setVolume] = useState<HeatVolume | null>(null);
   const [time, setTime] = useState(0);
+  const rule = parseNormalization(display.normalization);
+  const settings = useMemo<OverlaySettings>(
+    () => ({ ...OVERLAY_LOOK, threshold: display.threshold }),
+    [display.threshold],
+  );
   const width = stimulus.width ?? 320;
   const height = stimulus.height ?? 240;
   const seenRect = useMemo(
@@ -312,13 +341,13 @@ function StimulusView({
     fetch(stimulus.map_url, { credentials: "same-origin" })
       .then((r) => (r.ok ? (r.json() as Promise<MapPayload>) : null))
       .then((payload) => {
-        if (live && payload) setVolume(decodeMap(payload));
+        if (live && payload) setVolume(displayVolume(decodeMap(payload), rule));
       })
       .catch(() => undefined);
     return () => {
       live = false;
     };
-  }, [stimulus.map_url]);
+  }, [stimulus.map_url, rule]);
 
   const click = (event: React.MouseEvent<HTMLDivElement>) => {
     if (!onPoint) return;
@@ -329,7 +358,12 @@ function StimulusView({
   };
 
   return (
-    <figure className="stimulus" data-stimulus={stimulus.id}>
+    <figure
+      className="stimulus"
+      data-stimulus={stimulus.id}
+      data-normalization={rule}
+      data-timestamps={JSON.stringify(stimulus.timestamps)}
+    >
       {caption && <figcaption>{caption}</figcaption>}
       <div
         className={onPoint ? "stimulus-frame pointable" : "stimulus-frame"}
@@ -352,7 +386,7 @@ function StimulusView({
           time={time}
           width={width}
           height={height}
-          settings={OVERLAY}
+          settings={settings}
           view={seenRect}
         />
         <UnseenBand view={stimulus.view} videoWidth={width} videoHeight={height} />

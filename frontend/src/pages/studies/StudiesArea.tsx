@@ -2,13 +2,12 @@
  * The Studies area for researchers: design a study (stimuli, trial kinds, balancing, checks,
  * texts, limits, completion), preview it as a participant, and read its analysis.
  */
-import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { Link, Route, Routes, useParams } from "react-router";
+import { useCallback, useEffect, useState } from "react";
+import { Link, Route, Routes, useNavigate, useParams } from "react-router";
 import { ApiError } from "../../api/errors";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
 import {
   addStimuli,
-  createStudy,
   exportUrl,
   getReport,
   getStudy,
@@ -18,18 +17,11 @@ import {
   updateStudy,
   type Stimulus,
   type Study,
-  type StudyInput,
   type StudyReport,
 } from "./api";
 import { layoutIntervals, type IntervalDatum } from "./chart";
+import { coverageText, OverlayRuleCard, PlanTable, StudyForm } from "./Designer";
 import "./studies.css";
-
-const KINDS = [
-  ["rating", "Likert rating"],
-  ["pairwise", "Pairwise choice"],
-  ["forward", "Forward simulation"],
-  ["pointing", "Pointing"],
-] as const;
 
 function message(error: unknown): string {
   return error instanceof ApiError ? error.message : "Something went wrong.";
@@ -46,6 +38,7 @@ export function StudiesArea() {
 
 function StudyList() {
   useDocumentTitle("Studies");
+  const navigate = useNavigate();
   const [studies, setStudies] = useState<Study[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
@@ -60,21 +53,28 @@ function StudyList() {
   useEffect(load, [load]);
 
   return (
-    <section className="page">
-      <h1>Studies</h1>
-      {error && <p role="alert">{error}</p>}
-      <button type="button" onClick={() => setCreating((c) => !c)}>
-        {creating ? "Cancel" : "New study"}
-      </button>
-      {creating && (
-        <StudyForm
-          onCreated={() => {
-            setCreating(false);
-            load();
-          }}
-        />
+    <section className="page studies">
+      <div className="page-header">
+        <h1>Studies</h1>
+        {!creating && (
+          <button type="button" className="button button--primary" onClick={() => setCreating(true)}>
+            New study
+          </button>
+        )}
+      </div>
+      <p className="muted">
+        Blinded human evaluations of explanations: ratings, pairwise choices, forward simulation
+        and pointing, balanced over participants.
+      </p>
+      {error && (
+        <p className="notice notice--warning" role="alert">
+          {error}
+        </p>
       )}
-      {studies && studies.length === 0 && (
+      {creating && (
+        <StudyForm onCreated={(study) => navigate(`/studies/${study.id}`)} onCancel={() => setCreating(false)} />
+      )}
+      {studies && studies.length === 0 && !creating && (
         <div className="empty-state" data-testid="empty-state">
           <p className="empty-state__message">
             Studies — human-evaluation studies will appear here once created.
@@ -86,126 +86,36 @@ function StudyList() {
         </div>
       )}
       {studies && studies.length > 0 && (
-        <table className="study-table" data-testid="study-list">
-          <thead>
-            <tr>
-              <th>Title</th>
-              <th>Status</th>
-              <th>Trial kinds</th>
-              <th>Stimuli</th>
-              <th>Participants</th>
-            </tr>
-          </thead>
-          <tbody>
-            {studies.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <Link to={`/studies/${s.id}`}>{s.title}</Link>
-                </td>
-                <td>{s.status}</td>
-                <td>{s.trial_kinds.join(", ")}</td>
-                <td>{s.n_stimuli}</td>
-                <td>{s.n_sessions}</td>
+        <div className="card designer__list">
+          <table className="table" data-testid="study-list">
+            <thead>
+              <tr>
+                <th scope="col">Title</th>
+                <th scope="col">Status</th>
+                <th scope="col">Trial kinds</th>
+                <th scope="col">Stimuli</th>
+                <th scope="col">Participants</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {studies.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    <Link to={`/studies/${s.id}`}>{s.title}</Link>
+                  </td>
+                  <td>
+                    <span className={`badge designer-status designer-status--${s.status}`}>{s.status}</span>
+                  </td>
+                  <td>{s.trial_kinds.join(", ")}</td>
+                  <td>{s.n_stimuli}</td>
+                  <td>{s.n_sessions}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
-  );
-}
-
-function StudyForm({ onCreated }: { onCreated: () => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const submit = (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const text = (k: string) => String(form.get(k) ?? "").trim();
-    const num = (k: string) => Number(form.get(k) ?? 0);
-    const prompt = text("check_prompt");
-    const choices = text("check_choices")
-      .split(",")
-      .map((c) => c.trim())
-      .filter(Boolean);
-    const body: StudyInput = {
-      title: text("title"),
-      slug: text("slug"),
-      blinded: form.get("blinded") === "on",
-      trial_kinds: KINDS.map(([k]) => k).filter((k) => form.get(`kind_${k}`) === "on"),
-      trials_per_participant: num("trials_per_participant"),
-      practice_trials: num("practice_trials"),
-      time_limit_seconds: num("time_limit_seconds"),
-      attention_every: num("attention_every"),
-      min_response_ms: num("min_response_ms"),
-      max_failed_checks: num("max_failed_checks"),
-      consent_text: text("consent_text"),
-      instructions_text: text("instructions_text"),
-      redirect_url: text("redirect_url"),
-      attention_checks: prompt ? [{ prompt, choices, answer: text("check_answer") }] : [],
-    } as StudyInput;
-    createStudy(body)
-      .then(onCreated)
-      .catch((e: unknown) => setError(message(e)));
-  };
-  return (
-    <form className="study-form" onSubmit={submit} aria-label="New study">
-      {error && <p role="alert">{error}</p>}
-      <label>
-        Title <input name="title" required />
-      </label>
-      <label>
-        Link name (letters, digits, dashes) <input name="slug" required pattern="[-a-zA-Z0-9_]+" />
-      </label>
-      <fieldset>
-        <legend>Trial kinds</legend>
-        {KINDS.map(([k, label]) => (
-          <label key={k}>
-            <input type="checkbox" name={`kind_${k}`} defaultChecked={k === "rating"} /> {label}
-          </label>
-        ))}
-      </fieldset>
-      <label>
-        <input type="checkbox" name="blinded" defaultChecked /> Blinded (participants never see
-        method names)
-      </label>
-      <label>
-        Trials per participant <input name="trials_per_participant" type="number" min={1} defaultValue={8} />
-      </label>
-      <label>
-        Practice trials <input name="practice_trials" type="number" min={0} defaultValue={1} />
-      </label>
-      <label>
-        Time limit per trial, seconds (0: none) <input name="time_limit_seconds" type="number" min={0} defaultValue={0} />
-      </label>
-      <label>
-        Attention check after every N trials <input name="attention_every" type="number" min={0} defaultValue={4} />
-      </label>
-      <label>
-        Attention check question <input name="check_prompt" />
-      </label>
-      <label>
-        Its choices (comma separated) <input name="check_choices" />
-      </label>
-      <label>
-        Its correct answer <input name="check_answer" />
-      </label>
-      <label>
-        Exclude answers faster than (ms) <input name="min_response_ms" type="number" min={0} defaultValue={500} />
-      </label>
-      <label>
-        Failed checks allowed <input name="max_failed_checks" type="number" min={0} defaultValue={0} />
-      </label>
-      <label>
-        Consent text <textarea name="consent_text" defaultValue="I agree to take part in this study." />
-      </label>
-      <label>
-        Instructions <textarea name="instructions_text" />
-      </label>
-      <label>
-        Redirect after completion (URL, optional) <input name="redirect_url" type="url" />
-      </label>
-      <button type="submit">Create study</button>
-    </form>
   );
 }
 
@@ -216,6 +126,7 @@ function StudyDetail() {
   const [report, setReport] = useState<StudyReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [ids, setIds] = useState("");
+  const [idsError, setIdsError] = useState<string | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
   useDocumentTitle(study ? `Study: ${study.title}` : "Study");
 
@@ -226,94 +137,169 @@ function StudyDetail() {
   }, [id]);
   useEffect(load, [load]);
 
-  if (!study) return <section className="page">{error ? <p role="alert">{error}</p> : <p>Loading…</p>}</section>;
+  if (!study)
+    return (
+      <section className="page">
+        {error ? (
+          <p className="notice notice--warning" role="alert">
+            {error}
+          </p>
+        ) : (
+          <p className="muted">Loading…</p>
+        )}
+      </section>
+    );
   const act = (p: Promise<unknown>) => {
     setError(null);
     p.then(load).catch((e: unknown) => setError(message(e)));
   };
   const link = `${window.location.origin}${study.participant_link}?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}`;
+  const blank = stimuli.filter((s) => s.coverage?.mostly_blank);
 
   return (
-    <section className="page">
-      <p>
-        <Link to="/studies">All studies</Link>
+    <section className="page studies">
+      <p className="designer__back">
+        <Link to="/studies">← All studies</Link>
       </p>
-      <h1>{study.title}</h1>
-      {error && <p role="alert">{error}</p>}
-      <p>
-        Status: <strong data-testid="study-status">{study.status}</strong> · {study.trial_kinds.join(", ")} ·{" "}
-        {study.trials_per_participant} trials per participant · completion code{" "}
-        <code>{study.completion_code}</code>
-      </p>
-      <p>
-        Participant link: <code data-testid="participant-link">{link}</code>
-      </p>
-      <div>
-        {study.status !== "open" ? (
-          <button type="button" onClick={() => act(updateStudy(id, { status: "open" }))}>
-            Open study
-          </button>
-        ) : (
-          <button type="button" onClick={() => act(updateStudy(id, { status: "closed" }))}>
-            Close study
-          </button>
-        )}{" "}
-        <button
-          type="button"
-          onClick={() =>
-            previewLink(id)
-              .then((r) => setPreview(r.link))
-              .catch((e: unknown) => setError(message(e)))
-          }
-        >
-          Preview as a participant
-        </button>
-        {preview && (
-          <a href={preview} target="_blank" rel="noreferrer" data-testid="preview-link">
-            {" "}
-            Open the preview
-          </a>
-        )}
+      <div className="page-header">
+        <h1>{study.title}</h1>
+        <span className={`badge designer-status designer-status--${study.status}`} data-testid="study-status">
+          {study.status}
+        </span>
       </div>
+      {error && (
+        <p className="notice notice--warning" role="alert">
+          {error}
+        </p>
+      )}
 
-      <h2>Stimuli</h2>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          const list = ids
-            .split(/[\s,]+/)
-            .map(Number)
-            .filter((n) => Number.isInteger(n) && n > 0);
-          act(addStimuli(id, list).then(() => setIds("")));
-        }}
-      >
-        <label>
-          Add explanations (ids) <input value={ids} onChange={(e) => setIds(e.target.value)} />
-        </label>{" "}
-        <button type="submit">Add</button>
-      </form>
-      <table className="study-table" data-testid="stimuli">
-        <thead>
-          <tr>
-            <th>Opaque id</th>
-            <th>Method</th>
-            <th>Model</th>
-            <th>Video</th>
-          </tr>
-        </thead>
-        <tbody>
-          {stimuli.map((s) => (
-            <tr key={s.id}>
-              <td>
-                <code>{(s.token ?? "").slice(0, 8)}</code>
-              </td>
-              <td>{s.method}</td>
-              <td>{s.model ?? "—"}</td>
-              <td>{s.video_title}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <section className="card designer" aria-labelledby="launch-title">
+        <h2 id="launch-title">Launch</h2>
+        <p className="muted">
+          {study.trial_kinds.join(", ")} · {study.trials_per_participant} trials per participant ·{" "}
+          {study.blinded ? "blinded" : "not blinded"} · completion code <code>{study.completion_code}</code>
+        </p>
+        <div className="designer-field">
+          <span className="designer-field__label">Participant link (for your recruitment platform)</span>
+          <code className="designer__link" data-testid="participant-link">
+            {link}
+          </code>
+        </div>
+        <div className="designer__actions">
+          {study.status !== "open" ? (
+            <button type="button" className="button button--primary" onClick={() => act(updateStudy(id, { status: "open" }))}>
+              Open study
+            </button>
+          ) : (
+            <button type="button" className="button button--ghost" onClick={() => act(updateStudy(id, { status: "closed" }))}>
+              Close study
+            </button>
+          )}
+          <button
+            type="button"
+            className="button button--ghost"
+            onClick={() =>
+              previewLink(id)
+                .then((r) => setPreview(r.link))
+                .catch((e: unknown) => setError(message(e)))
+            }
+          >
+            Preview as a participant
+          </button>
+          {preview && (
+            <a className="button button--ghost" href={preview} target="_blank" rel="noreferrer" data-testid="preview-link">
+              Open the preview
+            </a>
+          )}
+        </div>
+      </section>
+
+      <section className="card designer" aria-labelledby="stimuli-title">
+        <h2 id="stimuli-title">Stimuli</h2>
+        <p className="designer-field__help">
+          Done explanations (their ids are in the review player). Each is shown to participants only
+          by an opaque id; a map that would show nothing on most frames is refused.
+        </p>
+        <form
+          className="designer__inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const list = ids
+              .split(/[\s,]+/)
+              .filter(Boolean)
+              .map(Number);
+            if (!list.length || list.some((n) => !Number.isInteger(n) || n <= 0)) {
+              setIdsError("Enter explanation ids: whole numbers separated by commas or spaces.");
+              return;
+            }
+            setIdsError(null);
+            act(addStimuli(id, list).then(() => setIds("")));
+          }}
+        >
+          <div className="designer-field">
+            <label htmlFor="stimuli-ids">Add explanations (ids)</label>
+            <input
+              id="stimuli-ids"
+              value={ids}
+              placeholder="e.g. 12, 13"
+              aria-invalid={idsError ? true : undefined}
+              aria-describedby={idsError ? "stimuli-ids-error" : undefined}
+              onChange={(e) => setIds(e.target.value)}
+            />
+            {idsError && (
+              <p id="stimuli-ids-error" className="designer-field__error" role="alert">
+                {idsError}
+              </p>
+            )}
+          </div>
+          <button type="submit" className="button button--primary">
+            Add
+          </button>
+        </form>
+        {blank.length > 0 && (
+          <p className="notice notice--warning" data-testid="blank-warning">
+            {blank.length} stimul{blank.length === 1 ? "us" : "i"} would show nothing on most frames
+            with this display rule: scale each frame on its own or lower the threshold.
+          </p>
+        )}
+        {stimuli.length > 0 && (
+          <div className="designer__table-wrap">
+            <table className="table" data-testid="stimuli">
+              <thead>
+                <tr>
+                  <th scope="col">Opaque id</th>
+                  <th scope="col">Method</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Video</th>
+                  <th scope="col" title="frames that draw a highlight under the display rule">
+                    Frames shown
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {stimuli.map((s) => (
+                  <tr key={s.id}>
+                    <td>
+                      <code>{(s.token ?? "").slice(0, 8)}</code>
+                    </td>
+                    <td>{s.method}</td>
+                    <td>{s.model ?? "—"}</td>
+                    <td>{s.video_title}</td>
+                    <td data-testid="stimulus-coverage">
+                      <span className={s.coverage?.mostly_blank ? "status-badge status-badge--fail" : "status-badge status-badge--ok"}>
+                        {coverageText(s)}
+                      </span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <OverlayRuleCard key={`${study.overlay_normalization}-${study.overlay_threshold}`} study={study} onSaved={load} onError={(e) => setError(message(e))} />
+      <PlanTable study={study} stimuli={stimuli} />
 
       {report && <ReportView report={report} exportHref={exportUrl(id)} />}
     </section>
@@ -362,7 +348,7 @@ const fmt = (v: number | null | undefined) => (v == null ? "—" : v.toFixed(2))
 
 function ReportView({ report, exportHref }: { report: StudyReport; exportHref: string }) {
   return (
-    <section aria-label="Analysis" data-testid="study-report">
+    <section className="card designer" aria-label="Analysis" data-testid="study-report">
       <h2>Analysis</h2>
       <p>
         {report.participants.started} participants started, {report.participants.completed}{" "}
@@ -390,7 +376,7 @@ function ReportView({ report, exportHref }: { report: StudyReport; exportHref: s
             title="Bradley–Terry scores"
             data={report.pairwise.scores.map((r) => ({ label: r.method, value: r.score, low: r.ci_low, high: r.ci_high }))}
           />
-          <table className="study-table">
+          <table className="table">
             <thead>
               <tr>
                 <th>Pair</th>
@@ -415,7 +401,7 @@ function ReportView({ report, exportHref }: { report: StudyReport; exportHref: s
       {report.forward.length > 0 && (
         <>
           <h3>Forward simulation accuracy (binomial test against chance)</h3>
-          <table className="study-table">
+          <table className="table">
             <thead>
               <tr>
                 <th>Method</th>

@@ -8,7 +8,7 @@ with ``{"detail": message}``, ``NotFound`` 404, ``Conflict`` 409).
 
 The public API of the studies app (views and other apps import only this package):
 ``access`` (who reaches which study, session and stimulus), ``design`` (stimuli, conditions,
-the checks an open study passes, the trial plan), ``sessions`` (participant ids, the session
+the checks an open study passes, the trial plan), ``display`` (how maps are drawn for participants and whether they show), ``sessions`` (participant ids, the session
 and its stages), ``trials`` (the current trial and what a participant sees of it) and
 ``answers`` (checking and storing answers). The analysis lives in :mod:`wherewhen.studies.analysis`;
 other apps read its long-format rows (every response with its exclusion decided) through
@@ -38,6 +38,13 @@ from wherewhen.studies.services.design import (
     trial_plan,
     validate_design,
 )
+from wherewhen.studies.services.display import (
+    NORMALIZATIONS,
+    Coverage,
+    coverage_for,
+    coverage_of,
+    display_rule_of,
+)
 from wherewhen.studies.services.sessions import (
     PARTICIPANT_ID_KEYS,
     RECRUITMENT_KEYS,
@@ -60,14 +67,19 @@ __all__ = [
     "MAIN_KINDS",
     "PARTICIPANT_ID_KEYS",
     "RECRUITMENT_KEYS",
+    "NORMALIZATIONS",
     "AnswerOutcome",
+    "Coverage",
     "add_stimuli",
     "analysis_rows",
     "answer_trial",
     "check_opening",
     "conditions_of",
     "consent",
+    "coverage_for",
+    "coverage_of",
     "current_trial",
+    "display_rule_of",
     "explanations_for",
     "finish_instructions",
     "labels_of",

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from wherewhen.core.exceptions import Conflict, Invalid
 from wherewhen.studies.models import Response, Session, Stimulus, Study, Trial, TrialKind
+from wherewhen.studies.services.display import display_rule_of
 from wherewhen.studies.services.sessions import stage_of
 from wherewhen.studies.services.trials import labels_of, predicted_label
 
@@ -161,6 +162,7 @@ def answer_trial(
                     client_times=_clean_dict(client_times),
                     viewport=_clean_dict(viewport),
                     result=result,
+                    overlay_display_rule=display_rule_of(study) if trial.stimulus_a_id else {},
                 )
         except IntegrityError as exc:
             raise Conflict("This trial has already been answered.") from exc

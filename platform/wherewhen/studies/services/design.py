@@ -10,6 +10,7 @@ from typing import Any
 from wherewhen.core.exceptions import Invalid
 from wherewhen.explanations.models import Explanation
 from wherewhen.studies.models import Stimulus, Study, TrialKind
+from wherewhen.studies.services.display import coverage_for
 
 MAIN_KINDS = (TrialKind.RATING, TrialKind.PAIRWISE, TrialKind.FORWARD, TrialKind.POINTING)
 
@@ -20,6 +21,18 @@ def add_stimuli(study: Study, explanations: list[Explanation]) -> list[Stimulus]
     for explanation in explanations:
         if explanation.status != Explanation.Status.DONE or not explanation.map_file:
             raise Invalid({"detail": f"Explanation {explanation.pk} is not done."})
+        coverage = coverage_for(explanation, study.overlay_normalization, study.overlay_threshold)
+        if coverage.mostly_blank:
+            raise Invalid(
+                {
+                    "detail": (
+                        f"Explanation {explanation.pk} ({explanation.method}) would show nothing "
+                        f"on {coverage.blank} of its {coverage.frames} frames with this study's "
+                        f"overlay ({_rule_text(study)}): participants could not see it. Choose "
+                        "another explanation, scale each frame on its own, or lower the threshold."
+                    )
+                }
+            )
         stimulus, _ = Stimulus.objects.get_or_create(
             study=study,
             explanation=explanation,
@@ -27,6 +40,15 @@ def add_stimuli(study: Study, explanations: list[Explanation]) -> list[Stimulus]
         )
         created.append(stimulus)
     return created
+
+
+def _rule_text(study: Study) -> str:
+    scale = (
+        "each frame scaled on its own"
+        if study.overlay_normalization == "frame"
+        else ("scaled over the whole clip")
+    )
+    return f"{scale}, threshold {round(study.overlay_threshold * 100)}%"
 
 
 def methods_of(study: Study) -> list[str]:
@@ -60,6 +82,21 @@ def validate_design(study: Study) -> None:
             )
     if TrialKind.POINTING in kinds and study.pointing_project_id is None:
         raise Invalid({"detail": "Pointing trials need an annotation project with ground truth."})
+    for stimulus in study.stimuli.select_related("explanation"):
+        coverage = coverage_for(
+            stimulus.explanation, study.overlay_normalization, study.overlay_threshold
+        )
+        if coverage.mostly_blank:
+            raise Invalid(
+                {
+                    "detail": (
+                        f"Stimulus {stimulus.token[:8]} ({stimulus.method}) would show nothing on "
+                        f"{coverage.blank} of its {coverage.frames} frames with this study's "
+                        f"overlay ({_rule_text(study)}). Remove it, scale each frame on its own, "
+                        "or lower the threshold."
+                    )
+                }
+            )
 
 
 def check_opening(study: Study) -> None:

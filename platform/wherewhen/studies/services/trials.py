@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from wherewhen.core.exceptions import Conflict
 from wherewhen.studies.models import Session, Stimulus, Trial, TrialKind
+from wherewhen.studies.services.display import display_rule_of
 from wherewhen.studies.services.sessions import stage_of
 
 
@@ -75,6 +76,7 @@ def trial_payload(session: Session, trial: Trial) -> dict[str, Any]:
         "likert_points": study.likert_points,
         "time_limit_seconds": study.time_limit_seconds,
         "served_at": trial.served_at,
+        "display": display_rule_of(study),
     }
     if trial.kind == TrialKind.ATTENTION:
         payload["question"] = str(trial.check_item.get("prompt", ""))
