@@ -38,7 +38,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from wherewhen.explanations import conf
+from wherewhen.explanations import conf, notify
 from wherewhen.explanations.models import Explanation
 
 log = logging.getLogger(__name__)
@@ -210,8 +210,14 @@ def finish(explanation_id: int, owner: str, result: dict[str, Any]) -> bool:
     if not updated:
         log.warning("explanation %s: finished by %s after losing the claim", explanation_id, owner)
     else:
+        _published(explanation_id)
         explanation_finished.send(sender=Explanation, explanation_id=explanation_id)
     return bool(updated)
+
+
+def _published(explanation_id: int) -> None:
+    """Wake the clients waiting on this explanation once the change is committed."""
+    transaction.on_commit(lambda: notify.publish([explanation_id]))
 
 
 def fail(explanation_id: int, owner: str | None, reason: str) -> bool:
@@ -231,6 +237,8 @@ def fail(explanation_id: int, owner: str | None, reason: str) -> bool:
             lease_expires_at=None,
             updated_at=now,
         )
+    if updated:
+        _published(explanation_id)
     return bool(updated)
 
 
@@ -241,6 +249,8 @@ def fail_if_queued(explanation_id: int, reason: str) -> bool:
         updated = Explanation.objects.filter(pk=explanation_id, status=Status.QUEUED).update(
             status=Status.FAILED, error=reason[:4000], finished_at=now, updated_at=now
         )
+    if updated:
+        _published(explanation_id)
     return bool(updated)
 
 
