@@ -17,6 +17,7 @@ Redis, one subscription; never a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -110,12 +111,8 @@ async def wait_for_change(
         return state
     finally:
         if pubsub is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await pubsub.aclose()
-            except Exception:
-                pass
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await client.aclose()
-            except Exception:
-                pass
