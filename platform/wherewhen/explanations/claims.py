@@ -96,7 +96,7 @@ def _give_up(row: Explanation, now) -> None:
 
 def _lock(qs):
     if connection.vendor == "postgresql":
-        return qs.select_for_update(skip_locked=True)
+        return qs.select_for_update(skip_locked=True, of=("self",))
     return qs.select_for_update()  # SQLite: the IMMEDIATE transaction is the lock
 
 
@@ -105,7 +105,13 @@ def claim(explanation_id: int, owner: str) -> Explanation | None:
     now = timezone.now()
     lease = timedelta(seconds=conf.lease_seconds())
     with transaction.atomic():
-        row = Explanation.objects.select_for_update().filter(pk=explanation_id).first()
+        # The video and model come along (one query, not one per attribute read later).
+        row = (
+            Explanation.objects.select_related("video", "model")
+            .select_for_update(of=("self",))
+            .filter(pk=explanation_id)
+            .first()
+        )
         if row is None:
             return None
         if _abandoned(row, now) and row.attempts >= conf.max_attempts():
@@ -155,21 +161,24 @@ def claim_companions(primary: Explanation, owner: str, limit: int) -> list[Expla
             params_hash=primary.params_hash,
             target__isnull=primary.target is None,
         ).exclude(pk=primary.pk)
-        rows = list(_lock(qs.order_by("created_at", "id"))[:limit])
+        qs = qs.select_related("video", "model").order_by("created_at", "id")
+        rows = list(_lock(qs)[:limit])
         claimed = []
         for row in rows:
-            updated = Explanation.objects.filter(pk=row.pk, status=Status.QUEUED).update(
-                status=Status.RUNNING,
-                claimed_by=owner,
-                lease_expires_at=now + lease,
-                attempts=row.attempts + 1,
-                started_at=now,
-                progress=0.0,
-                error="",
-                updated_at=now,
-            )
+            fields = {
+                "status": Status.RUNNING,
+                "claimed_by": owner,
+                "lease_expires_at": now + lease,
+                "attempts": row.attempts + 1,
+                "started_at": now,
+                "progress": 0.0,
+                "error": "",
+                "updated_at": now,
+            }
+            updated = Explanation.objects.filter(pk=row.pk, status=Status.QUEUED).update(**fields)
             if updated:
-                row.refresh_from_db()
+                for name, value in fields.items():  # what the UPDATE wrote, without a re-read
+                    setattr(row, name, value)
                 claimed.append(row)
     return claimed
 
