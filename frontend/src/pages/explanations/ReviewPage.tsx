@@ -25,7 +25,7 @@ import type { OverlaySettings } from "./OverlayCanvas";
 import { RequestControl } from "./RequestControl";
 import { AudioCurve, WaveformStrip } from "./SoundStrips";
 import { TemporalCurve } from "./TemporalCurve";
-import { usePoll } from "./usePoll";
+import { useRefreshWhenChanged } from "./usePoll";
 
 export const MAX_PANES = 4;
 
@@ -112,7 +112,11 @@ export function ReviewPage() {
     };
   }, [id, validId, refresh]);
 
-  usePoll(explanations.some((e) => isPending(e.status)), 1500, refresh);
+  useRefreshWhenChanged(
+    explanations.filter((e) => isPending(e.status)),
+    1500,
+    refresh,
+  );
 
   // The video's sound, when it has some: drawn once as a waveform under the player.
   const soundUrl = loaded.kind === "loaded" ? waveformUrl(loaded.video) : null;
