@@ -35,11 +35,11 @@ describe("useStatusFollow", () => {
     await waitFor(() => expect(seen).toEqual(["running", "done"]));
     const asked = mock.requestsTo("GET", "/api/v1/explanations/7/status/wait/");
     expect(asked).toHaveLength(2); // stops once done
-    const first = new URL(asked[0].url).searchParams;
+    const first = new URL(asked[0]!.url).searchParams;
     expect(first.get("status")).toBe("queued");
     expect(first.get("progress")).toBe("0");
     expect(Number(first.get("timeout"))).toBeGreaterThan(0);
-    expect(new URL(asked[1].url).searchParams.get("status")).toBe("running");
+    expect(new URL(asked[1]!.url).searchParams.get("status")).toBe("running");
     expect(mock.requestsTo("GET", "/api/v1/explanations/7/status/")).toHaveLength(0);
   });
 
