@@ -76,7 +76,9 @@ export function useStatusFollow(
   const id = status?.id ?? null;
   const pending = isPending(status?.status);
   const start = useRef(status);
-  start.current = status;
+  useEffect(() => {
+    start.current = status; // runs before the effect below (declaration order)
+  });
   useEffect(() => {
     if (id === null || !pending || start.current === null) return undefined;
     const controller = new AbortController();
@@ -119,7 +121,9 @@ export function useRefreshWhenChanged(
   const first = pending[0] ?? null;
   const key = first ? `${first.id}:${first.status}:${first.progress}` : "";
   const start = useRef(first);
-  start.current = first;
+  useEffect(() => {
+    start.current = first;
+  });
   useEffect(() => {
     if (!key || start.current === null) return undefined;
     const controller = new AbortController();
