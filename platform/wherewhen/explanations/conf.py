@@ -11,6 +11,7 @@
 | ``EXPLANATION_TIME_LIMITS`` | fast 300/360 s, slow 3600/3700 s | (soft, hard) time limits per method family |
 | ``EXPLANATION_NOTIFY_URL`` | the broker's, when Redis | Redis that workers publish "finished" on; none: waiting clients read the database |
 | ``EXPLANATION_WAIT_MAX_SECONDS`` | 25 | longest one status wait (long-poll) is held open |
+| ``EXPLANATION_WAIT_RECHECK_SECONDS`` | 2 (0.5 without Redis) | how often a waiting long-poll reads the row anyway (lost notices, progress) |
 | ``EXPLANATION_WAIT_MAX_STREAMS`` | 200 | status waits one web process holds at once; beyond it: 429, poll instead |
 """
 
@@ -79,3 +80,7 @@ def wait_max_seconds() -> float:
 
 def wait_max_streams() -> int:
     return max(0, int(_number("EXPLANATION_WAIT_MAX_STREAMS", 200)))
+
+
+def wait_recheck_seconds(redis: bool) -> float:
+    return max(0.05, _number("EXPLANATION_WAIT_RECHECK_SECONDS", 2.0 if redis else 0.5))

@@ -78,7 +78,7 @@ async def wait_for_change(
     ``timeout`` seconds have passed."""
     url = notify_url()
     if recheck is None:
-        recheck = 2.0 if url else 0.5
+        recheck = conf.wait_recheck_seconds(url is not None)
     deadline = time.monotonic() + timeout
     pubsub = client = None
     if url is not None:
@@ -91,7 +91,7 @@ async def wait_for_change(
         except Exception:
             log.warning("cannot subscribe to explanation notices; reading the database instead")
             pubsub = None
-            recheck = 0.5
+            recheck = conf.wait_recheck_seconds(False)
     try:
         state = await read()
         while not changed(state, known_status, known_progress):
