@@ -17,7 +17,22 @@ web server is in the measurement):
   batches.
 
 The model is the bundled one when it is present, else a randomly initialized model of the same
-shape (timings do not depend on the weights). Prints a table.
+shape (timings do not depend on the weights).
+
+Two request paths are measured side by side in one run, each with its own worker process:
+
+* **lean** (today's): clips decoded in the worker process with PyAV, the cache of decoded
+  windows, prefetch of queued requests, and the client learns "done" from the status long-poll
+  (``.../status/wait/``, woken by the worker's Redis notice);
+* **before** (``--modes before``): one ffmpeg process per clip (``WHEREWHEN_DECODER=ffmpeg``), no
+  cache (``WHEREWHEN_CLIP_CACHE_MB=0``), and the client reads the row every 20 ms (what this bench
+  did before the long-poll existed, so its numbers compare with earlier ones).
+
+Every video row has its own copy of the clip file, so the cache never serves one request from
+another's decode. Prints a table per path and a per-stage table of the warm single-client
+requests: request (the POST), queue wait (row created -> claimed by the worker), decode,
+preprocess, model, write (map file, finish and other bookkeeping until the row is done), notify
+(row done -> the client knows), total.
 """
 
 from __future__ import annotations
@@ -38,6 +53,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+
+STAGES = ("request", "queue wait", "decode", "preprocess", "model", "write", "notify", "total")
+MODES = {
+    "lean": ({"WHEREWHEN_DECODER": "av"}, "wait"),
+    "before": ({"WHEREWHEN_DECODER": "ffmpeg", "WHEREWHEN_CLIP_CACHE_MB": "0"}, "db"),
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -114,6 +136,8 @@ def make_videos(owner, media_root: Path, count: int):
     _frames, times = read_video(path)
     rows = []
     for i in range(count):
+        name = f"videos/bench/{i}.mp4"  # a file per row: no request reuses another's decode
+        shutil.copyfile(path, media_root / name)
         rows.append(
             Video(
                 owner=owner,
@@ -121,8 +145,8 @@ def make_videos(owner, media_root: Path, count: int):
                 original_name="bench.mp4",
                 content_hash=f"{i:064x}",
                 size_bytes=path.stat().st_size,
-                original="videos/bench/playback.mp4",
-                playback="videos/bench/playback.mp4",
+                original=name,
+                playback=name,
                 status=Video.Status.READY,
                 duration=4.0,
                 fps=25.0,
@@ -136,10 +160,12 @@ def make_videos(owner, media_root: Path, count: int):
 
 
 class Bench:
-    def __init__(self, user, model, videos):
+    def __init__(self, user, model, videos, follow: str):
         self.user, self.model, self.videos = user, model, videos
+        self.follow = follow  # "wait": the status long-poll; "db": read the row every 20 ms
         self.next_video = 0
         self.lock = threading.Lock()
+        self.samples: list[dict] = []
 
     def client(self):
         from django.test import Client
@@ -161,7 +187,27 @@ class Bench:
             raise RuntimeError(f"request refused: {r.status_code} {r.content[:300]!r}")
         return r.status_code, r.json()["id"]
 
-    def wait_done(self, explanation_id: int, timeout: float = 300.0) -> None:
+    def wait_done(self, explanation_id: int, timeout: float = 300.0, client=None) -> None:
+        if self.follow == "wait":
+            return self.wait_long_poll(client, explanation_id, timeout)
+        return self.wait_db(explanation_id, timeout)
+
+    def wait_long_poll(self, client, explanation_id: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        known = "queued"
+        while time.monotonic() < deadline:
+            url = f"/api/v1/explanations/{explanation_id}/status/wait/?status={known}&timeout=20"
+            r = client.get(url)
+            if r.status_code != 200:
+                raise RuntimeError(f"status wait refused: {r.status_code} {r.content[:300]!r}")
+            known = r.json()["status"]
+            if known == "done":
+                return
+            if known == "failed":
+                raise RuntimeError(f"explanation {explanation_id} failed")
+        raise TimeoutError(f"explanation {explanation_id} not done after {timeout} s")
+
+    def wait_db(self, explanation_id: int, timeout: float = 300.0) -> None:
         from django.db import close_old_connections
 
         from wherewhen.explanations.models import Explanation
@@ -179,12 +225,44 @@ class Bench:
             close_old_connections()
         raise TimeoutError(f"explanation {explanation_id} not done after {timeout} s")
 
-    def one_new(self, client) -> float:
+    def one_new(self, client, record: bool = False) -> float:
         video = self.fresh_video()
-        t0 = time.perf_counter()
+        t0, w0 = time.perf_counter(), time.time()
         _code, eid = self.request(client, video)
-        self.wait_done(eid)
-        return time.perf_counter() - t0
+        posted = time.time()
+        self.wait_done(eid, client=client)
+        elapsed = time.perf_counter() - t0
+        if record:
+            self.samples.append({"id": eid, "t0": w0, "posted": posted, "done": w0 + elapsed})
+        return elapsed
+
+    def stage_rows(self) -> dict[str, list[float]]:
+        """Per-stage seconds of the recorded requests (see the module docstring)."""
+        from wherewhen.explanations.models import Explanation
+
+        rows = {r.pk: r for r in Explanation.objects.filter(pk__in=[s["id"] for s in self.samples])}
+        out: dict[str, list[float]] = {k: [] for k in STAGES}
+        for s in self.samples:
+            row = rows[s["id"]]
+            worker = (row.cost or {}).get("stages", {})
+            created, started = row.created_at.timestamp(), row.started_at.timestamp()
+            finished = row.finished_at.timestamp()
+            computed = (
+                worker.get("decode", 0) + worker.get("preprocess", 0) + worker.get("model", 0)
+            )
+            values = {
+                "request": s["posted"] - s["t0"],
+                "queue wait": started - created,
+                "decode": worker.get("decode", 0.0),
+                "preprocess": worker.get("preprocess", 0.0),
+                "model": worker.get("model", 0.0),
+                "write": max(0.0, finished - started - computed),
+                "notify": max(0.0, s["done"] - finished),
+                "total": s["done"] - s["t0"],
+            }
+            for k, v in values.items():
+                out[k].append(v)
+        return out
 
     def one_cached(self, client, video) -> float:
         t0 = time.perf_counter()
@@ -206,7 +284,7 @@ class Bench:
                 for _ in range(per_client):
                     video = self.fresh_video()
                     _code, eid = self.request(client, video)
-                    self.wait_done(eid)
+                    self.wait_done(eid, client=client)
                     ids.append(eid)
             finally:
                 connection.close()
@@ -227,6 +305,7 @@ def main() -> int:
     p.add_argument("--broker", choices=["redis", "embedded"], default=None)
     p.add_argument("--model", default=None, help="checkpoint directory (default: bundled)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    p.add_argument("--modes", default="lean,before", help="request paths to measure: lean,before")
     args = p.parse_args()
 
     broker = args.broker
@@ -260,60 +339,73 @@ def main() -> int:
     user = User.objects.create_user("bench", password="bench-pw-42", role="researcher")
     directory, which = model_dir(args.model, var_dir)
     model = services.register_model(owner=user, name="bench", checkpoint_dir=str(directory))
-    total = 1 + args.requests + 2 + args.per_client * (1 + 4 + 16)
-    videos = make_videos(user, Path(env["MEDIA_ROOT"]), total + 8)
-    bench = Bench(user, model, videos)
-
-    worker_env = dict(os.environ, PYTHONPATH=f"{ROOT / 'platform'}{os.pathsep}{ROOT}")
-    log = open(var_dir / "worker.log", "wb")  # noqa: SIM115 - handed to the worker process
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wherewhen", "worker", "-Q", "gpu", "-c", "1",
-         "-n", "bench-gpu@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    rows: list[tuple[str, str]] = []
-    try:
-        deadline = time.monotonic() + 120
-        while not WorkerHeartbeat.objects.exists():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((var_dir / "worker.log").read_text()[-3000:])
-            time.sleep(0.2)
-        client = bench.client()
-        cold = bench.one_new(client)  # loads torch and the model: the worker is warm afterwards
-        warm = [bench.one_new(client) for _ in range(args.requests)]
-        done_video = videos[1]
-        cached = [bench.one_cached(client, done_video) for _ in range(max(args.requests, 20))]
-        rows.append(("first request (cold worker: imports, model load)", f"{cold * 1000:.0f} ms"))
-        rows.append(
-            (
-                "STAA request -> done, warm worker",
-                f"p50 {percentile(warm, 0.5) * 1000:.0f} ms, p95 {percentile(warm, 0.95) * 1000:.0f} ms",
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    per_mode = 1 + args.requests + 2 + args.per_client * (1 + 4 + 16)
+    videos = make_videos(user, Path(env["MEDIA_ROOT"]), per_mode * len(modes) + 8)
+    bench = Bench(user, model, videos, "wait")
+    tables: dict[str, list[tuple[str, str]]] = {}
+    stage_tables: dict[str, dict[str, list[float]]] = {}
+    for mode in modes:
+        extra, follow = MODES[mode]
+        bench.follow, bench.samples = follow, []
+        rows = tables[mode] = []
+        worker_env = dict(os.environ, PYTHONPATH=f"{ROOT / 'platform'}{os.pathsep}{ROOT}", **extra)
+        log = open(var_dir / f"worker-{mode}.log", "wb")  # noqa: SIM115 - the worker's output
+        node = f"bench-{mode}"
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "wherewhen", "worker", "-Q", "gpu", "-c", "1",
+             "-n", f"{node}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+            cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while not WorkerHeartbeat.objects.filter(hostname__startswith=node).exists():
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((var_dir / f"worker-{mode}.log").read_text()[-3000:])
+                time.sleep(0.2)
+            client = bench.client()
+            cold = bench.one_new(client)  # loads torch and the model: warm afterwards
+            warm = [bench.one_new(client, record=True) for _ in range(args.requests)]
+            stage_tables[mode] = bench.stage_rows()
+            done_video = videos[1]
+            cached = [bench.one_cached(client, done_video) for _ in range(max(args.requests, 20))]
+            rows.append(
+                ("first request (cold worker: imports, model load)", f"{cold * 1000:.0f} ms")
             )
-        )
-        rows.append(
-            (
-                "cached result (request + map)",
-                f"p50 {percentile(cached, 0.5) * 1000:.1f} ms, "
-                f"p95 {percentile(cached, 0.95) * 1000:.1f} ms",
-            )
-        )
-        for concurrency in (1, 4, 16):
-            rate, batch = bench.throughput(concurrency, args.per_client)
             rows.append(
                 (
-                    f"throughput, {concurrency} concurrent client(s)",
-                    f"{rate:.1f} explanations/s (mean batch {batch:.1f})",
+                    "STAA request -> done, warm worker",
+                    f"p50 {percentile(warm, 0.5) * 1000:.0f} ms, "
+                    f"p95 {percentile(warm, 0.95) * 1000:.0f} ms",
                 )
             )
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
-        if not args.keep:
-            shutil.rmtree(var_dir, ignore_errors=True)
+            rows.append(
+                (
+                    "cached result (request + map)",
+                    f"p50 {percentile(cached, 0.5) * 1000:.1f} ms, "
+                    f"p95 {percentile(cached, 0.95) * 1000:.1f} ms",
+                )
+            )
+            rates = {}
+            for concurrency in (1, 4, 16):
+                rate, batch = bench.throughput(concurrency, args.per_client)
+                rates[concurrency] = rate
+                rows.append(
+                    (
+                        f"throughput, {concurrency} concurrent client(s)",
+                        f"{rate:.1f} explanations/s (mean batch {batch:.1f})",
+                    )
+                )
+            rows.append(("throughput 4 clients / 1 client", f"{rates[4] / rates[1]:.2f}x"))
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+            log.close()
+    if not args.keep:
+        shutil.rmtree(var_dir, ignore_errors=True)
 
     import platform
 
@@ -324,11 +416,23 @@ def main() -> int:
         f"1 gpu worker (-c 1) on {platform.machine()} CPU x{os.cpu_count()}, torch "
         f"{torch.__version__}, {torch.get_num_threads()} threads\n"
     )
-    width = max(len(name) for name, _ in rows)
-    print(f"{'measure':<{width}}  result")
-    print(f"{'-' * width}  {'-' * 44}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    for mode, rows in tables.items():
+        follow = "status long-poll" if MODES[mode][1] == "wait" else "row read every 20 ms"
+        print(f"\n[{mode}] decoder {MODES[mode][0]['WHEREWHEN_DECODER']}, client: {follow}")
+        width = max(len(name) for name, _ in rows)
+        print(f"{'measure':<{width}}  result")
+        print(f"{'-' * width}  {'-' * 44}")
+        for name, value in rows:
+            print(f"{name:<{width}}  {value}")
+    print(f"\nWhere the time goes: warm worker, one client, {args.requests} requests, mean ms")
+    print(f"{'stage':<12}" + "".join(f"{m:>18}" for m in stage_tables))
+    for stage in STAGES:
+        cells = ""
+        for data in stage_tables.values():
+            mean = statistics.mean(data[stage]) * 1000
+            share = statistics.mean(data[stage]) / statistics.mean(data["total"]) * 100
+            cells += f"{mean:>10.1f} ({share:3.0f}%)"
+        print(f"{stage:<12}{cells}")
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -260,12 +261,35 @@ def explain_batch(
     targets: Sequence[int] | None,
     params: dict[str, Any],
     on_counter: Callable[[PassCounter], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> list[Any]:
-    """One ``explain()`` call for a batch of clips, counting passes for progress."""
+    """One ``explain()`` call for a batch of clips, counting passes for progress.
+
+    ``timings``, when given, receives the seconds spent turning frames into the model's input
+    (``preprocess``) and the rest of the call (``model``)."""
     from workers.engine import explain
 
     counter = PassCounter(loaded.model, expected_passes(method, params, loaded.spec) * len(clips))
     if on_counter is not None:
         on_counter(counter)
-    with counter:
-        return explain(loaded, list(clips), method, target=targets, **params)
+    spent = [0.0]
+    preprocess = loaded.preprocess
+
+    def timed_preprocess(frames):
+        t0 = time.perf_counter()
+        try:
+            return preprocess(frames)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    started = time.perf_counter()
+    if timings is not None:
+        loaded.preprocess = timed_preprocess  # this call only (instance attribute)
+    try:
+        with counter:
+            return explain(loaded, list(clips), method, target=targets, **params)
+    finally:
+        if timings is not None:
+            del loaded.preprocess
+            timings["preprocess"] = spent[0]
+            timings["model"] = time.perf_counter() - started - spent[0]

@@ -16,6 +16,14 @@ FORMATS = ["mp4_h264_aac", "mp4_h264", "webm_vp9", "mov_h264", "avi_mjpeg", "vfr
            "odd_dimensions", "unicode_name"]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _no_frame_cache(monkeypatch):
+    """Every call here decodes (the cache of decoded windows is tested on its own)."""
+    from workers.video import cache
+
+    monkeypatch.setattr(cache, "_process_cache", cache.FrameCache(0))
+
+
 def expected_times(times, start=None, end=None, count=4) -> np.ndarray:
     times = np.asarray(times)
     inside = times[(times >= (start if start is not None else -np.inf)) & (times < (end or np.inf))]

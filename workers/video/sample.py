@@ -33,6 +33,7 @@ the last frame's time plus the median frame interval). See :mod:`workers.video.a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,8 @@ import numpy as np
 
 from workers.models.spec import InputSpec, Preprocessing
 from workers.types import Clip
-from workers.video import tools
+from workers.video import cache as frame_cache
+from workers.video import decode_av, tools
 from workers.video.audio import NoAudioError, sample_audio
 from workers.video.errors import VideoError
 from workers.video.probe import _SHOWINFO, _SHOWINFO_SIZE, display_width, parse_showinfo_sar
@@ -58,6 +60,10 @@ SOURCE_CHUNK_FRAMES = 16
 #: Frames picked per ffmpeg run: its ``select`` expression (one ``eq(n,i)`` term per frame)
 #: fails to parse ("Cannot allocate memory") beyond about 100 terms.
 SELECT_MAX_FRAMES = 96
+#: ``"av"``: decode in this process with PyAV (:mod:`workers.video.decode_av`), the same frames
+#: and pixels as the ffmpeg command, which stays the fallback; ``"ffmpeg"``: one ffmpeg process
+#: per decode (``WHEREWHEN_DECODER=ffmpeg``).
+DECODER = os.environ.get("WHEREWHEN_DECODER", "av").strip().lower()
 
 
 def resolve_fit(spec: InputSpec, fit: str | None) -> str:
@@ -378,7 +384,8 @@ def decode_frames(
     Returns RGB uint8 frames in the order of ``indices`` and the source display size.
     ``fit="source"`` returns the frames at display size ``(N, H, W, 3)`` (``size`` unused);
     ``fit="processor"`` applies ``preprocessing`` to them (:func:`processor_frames`), decoding
-    :data:`SOURCE_CHUNK_FRAMES` frames at a time. When the
+    :data:`SOURCE_CHUNK_FRAMES` frames at a time. Model-sized results are kept in this
+    process's cache of decoded windows (:mod:`workers.video.cache`). When the
     first wanted frame is far into the file, ffmpeg seeks to just before it (midway between it
     and the frame before); the decoded frames' own times are checked against the table, and a
     mismatch (a file whose seeking is unreliable) falls back to decoding from the start.
@@ -393,6 +400,19 @@ def decode_frames(
     wanted = np.unique(order)
     if fit == "processor" and preprocessing is None:
         raise VideoError("fit 'processor' needs the model's preprocessing rule")
+    cache = frame_cache.process_cache()
+    key = None
+    if cache.max_bytes > 0 and fit != "source":
+        key = (
+            frame_cache.file_key(path),
+            tuple(int(i) for i in wanted),
+            tuple(round(float(t), 6) for t in table[wanted]),
+            int(size),
+            fit,
+            preprocessing if fit == "processor" else None,
+        )
+        if (hit := cache.get(key)) is not None:
+            return hit[0][np.searchsorted(wanted, order)], hit[1]
     if fit in ("source", "processor"):
         parts, source_size = [], (0, 0)
         for i in range(0, len(wanted), SOURCE_CHUNK_FRAMES):
@@ -411,6 +431,8 @@ def decode_frames(
             )
             parts.append(chunk)
         frames = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if key is not None:
+        cache.put(key, frames, source_size)
     rows = np.searchsorted(wanted, order)
     return frames[rows], source_size
 
@@ -425,7 +447,11 @@ def _decode_wanted(
         seek = float(table[first] - (table[first] - table[first - 1]) / 2)
     frames, source_size = None, (0, 0)
     for attempt_seek in [seek, None] if seek is not None else [None]:
-        result = _decode(path, table, wanted, size, fit, attempt_seek)
+        result = None
+        if DECODER == "av":
+            result = decode_av.decode_wanted(path, table, wanted, size, fit, attempt_seek)
+        if result is None:
+            result = _decode(path, table, wanted, size, fit, attempt_seek)
         if result is not None:
             frames, source_size = result
             break

@@ -38,7 +38,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
-from wherewhen.explanations import conf
+from wherewhen.explanations import conf, notify
 from wherewhen.explanations.models import Explanation
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _give_up(row: Explanation, now) -> None:
 
 def _lock(qs):
     if connection.vendor == "postgresql":
-        return qs.select_for_update(skip_locked=True)
+        return qs.select_for_update(skip_locked=True, of=("self",))
     return qs.select_for_update()  # SQLite: the IMMEDIATE transaction is the lock
 
 
@@ -105,7 +105,13 @@ def claim(explanation_id: int, owner: str) -> Explanation | None:
     now = timezone.now()
     lease = timedelta(seconds=conf.lease_seconds())
     with transaction.atomic():
-        row = Explanation.objects.select_for_update().filter(pk=explanation_id).first()
+        # The video and model come along (one query, not one per attribute read later).
+        row = (
+            Explanation.objects.select_related("video", "model")
+            .select_for_update(of=("self",))
+            .filter(pk=explanation_id)
+            .first()
+        )
         if row is None:
             return None
         if _abandoned(row, now) and row.attempts >= conf.max_attempts():
@@ -156,21 +162,24 @@ def claim_companions(primary: Explanation, owner: str, limit: int) -> list[Expla
             target__isnull=primary.target is None,
             windowed=False,
         ).exclude(pk=primary.pk)
-        rows = list(_lock(qs.order_by("created_at", "id"))[:limit])
+        qs = qs.select_related("video", "model").order_by("created_at", "id")
+        rows = list(_lock(qs)[:limit])
         claimed = []
         for row in rows:
-            updated = Explanation.objects.filter(pk=row.pk, status=Status.QUEUED).update(
-                status=Status.RUNNING,
-                claimed_by=owner,
-                lease_expires_at=now + lease,
-                attempts=row.attempts + 1,
-                started_at=now,
-                progress=0.0,
-                error="",
-                updated_at=now,
-            )
+            fields = {
+                "status": Status.RUNNING,
+                "claimed_by": owner,
+                "lease_expires_at": now + lease,
+                "attempts": row.attempts + 1,
+                "started_at": now,
+                "progress": 0.0,
+                "error": "",
+                "updated_at": now,
+            }
+            updated = Explanation.objects.filter(pk=row.pk, status=Status.QUEUED).update(**fields)
             if updated:
-                row.refresh_from_db()
+                for name, value in fields.items():  # what the UPDATE wrote, without a re-read
+                    setattr(row, name, value)
                 claimed.append(row)
     return claimed
 
@@ -211,8 +220,14 @@ def finish(explanation_id: int, owner: str, result: dict[str, Any]) -> bool:
     if not updated:
         log.warning("explanation %s: finished by %s after losing the claim", explanation_id, owner)
     else:
+        _published(explanation_id)
         explanation_finished.send(sender=Explanation, explanation_id=explanation_id)
     return bool(updated)
+
+
+def _published(explanation_id: int) -> None:
+    """Wake the clients waiting on this explanation once the change is committed."""
+    transaction.on_commit(lambda: notify.publish([explanation_id]))
 
 
 def fail(explanation_id: int, owner: str | None, reason: str) -> bool:
@@ -232,6 +247,8 @@ def fail(explanation_id: int, owner: str | None, reason: str) -> bool:
             lease_expires_at=None,
             updated_at=now,
         )
+    if updated:
+        _published(explanation_id)
     return bool(updated)
 
 
@@ -242,6 +259,8 @@ def fail_if_queued(explanation_id: int, reason: str) -> bool:
         updated = Explanation.objects.filter(pk=explanation_id, status=Status.QUEUED).update(
             status=Status.FAILED, error=reason[:4000], finished_at=now, updated_at=now
         )
+    if updated:
+        _published(explanation_id)
     return bool(updated)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -62,6 +63,48 @@ class LeaseKeeper(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=5)
+
+
+class Prefetcher(threading.Thread):
+    """While the model runs, decode the clips of the next queued requests for the same model
+    into this process's cache of decoded windows (:mod:`workers.video.cache`), so the task that
+    claims them next finds them decoded.
+
+    Celery cannot show what comes next: with late acks and a prefetch multiplier of 1 the worker
+    has reserved no other message while a task runs. The database can: the queued rows of this
+    model, oldest first (at most ``EXPLANATION_BATCH_MAX``). Best effort: a failure is logged,
+    :meth:`stop` ends it between clips, and the lease of nothing changes."""
+
+    def __init__(self, model_id: int, exclude: list[int], clip_of: Any) -> None:
+        super().__init__(name="explanation-prefetch", daemon=True)
+        self.model_id, self.exclude, self.clip_of = model_id, list(exclude), clip_of
+        self._stop_event = threading.Event()
+        self.decoded = 0
+
+    def run(self) -> None:
+        try:
+            queued = list(
+                Explanation.objects.filter(
+                    status=Explanation.Status.QUEUED,
+                    source=Explanation.Source.COMPUTED,
+                    model_id=self.model_id,
+                )
+                .exclude(pk__in=self.exclude)
+                .select_related("video")
+                .order_by("created_at", "id")[: conf.batch_max()]
+            )
+            for row in queued:
+                if self._stop_event.is_set():
+                    return
+                self.clip_of(row, _video_path(row.video), _frame_table(row.video))
+                self.decoded += 1
+        except Exception:  # the task that claims the row decodes it (and reports any error)
+            log.debug("prefetch failed", exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
 
 
 def _video_path(video) -> str:
@@ -224,22 +267,35 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
             model_name=model_row.name,
         )
 
-    # Decoding is ffmpeg in subprocesses: the clips of a batch are read in parallel (the rows'
+    # The clips of a batch are decoded in parallel (PyAV and ffmpeg release the GIL; the rows'
     # videos are read here, in this thread, so the helper threads never touch the database).
+    # Windows decoded before (another method on the same clip, a prefetch) come from the cache.
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
     ready: list[tuple[Explanation, Any]] = []
     jobs = [(r, _video_path(r.video), _frame_table(r.video)) for r in rows]
-    with ThreadPoolExecutor(max_workers=min(len(rows), DECODE_THREADS)) as pool:
-        futures = [(r, pool.submit(clip_of, r, path, table)) for r, path, table in jobs]
-        for r, future in futures:
-            try:
-                ready.append((r, future.result()))
-            except ClipError as exc:
-                claims.fail(r.pk, owner, f"The video could not be read for the model: {exc}")
+    if len(jobs) == 1:  # no pool for a lone clip
+        r, path, table = jobs[0]
+        try:
+            ready.append((r, clip_of(r, path, table)))
+        except ClipError as exc:
+            claims.fail(r.pk, owner, f"The video could not be read for the model: {exc}")
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(rows), DECODE_THREADS)) as pool:
+            futures = [(r, pool.submit(clip_of, r, path, table)) for r, path, table in jobs]
+            for r, future in futures:
+                try:
+                    ready.append((r, future.result()))
+                except ClipError as exc:
+                    claims.fail(r.pk, owner, f"The video could not be read for the model: {exc}")
+    stages["decode"] = time.perf_counter() - started
     if not ready:
         return []
 
+    prefetch = Prefetcher(model_row.pk, [r.pk for r in rows], clip_of)
+    prefetch.start()  # the next queued requests' clips decode while the model runs
     try:
-        results = _explain(loaded, ready, primary, keeper)
+        results = _explain(loaded, ready, primary, keeper, stages)
     except ExplainError as exc:
         if len(ready) == 1:
             claims.fail(ready[0][0].pk, owner, f"The method refused this request: {exc}")
@@ -252,6 +308,8 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
             except ExplainError as one:
                 claims.fail(item[0].pk, owner, f"The method refused this request: {one}")
                 results.append(None)
+    finally:
+        prefetch.stop()
 
     finished = []
     for (row, clip), result in zip(ready, results, strict=True):
@@ -262,6 +320,7 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
         fields = result_fields(
             result, len(ready), map_file, sha, tuple(clip.source_size), video_size
         )
+        fields["cost"]["stages"] = {k: round(v, 6) for k, v in stages.items()}
         if claims.finish(row.pk, owner, fields):
             finished.append(row.pk)
     return finished
@@ -298,6 +357,7 @@ def _compute_windowed(row: Explanation, loaded: Any, owner: str, keeper: LeaseKe
         return []
     finally:
         partial.unlink(missing_ok=True)
+    video_size = (int(row.video.width or 0), int(row.video.height or 0))
     fields = {
         "map_file": map_file,
         "map_sha256": sha,
@@ -309,13 +369,21 @@ def _compute_windowed(row: Explanation, loaded: Any, owner: str, keeper: LeaseKe
         "cost": dataclasses.asdict(result.cost),
         "value_range": [float(x) for x in result.value_range],
         "audio": None,
+        # The windows' clips are decoded at the video's display size, as one-clip rows are.
+        "view": stored_view(result.view, video_size, video_size) if all(video_size) else None,
         "windows": result_summary(result),
         "batch_size": 1,
     }
     return [row.pk] if claims.finish(row.pk, owner, fields) else []
 
 
-def _explain(loaded: Any, items: list[tuple[Explanation, Any]], primary, keeper) -> list[Any]:
+def _explain(
+    loaded: Any,
+    items: list[tuple[Explanation, Any]],
+    primary,
+    keeper,
+    timings: dict[str, float] | None = None,
+) -> list[Any]:
     import torch
 
     from workers.serving import explain_batch
@@ -324,7 +392,13 @@ def _explain(loaded: Any, items: list[tuple[Explanation, Any]], primary, keeper)
     targets = None if primary.target is None else [row.target for row, _clip in items]
     try:
         return explain_batch(
-            loaded, clips, primary.method, targets, dict(primary.params), keeper.set_counter
+            loaded,
+            clips,
+            primary.method,
+            targets,
+            dict(primary.params),
+            keeper.set_counter,
+            timings,
         )
     except torch.cuda.OutOfMemoryError as exc:
         raise TransientError(f"the GPU ran out of memory: {exc}") from exc

@@ -9,6 +9,10 @@
 | ``EXPLANATION_MAX_ATTEMPTS`` | 3 | a request whose worker died this many times (crash, out of memory, hard time limit) fails instead of being queued again |
 | ``EXPLANATION_MODEL_ROOTS`` | (any) | colon-separated folders; when set, only checkpoint directories inside them can be registered |
 | ``EXPLANATION_TIME_LIMITS`` | fast 300/360 s, slow 3600/3700 s | (soft, hard) time limits per method family |
+| ``EXPLANATION_NOTIFY_URL`` | the broker's, when Redis | Redis that workers publish "finished" on; none: waiting clients read the database |
+| ``EXPLANATION_WAIT_MAX_SECONDS`` | 25 | longest one status wait (long-poll) is held open |
+| ``EXPLANATION_WAIT_RECHECK_SECONDS`` | 2 (0.5 without Redis) | how often a waiting long-poll reads the row anyway (lost notices, progress) |
+| ``EXPLANATION_WAIT_MAX_STREAMS`` | 200 | status waits one web process holds at once; beyond it: 429, poll instead |
 """
 
 from __future__ import annotations
@@ -55,3 +59,28 @@ def model_roots() -> list[str]:
     if isinstance(value, str):
         value = [v for v in value.split(os.pathsep) if v.strip()]
     return [str(v) for v in value]
+
+
+def notify_url() -> str:
+    """Redis URL for "finished" notices (empty: none; waiters read the database)."""
+    value = getattr(settings, "EXPLANATION_NOTIFY_URL", None)
+    if value is None:
+        value = os.environ.get("EXPLANATION_NOTIFY_URL") or os.environ.get(
+            "WHEREWHEN_EXPLANATION_NOTIFY_URL"
+        )
+    if value is None:
+        broker = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+        value = broker if broker.startswith(("redis://", "rediss://")) else ""
+    return str(value)
+
+
+def wait_max_seconds() -> float:
+    return max(0.0, _number("EXPLANATION_WAIT_MAX_SECONDS", 25))
+
+
+def wait_max_streams() -> int:
+    return max(0, int(_number("EXPLANATION_WAIT_MAX_STREAMS", 200)))
+
+
+def wait_recheck_seconds(redis: bool) -> float:
+    return max(0.05, _number("EXPLANATION_WAIT_RECHECK_SECONDS", 2.0 if redis else 0.5))

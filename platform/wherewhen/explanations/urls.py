@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from wherewhen.core.views import API_ROOT_LINKS
-from wherewhen.explanations import views
+from wherewhen.explanations import views, waiting
 
 router = SimpleRouter()
 router.register("models", views.RegisteredModelViewSet, basename="registered-model")
@@ -23,5 +23,10 @@ API_ROOT_LINKS.update(
 
 urlpatterns = [
     path("explanation-methods/", views.MethodListView.as_view(), name="explanation-methods"),
+    path(
+        "explanations/<int:pk>/status/wait/",
+        waiting.status_wait,
+        name="explanation-status-wait",
+    ),
     *router.urls,
 ]

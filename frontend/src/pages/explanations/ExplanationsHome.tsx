@@ -16,7 +16,7 @@ import { BulkRunsPanel } from "./BulkRunsPanel";
 import { formatPercent, methodLabel, STATUS_WORDS } from "./format";
 import { ImportPanel } from "./ImportPanel";
 import { ModelsPanel } from "./ModelsPanel";
-import { usePoll } from "./usePoll";
+import { useRefreshWhenChanged } from "./usePoll";
 
 /** The Explanations area's start page: videos to review, recent explanations, models, runs. */
 export function ExplanationsHome() {
@@ -62,7 +62,11 @@ export function ExplanationsHome() {
     };
   }, []);
 
-  usePoll(recent.some((e) => isPending(e.status)), 2000, loadRecent);
+  useRefreshWhenChanged(
+    recent.filter((e) => isPending(e.status)),
+    2000,
+    loadRecent,
+  );
 
   return (
     <section className="page explanations-home">

@@ -10,7 +10,7 @@ import {
   type RegisteredModel,
 } from "./api";
 import { formatPercent, methodLabel, STATUS_WORDS } from "./format";
-import { usePoll } from "./usePoll";
+import { useStatusFollow } from "./usePoll";
 
 export const STATUS_POLL_MS = 800;
 
@@ -45,16 +45,16 @@ export function RequestControl({ videoId, videoHasAudio = true, models, methods,
       : null;
 
   const pending = isPending(status?.status);
-  usePoll(pending, STATUS_POLL_MS, async () => {
-    if (!status) return;
-    try {
-      const next = await getStatus(status.id);
+  // Long-polls the status (done is known as soon as the worker finishes); polls as a fallback.
+  useStatusFollow(
+    pending ? status : null,
+    STATUS_POLL_MS,
+    (next) => {
       setStatus(next);
       if (next.status === "done") onDone(next.id);
-    } catch (err) {
-      setError(errorMessage(err));
-    }
-  });
+    },
+    (err) => setError(errorMessage(err)),
+  );
 
   async function submit(event: FormEvent) {
     event.preventDefault();

@@ -28,8 +28,8 @@ import type { OverlaySettings } from "./OverlayCanvas";
 import { RequestControl } from "./RequestControl";
 import { AudioCurve, WaveformStrip } from "./SoundStrips";
 import { TemporalCurve } from "./TemporalCurve";
+import { useRefreshWhenChanged } from "./usePoll";
 import { curveOf, peakOnCurve } from "./windows";
-import { usePoll } from "./usePoll";
 
 export const MAX_PANES = 4;
 
@@ -118,7 +118,11 @@ export function ReviewPage() {
     };
   }, [id, validId, refresh]);
 
-  usePoll(explanations.some((e) => isPending(e.status)), 1500, refresh);
+  useRefreshWhenChanged(
+    explanations.filter((e) => isPending(e.status)),
+    1500,
+    refresh,
+  );
 
   // The video's sound, when it has some: drawn once as a waveform under the player.
   const soundUrl = loaded.kind === "loaded" ? waveformUrl(loaded.video) : null;

@@ -120,6 +120,42 @@ export function getStatus(id: number): Promise<ExplanationStatus> {
   return unwrap(() => api.GET("/api/v1/explanations/{id}/status/", { params: { path: { id } } }));
 }
 
+/** Longest wait asked of the status long-poll (the server holds at most 25 s). */
+export const STATUS_WAIT_SECONDS = 20;
+
+/**
+ * The status long-poll (`.../status/wait/`, not in the OpenAPI schema: an async view): the
+ * status as soon as it differs from `known`, or `known`'s current state after `seconds`.
+ * Resolves to null when the server offers no wait right now (too many waiting clients, an
+ * error, a server without the endpoint): the caller then polls the status URL instead, which
+ * reports errors in words.
+ */
+export async function waitStatus(
+  known: Pick<ExplanationStatus, "id" | "status" | "progress">,
+  seconds: number = STATUS_WAIT_SECONDS,
+  signal?: AbortSignal,
+): Promise<ExplanationStatus | null> {
+  const query = new URLSearchParams({
+    status: known.status,
+    progress: String(known.progress),
+    timeout: String(seconds),
+  });
+  let response: Response;
+  try {
+    const url = `${window.location.origin}/api/v1/explanations/${known.id}/status/wait/?${query}`;
+    response = await fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      signal,
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return null;
+  }
+  if (!response.ok) return null;
+  return (await response.json()) as ExplanationStatus;
+}
+
 export function requestExplanation(body: RequestBody): Promise<Accepted> {
   return unwrap(() => api.POST("/api/v1/explanations/", { body }));
 }
