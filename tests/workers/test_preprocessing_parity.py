@@ -22,8 +22,9 @@ from workers.models.checkpoint_info import CheckpointError, read_checkpoint_info
 from workers.models.loader import build_model, bundled_model_path, load_model, save_model
 from workers.models.spec import InputSpec, Preprocessing, cell_rects, seen_mask
 from workers.video import read_frame_timestamps, sample_clip, sliding_windows
+from workers.video.decode import decode_frames
 from workers.video.processor import center_crop, processor_frames
-from workers.video.sample import decode_frames, uniform_indices
+from workers.video.sample import uniform_indices
 
 TINY = {
     "hidden_size": 32,
@@ -163,13 +164,13 @@ def test_logits_match_transformers_processor_and_model(tmp_path, video, case):
 
 
 def test_sliding_windows_follow_the_checkpoint_rule(tmp_path, video, monkeypatch):
-    from workers.video import sample as sample_module
+    from workers.video import decode as decode_module
 
     spec, short, resample = CASES["timesformer"]
     config = hf_processor_config(short, spec.image_size, resample)
     directory = write_checkpoint(tmp_path / "t", "timesformer", spec, config, seed=1)
     spec = load_model(directory).spec
-    monkeypatch.setattr(sample_module, "SOURCE_CHUNK_FRAMES", 3)  # several decodes per batch
+    monkeypatch.setattr(decode_module, "SOURCE_CHUNK_FRAMES", 3)  # several decodes per batch
     clips = list(sliding_windows(video, spec, window=0.5, stride=0.5))
     assert len(clips) == 3
     for clip in clips:

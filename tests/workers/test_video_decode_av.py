@@ -8,8 +8,8 @@ import pytest
 from tests.videofiles import _ffmpeg, _src
 from workers.models.spec import InputSpec, Preprocessing
 from workers.video import cache as frame_cache
+from workers.video import decode as decode_module
 from workers.video import decode_av, read_frame_timestamps, sample_clip
-from workers.video import sample as sample_module
 
 pytestmark = pytest.mark.skipif(not decode_av.available(), reason="PyAV is not installed")
 
@@ -33,7 +33,7 @@ def _no_frame_cache(monkeypatch):
 
 
 def both(path, table, wanted, size, fit, seek=None):
-    reference = sample_module._decode(path, table, wanted, size, fit, seek)
+    reference = decode_module._decode(path, table, wanted, size, fit, seek)
     in_process = decode_av.decode_wanted(path, table, wanted, size, fit, seek)
     assert reference is not None and in_process is not None
     return reference, in_process
@@ -69,13 +69,13 @@ def test_non_square_pixels_and_seeking(anamorphic, fit):
 def test_sample_clip_same_frames_and_times_either_way(video_files, monkeypatch, window):
     path = video_files["vfr"].path  # variable frame rate
     table = read_frame_timestamps(path).timestamps
-    monkeypatch.setattr(sample_module, "DECODER", "av")
+    monkeypatch.setattr(decode_module, "DECODER", "av")
     calls = []
     real = decode_av.decode_wanted
     monkeypatch.setattr(decode_av, "decode_wanted", lambda *a: calls.append(a) or real(*a))
     av_clip = sample_clip(path, SPEC, *window, timestamps=table)
     assert calls, "the in-process decoder was not used"
-    monkeypatch.setattr(sample_module, "DECODER", "ffmpeg")
+    monkeypatch.setattr(decode_module, "DECODER", "ffmpeg")
     ff_clip = sample_clip(path, SPEC, *window, timestamps=table)
     np.testing.assert_array_equal(av_clip.frames, ff_clip.frames)
     np.testing.assert_array_equal(av_clip.timestamps, ff_clip.timestamps)
@@ -85,9 +85,9 @@ def test_sample_clip_same_frames_and_times_either_way(video_files, monkeypatch, 
 def test_processor_fit_same_either_way(anamorphic, monkeypatch):
     prep = Preprocessing(do_resize=True, shortest_edge=40, crop=(32, 32))
     spec = InputSpec(num_frames=4, image_size=32, patch_size=8, preprocessing=prep)
-    monkeypatch.setattr(sample_module, "DECODER", "av")
+    monkeypatch.setattr(decode_module, "DECODER", "av")
     a = sample_clip(anamorphic, spec, 1.0, 3.0)
-    monkeypatch.setattr(sample_module, "DECODER", "ffmpeg")
+    monkeypatch.setattr(decode_module, "DECODER", "ffmpeg")
     b = sample_clip(anamorphic, spec, 1.0, 3.0)
     np.testing.assert_array_equal(a.frames, b.frames)
     np.testing.assert_array_equal(a.timestamps, b.timestamps)

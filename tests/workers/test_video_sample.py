@@ -8,7 +8,7 @@ import pytest
 from tests.videofiles import ROTATION_SOURCE
 from workers.models.spec import InputSpec
 from workers.video import VideoError, read_frame_timestamps, sample_clip, sliding_windows
-from workers.video import sample as sample_module
+from workers.video import decode as decode_module
 from workers.video.sample import uniform_indices, window_frames, window_starts
 
 SPEC = InputSpec(num_frames=4, image_size=32, patch_size=8)
@@ -86,7 +86,7 @@ def test_seeking_gives_the_same_frames_as_decoding_from_the_start(video_files, m
     fixture = video_files["vfr"]  # 3 s long: the window starts after SEEK_AFTER_S
     table = read_frame_timestamps(fixture.path).timestamps
     seeking = sample_clip(fixture.path, SPEC, start=2.5, timestamps=table)
-    monkeypatch.setattr(sample_module, "SEEK_AFTER_S", 1e9)
+    monkeypatch.setattr(decode_module, "SEEK_AFTER_S", 1e9)
     linear = sample_clip(fixture.path, SPEC, start=2.5, timestamps=table)
     assert seeking.timestamps.tolist() == linear.timestamps.tolist()
     assert np.array_equal(seeking.frames, linear.frames)

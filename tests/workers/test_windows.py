@@ -183,7 +183,7 @@ def test_explain_windows_matches_window_by_window(tmp_path, long_video, bundled)
 
 def test_many_frames_decode_in_one_call(long_video):
     """More frames than one ffmpeg ``select`` expression takes (about 100) in one call."""
-    from workers.video.sample import SELECT_MAX_FRAMES, decode_frames
+    from workers.video.decode import SELECT_MAX_FRAMES, decode_frames
 
     stamps = read_frame_timestamps(long_video).timestamps
     assert len(stamps) > SELECT_MAX_FRAMES

@@ -7,6 +7,8 @@
 - :mod:`~workers.video.browser_safe` — whether an upload may be copied instead of re-encoded.
 - :mod:`~workers.video.index_pass` — frame table, sprite and poster from one decode pass.
 - :mod:`~workers.video.ingest` — the whole ingest of one file (:func:`process_video`).
+- :mod:`~workers.video.decode` — the frames a clip picks, decoded in-process (PyAV) or by ffmpeg,
+  resized by a fit rule, through a bounded cache of decoded windows.
 - :mod:`~workers.video.sample` — model clips with exact source timestamps
   (:func:`sample_clip`; :func:`plan_windows`, :func:`sliding_windows`: whole-video windows), with their sound for audio-visual models.
 - :mod:`~workers.video.audio` — the waveform overview (:func:`write_waveform`) and a clip

@@ -1,6 +1,6 @@
 """A bounded, per-process cache of decoded windows (least recently used out first, by bytes).
 
-:func:`workers.video.sample.decode_frames` keeps the frames it decoded (already resized for the
+:func:`workers.video.decode.decode_frames` keeps the frames it decoded (already resized for the
 model) under a key naming the file (path, size and modification time, so a replaced file is
 never served from the cache), the frames asked for, the target size, the fit and the model's
 preprocessing rule. A second request for the same window (another method or class on the same

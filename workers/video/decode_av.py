@@ -1,5 +1,5 @@
 """In-process frame decoding with PyAV: the same frames, in the same pixels, as the ffmpeg command
-of :mod:`workers.video.sample`, without starting a process per clip.
+of :mod:`workers.video.decode`, without starting a process per clip.
 
 :func:`decode_wanted` decodes the frames numbered ``wanted`` (in the frame table) and scales them
 with libavfilter's own ``scale`` filter and the same filter arguments as the command line
@@ -34,7 +34,7 @@ def available() -> bool:
 
 
 def _filters(size: int, fit: str) -> list[tuple[str, str]]:
-    """The ``scale`` chain of :func:`workers.video.sample._scale_filters`, as (name, args)."""
+    """The ``scale`` chain of :func:`workers.video.decode._scale_filters`, as (name, args)."""
     if fit in ("source", "processor"):
         return [("scale", "w=round(iw*sar):h=ih:flags=area"), ("setsar", "1")]
     if fit == "squash":
