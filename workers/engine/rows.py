@@ -41,6 +41,7 @@ from workers.engine.errors import ExplainError
 from workers.engine.run import Run
 
 CHUNK_BYTES = 64 * 2**20  # float32 scores held at once while reducing many query rows
+RETAIN_BYTES = 256 * 2**20  # q/k projection outputs held before their rows are computed
 
 _reference: ContextVar[bool] = ContextVar("wherewhen_reference_capture", default=False)
 
@@ -78,11 +79,18 @@ class AttentionRows:
 
 def _scores(q: torch.Tensor, k: torch.Tensor, tap: QKTap) -> torch.Tensor:
     s = q @ k.transpose(-2, -1)
-    return s / tap.scale if tap.divide else s * tap.scale
+    return s.div_(tap.scale) if tap.divide else s.mul_(tap.scale)
 
 
 def _query_chunk(batch: int, heads: int, keys: int) -> int:
     return max(1, CHUNK_BYTES // max(1, batch * heads * keys * 4))
+
+
+def _fuse(probs: torch.Tensor, how: str) -> torch.Tensor:
+    """Heads fused, ``(B', H, n, N)`` -> ``(B', n, N)``: mean or max."""
+    if how == "max":
+        return probs.amax(dim=1)
+    return probs.sum(dim=1).div_(probs.shape[1])
 
 
 def spatial_rows(
@@ -94,19 +102,22 @@ def spatial_rows(
     if fusion is None and has_cls:
         return _scores(q[:, :, :1], k, tap).softmax(dim=-1)[:, :, 0], None
     fused = torch.empty(batch, n, n, dtype=q.dtype, device=q.device) if fusion else None
-    total = torch.zeros(batch, heads, n, dtype=q.dtype, device=q.device)
+    total = None if has_cls else torch.zeros(batch, heads, n, dtype=q.dtype, device=q.device)
     cls_row = None
     step = _query_chunk(batch, heads, n)
+    if step >= n and not has_cls:  # one chunk: the very reduction eager attention's rows get
+        probs = _scores(q, k, tap).softmax(dim=-1)
+        return probs.mean(dim=-2), (_fuse(probs, fusion) if fusion else None)
     for start in range(0, n, step):
         probs = _scores(q[:, :, start : start + step], k, tap).softmax(dim=-1)
         if fused is not None:
-            fused[:, start : start + step] = fuse_heads(probs, fusion)
-        if has_cls:
+            fused[:, start : start + step] = _fuse(probs, fusion)
+        if total is None:
             if start == 0:
                 cls_row = probs[:, :, 0]
         else:
             total += probs.sum(dim=-2)
-    rows = cls_row if has_cls else total / n
+    rows = cls_row if total is None else total / n
     return rows, fused
 
 
@@ -116,12 +127,23 @@ def temporal_rows(
     """``q``, ``k`` ``(B*P, H, T, d)`` -> the attention each frame receives per head
     ``(B*P, H, T)`` and, with ``fusion``, the heads-fused matrices ``(B*P, T, T)``."""
     probs = _scores(q, k, tap).softmax(dim=-1)
-    return probs.mean(dim=-2), (fuse_heads(probs, fusion) if fusion else None)
+    return probs.mean(dim=-2), (_fuse(probs, fusion) if fusion else None)
+
+
+def _alike(item: tuple[int, QKTap, list[torch.Tensor]]) -> tuple:
+    _index, tap, outputs = item
+    shapes = tuple((tuple(o.shape), o.dtype) for o in outputs)
+    return (tap.heads, tap.scale, tap.divide, shapes)
 
 
 class QKRecorder:
     """Forward hooks on the q/k projections of the chosen layers that fill an
-    :class:`AttentionRows`; the model's attention itself is left as it is."""
+    :class:`AttentionRows`; the model's attention itself is left as it is.
+
+    The hooks only keep the projections' outputs; the rows are computed for several layers at
+    once (as many as fit in :data:`RETAIN_BYTES`), in a few large tensor operations rather than
+    a dozen small ones per layer: on a busy CPU every parallel operation waits for its threads,
+    and on a GPU every operation is a kernel launch."""
 
     def __init__(self, layout: AttentionLayout, layers: list[int], fusion: str | None) -> None:
         self.layout = layout
@@ -129,52 +151,82 @@ class QKRecorder:
         self.fusion = fusion
         self.rows = AttentionRows()
         self._handles: list[Any] = []
+        self._pending: dict[bool, list[tuple[int, QKTap, list[torch.Tensor]]]] = {
+            False: [],
+            True: [],
+        }
 
-    def _split(self, tap: QKTap, outputs: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        """Projection outputs -> float32 ``q``, ``k`` shaped ``(B', H, N, d)``."""
-        if len(outputs) == 1:  # packed (B', N, 3C)
-            out = outputs[0]
-            b, n, c3 = out.shape
-            qkv = out.reshape(b, n, 3, tap.heads, c3 // (3 * tap.heads)).permute(2, 0, 3, 1, 4)
-            return qkv[0].float(), qkv[1].float()
-        q, k = outputs
-        b, n, c = q.shape
-        return (
-            q.reshape(b, n, tap.heads, c // tap.heads).transpose(1, 2).float(),
-            k.reshape(b, n, tap.heads, c // tap.heads).transpose(1, 2).float(),
-        )
+    @staticmethod
+    def _split(tap: QKTap, group: list[list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The projection outputs of a group of layers -> float32 ``q``, ``k`` shaped
+        ``(layers * B', H, N, d)``, contiguous, each copied once (batched products of strided
+        views are several times slower)."""
+        qs, ks = [], []
+        for outputs in group:
+            if len(outputs) == 1:  # packed (B', N, 3C)
+                out = outputs[0]
+                b, n, c3 = out.shape
+                qkv = out.reshape(b, n, 3, tap.heads, c3 // (3 * tap.heads)).permute(2, 0, 3, 1, 4)
+                q, k = qkv[0], qkv[1]
+            else:
+                q, k = outputs
+                b, n, c = q.shape
+                q = q.reshape(b, n, tap.heads, c // tap.heads).transpose(1, 2)
+                k = k.reshape(b, n, tap.heads, c // tap.heads).transpose(1, 2)
+            qs.append(q)
+            ks.append(k)
+        if len(group) == 1:
+            return qs[0].float().contiguous(), ks[0].float().contiguous()
+        return torch.cat(qs).float(), torch.cat(ks).float()
 
-    def _compute(self, index: int, tap: QKTap, outputs: list[torch.Tensor], temporal: bool):
-        with torch.no_grad(), torch.autocast(outputs[0].device.type, enabled=False):
-            q, k = self._split(tap, [o.detach() for o in outputs])
+    def _keep(self, index: int, tap: QKTap, outputs: list[torch.Tensor], temporal: bool) -> None:
+        pending = self._pending[temporal]
+        pending.append((index, tap, [o.detach() for o in outputs]))
+        held = sum(o.numel() * o.element_size() for _i, _t, outs in pending for o in outs)
+        if held >= RETAIN_BYTES:
+            self._flush(temporal)
+
+    def _flush(self, temporal: bool) -> None:
+        pending, self._pending[temporal] = self._pending[temporal], []
+        while pending:  # layers with alike attention (and equal shapes) go in one pass
+            key = _alike(pending[0])
+            group = [item for item in pending if _alike(item) == key]
+            pending = [item for item in pending if _alike(item) != key]
+            self._compute(group, temporal)
+
+    def _compute(self, group: list[tuple[int, QKTap, list[torch.Tensor]]], temporal: bool):
+        tap = group[0][1]
+        first = group[0][2][0]
+        with torch.no_grad(), torch.autocast(first.device.type, enabled=False):
+            q, k = self._split(tap, [outputs for _index, _tap, outputs in group])
             if temporal:
                 rows, fused = temporal_rows(q, k, tap, self.fusion)
-                self.rows.temporal[index] = rows
-                if fused is not None:
-                    self.rows.temporal_fused[index] = fused
+                kept_rows, kept_fused = self.rows.temporal, self.rows.temporal_fused
             else:
                 rows, fused = spatial_rows(q, k, tap, self.layout.has_cls, self.fusion)
-                self.rows.spatial[index] = rows
-                if fused is not None:
-                    self.rows.spatial_fused[index] = fused
+                kept_rows, kept_fused = self.rows.spatial, self.rows.spatial_fused
+        for (index, _tap, _outs), part in zip(group, rows.chunk(len(group)), strict=True):
+            kept_rows[index] = part
+        if fused is not None:
+            for (index, _tap, _outs), part in zip(group, fused.chunk(len(group)), strict=True):
+                kept_fused[index] = part
 
     def _watch(self, index: int, tap: QKTap, temporal: bool) -> None:
         if len(tap.modules) == 1:
 
             def packed(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
-                self._compute(index, tap, [output], temporal)
+                self._keep(index, tap, [output], temporal)
 
             self._handles.append(tap.modules[0].register_forward_hook(packed))
             return
-        # separate query and key projections: compute once both have run (in either order)
+        # separate query and key projections: keep them once both have run (in either order)
         seen: dict[int, torch.Tensor] = {}
 
         def part(slot: int):
             def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
                 seen[slot] = output
                 if len(seen) == 2:
-                    outputs = [seen.pop(0), seen.pop(1)]
-                    self._compute(index, tap, outputs, temporal)
+                    self._keep(index, tap, [seen.pop(0), seen.pop(1)], temporal)
 
             return hook
 
@@ -188,10 +240,14 @@ class QKRecorder:
                 self._watch(index, self.layout.qk_temporal[index], temporal=True)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if exc_type is None:
+            self._flush(False)
+            self._flush(True)
+        self._pending = {False: [], True: []}
 
 
 def _reference_rows(
