@@ -334,6 +334,10 @@ def test_unknown_or_bad_parameter(timesformer):
         explain(timesformer, make_clips(1), "staa_plus", sharpen=-1)
     with pytest.raises(ExplainError, match="bf16"):
         explain(timesformer, make_clips(1), "staa", precision="bf16")
+    with pytest.raises(ExplainError, match="'fp16' needs a CUDA device"):
+        explain(timesformer, make_clips(1), "staa", precision="fp16")
+    with pytest.raises(ExplainError, match="precision must be 'fp32', 'bf16' or 'fp16'"):
+        explain(timesformer, make_clips(1), "staa", precision="int8")
 
 
 def test_class_out_of_range(timesformer):

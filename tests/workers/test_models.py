@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from workers.models.fast_attention import eager_attention
 from workers.models.loader import (
     LoadedModel,
     ModelInputError,
@@ -124,8 +125,10 @@ def test_videomae_tiny_through_the_same_path(tmp_path):
     loaded = load_model(tmp_path / "v")
     assert loaded.architecture == "videomae" and loaded.spec.grid == (2, 4, 4)
     x = frames((4, 32, 32, 3))
-    with torch.no_grad():
+    assert loaded.model.config._attn_implementation == "sdpa"  # the fused kernel
+    with torch.no_grad(), eager_attention(loaded.model):  # probabilities need eager attention
         out = loaded.model(pixel_values=loaded.preprocess(x), output_attentions=True)
+    assert loaded.model.config._attn_implementation == "sdpa"
     assert out.logits.shape == (1, 2)
     assert torch.allclose(torch.from_numpy(built.predict(x)), torch.softmax(out.logits, -1))
     assert len(out.attentions) == 2 and out.attentions[0].shape == (1, 2, 32, 32)

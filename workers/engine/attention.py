@@ -20,12 +20,19 @@ Token orders (checked against the HF sources): TimeSformer stores patch tokens p
 batch is ``b * P + p``. VideoMAE tokens are frame-major, ``index = t * P + p``. Here everything is
 returned as ``(B, T', P)`` with ``p = i * w + j`` row-major on the token grid.
 
-:func:`capture` runs a method's batch through the model once with the hooks in place.
+Two ways to read the attention:
+
+* :mod:`workers.engine.rows` (what STAA, STAA+ and rollout use): hooks on the projections that
+  make the queries and keys (:class:`QKTap`) compute the few rows a method reads, while the
+  model itself runs its fused attention kernel;
+* :class:`AttentionRecorder` / :func:`capture` (gradient-weighted attention, and the reference
+  the rows are tested against): the model is switched to eager attention for the pass and hooks
+  keep the probability tensors themselves.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +42,21 @@ from torch import nn
 
 from workers.engine.errors import ExplainError
 from workers.engine.run import Run
+from workers.models.fast_attention import eager_attention
+
+
+@dataclass
+class QKTap:
+    """Where one attention module's queries and keys come from.
+
+    ``modules`` is ``(qkv,)`` for a packed projection whose output is ``(B', N, 3 * C)``
+    (TimeSformer, wherewhen_av) or ``(query, key)`` for separate ones (VideoMAE). Scores are
+    ``q k^T * scale``, or ``q k^T / scale`` when ``divide``, as the model computes them."""
+
+    modules: tuple[nn.Module, ...]
+    heads: int
+    scale: float
+    divide: bool = False
 
 
 @dataclass
@@ -48,7 +70,9 @@ class AttentionLayout:
     spatial: list[nn.Module]  # one per layer; output is (or contains) attention probs
     temporal: list[nn.Module]  # one per layer for divided models, else empty
     output_index: int | None  # None: the module output is the tensor; else index in a tuple
-    needs_eager: bool
+    model: nn.Module
+    qk_spatial: list[QKTap]  # one per layer: the spatial (or joint) attention's q/k
+    qk_temporal: list[QKTap]  # one per layer for divided models, else empty
     audio_tokens: int = 0  # audio-visual models: audio tokens after the visual ones
 
     @property
@@ -67,15 +91,28 @@ def attention_layout(loaded: Any) -> AttentionLayout:
         attention_type = getattr(config, "attention_type", "divided_space_time")
         try:
             spatial = [layer.attention.attention.attn_drop for layer in layers]
+            qk_spatial = [_packed_tap(layer.attention.attention) for layer in layers]
         except AttributeError as exc:  # pragma: no cover - a very different TimeSformer
             raise ExplainError(f"cannot find the attention modules of {cls_name}: {exc}") from exc
         if attention_type == "divided_space_time":
             temporal = [layer.temporal_attention.attention.attn_drop for layer in layers]
+            qk_temporal = [_packed_tap(layer.temporal_attention.attention) for layer in layers]
             return AttentionLayout(
-                "divided", True, "patch_major", grid, spatial, temporal, None, False
+                "divided",
+                True,
+                "patch_major",
+                grid,
+                spatial,
+                temporal,
+                None,
+                model,
+                qk_spatial=qk_spatial,
+                qk_temporal=qk_temporal,
             )
         if attention_type == "joint_space_time":
-            return AttentionLayout("joint", True, "patch_major", grid, spatial, [], None, False)
+            return AttentionLayout(
+                "joint", True, "patch_major", grid, spatial, [], None, model, qk_spatial, []
+            )
         raise ExplainError(
             f"TimeSformer with attention_type={attention_type!r} has no space-time attention to "
             "attribute; attention methods need 'divided_space_time' or 'joint_space_time'"
@@ -83,41 +120,40 @@ def attention_layout(loaded: Any) -> AttentionLayout:
     if getattr(getattr(model, "config", None), "model_type", None) == "wherewhen_av":
         layers = list(model.encoder.layers)
         spatial = [layer.attention.attn_drop for layer in layers]
+        taps = [
+            QKTap((m.qkv,), m.heads, math.sqrt(m.head_dim), divide=True)
+            for m in (layer.attention for layer in layers)
+        ]
         audio = int(model.audio_tokens)
-        return AttentionLayout("joint", True, "frame_major", grid, spatial, [], None, False, audio)
+        return AttentionLayout(
+            "joint", True, "frame_major", grid, spatial, [], None, model, taps, [], audio
+        )
     if hasattr(model, "videomae"):
         layers = list(model.videomae.encoder.layer)
         spatial = [layer.attention.attention for layer in layers]
+        taps = [
+            QKTap((m.query, m.key), m.num_attention_heads, float(m.scaling))
+            for m in (layer.attention.attention for layer in layers)
+        ]
         has_cls = False  # VideoMAE pools (mean or first token), it has no class token
-        return AttentionLayout("joint", has_cls, "frame_major", grid, spatial, [], 1, True)
+        return AttentionLayout(
+            "joint", has_cls, "frame_major", grid, spatial, [], 1, model, taps, []
+        )
     raise ExplainError(
         f"method needs a transformer with attention (TimeSformer or VideoMAE); model class "
         f"{cls_name} has no attention layers the engine can read"
     )
 
 
-@contextmanager
-def eager_attention(model: nn.Module, needed: bool):
-    """Attention probabilities only exist with the eager implementation: switch to it for the
-    duration of the block and switch back afterwards."""
-    if not needed:
-        yield
-        return
-    config = model.config
-    previous = getattr(config, "_attn_implementation", None)
-    if previous == "eager":
-        yield
-        return
-    model.set_attn_implementation("eager")
-    try:
-        yield
-    finally:
-        if previous is not None:
-            model.set_attn_implementation(previous)
+def _packed_tap(module: nn.Module) -> QKTap:
+    """The tap of a TimeSformer self-attention module (packed ``qkv``, scores times ``scale``)."""
+    return QKTap((module.qkv,), int(module.num_heads), float(module.scale))
 
 
 class AttentionRecorder:
     """Forward hooks that keep, per layer, either the full probabilities or just the rows needed.
+
+    While it is active the model runs eager attention (the probabilities only exist there).
 
     ``keep="rows"`` stores, for the spatial/joint attention, the class-token row (or the mean of
     all query rows when there is no class token) as ``(batch, heads, keys)``, and for temporal
@@ -140,6 +176,7 @@ class AttentionRecorder:
         self.spatial: dict[int, torch.Tensor] = {}
         self.temporal: dict[int, torch.Tensor] = {}
         self._handles: list[Any] = []
+        self._eager: Any = None
 
     def _probs(self, output: Any) -> torch.Tensor:
         if self.layout.output_index is None:
@@ -178,6 +215,8 @@ class AttentionRecorder:
         return hook
 
     def __enter__(self) -> AttentionRecorder:
+        self._eager = eager_attention(self.layout.model)
+        self._eager.__enter__()
         for index in self.layers:
             module = self.layout.spatial[index]
             self._handles.append(module.register_forward_hook(self._spatial_hook(index)))
@@ -190,6 +229,9 @@ class AttentionRecorder:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if self._eager is not None:
+            self._eager.__exit__(*exc)
+            self._eager = None
 
 
 def layer_indices(layers: Any, num_layers: int) -> list[int]:
@@ -211,13 +253,14 @@ def layer_indices(layers: Any, num_layers: int) -> list[int]:
 def capture(
     run: Run, layers: list[int] | None, keep: str, grad: bool = False
 ) -> tuple[AttentionLayout, AttentionRecorder, torch.Tensor]:
-    """One forward pass of the batch with attention hooks; returns layout, recorder, logits."""
+    """One forward pass of the batch, eager attention, hooks keeping the probabilities;
+    returns layout, recorder, logits."""
     layout = attention_layout(run.loaded)
     recorder = AttentionRecorder(layout, layers=layers, keep=keep, retain_grad=grad)
     x = run.inputs
     if grad:
         x = x.detach().clone().requires_grad_(True)
-    with eager_attention(run.model, layout.needs_eager), recorder:
+    with recorder:
         logits = run.forward(x, grad=grad)
     if not recorder.spatial:
         raise ExplainError("no attention was captured from the model's forward pass")

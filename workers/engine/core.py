@@ -43,8 +43,23 @@ if TYPE_CHECKING:  # pragma: no cover
 # Parameters every method accepts, in addition to its own.
 COMMON_DEFAULTS: dict[str, Any] = {
     "topk": 5,
-    "precision": "fp32",  # "fp32" | "bf16" (bf16 autocast, CUDA only)
+    "precision": "fp32",  # "fp32" | "bf16" | "fp16" (autocast, CUDA only)
 }
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def _check_precision(precision: str, device: torch.device) -> None:
+    """Autocast precisions need a CUDA device that has them."""
+    if precision == "fp32":
+        return
+    if device.type != "cuda":
+        raise ExplainError(
+            f"precision={precision!r} needs a CUDA device; this model is on {device}"
+        )
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise ExplainError("precision='bf16' is not supported by this GPU; use 'fp16'")
 
 
 def available_methods() -> list[str]:
@@ -81,8 +96,10 @@ def _resolve_params(info: MethodInfo, params: dict[str, Any]) -> dict[str, Any]:
             raise ExplainError(
                 f"{info.name}: {key}={value!r} is not one of {', '.join(map(repr, allowed))}"
             )
-    if resolved["precision"] not in ("fp32", "bf16"):
-        raise ExplainError(f"precision must be 'fp32' or 'bf16', got {resolved['precision']!r}")
+    if resolved["precision"] not in PRECISIONS:
+        raise ExplainError(
+            f"precision must be 'fp32', 'bf16' or 'fp16', got {resolved['precision']!r}"
+        )
     topk = resolved["topk"]
     if not isinstance(topk, int | np.integer) or isinstance(topk, bool) or topk < 1:
         raise ExplainError(f"topk must be a positive integer, got {topk!r}")
@@ -272,8 +289,7 @@ def explain(
     clip_list = validate_clips(model, clips)
     targets = _resolve_target(model, target, len(clip_list))
     device = torch.device(getattr(model, "device", "cpu"))
-    if resolved["precision"] == "bf16" and device.type != "cuda":
-        raise ExplainError("precision='bf16' needs a CUDA device; this model is on " + str(device))
+    _check_precision(resolved["precision"], device)
     audio_visual = model.spec.audio is not None
     if audio_visual and not info.audio_visual:
         usable = sorted(name for name, m in METHODS.items() if m.audio_visual)

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
 
 @dataclass
 class Run:
@@ -47,9 +49,11 @@ class Run:
         return self.inputs.device
 
     def autocast(self):
-        if self.params.get("precision") == "bf16":
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return nullcontext()
+        """bf16 or fp16 autocast on CUDA for ``precision="bf16"``/``"fp16"``; else nothing."""
+        dtype = AUTOCAST_DTYPES.get(self.params.get("precision", "fp32"))
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type="cuda", dtype=dtype)
 
     def forward(
         self, x: torch.Tensor, *, grad: bool = False, audio: torch.Tensor | None = None

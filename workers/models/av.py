@@ -14,10 +14,13 @@ a clip from its frames and its sound together:
   ``[class, visual..., audio...]`` (so the class token can attend to any picture cell and any
   moment of sound in the same softmax) followed by an MLP.
 
-The attention probabilities of each layer are the output of the layer's ``attn_drop`` module
-(dropout is the identity in eval mode), where the engine's hooks read them: STAA reads *where*
-and *when it is seen* from the class token's attention to visual tokens and *when it is heard*
-from its attention to audio tokens, all from one forward pass.
+Attention runs through PyTorch's fused kernel (``scaled_dot_product_attention``); the engine
+computes the class token's attention from the queries and keys it hooks on ``qkv``. With
+``eager`` set (:func:`workers.models.fast_attention.eager_attention`) each layer multiplies out
+its probabilities, the output of its ``attn_drop`` module (dropout is the identity in eval
+mode), where hooks that need the whole tensors read them. STAA reads *where* and *when it is
+seen* from the class token's attention to visual tokens and *when it is heard* from its
+attention to audio tokens, all from one forward pass.
 
 The mel filters and the window are computed from the config, not stored, so the safetensors file
 holds only learned weights.
@@ -108,7 +111,8 @@ class LogMel(nn.Module):
 
 
 class AVAttention(nn.Module):
-    """Multi-head self-attention that exposes its probabilities through ``attn_drop``."""
+    """Multi-head self-attention: the fused kernel, or (``eager``) the probabilities multiplied
+    out and exposed through ``attn_drop``."""
 
     def __init__(self, config: AVTransformerConfig) -> None:
         super().__init__()
@@ -122,10 +126,15 @@ class AVAttention(nn.Module):
         self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
         self.attn_drop = nn.Dropout(config.attention_probs_dropout_prob)
         self.proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.eager = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        if not self.eager:
+            dropout = self.attn_drop.p if self.training else 0.0
+            out = nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+            return self.proj(out.transpose(1, 2).reshape(b, n, d))
         scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
         probs = self.attn_drop(scores.softmax(dim=-1))  # (B, heads, N, N): hooks read this
         return self.proj((probs @ v).transpose(1, 2).reshape(b, n, d))

@@ -32,6 +32,7 @@ from workers.models.checkpoint_info import (
     check_labels,
     read_checkpoint_info,
 )
+from workers.models.fast_attention import use_fast_attention
 from workers.models.spec import InputSpec
 
 BUNDLED_MODEL_NAME = "tiny-timesformer"
@@ -47,8 +48,8 @@ class LoadedModel:
     """A video classifier ready for inference and attribution.
 
     ``model`` is an HF ``TimesformerForVideoClassification`` or
-    ``VideoMAEForVideoClassification`` in eval mode on ``device``. VideoMAE models are set to
-    eager attention so ``output_attentions=True`` works.
+    ``VideoMAEForVideoClassification`` (or the audio-visual model) in eval mode on ``device``,
+    on the fused attention kernel (:func:`workers.models.fast_attention.use_fast_attention`).
     """
 
     model: torch.nn.Module
@@ -219,7 +220,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     _check_weight_shapes(directory, cls)
     kwargs: dict = {"local_files_only": True, "output_loading_info": True, "dtype": torch.float32}
     if architecture == "videomae":
-        kwargs["attn_implementation"] = "eager"
+        kwargs["attn_implementation"] = "sdpa"
     from transformers.utils import logging as hf_logging
 
     verbosity = hf_logging.get_verbosity()
@@ -242,6 +243,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         )
     model.config.id2label = dict(enumerate(labels))
     model.config.label2id = {name: i for i, name in enumerate(labels)}
+    use_fast_attention(model)
     try:
         model.to(dev).eval()
     except (RuntimeError, AssertionError) as exc:
@@ -298,11 +300,12 @@ def build_model(
 
             config = VideoMAEConfig(
                 **{**common, "tubelet_size": spec.tubelet_size, **config_overrides},
-                attn_implementation="eager",
+                attn_implementation="sdpa",
             )
         model = cls(config)
     except (TypeError, ValueError) as exc:
         raise ModelLoadError(f"build_model: bad {architecture} config: {exc}") from exc
+    use_fast_attention(model)
     model.eval()
     return LoadedModel(model, architecture, spec, labels, None, torch.device("cpu"))
 

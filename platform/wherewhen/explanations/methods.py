@@ -15,7 +15,7 @@ from typing import Any
 
 # Every method also accepts these (workers.engine.core.COMMON_DEFAULTS).
 COMMON_DEFAULTS: dict[str, Any] = {"topk": 5, "precision": "fp32"}
-COMMON_CHOICES: dict[str, tuple] = {"precision": ("fp32", "bf16")}
+COMMON_CHOICES: dict[str, tuple] = {"precision": ("fp32", "bf16", "fp16")}
 
 # Upper bounds on sample counts, so one request cannot occupy a worker for hours.
 MAX_SAMPLES = 20_000

@@ -29,7 +29,6 @@ from workers.engine.attention import (
     AttentionLayout,
     attention_layout,
     audio_rows,
-    capture,
     fuse_heads,
     layer_indices,
     rollout_divided,
@@ -38,11 +37,12 @@ from workers.engine.attention import (
 )
 from workers.engine.errors import ExplainError
 from workers.engine.registry import MethodOutput, register
+from workers.engine.rows import AttentionRows, capture_rows
 from workers.engine.run import Run
 
 
 def attention_parts(run: Run, layers: Any, rollout_heads: str = "mean") -> dict[str, Any]:
-    """Capture attention in one forward pass and reduce it to per-layer, per-head parts.
+    """Capture attention rows in one forward pass and arrange them per layer and head.
 
     Returns ``spatial`` (Lsel, B, H, T, P): the class token's attention (or the mean query
     row) on the token grid; ``temporal_recv`` (Lsel, B, H, P, T): the temporal attention each
@@ -52,59 +52,43 @@ def attention_parts(run: Run, layers: Any, rollout_heads: str = "mean") -> dict[
     layout = attention_layout(run.loaded)
     n = layout.num_layers
     idx = layer_indices(layers, n)
-    keep = "full" if layers == "rollout" else "rows"
-    layout, rec, logits = capture(run, idx, keep)
+    fusion = rollout_heads if layers == "rollout" else None
+    layout, rec, logits = capture_rows(run, idx, fusion)
     run.note_logits(logits)
     b = run.batch
     t, h, w = layout.grid
     p = h * w
     out: dict[str, Any] = {"layout": layout, "layers": idx}
     spatial_layers, temporal_layers, audio_layers = [], [], []
-    full_spatial, full_temporal = [], []
     for i in idx:
-        a = rec.spatial[i].float()
-        if keep == "full":
-            full_spatial.append(a)
-            rows = a[:, :, 0, :] if layout.has_cls else a.mean(dim=-2)
-        else:
-            rows = a
+        rows = rec.spatial[i]
         spatial_layers.append(rows_to_grid(rows, layout, b))  # (B, H, T, P)
         if layout.audio_tokens:
             audio_layers.append(audio_rows(rows, layout))  # (B, H, A)
         if layout.kind == "divided":
-            tr = rec.temporal[i].float()
-            if keep == "full":
-                full_temporal.append(tr)
-                tr = tr.mean(dim=-2)
+            tr = rec.temporal[i]
             heads = tr.shape[1]
             temporal_layers.append(tr.reshape(b, p, heads, t).permute(0, 2, 1, 3))  # (B,H,P,T)
     out["spatial"] = torch.stack(spatial_layers)  # (L, B, H, T, P)
     out["temporal_recv"] = torch.stack(temporal_layers) if temporal_layers else None
     out["audio"] = torch.stack(audio_layers) if audio_layers else None  # (L, B, H, A)
     if layers == "rollout":
-        out["rollout"], out["rollout_audio"] = _rollout_from_full(
-            layout, full_spatial, full_temporal, b, rollout_heads
-        )
+        out["rollout"], out["rollout_audio"] = _rollout_from_fused(layout, rec, idx, b)
     return out
 
 
-def _rollout_from_full(
-    layout: AttentionLayout,
-    full_spatial: list[torch.Tensor],
-    full_temporal: list[torch.Tensor],
-    batch: int,
-    head_fusion: str,
+def _rollout_from_fused(
+    layout: AttentionLayout, rec: AttentionRows, idx: list[int], batch: int
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Rollout ``(B, T, P)`` from full per-layer attention tensors, and for audio-visual models
-    the rollout's audio part ``(B, A)`` (else None)."""
+    """Rollout ``(B, T, P)`` from the heads-fused attention matrices of layers ``idx``, and for
+    audio-visual models the rollout's audio part ``(B, A)`` (else None)."""
     t, h, w = layout.grid
     p = h * w
     if layout.kind == "divided":
-        sp = [fuse_heads(a, head_fusion).reshape(batch, t, p + 1, p + 1) for a in full_spatial]
-        tp = [fuse_heads(a, head_fusion).reshape(batch, p, t, t) for a in full_temporal]
+        sp = [rec.spatial_fused[i].reshape(batch, t, p + 1, p + 1) for i in idx]
+        tp = [rec.temporal_fused[i].reshape(batch, p, t, t) for i in idx]
         return rollout_divided(sp, tp, layout.grid), None
-    joint = [fuse_heads(a, head_fusion) for a in full_spatial]
-    r = rollout_joint(joint, layout.has_cls)
+    r = rollout_joint([rec.spatial_fused[i] for i in idx], layout.has_cls)
     audio = r[:, t * p :] if layout.audio_tokens else None
     r = r[:, : t * p]
     if layout.token_order == "patch_major":
@@ -367,16 +351,10 @@ def staa_plus(run: Run) -> MethodOutput:
 )
 def rollout(run: Run) -> MethodOutput:
     layout = attention_layout(run.loaded)
-    layout, rec, logits = capture(run, None, "full")
+    idx = list(range(layout.num_layers))
+    layout, rec, logits = capture_rows(run, idx, run.params["head_fusion"])
     run.note_logits(logits)
-    idx = sorted(rec.spatial)
-    r, audio = _rollout_from_full(
-        layout,
-        [rec.spatial[i].float() for i in idx],
-        [rec.temporal[i].float() for i in idx] if layout.kind == "divided" else [],
-        run.batch,
-        run.params["head_fusion"],
-    )
+    r, audio = _rollout_from_fused(layout, rec, idx, run.batch)
     temporal = r.clamp_min(0).sum(dim=-1)
     audio = normalize_last(audio) if audio is not None else None
     return to_output(run, r, normalize_last(temporal), audio)
