@@ -15,7 +15,7 @@ from wherewhen.accounts.models import Role, User
 from wherewhen.annotations import labels as label_rules
 from wherewhen.annotations import services
 from wherewhen.annotations.geometry import MAX_LABEL_LENGTH
-from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.annotations.models import Assignment, Project, Task, TrackingJob
 from wherewhen.core import limits
 from wherewhen.videos.models import Dataset, Video
 
@@ -36,6 +36,13 @@ class AnnotationKeyframeSerializer(serializers.Serializer):
         help_text=(
             "CVAT attributes of the box, name -> text value (interpolated frames copy them "
             "from the keyframe before); left out when the box has none"
+        ),
+    )
+    tracked = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "A box the tracker proposed and the annotator kept (not one they drew); left out "
+            "when false"
         ),
     )
 
@@ -595,3 +602,54 @@ class ClassMapSerializer(serializers.Serializer):
     model = serializers.IntegerField()
     labels = serializers.ListField(child=serializers.CharField())
     classes = ClassChoiceSerializer(many=True)
+
+
+# --- assisted tracking -----------------------------------------------------------------------
+
+
+class TrackRequestSerializer(serializers.Serializer):
+    assignment = serializers.IntegerField(help_text="The assignment (held by the annotator)")
+    frame = serializers.IntegerField(min_value=0, help_text="Frame the box is on")
+    box = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4, help_text="[x0, y0, x1, y1]"
+    )
+    direction = serializers.ChoiceField(choices=["forward", "backward"], default="forward")
+    count = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="Frames to track (default: to the video's end or start)",
+    )
+    method = serializers.ChoiceField(choices=["csrt", "kcf", "mil"], default="csrt")
+
+
+class TrackedBoxSerializer(serializers.Serializer):
+    frame = serializers.IntegerField()
+    x0 = serializers.FloatField()
+    y0 = serializers.FloatField()
+    x1 = serializers.FloatField()
+    y1 = serializers.FloatField()
+
+
+class TrackingJobSerializer(serializers.ModelSerializer):
+    boxes = TrackedBoxSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TrackingJob
+        fields = [
+            "id",
+            "assignment",
+            "direction",
+            "method",
+            "start_frame",
+            "end_frame",
+            "status",
+            "progress",
+            "boxes",
+            "lost_at",
+            "error",
+            "in_process",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

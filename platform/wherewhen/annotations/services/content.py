@@ -83,6 +83,7 @@ def write_annotation(assignment: Assignment, cleaned: dict) -> None:
                 outside=kf["outside"],
                 occluded=kf["occluded"],
                 attributes=kf.get("attributes") or {},
+                tracked=bool(kf.get("tracked")),
             )
             for kf in track["keyframes"]
         )
@@ -118,6 +119,8 @@ def _keyframe_dict(kf: Keyframe) -> dict:
     if kf.attributes:
         # As clean_annotation gives it: only when the box has some, names in order.
         out["attributes"] = {name: kf.attributes[name] for name in sorted(kf.attributes)}
+    if kf.tracked:
+        out["tracked"] = True
     return out
 
 
