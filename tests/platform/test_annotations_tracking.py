@@ -5,19 +5,14 @@ writes nothing."""
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
-from tests.annotation_support import make_project, user
+from tests.annotation_support import make_project, synthetic_video, user
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Keyframe, TrackingJob
-from wherewhen.videos.models import Video
-from workers.synthetic import scene_for, write_mp4
+from workers.synthetic import scene_for
 
 pytestmark = pytest.mark.django_db
 
@@ -36,30 +31,6 @@ def iou(a, b) -> float:
 @pytest.fixture
 def scene():
     return scene_for(SEED, INDEX)
-
-
-def synthetic_video(owner, scene) -> Video:
-    cfg = scene.config
-    digest = uuid.uuid4().hex * 2
-    name = f"videos/{owner.pk}/{digest}/playback.mp4"
-    write_mp4(Path(settings.MEDIA_ROOT) / name, scene.render_frames(), fps=cfg.fps)
-    return Video.objects.create(
-        owner=owner,
-        title="synthetic",
-        original_name="synthetic.mp4",
-        label="jump",
-        content_hash=digest,
-        size_bytes=1000,
-        original=f"videos/{owner.pk}/{digest}/original.mp4",
-        playback=name,
-        status=Video.Status.READY,
-        duration=cfg.num_frames / cfg.fps,
-        fps=float(cfg.fps),
-        frame_count=cfg.num_frames,
-        width=cfg.width,
-        height=cfg.height,
-        frame_timestamps=[i / cfg.fps for i in range(cfg.num_frames)],
-    )
 
 
 @pytest.fixture

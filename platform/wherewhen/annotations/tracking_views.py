@@ -3,7 +3,7 @@ annotator holds, read its progress and proposals, cancel it."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from wherewhen.core.schema import INVALID
 
 DetailSerializer = inline_serializer("TrackingDetail", {"detail": serializers.CharField()})
 ERRORS = {400: INVALID, 403: DetailSerializer, 404: DetailSerializer}
+RUN_ID = [OpenApiParameter("id", int, OpenApiParameter.PATH, description="The tracking run")]
 
 
 class TrackingJobViewSet(viewsets.ViewSet):
@@ -54,12 +55,17 @@ class TrackingJobViewSet(viewsets.ViewSet):
         code = status.HTTP_200_OK if job.in_process else status.HTTP_202_ACCEPTED
         return Response(s.TrackingJobSerializer(job).data, status=code)
 
-    @extend_schema(responses={200: s.TrackingJobSerializer, **ERRORS}, summary="A tracking run")
+    @extend_schema(
+        parameters=RUN_ID,
+        responses={200: s.TrackingJobSerializer, **ERRORS},
+        summary="A tracking run",
+    )
     def retrieve(self, request: Request, pk=None) -> Response:
         job = services.tracking_job(_job_pk(pk), request.user)
         return Response(s.TrackingJobSerializer(job).data)
 
     @extend_schema(
+        parameters=RUN_ID,
         request=None,
         responses={200: s.TrackingJobSerializer, **ERRORS},
         summary="Cancel a tracking run (the boxes found so far are kept)",

@@ -2,7 +2,7 @@
  * The annotator's workspace for one assignment: boxes on keyframes ("where"),
  * segments for the event and its sound ("when"), autosaved, then submitted.
  */
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, errorMessage } from "../../api/errors";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
@@ -32,6 +32,8 @@ import { fromApi, newTrackId, toApi, type AnnotationDoc, type Box, type SegmentK
 import { addSegment, removeSegment } from "./segments";
 import { Stage, TRACK_COLORS } from "./Stage";
 import { Timeline } from "./Timeline";
+import { discardTracked, framesToSegmentEnd, mergeTracked, trackedRun, type Direction } from "./tracking";
+import { useTracking, type TrackingOutcome } from "./useTracking";
 import { useAutosave, type SaveStatus } from "./useAutosave";
 import { usePlayer } from "./usePlayer";
 
@@ -91,6 +93,9 @@ function Failed({ message }: { message: string }) {
   );
 }
 
+const ownKeyframes = (track: Track) => track.keyframes.filter((k) => !k.tracked).length;
+const trackedCount = (track: Track) => track.keyframes.length - ownKeyframes(track);
+
 const SAVE_TEXT: Record<SaveStatus, string> = {
   saved: "All changes saved",
   pending: "Unsaved changes…",
@@ -122,6 +127,10 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   const [helpOpen, setHelpOpen] = useState(false);
   const [submitting, setSubmitting] = useState(false);
   const [submitError, setSubmitError] = useState<string | null>(null);
+  const [trackSpan, setTrackSpan] = useState("segment");
+  const [proposal, setProposal] = useState<{ trackId: string; frames: number[] } | null>(null);
+  const docRef = useRef(doc);
+  docRef.current = doc;
   const autosave = useAutosave(assignment.id, assignment.version, doc, editable, assignment.lease_expires_at ?? null);
 
   const colors = useMemo(() => {
@@ -148,6 +157,50 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
     setNotice(text);
   }
 
+  function takeProposals(outcome: TrackingOutcome) {
+    const track = docRef.current.tracks.find((t) => t.id === outcome.trackId);
+    if (outcome.status === "failed") return say(`Tracking failed: ${outcome.error}`);
+    if (!track) return;
+    const merged = mergeTracked(track, outcome.boxes, outcome.start, outcome.direction);
+    if (merged.frames.length) {
+      edit((d) => ({ ...d, tracks: d.tracks.map((t) => (t.id === track.id ? merged.track : t)) }));
+    }
+    setProposal(merged.frames.length ? { trackId: track.id, frames: merged.frames } : null);
+    const lost = outcome.lostAt !== null ? ` The tracker lost the object on frame ${outcome.lostAt + 1}.` : "";
+    const stopped = outcome.status === "cancelled" ? " Tracking was cancelled." : "";
+    say(
+      merged.frames.length
+        ? `Tracked ${merged.frames.length} frame${merged.frames.length === 1 ? "" : "s"}.${lost}${stopped} Accept, correct a box (it becomes a keyframe and tracking runs again from it) or discard.`
+        : `The tracker found nothing to add.${lost}${stopped}`,
+    );
+  }
+
+  const tracker = useTracking(assignment.id, takeProposals);
+
+  function trackFrom(direction: Direction) {
+    if (!selected) return say("Select a box first (click it).");
+    const shape = shapeAt(selected, frame, nFrames);
+    if (!shape || shape.outside) return say("The selected box is not on this frame.");
+    const toEnd = framesToSegmentEnd(selected, frame, direction, nFrames);
+    const count = trackSpan === "segment" ? toEnd : Math.min(Number(trackSpan), direction === "forward" ? nFrames - 1 - frame : frame);
+    if (count < 1) return say(direction === "forward" ? "Nothing to track after this frame." : "Nothing to track before this frame.");
+    say(`Tracking ${direction} over ${count} frame${count === 1 ? "" : "s"}…`);
+    void tracker.run(selected.id, frame, shape.box, direction, count);
+  }
+
+  function acceptProposal() {
+    setProposal(null);
+    say("Tracked boxes kept.");
+  }
+
+  function discardProposal() {
+    if (!proposal) return;
+    const { trackId, frames } = proposal;
+    editTrack(trackId, (t) => discardTracked(t, frames));
+    setProposal(null);
+    say("Tracked boxes discarded.");
+  }
+
   function handleDraw(box: Box) {
     const track: Track = {
       id: newTrackId(),
@@ -160,7 +213,27 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   }
 
   function handleChange(trackId: string, box: Box) {
-    editTrack(trackId, (t) => setKeyframe(t, frame, box, nFrames));
+    const track = doc.tracks.find((t) => t.id === trackId);
+    const shape = track ? shapeAt(track, frame, nFrames) : null;
+    if (!track || !shape?.tracked || tracker.running) {
+      editTrack(trackId, (t) => setKeyframe(t, frame, box, nFrames));
+      return;
+    }
+    // A corrected tracked box becomes a keyframe and the tracked run after it is tracked again.
+    let direction: Direction = "forward";
+    let run = trackedRun(track, frame, "forward");
+    if (!run.length) {
+      direction = "backward";
+      run = trackedRun(track, frame, "backward");
+    }
+    editTrack(trackId, (t) => discardTracked(setKeyframe(t, frame, box, nFrames), run));
+    setProposal(null);
+    if (run.length) {
+      say(`Corrected on frame ${frame + 1}; tracking again from here…`);
+      void tracker.run(trackId, frame, box, direction, run.length);
+    } else {
+      say(`Corrected on frame ${frame + 1}: it is a keyframe now.`);
+    }
   }
 
   function mark(kind: SegmentKind, edge: "in" | "out") {
@@ -445,8 +518,10 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                   ? "selected box: not on this frame"
                   : selectedShape.outside
                     ? "selected box: leaves here"
-                    : selectedShape.keyframe
-                      ? "selected box: keyframe"
+                    : selectedShape.tracked
+                      ? "selected box: tracked"
+                      : selectedShape.keyframe
+                        ? "selected box: keyframe"
                       : "selected box: interpolated"}
               </span>
             )}
@@ -455,12 +530,40 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
             timestamps={timestamps}
             duration={duration}
             frame={frame}
-            keyframes={selected ? selected.keyframes.map((k) => k.frame) : []}
+            keyframes={selected ? selected.keyframes.filter((k) => !k.tracked).map((k) => k.frame) : []}
             segments={doc.segments}
             pending={pending}
             primaryLabel={assignment.label}
             onSeek={goTo}
           />
+          {tracker.running && (
+            <div className="tracking-bar" role="status" data-testid="tracking-progress">
+              <span className="spinner" aria-hidden="true" />
+              <span className="small">
+                Tracking {tracker.running.direction} from frame {tracker.running.start + 1} over {tracker.running.count} frames
+              </span>
+              <progress className="tracking-bar__meter" max={1} value={tracker.running.progress} aria-label="Tracking progress" />
+              <button type="button" className="button button--ghost button--small" onClick={() => void tracker.cancel()} data-testid="tracking-cancel">
+                Cancel
+              </button>
+            </div>
+          )}
+          {proposal && !tracker.running && editable && (
+            <div className="tracking-bar tracking-bar--proposal" data-testid="tracking-proposal" data-frames={proposal.frames.join(",")}>
+              <span className="small">
+                <strong>{proposal.frames.length}</strong> tracked box{proposal.frames.length === 1 ? "" : "es"}, frames {proposal.frames[0]! + 1}–
+                {proposal.frames[proposal.frames.length - 1]! + 1}
+              </span>
+              <span className="tracking-bar__actions">
+                <button type="button" className="button button--primary button--small" onClick={acceptProposal} data-testid="tracking-accept">
+                  Accept
+                </button>
+                <button type="button" className="button button--ghost button--small" onClick={discardProposal} data-testid="tracking-discard">
+                  Discard
+                </button>
+              </span>
+            </div>
+          )}
           <p className="ws-notice small" role="status" aria-live="polite" data-testid="workspace-notice">
             {notice ?? "Drag on the video to draw a box. ← → step frames (Shift: 10), I / O mark when the event starts and ends, ? shows all keys."}
           </p>
@@ -504,7 +607,8 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                           {track.label}
                           <span className="muted small">
                             {" "}
-                            · {track.keyframes.length} keyframe{track.keyframes.length === 1 ? "" : "s"} · from frame {first + 1}
+                            · {ownKeyframes(track)} keyframe{ownKeyframes(track) === 1 ? "" : "s"}
+                            {trackedCount(track) ? ` · ${trackedCount(track)} tracked` : ""} · from frame {first + 1}
                             {shape?.keyframe ? " · keyframe here" : ""}
                           </span>
                         </span>
@@ -540,6 +644,38 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                           <button type="button" className="button button--danger button--small" onClick={() => perform("deleteTrack")}>
                             Delete
                           </button>
+                          <div className="track-item__track" role="group" aria-label="Track the box">
+                            <button
+                              type="button"
+                              className="button button--ghost button--small"
+                              onClick={() => trackFrom("backward")}
+                              disabled={Boolean(tracker.running)}
+                              data-testid="track-backward"
+                            >
+                              ◀ Track
+                            </button>
+                            <select
+                              className="select select--compact"
+                              value={trackSpan}
+                              aria-label="How far to track"
+                              onChange={(e) => setTrackSpan(e.target.value)}
+                              data-testid="track-span"
+                            >
+                              <option value="segment">to the next keyframe</option>
+                              <option value="10">10 frames</option>
+                              <option value="30">30 frames</option>
+                              <option value="100">100 frames</option>
+                            </select>
+                            <button
+                              type="button"
+                              className="button button--ghost button--small"
+                              onClick={() => trackFrom("forward")}
+                              disabled={Boolean(tracker.running)}
+                              data-testid="track-forward"
+                            >
+                              Track ▶
+                            </button>
+                          </div>
                         </div>
                       )}
                     </li>

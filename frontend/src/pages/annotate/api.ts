@@ -172,3 +172,21 @@ export async function importCvat(projectId: number, file: File, video: number, t
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
 }
+
+// --- assisted tracking ------------------------------------------------------------------
+
+export type TrackingRun = Ok<paths["/api/v1/annotation/tracking/{id}/"]["get"]>;
+export type TrackRequest = Body<paths["/api/v1/annotation/tracking/"]["post"]>;
+
+/** Start a tracking run: short ones come back done, long ones queued (poll `fetchTracking`). */
+export function startTracking(body: TrackRequest): Promise<TrackingRun> {
+  return unwrap(api.POST("/api/v1/annotation/tracking/", { body })) as Promise<TrackingRun>;
+}
+
+export function fetchTracking(id: number) {
+  return unwrap(api.GET("/api/v1/annotation/tracking/{id}/", byId(id)));
+}
+
+export function cancelTracking(id: number) {
+  return unwrap(api.POST("/api/v1/annotation/tracking/{id}/cancel/", byId(id)));
+}

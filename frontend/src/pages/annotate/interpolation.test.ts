@@ -26,6 +26,7 @@ describe("shapeAt", () => {
     expect(shapeAt(track, 4, 20)).toEqual({
       box: { x0: 30, y0: 20, x1: 60, y1: 50 },
       keyframe: false,
+      tracked: false,
       outside: false,
       occluded: false,
     });

@@ -17,6 +17,8 @@ export interface Keyframe extends Box {
   /** The object is not visible from this frame until the next keyframe. */
   outside: boolean;
   occluded: boolean;
+  /** Proposed by the tracker (and kept), not drawn by the annotator. */
+  tracked?: boolean;
 }
 
 export interface Track {
@@ -47,6 +49,8 @@ export interface FrameBox extends Box {
   trackId: string;
   label: string;
   keyframe: boolean;
+  /** A box the tracker proposed on this frame. */
+  tracked: boolean;
   occluded: boolean;
 }
 
@@ -66,6 +70,7 @@ interface ApiKeyframe {
   y1: number;
   outside?: boolean;
   occluded?: boolean;
+  tracked?: boolean;
 }
 
 interface ApiAnnotation {
@@ -89,6 +94,7 @@ export function fromApi(data: ApiAnnotation | null | undefined, defaultLabel: st
           y1: k.y1,
           outside: Boolean(k.outside),
           occluded: Boolean(k.occluded),
+          ...(k.tracked ? { tracked: true } : {}),
         }))
         .sort((a, b) => a.frame - b.frame),
     })),
@@ -106,7 +112,7 @@ export function toApi(doc: AnnotationDoc) {
   return {
     tracks: doc.tracks.map((track) => ({
       label: track.label,
-      keyframes: track.keyframes.map((k) => ({ ...k })),
+      keyframes: track.keyframes.map(({ tracked, ...k }) => ({ ...k, ...(tracked ? { tracked: true } : {}) })),
     })),
     segments: doc.segments.map((s) => ({ kind: s.kind, label: s.label, start: s.start, end: s.end })),
   };
