@@ -1630,6 +1630,8 @@ export interface components {
             };
             /** @description A box the tracker proposed and the annotator kept (not one they drew); left out when false */
             tracked?: boolean;
+            /** @description Interpolation off from this keyframe: the box stays until the next keyframe; left out when false */
+            hold?: boolean;
         };
         AnnotationKeyframeRequest: {
             /** @description Index into the video's frame_timestamps */
@@ -1652,6 +1654,8 @@ export interface components {
             };
             /** @description A box the tracker proposed and the annotator kept (not one they drew); left out when false */
             tracked?: boolean;
+            /** @description Interpolation off from this keyframe: the box stays until the next keyframe; left out when false */
+            hold?: boolean;
         };
         AnnotationProgress: {
             videos: number;
@@ -1685,6 +1689,8 @@ export interface components {
             auto_accept?: boolean;
             /** @default 5 */
             gold_every: number;
+            /** @default false */
+            snap_segments: boolean;
             /**
              * Format: double
              * @default 0.5
@@ -1731,6 +1737,8 @@ export interface components {
             auto_accept?: boolean;
             /** @default 5 */
             gold_every: number;
+            /** @default false */
+            snap_segments: boolean;
             /**
              * Format: double
              * @default 0.5
@@ -2684,6 +2692,8 @@ export interface components {
             auto_accept?: boolean;
             /** @default 5 */
             gold_every: number;
+            /** @default false */
+            snap_segments: boolean;
             /**
              * Format: double
              * @default 0.5
@@ -4006,6 +4016,13 @@ export interface operations {
     v1_annotation_projects_export_retrieve: {
         parameters: {
             query?: {
+                /**
+                 * @description dense: a box on every frame; keyframes: only the stored boxes (COCO, CVAT)
+                 *
+                 *     * `dense` - dense
+                 *     * `keyframes` - keyframes
+                 */
+                frames?: "dense" | "keyframes";
                 /**
                  * @description * `consensus` - consensus
                  *     * `accepted` - accepted

@@ -42,6 +42,13 @@ class Project(models.Model):
     gold_every = models.PositiveSmallIntegerField(
         default=5, help_text="Serve a gold item as every n-th task of an annotator (0: never)"
     )
+    snap_segments = models.BooleanField(
+        default=False,
+        help_text=(
+            'Snap annotators\' "when" segments to frame boundaries: a start to the start of its '
+            "frame, an end to the end of its frame"
+        ),
+    )
     agreement_threshold = models.FloatField(
         default=0.5, help_text="Videos below this agreement are flagged for more annotators"
     )
@@ -202,6 +209,12 @@ class Keyframe(models.Model):
     tracked = models.BooleanField(
         default=False,
         help_text="A box the tracker proposed and the annotator kept, not one they drew",
+    )
+    hold = models.BooleanField(
+        default=False,
+        help_text=(
+            "Interpolation off from here: the box stays as on this keyframe until the next one"
+        ),
     )
 
     class Meta:

@@ -45,6 +45,13 @@ class AnnotationKeyframeSerializer(serializers.Serializer):
             "when false"
         ),
     )
+    hold = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Interpolation off from this keyframe: the box stays until the next keyframe; left "
+            "out when false"
+        ),
+    )
 
 
 class AnnotationTrackSerializer(serializers.Serializer):
@@ -129,6 +136,7 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
     max_overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=30)
     gold_every = serializers.IntegerField(min_value=0, max_value=1000, default=5)
+    snap_segments = serializers.BooleanField(default=False)
     agreement_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.5)
     annotators = serializers.PrimaryKeyRelatedField(
         many=True,
@@ -161,6 +169,7 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             "show_predictions",
             "auto_accept",
             "gold_every",
+            "snap_segments",
             "agreement_threshold",
             "active",
             "annotators",
@@ -341,6 +350,11 @@ class AnnotationExportQuerySerializer(serializers.Serializer):
     # Not "format": DRF reads that query parameter to pick a renderer.
     type = serializers.ChoiceField(choices=["coco", "csv", "cvat"], default="coco")
     source = serializers.ChoiceField(choices=["consensus", "accepted", "all"], default="consensus")
+    frames = serializers.ChoiceField(
+        choices=["dense", "keyframes"],
+        default="dense",
+        help_text="dense: a box on every frame; keyframes: only the stored boxes (COCO, CVAT)",
+    )
 
 
 # --- quality and ground truth ---------------------------------------------------------------

@@ -150,9 +150,8 @@ class ProjectViewSet(viewsets.ModelViewSet):
         project = self.get_object()
         query = s.AnnotationExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        exported = services.export_project(
-            project, query.validated_data["type"], query.validated_data["source"]
-        )
+        data = query.validated_data
+        exported = services.export_project(project, data["type"], data["source"], data["frames"])
         return _file_response(exported.content, exported.content_type, exported.filename)
 
     @extend_schema(

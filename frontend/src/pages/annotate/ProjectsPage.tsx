@@ -93,6 +93,7 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
   const [overlap, setOverlap] = useState(3);
   const [showPredictions, setShowPredictions] = useState(false);
   const [autoAccept, setAutoAccept] = useState(false);
+  const [snapSegments, setSnapSegments] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -114,6 +115,7 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
         agreement_threshold: 0.5,
         show_predictions: showPredictions,
         auto_accept: autoAccept,
+        snap_segments: snapSegments,
       });
       navigate(`/annotate/projects/${project.id}`);
     } catch (e) {
@@ -155,6 +157,10 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
       <label className="checkbox">
         <input type="checkbox" checked={autoAccept} onChange={(e) => setAutoAccept(e.target.checked)} /> Accept submissions
         without review
+      </label>
+      <label className="checkbox">
+        <input type="checkbox" checked={snapSegments} onChange={(e) => setSnapSegments(e.target.checked)} /> Snap "when"
+        segments to frame boundaries
       </label>
       {error && (
         <p className="form-error" role="alert">

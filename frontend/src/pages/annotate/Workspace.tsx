@@ -20,7 +20,9 @@ import { canRedo, canUndo, commit, redo, start, undo, type History } from "./his
 import {
   neighbourKeyframe,
   setKeyframe,
+  holdsAt,
   shapeAt,
+  toggleHold,
   toggleKeyframe,
   toggleOccluded,
   toggleOutside,
@@ -130,7 +132,9 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   const [trackSpan, setTrackSpan] = useState("segment");
   const [proposal, setProposal] = useState<{ trackId: string; frames: number[] } | null>(null);
   const docRef = useRef(doc);
-  docRef.current = doc;
+  useEffect(() => {
+    docRef.current = doc;
+  }, [doc]);
   const autosave = useAutosave(assignment.id, assignment.version, doc, editable, assignment.lease_expires_at ?? null);
 
   const colors = useMemo(() => {
@@ -640,6 +644,16 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                             aria-pressed={shape?.occluded ?? false}
                           >
                             Hidden <kbd>Q</kbd>
+                          </button>
+                          <button
+                            type="button"
+                            className="button button--ghost button--small"
+                            onClick={() => editTrack(track.id, (t) => toggleHold(t, frame))}
+                            aria-pressed={holdsAt(track, frame)}
+                            title="Interpolate between this segment's keyframes, or hold the box until the next one"
+                            data-testid="toggle-hold"
+                          >
+                            {holdsAt(track, frame) ? "Hold" : "Linear"}
                           </button>
                           <button type="button" className="button button--danger button--small" onClick={() => perform("deleteTrack")}>
                             Delete

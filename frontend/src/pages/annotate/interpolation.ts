@@ -68,7 +68,7 @@ export function shapeAt(track: Track, frame: number, nFrames: number): Shape | n
   }
   if (current.outside) return null;
   const next = track.keyframes[index + 1];
-  const box = next
+  const box = next && !current.hold
     ? lerpBox(current, next, (frame - current.frame) / (next.frame - current.frame))
     : boxOf(current);
   return { box, keyframe: false, tracked: false, outside: false, occluded: current.occluded };
@@ -150,6 +150,24 @@ export function toggleOccluded(track: Track, frame: number, nFrames: number): Tr
   const box = boxForNewKeyframe(track, frame, nFrames);
   if (!box) return track;
   return setKeyframe(track, frame, box, nFrames, { occluded: !(shape?.occluded ?? false) });
+}
+
+/** Whether the segment `frame` lies in holds its box (interpolation off). */
+export function holdsAt(track: Track, frame: number): boolean {
+  const index = keyframeIndexAtOrBefore(track.keyframes, frame);
+  return index >= 0 && Boolean(track.keyframes[index]!.hold);
+}
+
+/** Turn interpolation off (hold) or back on for the segment `frame` lies in. */
+export function toggleHold(track: Track, frame: number): Track {
+  const index = keyframeIndexAtOrBefore(track.keyframes, frame);
+  if (index < 0) return track;
+  const keyframes = track.keyframes.map((k, i) => {
+    if (i !== index) return k;
+    const { hold, ...rest } = k;
+    return hold ? rest : { ...rest, hold: true };
+  });
+  return { ...track, keyframes };
 }
 
 /** The keyframe frames of a track before / after `frame` (for jumping). */

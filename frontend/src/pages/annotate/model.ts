@@ -19,6 +19,8 @@ export interface Keyframe extends Box {
   occluded: boolean;
   /** Proposed by the tracker (and kept), not drawn by the annotator. */
   tracked?: boolean;
+  /** Interpolation off from here: the box stays until the next keyframe. */
+  hold?: boolean;
 }
 
 export interface Track {
@@ -71,6 +73,7 @@ interface ApiKeyframe {
   outside?: boolean;
   occluded?: boolean;
   tracked?: boolean;
+  hold?: boolean;
 }
 
 interface ApiAnnotation {
@@ -95,6 +98,7 @@ export function fromApi(data: ApiAnnotation | null | undefined, defaultLabel: st
           outside: Boolean(k.outside),
           occluded: Boolean(k.occluded),
           ...(k.tracked ? { tracked: true } : {}),
+          ...(k.hold ? { hold: true } : {}),
         }))
         .sort((a, b) => a.frame - b.frame),
     })),
@@ -112,7 +116,11 @@ export function toApi(doc: AnnotationDoc) {
   return {
     tracks: doc.tracks.map((track) => ({
       label: track.label,
-      keyframes: track.keyframes.map(({ tracked, ...k }) => ({ ...k, ...(tracked ? { tracked: true } : {}) })),
+      keyframes: track.keyframes.map(({ tracked, hold, ...k }) => ({
+        ...k,
+        ...(tracked ? { tracked: true } : {}),
+        ...(hold ? { hold: true } : {}),
+      })),
     })),
     segments: doc.segments.map((s) => ({ kind: s.kind, label: s.label, start: s.start, end: s.end })),
   };

@@ -34,7 +34,9 @@ export function useTracking(assignmentId: number, onDone: (outcome: TrackingOutc
   const active = useRef<RunningTrack | null>(null);
   const alive = useRef(true);
   const done = useRef(onDone);
-  done.current = onDone;
+  useEffect(() => {
+    done.current = onDone;
+  });
 
   useEffect(() => {
     alive.current = true;

@@ -96,10 +96,10 @@ def clean_annotation(
     """Check an annotation and return it normalized (sorted, quantized, flags filled in).
 
     ``payload`` is ``{"tracks": [{"label", "keyframes": [{"frame", "x0", "y0", "x1", "y1",
-    "outside", "occluded", "attributes"?, "tracked"?}]}], "segments": [{"kind", "label",
-    "start", "end"}]}`` (a keyframe's ``attributes``, name -> text, are kept only when there are
-    some; ``tracked``, a box the tracker proposed rather than one the annotator drew, only when
-    true). Raises
+    "outside", "occluded", "attributes"?, "tracked"?, "hold"?}]}], "segments": [{"kind",
+    "label", "start", "end"}]}`` (a keyframe's ``attributes``, name -> text, are kept only when
+    there are some; ``tracked``, a box the tracker proposed rather than one the annotator drew,
+    and ``hold``, interpolation off until the next keyframe, only when true). Raises
     :class:`InvalidAnnotation` with every problem found, in words a person can act on.
 
     ``labels``: the allowed track and segment labels (empty: any label); ``default_label``: the
@@ -207,8 +207,9 @@ def _clean_keyframe(raw: object, where: str, video: VideoGeometry, errors: _Erro
     outside = _flag(raw.get("outside"))
     occluded = _flag(raw.get("occluded"))
     tracked = _flag(raw.get("tracked"))
-    if outside is None or occluded is None or tracked is None:
-        errors.add("tracks", f"{at}: outside, occluded and tracked must be true or false.")
+    hold = _flag(raw.get("hold"))
+    if outside is None or occluded is None or tracked is None or hold is None:
+        errors.add("tracks", f"{at}: outside, occluded, tracked and hold must be true or false.")
         return None
     problems = box_problems((coords["x0"], coords["y0"], coords["x1"], coords["y1"]), video)
     for problem in problems:
@@ -225,6 +226,9 @@ def _clean_keyframe(raw: object, where: str, video: VideoGeometry, errors: _Erro
     if tracked:
         # A box the tracker proposed and the annotator kept (only when true, as attributes).
         cleaned["tracked"] = True
+    if hold:
+        # Interpolation off until the next keyframe (only when true).
+        cleaned["hold"] = True
     return cleaned
 
 

@@ -29,7 +29,7 @@ from workers.tracking import MAX_SPAN, METHODS, TrackingError, read_frames, trac
 log = logging.getLogger(__name__)
 
 #: Runs up to this many frames are tracked in the request; longer ones on the ``media`` queue.
-IN_PROCESS_FRAMES = 48
+IN_PROCESS_FRAMES = 24
 #: Name of the Celery task (the ``media.`` prefix routes it to the ``media`` queue).
 TRACK_TASK = "media.annotations.track"
 #: How often (frames) a run saves its progress and looks for a cancel request.
