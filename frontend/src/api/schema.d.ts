@@ -1605,6 +1605,8 @@ export interface components {
             readonly video_url: string;
             readonly draft: components["schemas"]["Annotation"];
             readonly annotation: components["schemas"]["Annotation"] | null;
+            readonly gold_feedback: components["schemas"]["GoldFeedback"] | null;
+            readonly review_notes: components["schemas"]["ReviewNote"][];
         };
         AnnotationDetail: {
             detail: string;
@@ -1691,6 +1693,15 @@ export interface components {
             gold_every: number;
             /** @default false */
             snap_segments: boolean;
+            /** @default true */
+            gold_feedback: boolean;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            gold_pass_iou: number;
+            /** @default 0 */
+            qualification_gold: number;
             /**
              * Format: double
              * @default 0.5
@@ -1739,6 +1750,15 @@ export interface components {
             gold_every: number;
             /** @default false */
             snap_segments: boolean;
+            /** @default true */
+            gold_feedback: boolean;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            gold_pass_iou: number;
+            /** @default 0 */
+            qualification_gold: number;
             /**
              * Format: double
              * @default 0.5
@@ -1772,6 +1792,7 @@ export interface components {
             decision: components["schemas"]["DecisionEnum"];
             /** @default  */
             comment: string;
+            notes?: components["schemas"]["ReviewNoteRequest"][];
         };
         AnnotationSegment: {
             /** @default visual */
@@ -2348,6 +2369,24 @@ export interface components {
             frame_count: number;
             timestamps: number[];
         };
+        GoldFeedback: {
+            /** Format: double */
+            box_iou: number | null;
+            /** Format: double */
+            segment_iou: number | null;
+            /**
+             * Format: double
+             * @description Mean distance of the segment bounds from the answer's, s
+             */
+            boundary_error: number | null;
+            passed: boolean;
+            /** Format: double */
+            pass_iou: number;
+            gold_done: number;
+            gold_passed: number;
+            /** Format: double */
+            running_accuracy: number;
+        };
         GroundTruth: {
             available: boolean;
             reason: string;
@@ -2694,6 +2733,15 @@ export interface components {
             gold_every: number;
             /** @default false */
             snap_segments: boolean;
+            /** @default true */
+            gold_feedback: boolean;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            gold_pass_iou: number;
+            /** @default 0 */
+            qualification_gold: number;
             /**
              * Format: double
              * @default 0.5
@@ -2813,6 +2861,20 @@ export interface components {
             device: components["schemas"]["DeviceEnum"];
             /** @default false */
             public: boolean;
+        };
+        ReviewNote: {
+            /** @description Index into the video's frame_timestamps */
+            frame: number;
+            /** @description Track index, or null */
+            track?: number | null;
+            text: string;
+        };
+        ReviewNoteRequest: {
+            /** @description Index into the video's frame_timestamps */
+            frame: number;
+            /** @description Track index, or null */
+            track?: number | null;
+            text: string;
         };
         /**
          * @description * `researcher` - Researcher

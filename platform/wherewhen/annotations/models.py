@@ -42,6 +42,16 @@ class Project(models.Model):
     gold_every = models.PositiveSmallIntegerField(
         default=5, help_text="Serve a gold item as every n-th task of an annotator (0: never)"
     )
+    gold_feedback = models.BooleanField(
+        default=True,
+        help_text="Show annotators how their answer on a gold item compared, right after submitting",
+    )
+    gold_pass_iou = models.FloatField(
+        default=0.5, help_text="A gold item is passed when its box and segment IoU reach this"
+    )
+    qualification_gold = models.PositiveSmallIntegerField(
+        default=0, help_text="Gold items an annotator must pass before real work (0: none)"
+    )
     snap_segments = models.BooleanField(
         default=False,
         help_text=(
@@ -148,6 +158,16 @@ class Assignment(models.Model):
         related_name="annotation_reviews",
     )
     review_comment = models.TextField(blank=True)
+    review_notes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The reviewer's notes pinned to frames: {frame, track (index or null), text}",
+    )
+    gold_feedback = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="On a gold item: how the submission compared with the known answer",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

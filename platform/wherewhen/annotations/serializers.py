@@ -137,6 +137,9 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=30)
     gold_every = serializers.IntegerField(min_value=0, max_value=1000, default=5)
     snap_segments = serializers.BooleanField(default=False)
+    gold_feedback = serializers.BooleanField(default=True)
+    gold_pass_iou = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.5)
+    qualification_gold = serializers.IntegerField(min_value=0, max_value=100, default=0)
     agreement_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.5)
     annotators = serializers.PrimaryKeyRelatedField(
         many=True,
@@ -170,6 +173,9 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             "auto_accept",
             "gold_every",
             "snap_segments",
+            "gold_feedback",
+            "gold_pass_iou",
+            "qualification_gold",
             "agreement_threshold",
             "active",
             "annotators",
@@ -539,6 +545,27 @@ class AnnotationWorkspaceVideoSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReviewNoteSerializer(serializers.Serializer):
+    frame = serializers.IntegerField(help_text="Index into the video's frame_timestamps")
+    track = serializers.IntegerField(
+        allow_null=True, required=False, default=None, help_text="Track index, or null"
+    )
+    text = serializers.CharField(max_length=1000)
+
+
+class GoldFeedbackSerializer(serializers.Serializer):
+    box_iou = serializers.FloatField(allow_null=True)
+    segment_iou = serializers.FloatField(allow_null=True)
+    boundary_error = serializers.FloatField(
+        allow_null=True, help_text="Mean distance of the segment bounds from the answer's, s"
+    )
+    passed = serializers.BooleanField()
+    pass_iou = serializers.FloatField()
+    gold_done = serializers.IntegerField()
+    gold_passed = serializers.IntegerField()
+    running_accuracy = serializers.FloatField()
+
+
 class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
     """Everything the annotation workspace needs for one assignment."""
 
@@ -548,6 +575,8 @@ class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
     video_url = serializers.SerializerMethodField()
     draft = serializers.SerializerMethodField()
     annotation = serializers.SerializerMethodField()
+    gold_feedback = serializers.SerializerMethodField()
+    review_notes = ReviewNoteSerializer(many=True, read_only=True)
 
     class Meta(AnnotationAssignmentSerializer.Meta):
         fields = [
@@ -556,6 +585,8 @@ class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
             "video_url",
             "draft",
             "annotation",
+            "gold_feedback",
+            "review_notes",
         ]
         read_only_fields = fields
 
@@ -575,6 +606,13 @@ class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
         if assignment.submitted_at is None:
             return None
         return services.annotation_of(assignment)
+
+    @extend_schema_field(GoldFeedbackSerializer(allow_null=True))
+    def get_gold_feedback(self, assignment: Assignment) -> dict | None:
+        """After a gold item is submitted, when the project shows it."""
+        if not assignment.gold_feedback or not assignment.task.project.gold_feedback:
+            return None
+        return assignment.gold_feedback
 
 
 class NextTaskRequestSerializer(serializers.Serializer):
@@ -598,6 +636,7 @@ class AnnotationQueueProjectSerializer(serializers.Serializer):
 class AnnotationReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "reject"])
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    notes = ReviewNoteSerializer(many=True, required=False, default=list)
 
 
 class DraftSavedSerializer(serializers.Serializer):

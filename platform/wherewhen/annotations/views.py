@@ -448,8 +448,9 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def review(self, request: Request, pk=None) -> Response:
         body = s.AnnotationReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         assignment = services.review(
-            _pk(pk), request.user, body.validated_data["decision"], body.validated_data["comment"]
+            _pk(pk), request.user, data["decision"], data["comment"], notes=data["notes"]
         )
         return Response(s.AnnotationAssignmentSerializer(assignment).data)
 

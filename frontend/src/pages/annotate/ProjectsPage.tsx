@@ -94,6 +94,7 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
   const [showPredictions, setShowPredictions] = useState(false);
   const [autoAccept, setAutoAccept] = useState(false);
   const [snapSegments, setSnapSegments] = useState(false);
+  const [qualification, setQualification] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -116,6 +117,9 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
         show_predictions: showPredictions,
         auto_accept: autoAccept,
         snap_segments: snapSegments,
+        gold_feedback: true,
+        gold_pass_iou: 0.5,
+        qualification_gold: qualification,
       });
       navigate(`/annotate/projects/${project.id}`);
     } catch (e) {
@@ -144,6 +148,17 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
           max={50}
           value={overlap}
           onChange={(e) => setOverlap(Number(e.target.value))}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor="project-qualification">Check items to pass before real work</label>
+        <input
+          id="project-qualification"
+          type="number"
+          min={0}
+          max={100}
+          value={qualification}
+          onChange={(e) => setQualification(Number(e.target.value))}
         />
       </div>
       <div className="field">

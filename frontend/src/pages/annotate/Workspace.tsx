@@ -13,7 +13,9 @@ import {
   resumeAssignment,
   submitAssignment,
   type AssignmentDetail,
+  type GoldFeedback,
 } from "./api";
+import { GoldFeedbackDialog } from "./GoldFeedbackDialog";
 import { formatSeconds, segmentBounds } from "./frames";
 import { HelpOverlay } from "./HelpOverlay";
 import { canRedo, canUndo, commit, redo, start, undo, type History } from "./history";
@@ -129,6 +131,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   const [helpOpen, setHelpOpen] = useState(false);
   const [submitting, setSubmitting] = useState(false);
   const [submitError, setSubmitError] = useState<string | null>(null);
+  const [feedback, setFeedback] = useState<GoldFeedback | null>(null);
   const [trackSpan, setTrackSpan] = useState("segment");
   const [proposal, setProposal] = useState<{ trackId: string; frames: number[] } | null>(null);
   const docRef = useRef(doc);
@@ -269,10 +272,11 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
     if (!editable || submitting) return;
     setSubmitting(true);
     setSubmitError(null);
+    let done: AssignmentDetail;
     try {
       const version = await autosave.settle();
       const body = { ...toApi(doc), version };
-      await submitAssignment(assignment.id, body).catch(async (error: unknown) => {
+      done = await submitAssignment(assignment.id, body).catch(async (error: unknown) => {
         // The lease ran out while working: take the task back if it is still free, then retry.
         if (!(error instanceof ApiError && error.status === 409 && /lease/i.test(error.message))) throw error;
         await resumeAssignment(assignment.id);
@@ -284,6 +288,16 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
       return;
     }
     autosave.stop();
+    if (done.gold_feedback) {
+      // A gold item: show how it compared before moving on.
+      setFeedback(done.gold_feedback);
+      setSubmitting(false);
+      return;
+    }
+    await goToNext();
+  }
+
+  async function goToNext() {
     try {
       const next = await requestNextTask();
       if (next.assignment) {
@@ -446,13 +460,43 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
         </div>
       </div>
 
-      {assignment.review_comment && (
+      {(assignment.review_comment || (assignment.review_notes ?? []).length > 0) && (
         <div className="notice notice--warning" data-testid="review-comment">
           <p>
             <strong>Returned by the reviewer:</strong> {assignment.review_comment}
           </p>
+          {(assignment.review_notes ?? []).length > 0 && (
+            <ul className="review-notes" data-testid="review-notes">
+              {(assignment.review_notes ?? []).map((note, index) => {
+                const track = note.track === null || note.track === undefined ? null : doc.tracks[note.track];
+                return (
+                  <li key={index} data-testid="review-note" data-frame={note.frame}>
+                    <button
+                      type="button"
+                      className="link-button"
+                      onClick={() => {
+                        goTo(note.frame);
+                        if (track) setSelectedId(track.id);
+                      }}
+                    >
+                      Frame {note.frame + 1}
+                      {track ? ` · ${track.label} box ${note.track! + 1}` : ""}
+                    </button>
+                    : {note.text}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
         </div>
       )}
+      {(assignment.review_notes ?? [])
+        .filter((note) => note.frame === frame)
+        .map((note, index) => (
+          <p key={index} className="review-note-here small" role="note" data-testid="review-note-here">
+            Reviewer, on this frame: {note.text}
+          </p>
+        ))}
       {(autosave.status === "blocked" || autosave.status === "error") && editable && (
         <div className="notice notice--warning" role="alert" data-testid="autosave-error">
           <p>
@@ -794,6 +838,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
         </aside>
       </div>
       {helpOpen && <HelpOverlay onClose={() => setHelpOpen(false)} />}
+      {feedback && <GoldFeedbackDialog feedback={feedback} onNext={() => void goToNext()} />}
     </section>
   );
 }

@@ -11,6 +11,8 @@ type Ok<T> = T extends { responses: { 200: { content: { "application/json": infe
 type Body<T> = T extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
 
 export type AssignmentDetail = Ok<paths["/api/v1/annotation/assignments/{id}/"]["get"]>;
+/** How a submitted gold item compared with its known answer (null unless the project shows it). */
+export type GoldFeedback = NonNullable<AssignmentDetail["gold_feedback"]>;
 export type AssignmentRow = Ok<paths["/api/v1/annotation/assignments/"]["get"]>["results"][number];
 export type AssignmentStatus = AssignmentRow["status"];
 export type QueueProject = Ok<paths["/api/v1/annotation/queue/"]["get"]>[number];
@@ -95,8 +97,15 @@ export function submitAssignment(id: number, body: DraftBody) {
 
 // --- reviewers --------------------------------------------------------------------------
 
-export function reviewAssignment(id: number, decision: "accept" | "reject", comment: string) {
-  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/review/", { ...byId(id), body: { decision, comment } }));
+/** A reviewer's note pinned to a frame (and a track, by its index, or null). */
+export interface ReviewNote {
+  frame: number;
+  track: number | null;
+  text: string;
+}
+
+export function reviewAssignment(id: number, decision: "accept" | "reject", comment: string, notes: ReviewNote[] = []) {
+  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/review/", { ...byId(id), body: { decision, comment, notes } }));
 }
 
 // --- researchers ------------------------------------------------------------------------

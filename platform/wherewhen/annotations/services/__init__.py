@@ -69,7 +69,9 @@ from wherewhen.annotations.services.projects import (
     request_more_annotators,
 )
 from wherewhen.annotations.services.quality import (
+    gold_feedback,
     ground_truth_for_video,
+    is_qualified,
     project_progress,
     project_quality,
     refresh_task_quality,
@@ -121,6 +123,8 @@ __all__ = [
     "export_assignment_cvat",
     "export_project",
     "geometry_of",
+    "gold_feedback",
+    "is_qualified",
     "ground_truth_for_video",
     "import_cvat",
     "import_ground_truth",
