@@ -94,6 +94,34 @@ def make_video(
     return video
 
 
+def synthetic_video(owner: User, scene, title: str = "synthetic") -> Video:
+    """A ready video row whose playback file is a synthetic benchmark clip (``scene``), so the
+    target's true box is known on every frame."""
+    from workers.synthetic import write_mp4
+
+    cfg = scene.config
+    digest = uuid.uuid4().hex * 2
+    name = f"videos/{owner.pk}/{digest}/playback.mp4"
+    write_mp4(Path(settings.MEDIA_ROOT) / name, scene.render_frames(), fps=cfg.fps)
+    return Video.objects.create(
+        owner=owner,
+        title=title,
+        original_name=f"{title}.mp4",
+        label="jump",
+        content_hash=digest,
+        size_bytes=1000,
+        original=f"videos/{owner.pk}/{digest}/original.mp4",
+        playback=name,
+        status=Video.Status.READY,
+        duration=cfg.num_frames / cfg.fps,
+        fps=float(cfg.fps),
+        frame_count=cfg.num_frames,
+        width=cfg.width,
+        height=cfg.height,
+        frame_timestamps=[i / cfg.fps for i in range(cfg.num_frames)],
+    )
+
+
 def make_project(owner: User, videos: list[Video] = (), **fields) -> Project:
     from wherewhen.annotations import services
 

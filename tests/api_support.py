@@ -22,7 +22,7 @@ from tests.annotation_support import annotation, box_track, make_project, make_v
 from tests.scoring_support import make_explanation, peak_map
 from wherewhen.accounts.models import Role, User
 from wherewhen.annotations import services as annotation_services
-from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.annotations.models import Assignment, Project, Task, TrackingJob
 from wherewhen.explanations.models import BulkRun, Explanation, Export, Flag, RegisteredModel
 from wherewhen.studies import services as study_services
 from wherewhen.studies.models import Session, Stimulus, Study
@@ -109,6 +109,15 @@ def build_world() -> World:
     annotation_services.add_videos(project, [video], label="jump")
     task = project.tasks.get()
     in_progress = annotation_services.next_task(users["annotator"], project)
+    tracking_job = TrackingJob.objects.create(
+        assignment=in_progress,
+        direction="forward",
+        start_frame=0,
+        end_frame=2,
+        box=[10, 10, 50, 50],
+        status=TrackingJob.Status.DONE,
+        in_process=True,
+    )
     mine = annotation_services.next_task(annotator2, project)
     submitted = annotation_services.submit(
         mine.pk,
@@ -184,5 +193,9 @@ def build_world() -> World:
         stimulus=first.stimulus_a,
         cvat_xml=cvat.encode("utf-8"),
         npz=npz_bytes(float(video.duration)),
-        extra={"second_explanation": second, "annotator2": annotator2},
+        extra={
+            "second_explanation": second,
+            "annotator2": annotator2,
+            "tracking_job": tracking_job,
+        },
     )

@@ -79,6 +79,7 @@ def real_path_parameters(path: str, world: World) -> dict[str, object]:
         ),
         "/annotation/projects/": world.project,
         "/annotation/tasks/": world.task,
+        "/annotation/tracking/": world.extra["tracking_job"],
         "/bulk-runs/": world.bulk_run,
         "/explanation-exports/": world.export,
         "/explanation-flags/": world.flag,

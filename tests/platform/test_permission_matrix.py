@@ -158,6 +158,9 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/annotation/assignments/{id}/release/": "work-own",
     "POST /api/v1/annotation/assignments/{id}/resume/": "work-own",
     "POST /api/v1/annotation/assignments/{id}/review/": "judge",
+    "POST /api/v1/annotation/tracking/": "work-own",
+    "GET /api/v1/annotation/tracking/{id}/": "work-own",
+    "POST /api/v1/annotation/tracking/{id}/cancel/": "work-own",
     # models and explanations
     "GET /api/v1/models/": "shared-list",
     "POST /api/v1/models/": "create",
@@ -315,6 +318,9 @@ def requests(world: World) -> dict[str, Call]:
         ),
         "POST /api/v1/annotation/assignments/{id}/submit/": Call(json=drawn),
         "POST /api/v1/annotation/assignments/{id}/review/": Call(json={"decision": "accept"}),
+        "POST /api/v1/annotation/tracking/": Call(
+            json={"assignment": w.in_progress.pk, "frame": 0, "box": [10, 10, 50, 50], "count": 2}
+        ),
         "POST /api/v1/models/": Call(json={"name": "new", "checkpoint_dir": "/nonexistent"}),
         "PATCH /api/v1/models/{id}/": Call(json={"description": "changed"}),
         "POST /api/v1/explanations/": Call(
@@ -388,6 +394,7 @@ def path_for(template: str, world: World) -> str:
         ),
         "/api/v1/annotation/projects/": w.project.pk,
         "/api/v1/annotation/tasks/": w.task.pk,
+        "/api/v1/annotation/tracking/": w.extra["tracking_job"].pk,
         "/api/v1/bulk-runs/": w.bulk_run.pk,
         "/api/v1/explanation-exports/": w.export.pk,
         "/api/v1/explanation-flags/": w.flag.pk,

@@ -491,6 +491,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/annotation/tracking/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Track a box forward or backward: short runs answer at once (200), long ones are queued on the media queue (202; poll the run)
+         * @description An annotator's assisted-tracking runs: start, progress and proposals, cancel.
+         */
+        post: operations["v1_annotation_tracking_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/tracking/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tracking run
+         * @description An annotator's assisted-tracking runs: start, progress and proposals, cancel.
+         */
+        get: operations["v1_annotation_tracking_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/tracking/{id}/cancel/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a tracking run (the boxes found so far are kept)
+         * @description An annotator's assisted-tracking runs: start, progress and proposals, cancel.
+         */
+        post: operations["v1_annotation_tracking_cancel_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/csrf/": {
         parameters: {
             query?: never;
@@ -1657,6 +1717,8 @@ export interface components {
             readonly video_url: string;
             readonly draft: components["schemas"]["Annotation"];
             readonly annotation: components["schemas"]["Annotation"] | null;
+            readonly gold_feedback: components["schemas"]["GoldFeedback"] | null;
+            readonly review_notes: components["schemas"]["ReviewNote"][];
         };
         AnnotationDetail: {
             detail: string;
@@ -1680,6 +1742,10 @@ export interface components {
             attributes?: {
                 [key: string]: string;
             };
+            /** @description A box the tracker proposed and the annotator kept (not one they drew); left out when false */
+            tracked?: boolean;
+            /** @description Interpolation off from this keyframe: the box stays until the next keyframe; left out when false */
+            hold?: boolean;
         };
         AnnotationKeyframeRequest: {
             /** @description Index into the video's frame_timestamps */
@@ -1700,6 +1766,10 @@ export interface components {
             attributes?: {
                 [key: string]: string;
             };
+            /** @description A box the tracker proposed and the annotator kept (not one they drew); left out when false */
+            tracked?: boolean;
+            /** @description Interpolation off from this keyframe: the box stays until the next keyframe; left out when false */
+            hold?: boolean;
         };
         AnnotationProgress: {
             videos: number;
@@ -1733,6 +1803,17 @@ export interface components {
             auto_accept?: boolean;
             /** @default 5 */
             gold_every: number;
+            /** @default false */
+            snap_segments: boolean;
+            /** @default true */
+            gold_feedback: boolean;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            gold_pass_iou: number;
+            /** @default 0 */
+            qualification_gold: number;
             /**
              * Format: double
              * @default 0.5
@@ -1779,6 +1860,17 @@ export interface components {
             auto_accept?: boolean;
             /** @default 5 */
             gold_every: number;
+            /** @default false */
+            snap_segments: boolean;
+            /** @default true */
+            gold_feedback: boolean;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            gold_pass_iou: number;
+            /** @default 0 */
+            qualification_gold: number;
             /**
              * Format: double
              * @default 0.5
@@ -1812,6 +1904,7 @@ export interface components {
             decision: components["schemas"]["DecisionEnum"];
             /** @default  */
             comment: string;
+            notes?: components["schemas"]["ReviewNoteRequest"][];
         };
         AnnotationSegment: {
             /** @default visual */
@@ -2456,6 +2549,24 @@ export interface components {
             frame_count: number;
             timestamps: number[];
         };
+        GoldFeedback: {
+            /** Format: double */
+            box_iou: number | null;
+            /** Format: double */
+            segment_iou: number | null;
+            /**
+             * Format: double
+             * @description Mean distance of the segment bounds from the answer's, s
+             */
+            boundary_error: number | null;
+            passed: boolean;
+            /** Format: double */
+            pass_iou: number;
+            gold_done: number;
+            gold_passed: number;
+            /** Format: double */
+            running_accuracy: number;
+        };
         GroundTruth: {
             available: boolean;
             reason: string;
@@ -2674,6 +2785,13 @@ export interface components {
                 [key: string]: unknown[];
             };
         };
+        /**
+         * @description * `csrt` - csrt
+         *     * `kcf` - kcf
+         *     * `mil` - mil
+         * @enum {string}
+         */
+        MethodEnum: "csrt" | "kcf" | "mil";
         MethodPoint: {
             method: string;
             metrics: {
@@ -2898,6 +3016,17 @@ export interface components {
             auto_accept?: boolean;
             /** @default 5 */
             gold_every: number;
+            /** @default false */
+            snap_segments: boolean;
+            /** @default true */
+            gold_feedback: boolean;
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            gold_pass_iou: number;
+            /** @default 0 */
+            qualification_gold: number;
             /**
              * Format: double
              * @default 0.5
@@ -3047,6 +3176,20 @@ export interface components {
             device: components["schemas"]["DeviceEnum"];
             /** @default false */
             public: boolean;
+        };
+        ReviewNote: {
+            /** @description Index into the video's frame_timestamps */
+            frame: number;
+            /** @description Track index, or null */
+            track?: number | null;
+            text: string;
+        };
+        ReviewNoteRequest: {
+            /** @description Index into the video's frame_timestamps */
+            frame: number;
+            /** @description Track index, or null */
+            track?: number | null;
+            text: string;
         };
         /**
          * @description * `researcher` - Researcher
@@ -3448,6 +3591,80 @@ export interface components {
         Token: {
             readonly token: string;
         };
+        /**
+         * @description * `forward` - forward
+         *     * `backward` - backward
+         * @enum {string}
+         */
+        TrackRequestDirectionEnum: "forward" | "backward";
+        TrackRequestRequest: {
+            /** @description The assignment (held by the annotator) */
+            assignment: number;
+            /** @description Frame the box is on */
+            frame: number;
+            /** @description [x0, y0, x1, y1] */
+            box: number[];
+            /** @default forward */
+            direction: components["schemas"]["TrackRequestDirectionEnum"];
+            /** @description Frames to track (default: to the video's end or start) */
+            count?: number | null;
+            /** @default csrt */
+            method: components["schemas"]["MethodEnum"];
+        };
+        TrackedBox: {
+            frame: number;
+            /** Format: double */
+            x0: number;
+            /** Format: double */
+            y0: number;
+            /** Format: double */
+            x1: number;
+            /** Format: double */
+            y1: number;
+        };
+        TrackingDetail: {
+            detail: string;
+        };
+        TrackingJob: {
+            readonly id: number;
+            readonly assignment: number;
+            readonly direction: components["schemas"]["TrackingJobDirectionEnum"];
+            readonly method: string;
+            readonly start_frame: number;
+            /** @description Last frame to propose a box on */
+            readonly end_frame: number;
+            readonly status: components["schemas"]["TrackingJobStatusEnum"];
+            /**
+             * Format: double
+             * @description 0..1
+             */
+            readonly progress: number;
+            readonly boxes: components["schemas"]["TrackedBox"][];
+            /** @description First frame where the tracker lost the object */
+            readonly lost_at: number | null;
+            readonly error: string;
+            /** @description Ran in the request */
+            readonly in_process: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+        };
+        /**
+         * @description * `forward` - Forward
+         *     * `backward` - Backward
+         * @enum {string}
+         */
+        TrackingJobDirectionEnum: "forward" | "backward";
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `done` - Done
+         *     * `failed` - Failed
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        TrackingJobStatusEnum: "queued" | "running" | "done" | "failed" | "cancelled";
         /**
          * @description * `rating` - rating
          *     * `pairwise` - pairwise
@@ -4311,6 +4528,13 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description dense: a box on every frame; keyframes: only the stored boxes (COCO, CVAT)
+                 *
+                 *     * `dense` - dense
+                 *     * `keyframes` - keyframes
+                 */
+                frames?: "dense" | "keyframes";
+                /**
                  * @description * `consensus` - consensus
                  *     * `accepted` - accepted
                  *     * `all` - all
@@ -4855,6 +5079,164 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_tracking_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingJob"];
+                };
+            };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingJob"];
+                };
+            };
+            /** @description Invalid input: a message, or messages per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingDetail"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_tracking_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tracking run */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingJob"];
+                };
+            };
+            /** @description Invalid input: a message, or messages per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_tracking_cancel_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tracking run */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingJob"];
+                };
+            };
+            /** @description Invalid input: a message, or messages per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingDetail"];
                 };
             };
         };

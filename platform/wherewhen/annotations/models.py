@@ -42,6 +42,23 @@ class Project(models.Model):
     gold_every = models.PositiveSmallIntegerField(
         default=5, help_text="Serve a gold item as every n-th task of an annotator (0: never)"
     )
+    gold_feedback = models.BooleanField(
+        default=True,
+        help_text="Show annotators how their answer on a gold item compared, right after submitting",
+    )
+    gold_pass_iou = models.FloatField(
+        default=0.5, help_text="A gold item is passed when its box and segment IoU reach this"
+    )
+    qualification_gold = models.PositiveSmallIntegerField(
+        default=0, help_text="Gold items an annotator must pass before real work (0: none)"
+    )
+    snap_segments = models.BooleanField(
+        default=False,
+        help_text=(
+            'Snap annotators\' "when" segments to frame boundaries: a start to the start of its '
+            "frame, an end to the end of its frame"
+        ),
+    )
     agreement_threshold = models.FloatField(
         default=0.5, help_text="Videos below this agreement are flagged for more annotators"
     )
@@ -141,6 +158,16 @@ class Assignment(models.Model):
         related_name="annotation_reviews",
     )
     review_comment = models.TextField(blank=True)
+    review_notes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The reviewer's notes pinned to frames: {frame, track (index or null), text}",
+    )
+    gold_feedback = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="On a gold item: how the submission compared with the known answer",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -199,6 +226,16 @@ class Keyframe(models.Model):
             "from the keyframe before)"
         ),
     )
+    tracked = models.BooleanField(
+        default=False,
+        help_text="A box the tracker proposed and the annotator kept, not one they drew",
+    )
+    hold = models.BooleanField(
+        default=False,
+        help_text=(
+            "Interpolation off from here: the box stays as on this keyframe until the next one"
+        ),
+    )
 
     class Meta:
         ordering = ["frame"]
@@ -235,3 +272,50 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} {self.kind} {self.start}-{self.end} s"
+
+
+class TrackingJob(models.Model):
+    """One run of the assisted tracker: a box on ``start_frame`` followed forward or backward to
+    ``end_frame``; its proposals (``boxes``) go back to the annotator, who accepts, corrects or
+    discards them. Short runs happen in the request, long ones on the ``media`` queue."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Direction(models.TextChoices):
+        FORWARD = "forward", "Forward"
+        BACKWARD = "backward", "Backward"
+
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="tracking_jobs"
+    )
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    method = models.CharField(max_length=8, default="csrt")
+    start_frame = models.PositiveIntegerField()
+    end_frame = models.PositiveIntegerField(help_text="Last frame to propose a box on")
+    box = models.JSONField(help_text="[x0, y0, x1, y1] on the start frame")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    boxes = models.JSONField(
+        default=list, blank=True, help_text="Proposals: {frame, x0, y0, x1, y1}, in frame order"
+    )
+    lost_at = models.PositiveIntegerField(
+        null=True, blank=True, help_text="First frame where the tracker lost the object"
+    )
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    in_process = models.BooleanField(default=False, help_text="Ran in the request")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} from frame {self.start_frame} ({self.status})"

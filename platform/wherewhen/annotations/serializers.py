@@ -15,7 +15,7 @@ from wherewhen.accounts.models import Role, User
 from wherewhen.annotations import labels as label_rules
 from wherewhen.annotations import services
 from wherewhen.annotations.geometry import MAX_LABEL_LENGTH
-from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.annotations.models import Assignment, Project, Task, TrackingJob
 from wherewhen.core import limits
 from wherewhen.videos.models import Dataset, Video
 
@@ -36,6 +36,20 @@ class AnnotationKeyframeSerializer(serializers.Serializer):
         help_text=(
             "CVAT attributes of the box, name -> text value (interpolated frames copy them "
             "from the keyframe before); left out when the box has none"
+        ),
+    )
+    tracked = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "A box the tracker proposed and the annotator kept (not one they drew); left out "
+            "when false"
+        ),
+    )
+    hold = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Interpolation off from this keyframe: the box stays until the next keyframe; left "
+            "out when false"
         ),
     )
 
@@ -122,6 +136,10 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
     max_overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=30)
     gold_every = serializers.IntegerField(min_value=0, max_value=1000, default=5)
+    snap_segments = serializers.BooleanField(default=False)
+    gold_feedback = serializers.BooleanField(default=True)
+    gold_pass_iou = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.5)
+    qualification_gold = serializers.IntegerField(min_value=0, max_value=100, default=0)
     agreement_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.5)
     annotators = serializers.PrimaryKeyRelatedField(
         many=True,
@@ -154,6 +172,10 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             "show_predictions",
             "auto_accept",
             "gold_every",
+            "snap_segments",
+            "gold_feedback",
+            "gold_pass_iou",
+            "qualification_gold",
             "agreement_threshold",
             "active",
             "annotators",
@@ -334,6 +356,11 @@ class AnnotationExportQuerySerializer(serializers.Serializer):
     # Not "format": DRF reads that query parameter to pick a renderer.
     type = serializers.ChoiceField(choices=["coco", "csv", "cvat"], default="coco")
     source = serializers.ChoiceField(choices=["consensus", "accepted", "all"], default="consensus")
+    frames = serializers.ChoiceField(
+        choices=["dense", "keyframes"],
+        default="dense",
+        help_text="dense: a box on every frame; keyframes: only the stored boxes (COCO, CVAT)",
+    )
 
 
 # --- quality and ground truth ---------------------------------------------------------------
@@ -518,6 +545,27 @@ class AnnotationWorkspaceVideoSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReviewNoteSerializer(serializers.Serializer):
+    frame = serializers.IntegerField(help_text="Index into the video's frame_timestamps")
+    track = serializers.IntegerField(
+        allow_null=True, required=False, default=None, help_text="Track index, or null"
+    )
+    text = serializers.CharField(max_length=1000)
+
+
+class GoldFeedbackSerializer(serializers.Serializer):
+    box_iou = serializers.FloatField(allow_null=True)
+    segment_iou = serializers.FloatField(allow_null=True)
+    boundary_error = serializers.FloatField(
+        allow_null=True, help_text="Mean distance of the segment bounds from the answer's, s"
+    )
+    passed = serializers.BooleanField()
+    pass_iou = serializers.FloatField()
+    gold_done = serializers.IntegerField()
+    gold_passed = serializers.IntegerField()
+    running_accuracy = serializers.FloatField()
+
+
 class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
     """Everything the annotation workspace needs for one assignment."""
 
@@ -527,6 +575,8 @@ class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
     video_url = serializers.SerializerMethodField()
     draft = serializers.SerializerMethodField()
     annotation = serializers.SerializerMethodField()
+    gold_feedback = serializers.SerializerMethodField()
+    review_notes = ReviewNoteSerializer(many=True, read_only=True)
 
     class Meta(AnnotationAssignmentSerializer.Meta):
         fields = [
@@ -535,6 +585,8 @@ class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
             "video_url",
             "draft",
             "annotation",
+            "gold_feedback",
+            "review_notes",
         ]
         read_only_fields = fields
 
@@ -554,6 +606,13 @@ class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
         if assignment.submitted_at is None:
             return None
         return services.annotation_of(assignment)
+
+    @extend_schema_field(GoldFeedbackSerializer(allow_null=True))
+    def get_gold_feedback(self, assignment: Assignment) -> dict | None:
+        """After a gold item is submitted, when the project shows it."""
+        if not assignment.gold_feedback or not assignment.task.project.gold_feedback:
+            return None
+        return assignment.gold_feedback
 
 
 class NextTaskRequestSerializer(serializers.Serializer):
@@ -577,6 +636,7 @@ class AnnotationQueueProjectSerializer(serializers.Serializer):
 class AnnotationReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "reject"])
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    notes = ReviewNoteSerializer(many=True, required=False, default=list)
 
 
 class DraftSavedSerializer(serializers.Serializer):
@@ -595,3 +655,54 @@ class ClassMapSerializer(serializers.Serializer):
     model = serializers.IntegerField()
     labels = serializers.ListField(child=serializers.CharField())
     classes = ClassChoiceSerializer(many=True)
+
+
+# --- assisted tracking -----------------------------------------------------------------------
+
+
+class TrackRequestSerializer(serializers.Serializer):
+    assignment = serializers.IntegerField(help_text="The assignment (held by the annotator)")
+    frame = serializers.IntegerField(min_value=0, help_text="Frame the box is on")
+    box = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4, help_text="[x0, y0, x1, y1]"
+    )
+    direction = serializers.ChoiceField(choices=["forward", "backward"], default="forward")
+    count = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="Frames to track (default: to the video's end or start)",
+    )
+    method = serializers.ChoiceField(choices=["csrt", "kcf", "mil"], default="csrt")
+
+
+class TrackedBoxSerializer(serializers.Serializer):
+    frame = serializers.IntegerField()
+    x0 = serializers.FloatField()
+    y0 = serializers.FloatField()
+    x1 = serializers.FloatField()
+    y1 = serializers.FloatField()
+
+
+class TrackingJobSerializer(serializers.ModelSerializer):
+    boxes = TrackedBoxSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TrackingJob
+        fields = [
+            "id",
+            "assignment",
+            "direction",
+            "method",
+            "start_frame",
+            "end_frame",
+            "status",
+            "progress",
+            "boxes",
+            "lost_at",
+            "error",
+            "in_process",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from wherewhen.annotations import views
+from wherewhen.annotations import tracking_views, views
 from wherewhen.core.views import API_ROOT_LINKS
 
 router = SimpleRouter()
@@ -10,6 +10,9 @@ router.register("annotation/projects", views.ProjectViewSet, basename="annotatio
 router.register("annotation/tasks", views.TaskViewSet, basename="annotation-task")
 router.register("annotation/queue", views.QueueViewSet, basename="annotation-queue")
 router.register("annotation/assignments", views.AssignmentViewSet, basename="annotation-assignment")
+router.register(
+    "annotation/tracking", tracking_views.TrackingJobViewSet, basename="annotation-tracking"
+)
 
 urlpatterns = router.urls
 

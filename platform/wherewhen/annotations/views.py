@@ -150,9 +150,8 @@ class ProjectViewSet(viewsets.ModelViewSet):
         project = self.get_object()
         query = s.AnnotationExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        exported = services.export_project(
-            project, query.validated_data["type"], query.validated_data["source"]
-        )
+        data = query.validated_data
+        exported = services.export_project(project, data["type"], data["source"], data["frames"])
         return _file_response(exported.content, exported.content_type, exported.filename)
 
     @extend_schema(
@@ -449,8 +448,9 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def review(self, request: Request, pk=None) -> Response:
         body = s.AnnotationReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         assignment = services.review(
-            _pk(pk), request.user, body.validated_data["decision"], body.validated_data["comment"]
+            _pk(pk), request.user, data["decision"], data["comment"], notes=data["notes"]
         )
         return Response(s.AnnotationAssignmentSerializer(assignment).data)
 

@@ -93,6 +93,8 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
   const [overlap, setOverlap] = useState(3);
   const [showPredictions, setShowPredictions] = useState(false);
   const [autoAccept, setAutoAccept] = useState(false);
+  const [snapSegments, setSnapSegments] = useState(false);
+  const [qualification, setQualification] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -114,6 +116,10 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
         agreement_threshold: 0.5,
         show_predictions: showPredictions,
         auto_accept: autoAccept,
+        snap_segments: snapSegments,
+        gold_feedback: true,
+        gold_pass_iou: 0.5,
+        qualification_gold: qualification,
       });
       navigate(`/annotate/projects/${project.id}`);
     } catch (e) {
@@ -145,6 +151,17 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
         />
       </div>
       <div className="field">
+        <label htmlFor="project-qualification">Check items to pass before real work</label>
+        <input
+          id="project-qualification"
+          type="number"
+          min={0}
+          max={100}
+          value={qualification}
+          onChange={(e) => setQualification(Number(e.target.value))}
+        />
+      </div>
+      <div className="field">
         <label htmlFor="project-instructions">Instructions (Markdown)</label>
         <textarea id="project-instructions" rows={5} value={instructions} onChange={(e) => setInstructions(e.target.value)} />
       </div>
@@ -155,6 +172,10 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
       <label className="checkbox">
         <input type="checkbox" checked={autoAccept} onChange={(e) => setAutoAccept(e.target.checked)} /> Accept submissions
         without review
+      </label>
+      <label className="checkbox">
+        <input type="checkbox" checked={snapSegments} onChange={(e) => setSnapSegments(e.target.checked)} /> Snap "when"
+        segments to frame boundaries
       </label>
       {error && (
         <p className="form-error" role="alert">

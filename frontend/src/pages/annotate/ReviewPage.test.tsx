@@ -54,7 +54,7 @@ describe("review", () => {
     fireEvent.click(screen.getByTestId("reject"));
     await waitFor(() => expect(screen.getByTestId("test-location")).toHaveTextContent("/annotate/review"));
     const sent = server.requestsTo("POST", "/api/v1/annotation/assignments/8/review/");
-    expect(await sent[1]!.json()).toEqual({ decision: "reject", comment: "The box misses the arm." });
+    expect(await sent[1]!.json()).toEqual({ decision: "reject", comment: "The box misses the arm.", notes: [] });
   });
 
   it("accepts", async () => {
@@ -70,6 +70,7 @@ describe("review", () => {
     expect(await server.requestsTo("POST", "/api/v1/annotation/assignments/8/review/")[0]!.json()).toEqual({
       decision: "accept",
       comment: "",
+      notes: [],
     });
   });
 });

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react
 import { Link, useNavigate, useParams } from "react-router";
 import { errorMessage } from "../../api/errors";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
-import { fetchAssignment, reviewAssignment, type AssignmentDetail } from "./api";
+import { fetchAssignment, reviewAssignment, type AssignmentDetail, type ReviewNote } from "./api";
 import { formatSeconds } from "./frames";
 import { visibleBoxes } from "./interpolation";
 import { actionFor, isTypingTarget } from "./keymap";
@@ -63,6 +63,14 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
     [doc],
   );
   const [comment, setComment] = useState("");
+  const [notes, setNotes] = useState<ReviewNote[]>([]);
+
+  function pinNote() {
+    const text = comment.trim();
+    if (!text) return;
+    setNotes((list) => [...list, { frame, track: null, text }]);
+    setComment("");
+  }
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -93,7 +101,7 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
     setBusy(true);
     setError(null);
     try {
-      await reviewAssignment(assignment.id, decision, comment);
+      await reviewAssignment(assignment.id, decision, comment, decision === "reject" ? notes : []);
       const fresh = await fetchAssignment(assignment.id);
       onReviewed(fresh);
       navigate("/annotate/review", { state: { message: `${decision === "accept" ? "Accepted" : "Sent back"}: ${video.title}` } });
@@ -192,6 +200,34 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
                 data-testid="review-comment-input"
               />
             </div>
+            <button
+              type="button"
+              className="button button--ghost button--small"
+              onClick={pinNote}
+              disabled={!canReview || !comment.trim()}
+              data-testid="pin-note"
+            >
+              Pin to frame {frame + 1}
+            </button>
+            {notes.length > 0 && (
+              <ul className="review-notes small" data-testid="pinned-notes">
+                {notes.map((note, index) => (
+                  <li key={index}>
+                    <button type="button" className="link-button" onClick={() => goTo(note.frame)}>
+                      Frame {note.frame + 1}
+                    </button>
+                    : {note.text}{" "}
+                    <button
+                      type="button"
+                      className="link-button link-button--danger"
+                      onClick={() => setNotes((list) => list.filter((_, i) => i !== index))}
+                    >
+                      remove
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
             {error && (
               <p className="form-error small" role="alert">
                 {error}

@@ -86,7 +86,8 @@ export function Stage({
       const color = colorOf(box.trackId);
       ctx.lineWidth = (selected ? 3 : 2) * px;
       ctx.strokeStyle = color;
-      ctx.setLineDash(box.keyframe ? [] : [6 * px, 4 * px]);
+      // Solid: the annotator's keyframe; dotted: tracked; dashed: interpolated.
+      ctx.setLineDash(box.keyframe ? [] : box.tracked ? [2 * px, 3 * px] : [6 * px, 4 * px]);
       ctx.globalAlpha = box.occluded ? 0.55 : 1;
       ctx.strokeRect(box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0);
       if (selected) {
@@ -115,7 +116,7 @@ export function Stage({
       }
       ctx.globalAlpha = 1;
       ctx.setLineDash([]);
-      const tag = `${box.label}${box.keyframe ? " ◆" : ""}${box.occluded ? " (hidden)" : ""}`;
+      const tag = `${box.label}${box.keyframe ? " ◆" : ""}${box.tracked ? " · tracked" : ""}${box.occluded ? " (hidden)" : ""}`;
       ctx.font = `${12 * px}px system-ui, sans-serif`;
       const tagWidth = ctx.measureText(tag).width + 8 * px;
       const tagY = box.y0 >= 16 * px ? box.y0 - 16 * px : box.y0;

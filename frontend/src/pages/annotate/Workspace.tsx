@@ -2,7 +2,7 @@
  * The annotator's workspace for one assignment: boxes on keyframes ("where"),
  * segments for the event and its sound ("when"), autosaved, then submitted.
  */
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ApiError, errorMessage } from "../../api/errors";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
@@ -13,14 +13,18 @@ import {
   resumeAssignment,
   submitAssignment,
   type AssignmentDetail,
+  type GoldFeedback,
 } from "./api";
+import { GoldFeedbackDialog } from "./GoldFeedbackDialog";
 import { formatSeconds, segmentBounds } from "./frames";
 import { HelpOverlay } from "./HelpOverlay";
 import { canRedo, canUndo, commit, redo, start, undo, type History } from "./history";
 import {
   neighbourKeyframe,
   setKeyframe,
+  holdsAt,
   shapeAt,
+  toggleHold,
   toggleKeyframe,
   toggleOccluded,
   toggleOutside,
@@ -32,6 +36,8 @@ import { fromApi, newTrackId, toApi, type AnnotationDoc, type Box, type SegmentK
 import { addSegment, removeSegment } from "./segments";
 import { Stage, TRACK_COLORS } from "./Stage";
 import { Timeline } from "./Timeline";
+import { discardTracked, framesToSegmentEnd, mergeTracked, trackedRun, type Direction } from "./tracking";
+import { useTracking, type TrackingOutcome } from "./useTracking";
 import { useAutosave, type SaveStatus } from "./useAutosave";
 import { usePlayer } from "./usePlayer";
 
@@ -91,6 +97,9 @@ function Failed({ message }: { message: string }) {
   );
 }
 
+const ownKeyframes = (track: Track) => track.keyframes.filter((k) => !k.tracked).length;
+const trackedCount = (track: Track) => track.keyframes.length - ownKeyframes(track);
+
 const SAVE_TEXT: Record<SaveStatus, string> = {
   saved: "All changes saved",
   pending: "Unsaved changes…",
@@ -122,6 +131,13 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   const [helpOpen, setHelpOpen] = useState(false);
   const [submitting, setSubmitting] = useState(false);
   const [submitError, setSubmitError] = useState<string | null>(null);
+  const [feedback, setFeedback] = useState<GoldFeedback | null>(null);
+  const [trackSpan, setTrackSpan] = useState("segment");
+  const [proposal, setProposal] = useState<{ trackId: string; frames: number[] } | null>(null);
+  const docRef = useRef(doc);
+  useEffect(() => {
+    docRef.current = doc;
+  }, [doc]);
   const autosave = useAutosave(assignment.id, assignment.version, doc, editable, assignment.lease_expires_at ?? null);
 
   const colors = useMemo(() => {
@@ -148,6 +164,50 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
     setNotice(text);
   }
 
+  function takeProposals(outcome: TrackingOutcome) {
+    const track = docRef.current.tracks.find((t) => t.id === outcome.trackId);
+    if (outcome.status === "failed") return say(`Tracking failed: ${outcome.error}`);
+    if (!track) return;
+    const merged = mergeTracked(track, outcome.boxes, outcome.start, outcome.direction);
+    if (merged.frames.length) {
+      edit((d) => ({ ...d, tracks: d.tracks.map((t) => (t.id === track.id ? merged.track : t)) }));
+    }
+    setProposal(merged.frames.length ? { trackId: track.id, frames: merged.frames } : null);
+    const lost = outcome.lostAt !== null ? ` The tracker lost the object on frame ${outcome.lostAt + 1}.` : "";
+    const stopped = outcome.status === "cancelled" ? " Tracking was cancelled." : "";
+    say(
+      merged.frames.length
+        ? `Tracked ${merged.frames.length} frame${merged.frames.length === 1 ? "" : "s"}.${lost}${stopped} Accept, correct a box (it becomes a keyframe and tracking runs again from it) or discard.`
+        : `The tracker found nothing to add.${lost}${stopped}`,
+    );
+  }
+
+  const tracker = useTracking(assignment.id, takeProposals);
+
+  function trackFrom(direction: Direction) {
+    if (!selected) return say("Select a box first (click it).");
+    const shape = shapeAt(selected, frame, nFrames);
+    if (!shape || shape.outside) return say("The selected box is not on this frame.");
+    const toEnd = framesToSegmentEnd(selected, frame, direction, nFrames);
+    const count = trackSpan === "segment" ? toEnd : Math.min(Number(trackSpan), direction === "forward" ? nFrames - 1 - frame : frame);
+    if (count < 1) return say(direction === "forward" ? "Nothing to track after this frame." : "Nothing to track before this frame.");
+    say(`Tracking ${direction} over ${count} frame${count === 1 ? "" : "s"}…`);
+    void tracker.run(selected.id, frame, shape.box, direction, count);
+  }
+
+  function acceptProposal() {
+    setProposal(null);
+    say("Tracked boxes kept.");
+  }
+
+  function discardProposal() {
+    if (!proposal) return;
+    const { trackId, frames } = proposal;
+    editTrack(trackId, (t) => discardTracked(t, frames));
+    setProposal(null);
+    say("Tracked boxes discarded.");
+  }
+
   function handleDraw(box: Box) {
     const track: Track = {
       id: newTrackId(),
@@ -160,7 +220,27 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
   }
 
   function handleChange(trackId: string, box: Box) {
-    editTrack(trackId, (t) => setKeyframe(t, frame, box, nFrames));
+    const track = doc.tracks.find((t) => t.id === trackId);
+    const shape = track ? shapeAt(track, frame, nFrames) : null;
+    if (!track || !shape?.tracked || tracker.running) {
+      editTrack(trackId, (t) => setKeyframe(t, frame, box, nFrames));
+      return;
+    }
+    // A corrected tracked box becomes a keyframe and the tracked run after it is tracked again.
+    let direction: Direction = "forward";
+    let run = trackedRun(track, frame, "forward");
+    if (!run.length) {
+      direction = "backward";
+      run = trackedRun(track, frame, "backward");
+    }
+    editTrack(trackId, (t) => discardTracked(setKeyframe(t, frame, box, nFrames), run));
+    setProposal(null);
+    if (run.length) {
+      say(`Corrected on frame ${frame + 1}; tracking again from here…`);
+      void tracker.run(trackId, frame, box, direction, run.length);
+    } else {
+      say(`Corrected on frame ${frame + 1}: it is a keyframe now.`);
+    }
   }
 
   function mark(kind: SegmentKind, edge: "in" | "out") {
@@ -192,10 +272,11 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
     if (!editable || submitting) return;
     setSubmitting(true);
     setSubmitError(null);
+    let done: AssignmentDetail;
     try {
       const version = await autosave.settle();
       const body = { ...toApi(doc), version };
-      await submitAssignment(assignment.id, body).catch(async (error: unknown) => {
+      done = await submitAssignment(assignment.id, body).catch(async (error: unknown) => {
         // The lease ran out while working: take the task back if it is still free, then retry.
         if (!(error instanceof ApiError && error.status === 409 && /lease/i.test(error.message))) throw error;
         await resumeAssignment(assignment.id);
@@ -207,6 +288,16 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
       return;
     }
     autosave.stop();
+    if (done.gold_feedback) {
+      // A gold item: show how it compared before moving on.
+      setFeedback(done.gold_feedback);
+      setSubmitting(false);
+      return;
+    }
+    await goToNext();
+  }
+
+  async function goToNext() {
     try {
       const next = await requestNextTask();
       if (next.assignment) {
@@ -369,13 +460,43 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
         </div>
       </div>
 
-      {assignment.review_comment && (
+      {(assignment.review_comment || (assignment.review_notes ?? []).length > 0) && (
         <div className="notice notice--warning" data-testid="review-comment">
           <p>
             <strong>Returned by the reviewer:</strong> {assignment.review_comment}
           </p>
+          {(assignment.review_notes ?? []).length > 0 && (
+            <ul className="review-notes" data-testid="review-notes">
+              {(assignment.review_notes ?? []).map((note, index) => {
+                const track = note.track === null || note.track === undefined ? null : doc.tracks[note.track];
+                return (
+                  <li key={index} data-testid="review-note" data-frame={note.frame}>
+                    <button
+                      type="button"
+                      className="link-button"
+                      onClick={() => {
+                        goTo(note.frame);
+                        if (track) setSelectedId(track.id);
+                      }}
+                    >
+                      Frame {note.frame + 1}
+                      {track ? ` · ${track.label} box ${note.track! + 1}` : ""}
+                    </button>
+                    : {note.text}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
         </div>
       )}
+      {(assignment.review_notes ?? [])
+        .filter((note) => note.frame === frame)
+        .map((note, index) => (
+          <p key={index} className="review-note-here small" role="note" data-testid="review-note-here">
+            Reviewer, on this frame: {note.text}
+          </p>
+        ))}
       {(autosave.status === "blocked" || autosave.status === "error") && editable && (
         <div className="notice notice--warning" role="alert" data-testid="autosave-error">
           <p>
@@ -445,8 +566,10 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                   ? "selected box: not on this frame"
                   : selectedShape.outside
                     ? "selected box: leaves here"
-                    : selectedShape.keyframe
-                      ? "selected box: keyframe"
+                    : selectedShape.tracked
+                      ? "selected box: tracked"
+                      : selectedShape.keyframe
+                        ? "selected box: keyframe"
                       : "selected box: interpolated"}
               </span>
             )}
@@ -455,12 +578,40 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
             timestamps={timestamps}
             duration={duration}
             frame={frame}
-            keyframes={selected ? selected.keyframes.map((k) => k.frame) : []}
+            keyframes={selected ? selected.keyframes.filter((k) => !k.tracked).map((k) => k.frame) : []}
             segments={doc.segments}
             pending={pending}
             primaryLabel={assignment.label}
             onSeek={goTo}
           />
+          {tracker.running && (
+            <div className="tracking-bar" role="status" data-testid="tracking-progress">
+              <span className="spinner" aria-hidden="true" />
+              <span className="small">
+                Tracking {tracker.running.direction} from frame {tracker.running.start + 1} over {tracker.running.count} frames
+              </span>
+              <progress className="tracking-bar__meter" max={1} value={tracker.running.progress} aria-label="Tracking progress" />
+              <button type="button" className="button button--ghost button--small" onClick={() => void tracker.cancel()} data-testid="tracking-cancel">
+                Cancel
+              </button>
+            </div>
+          )}
+          {proposal && !tracker.running && editable && (
+            <div className="tracking-bar tracking-bar--proposal" data-testid="tracking-proposal" data-frames={proposal.frames.join(",")}>
+              <span className="small">
+                <strong>{proposal.frames.length}</strong> tracked box{proposal.frames.length === 1 ? "" : "es"}, frames {proposal.frames[0]! + 1}–
+                {proposal.frames[proposal.frames.length - 1]! + 1}
+              </span>
+              <span className="tracking-bar__actions">
+                <button type="button" className="button button--primary button--small" onClick={acceptProposal} data-testid="tracking-accept">
+                  Accept
+                </button>
+                <button type="button" className="button button--ghost button--small" onClick={discardProposal} data-testid="tracking-discard">
+                  Discard
+                </button>
+              </span>
+            </div>
+          )}
           <p className="ws-notice small" role="status" aria-live="polite" data-testid="workspace-notice">
             {notice ?? "Drag on the video to draw a box. ← → step frames (Shift: 10), I / O mark when the event starts and ends, ? shows all keys."}
           </p>
@@ -504,7 +655,8 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                           {track.label}
                           <span className="muted small">
                             {" "}
-                            · {track.keyframes.length} keyframe{track.keyframes.length === 1 ? "" : "s"} · from frame {first + 1}
+                            · {ownKeyframes(track)} keyframe{ownKeyframes(track) === 1 ? "" : "s"}
+                            {trackedCount(track) ? ` · ${trackedCount(track)} tracked` : ""} · from frame {first + 1}
                             {shape?.keyframe ? " · keyframe here" : ""}
                           </span>
                         </span>
@@ -537,9 +689,51 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
                           >
                             Hidden <kbd>Q</kbd>
                           </button>
+                          <button
+                            type="button"
+                            className="button button--ghost button--small"
+                            onClick={() => editTrack(track.id, (t) => toggleHold(t, frame))}
+                            aria-pressed={holdsAt(track, frame)}
+                            title="Interpolate between this segment's keyframes, or hold the box until the next one"
+                            data-testid="toggle-hold"
+                          >
+                            {holdsAt(track, frame) ? "Hold" : "Linear"}
+                          </button>
                           <button type="button" className="button button--danger button--small" onClick={() => perform("deleteTrack")}>
                             Delete
                           </button>
+                          <div className="track-item__track" role="group" aria-label="Track the box">
+                            <button
+                              type="button"
+                              className="button button--ghost button--small"
+                              onClick={() => trackFrom("backward")}
+                              disabled={Boolean(tracker.running)}
+                              data-testid="track-backward"
+                            >
+                              ◀ Track
+                            </button>
+                            <select
+                              className="select select--compact"
+                              value={trackSpan}
+                              aria-label="How far to track"
+                              onChange={(e) => setTrackSpan(e.target.value)}
+                              data-testid="track-span"
+                            >
+                              <option value="segment">to the next keyframe</option>
+                              <option value="10">10 frames</option>
+                              <option value="30">30 frames</option>
+                              <option value="100">100 frames</option>
+                            </select>
+                            <button
+                              type="button"
+                              className="button button--ghost button--small"
+                              onClick={() => trackFrom("forward")}
+                              disabled={Boolean(tracker.running)}
+                              data-testid="track-forward"
+                            >
+                              Track ▶
+                            </button>
+                          </div>
                         </div>
                       )}
                     </li>
@@ -644,6 +838,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
         </aside>
       </div>
       {helpOpen && <HelpOverlay onClose={() => setHelpOpen(false)} />}
+      {feedback && <GoldFeedbackDialog feedback={feedback} onNext={() => void goToNext()} />}
     </section>
   );
 }

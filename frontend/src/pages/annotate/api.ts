@@ -11,6 +11,8 @@ type Ok<T> = T extends { responses: { 200: { content: { "application/json": infe
 type Body<T> = T extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
 
 export type AssignmentDetail = Ok<paths["/api/v1/annotation/assignments/{id}/"]["get"]>;
+/** How a submitted gold item compared with its known answer (null unless the project shows it). */
+export type GoldFeedback = NonNullable<AssignmentDetail["gold_feedback"]>;
 export type AssignmentRow = Ok<paths["/api/v1/annotation/assignments/"]["get"]>["results"][number];
 export type AssignmentStatus = AssignmentRow["status"];
 export type QueueProject = Ok<paths["/api/v1/annotation/queue/"]["get"]>[number];
@@ -95,8 +97,15 @@ export function submitAssignment(id: number, body: DraftBody) {
 
 // --- reviewers --------------------------------------------------------------------------
 
-export function reviewAssignment(id: number, decision: "accept" | "reject", comment: string) {
-  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/review/", { ...byId(id), body: { decision, comment } }));
+/** A reviewer's note pinned to a frame (and a track, by its index, or null). */
+export interface ReviewNote {
+  frame: number;
+  track: number | null;
+  text: string;
+}
+
+export function reviewAssignment(id: number, decision: "accept" | "reject", comment: string, notes: ReviewNote[] = []) {
+  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/review/", { ...byId(id), body: { decision, comment, notes } }));
 }
 
 // --- researchers ------------------------------------------------------------------------
@@ -171,4 +180,22 @@ export async function importCvat(projectId: number, file: File, video: number, t
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
+}
+
+// --- assisted tracking ------------------------------------------------------------------
+
+export type TrackingRun = Ok<paths["/api/v1/annotation/tracking/{id}/"]["get"]>;
+export type TrackRequest = Body<paths["/api/v1/annotation/tracking/"]["post"]>;
+
+/** Start a tracking run: short ones come back done, long ones queued (poll `fetchTracking`). */
+export function startTracking(body: TrackRequest): Promise<TrackingRun> {
+  return unwrap(api.POST("/api/v1/annotation/tracking/", { body })) as Promise<TrackingRun>;
+}
+
+export function fetchTracking(id: number) {
+  return unwrap(api.GET("/api/v1/annotation/tracking/{id}/", byId(id)));
+}
+
+export function cancelTracking(id: number) {
+  return unwrap(api.POST("/api/v1/annotation/tracking/{id}/cancel/", byId(id)));
 }

@@ -3,7 +3,7 @@ import { boxFromPoints, cursorFor, dragBox, hitTest, isUsableBox, MIN_BOX_SIZE }
 import type { FrameBox } from "./model";
 
 function fb(trackId: string, x0: number, y0: number, x1: number, y1: number): FrameBox {
-  return { trackId, label: "jump", keyframe: true, occluded: false, x0, y0, x1, y1 };
+  return { trackId, label: "jump", keyframe: true, tracked: false, occluded: false, x0, y0, x1, y1 };
 }
 
 describe("boxes from a drag", () => {

@@ -26,6 +26,7 @@ describe("shapeAt", () => {
     expect(shapeAt(track, 4, 20)).toEqual({
       box: { x0: 30, y0: 20, x1: 60, y1: 50 },
       keyframe: false,
+      tracked: false,
       outside: false,
       occluded: false,
     });
@@ -96,5 +97,25 @@ describe("keyframe edits", () => {
     expect(neighbourKeyframe(track, 4, 1)).toBe(6);
     expect(neighbourKeyframe(track, 4, -1)).toBe(2);
     expect(neighbourKeyframe(track, 2, -1)).toBeNull();
+  });
+});
+
+describe("hold (interpolation off)", () => {
+  it("keeps the box until the next keyframe and toggles back", async () => {
+    const { shapeAt: at, toggleHold, holdsAt } = await import("./interpolation");
+    const track = {
+      id: "t",
+      label: "jump",
+      keyframes: [
+        { frame: 0, x0: 0, y0: 0, x1: 10, y1: 10, outside: false, occluded: false },
+        { frame: 10, x0: 20, y0: 0, x1: 30, y1: 10, outside: false, occluded: false },
+      ],
+    };
+    expect(at(track, 5, 20)!.box.x0).toBe(10);
+    const held = toggleHold(track, 5);
+    expect(holdsAt(held, 5)).toBe(true);
+    expect(at(held, 5, 20)!.box.x0).toBe(0);
+    expect(at(held, 10, 20)!.box.x0).toBe(20);
+    expect(holdsAt(toggleHold(held, 3), 3)).toBe(false);
   });
 });

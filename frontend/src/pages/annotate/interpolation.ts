@@ -12,6 +12,8 @@ import type { AnnotationDoc, Box, FrameBox, Keyframe, Track } from "./model";
 export interface Shape {
   box: Box;
   keyframe: boolean;
+  /** The stored box on this frame came from the tracker. */
+  tracked: boolean;
   outside: boolean;
   occluded: boolean;
 }
@@ -56,14 +58,20 @@ export function shapeAt(track: Track, frame: number, nFrames: number): Shape | n
   if (index < 0) return null;
   const current = track.keyframes[index]!;
   if (current.frame === frame) {
-    return { box: boxOf(current), keyframe: true, outside: current.outside, occluded: current.occluded };
+    return {
+      box: boxOf(current),
+      keyframe: true,
+      tracked: Boolean(current.tracked),
+      outside: current.outside,
+      occluded: current.occluded,
+    };
   }
   if (current.outside) return null;
   const next = track.keyframes[index + 1];
-  const box = next
+  const box = next && !current.hold
     ? lerpBox(current, next, (frame - current.frame) / (next.frame - current.frame))
     : boxOf(current);
-  return { box, keyframe: false, outside: false, occluded: current.occluded };
+  return { box, keyframe: false, tracked: false, outside: false, occluded: current.occluded };
 }
 
 /** Every visible box on a frame, in track order. */
@@ -72,7 +80,14 @@ export function visibleBoxes(doc: AnnotationDoc, frame: number, nFrames: number)
   for (const track of doc.tracks) {
     const shape = shapeAt(track, frame, nFrames);
     if (shape && !shape.outside) {
-      boxes.push({ ...shape.box, trackId: track.id, label: track.label, keyframe: shape.keyframe, occluded: shape.occluded });
+      boxes.push({
+        ...shape.box,
+        trackId: track.id,
+        label: track.label,
+        keyframe: shape.keyframe && !shape.tracked,
+        tracked: shape.tracked,
+        occluded: shape.occluded,
+      });
     }
   }
   return boxes;
@@ -92,7 +107,10 @@ function withKeyframe(track: Track, keyframe: Keyframe): Track {
   return { ...track, keyframes: [...others, keyframe].sort((a, b) => a.frame - b.frame) };
 }
 
-/** Put (or move) a keyframe at `frame` with `box`, keeping its flags if one was there. */
+/**
+ * Put (or move) a keyframe at `frame` with `box`, keeping its flags if one was there. A box the
+ * tracker proposed there becomes the annotator's own keyframe (a correction).
+ */
 export function setKeyframe(track: Track, frame: number, box: Box, nFrames: number, flags?: Partial<Keyframe>): Track {
   const existing = track.keyframes.find((k) => k.frame === frame);
   const shape = shapeAt(track, frame, nFrames);
@@ -132,6 +150,24 @@ export function toggleOccluded(track: Track, frame: number, nFrames: number): Tr
   const box = boxForNewKeyframe(track, frame, nFrames);
   if (!box) return track;
   return setKeyframe(track, frame, box, nFrames, { occluded: !(shape?.occluded ?? false) });
+}
+
+/** Whether the segment `frame` lies in holds its box (interpolation off). */
+export function holdsAt(track: Track, frame: number): boolean {
+  const index = keyframeIndexAtOrBefore(track.keyframes, frame);
+  return index >= 0 && Boolean(track.keyframes[index]!.hold);
+}
+
+/** Turn interpolation off (hold) or back on for the segment `frame` lies in. */
+export function toggleHold(track: Track, frame: number): Track {
+  const index = keyframeIndexAtOrBefore(track.keyframes, frame);
+  if (index < 0) return track;
+  const keyframes = track.keyframes.map((k, i) => {
+    if (i !== index) return k;
+    const { hold, ...rest } = k;
+    return hold ? rest : { ...rest, hold: true };
+  });
+  return { ...track, keyframes };
 }
 
 /** The keyframe frames of a track before / after `frame` (for jumping). */

@@ -17,6 +17,10 @@ export interface Keyframe extends Box {
   /** The object is not visible from this frame until the next keyframe. */
   outside: boolean;
   occluded: boolean;
+  /** Proposed by the tracker (and kept), not drawn by the annotator. */
+  tracked?: boolean;
+  /** Interpolation off from here: the box stays until the next keyframe. */
+  hold?: boolean;
 }
 
 export interface Track {
@@ -47,6 +51,8 @@ export interface FrameBox extends Box {
   trackId: string;
   label: string;
   keyframe: boolean;
+  /** A box the tracker proposed on this frame. */
+  tracked: boolean;
   occluded: boolean;
 }
 
@@ -66,6 +72,8 @@ interface ApiKeyframe {
   y1: number;
   outside?: boolean;
   occluded?: boolean;
+  tracked?: boolean;
+  hold?: boolean;
 }
 
 interface ApiAnnotation {
@@ -89,6 +97,8 @@ export function fromApi(data: ApiAnnotation | null | undefined, defaultLabel: st
           y1: k.y1,
           outside: Boolean(k.outside),
           occluded: Boolean(k.occluded),
+          ...(k.tracked ? { tracked: true } : {}),
+          ...(k.hold ? { hold: true } : {}),
         }))
         .sort((a, b) => a.frame - b.frame),
     })),
@@ -106,7 +116,11 @@ export function toApi(doc: AnnotationDoc) {
   return {
     tracks: doc.tracks.map((track) => ({
       label: track.label,
-      keyframes: track.keyframes.map((k) => ({ ...k })),
+      keyframes: track.keyframes.map(({ tracked, hold, ...k }) => ({
+        ...k,
+        ...(tracked ? { tracked: true } : {}),
+        ...(hold ? { hold: true } : {}),
+      })),
     })),
     segments: doc.segments.map((s) => ({ kind: s.kind, label: s.label, start: s.start, end: s.end })),
   };

@@ -10,13 +10,16 @@ from collections.abc import Iterable, Sequence
 from wherewhen.annotations.formats.records import VideoRecord, box_rows, segment_rows
 
 
-def export_coco(records: Iterable[VideoRecord], categories: Sequence[str], info: dict) -> dict:
+def export_coco(
+    records: Iterable[VideoRecord], categories: Sequence[str], info: dict, frames: str = "dense"
+) -> dict:
     """COCO-style JSON: ``videos``, ``images`` (one per frame, with its timestamp),
     ``annotations`` (one box per frame per track, ``bbox`` = ``[x, y, width, height]``, with
     ``track_id``, ``keyframe``, ``occluded``, ``source``, and ``attributes`` =
     ``{"occluded": bool, ...the box's CVAT attributes}`` as CVAT's COCO exports have them) and
     ``segments`` (the "when" intervals in seconds). Every box and segment has its own label's
-    ``category_id``; a label missing from ``categories`` is added after them."""
+    ``category_id``; a label missing from ``categories`` is added after them. ``frames``:
+    ``dense`` (a box on every frame a track is visible) or ``keyframes`` (only stored boxes)."""
     records = list(records)
     names = list(categories)
     seen = {row.label for record in records for row in box_rows(record)}
@@ -60,7 +63,7 @@ def export_coco(records: Iterable[VideoRecord], categories: Sequence[str], info:
                     "file_name": f"{record.video_id}/{frame:06d}.jpg",
                 }
             )
-        for row in box_rows(record):
+        for row in box_rows(record, frames):
             w, h = row.x1 - row.x0, row.y1 - row.y0
             out["annotations"].append(
                 {

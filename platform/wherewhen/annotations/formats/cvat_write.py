@@ -20,12 +20,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from wherewhen.annotations.formats.records import CVAT_VERSION, CvatMeta, coord_text, flag_text
-from wherewhen.annotations.geometry import track_shapes
+from wherewhen.annotations.geometry import stored_shapes, track_shapes
 
 
-def export_cvat_xml(annotation: dict, meta: CvatMeta, segment_label: str = "") -> str:
+def export_cvat_xml(
+    annotation: dict, meta: CvatMeta, segment_label: str = "", frames: str = "dense"
+) -> str:
     """One annotation of one video as CVAT for video 1.1 XML. ``segment_label``: the label of a
-    segment that has none (older annotations)."""
+    segment that has none (older annotations). ``frames``: ``dense`` lists a box on every frame
+    (interpolated ones with ``keyframe="0"``), ``keyframes`` only the stored boxes (CVAT
+    interpolates the rest the same way)."""
+    shapes_of = stored_shapes if frames == "keyframes" else track_shapes
     tracks = annotation.get("tracks", [])
     segments = annotation.get("segments", [])
     used = {t["label"] for t in tracks} | {s.get("label") or segment_label for s in segments}
@@ -75,7 +80,7 @@ def export_cvat_xml(annotation: dict, meta: CvatMeta, segment_label: str = "") -
         track_el = ET.SubElement(
             root, "track", id=str(index), label=track["label"], source="manual"
         )
-        for shape in track_shapes(track["keyframes"], meta.n_frames):
+        for shape in shapes_of(track["keyframes"], meta.n_frames):
             box = ET.SubElement(
                 track_el,
                 "box",

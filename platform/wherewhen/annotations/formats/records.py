@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from wherewhen.annotations.geometry import SEGMENT_KINDS, track_shapes
+from wherewhen.annotations.geometry import SEGMENT_KINDS, stored_shapes, track_shapes
 
 CVAT_VERSION = "1.1"
 
@@ -128,13 +128,15 @@ class BoxRow:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-def box_rows(record: VideoRecord) -> Iterable[BoxRow]:
-    """Every visible box, each with its own label, flags and attributes."""
+def box_rows(record: VideoRecord, frames: str = "dense") -> Iterable[BoxRow]:
+    """Every visible box, each with its own label, flags and attributes (``frames="keyframes"``:
+    only the stored boxes of each track, see :func:`stored_shapes`)."""
+    shapes_of = stored_shapes if frames == "keyframes" else track_shapes
     n_frames = len(record.timestamps)
     track_number = 0
     for source, assignment_id, annotator, annotation in record.annotations:
         for track in annotation.get("tracks", []):
-            for shape in track_shapes(track["keyframes"], n_frames):
+            for shape in shapes_of(track["keyframes"], n_frames):
                 if not shape["outside"]:
                     yield BoxRow(
                         source, assignment_id, annotator, track["label"], track_number,

@@ -36,6 +36,8 @@ from wherewhen.annotations.geometry.tracks import (
     frame_boxes,
     labels_of,
     lerp_box,
+    snap_to_frames,
+    stored_shapes,
     track_boxes,
     track_shapes,
 )
@@ -84,6 +86,8 @@ __all__ = [
     "segment_iou",
     "spatial_iou",
     "track_boxes",
+    "snap_to_frames",
+    "stored_shapes",
     "track_shapes",
     "union_intervals",
 ]

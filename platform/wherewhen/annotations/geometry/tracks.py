@@ -3,6 +3,7 @@ visible boxes of an annotation frame by frame."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from wherewhen.annotations.geometry.validation import Box
@@ -12,7 +13,7 @@ def track_shapes(keyframes: Sequence[dict], n_frames: int) -> list[dict]:
     """Every shape of a track in frame order, as CVAT for video lists them.
 
     Keyframes come back with ``keyframe: True``; frames between two keyframes are interpolated
-    linearly (``keyframe: False``, the ``occluded`` flag and the ``attributes`` copied from the
+    linearly, or hold the first keyframe's box when it says ``hold`` (``keyframe: False``, the ``occluded`` flag and the ``attributes`` copied from the
     keyframe before). Nothing is produced after an ``outside`` keyframe until the next keyframe;
     after the last keyframe the box is repeated until the last frame of the video unless that
     keyframe is ``outside``. Every shape has ``frame``, ``x0``, ``y0``, ``x1``, ``y1``,
@@ -34,13 +35,34 @@ def track_shapes(keyframes: Sequence[dict], n_frames: int) -> list[dict]:
         stop = min(following["frame"], n_frames) if following else n_frames
         start_box = _coords(kf)
         for frame in range(kf["frame"] + 1, stop):
-            if following is None:
+            if following is None or kf.get("hold"):
                 box = start_box
             else:
                 t = (frame - kf["frame"]) / (following["frame"] - kf["frame"])
                 box = lerp_box(start_box, _coords(following), t)
             shapes.append(_shape(kf, frame, box, keyframe=False))
     return shapes
+
+
+def stored_shapes(keyframes: Sequence[dict], n_frames: int) -> list[dict]:
+    """The shapes a keyframes-only export lists: the stored boxes (keyframes and tracked boxes),
+    plus, where interpolation is off (``hold``), the held box again on the frame before the next
+    keyframe, so a reader that interpolates linearly between keyframes (CVAT) gets the same
+    boxes back."""
+    shapes = track_shapes(keyframes, n_frames)
+    by_frame = {s["frame"]: s for s in shapes}
+    out = []
+    ordered = sorted(keyframes, key=lambda k: k["frame"])
+    for index, kf in enumerate(ordered):
+        if kf["frame"] >= n_frames:
+            break
+        out.append(by_frame[kf["frame"]])
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        closer = following["frame"] - 1 if following else None
+        held = kf.get("hold") and not kf.get("outside")
+        if held and closer and kf["frame"] < closer < n_frames:
+            out.append({**by_frame[closer], "keyframe": True})
+    return out
 
 
 def track_boxes(keyframes: Sequence[dict], n_frames: int) -> list[dict | None]:
@@ -72,6 +94,21 @@ def _shape(kf: dict, frame: int, box: Box, *, keyframe: bool) -> dict:
         "keyframe": keyframe,
         "attributes": dict(kf.get("attributes") or {}),
     }
+
+
+def snap_to_frames(
+    start: float, end: float, timestamps: Sequence[float], end_time: float, tolerance: float = 1e-6
+) -> tuple[float, float]:
+    """A "when" segment on frame boundaries: its start moves back to the start of the frame it
+    falls in, its end forward to the end of its frame (the next frame's start, or ``end_time``
+    after the last frame); a bound already on a boundary stays."""
+    if not timestamps:
+        return start, end
+    i = bisect_right(timestamps, start + tolerance) - 1
+    snapped_start = float(timestamps[max(i, 0)])
+    j = bisect_left(timestamps, end - tolerance)
+    snapped_end = float(timestamps[j]) if j < len(timestamps) else float(end_time)
+    return snapped_start, max(snapped_end, snapped_start)
 
 
 def labels_of(annotation: dict) -> list[str]:

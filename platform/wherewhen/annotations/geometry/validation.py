@@ -96,8 +96,10 @@ def clean_annotation(
     """Check an annotation and return it normalized (sorted, quantized, flags filled in).
 
     ``payload`` is ``{"tracks": [{"label", "keyframes": [{"frame", "x0", "y0", "x1", "y1",
-    "outside", "occluded", "attributes"?}]}], "segments": [{"kind", "label", "start", "end"}]}``
-    (a keyframe's ``attributes``, name -> text, are kept only when there are some). Raises
+    "outside", "occluded", "attributes"?, "tracked"?, "hold"?}]}], "segments": [{"kind",
+    "label", "start", "end"}]}`` (a keyframe's ``attributes``, name -> text, are kept only when
+    there are some; ``tracked``, a box the tracker proposed rather than one the annotator drew,
+    and ``hold``, interpolation off until the next keyframe, only when true). Raises
     :class:`InvalidAnnotation` with every problem found, in words a person can act on.
 
     ``labels``: the allowed track and segment labels (empty: any label); ``default_label``: the
@@ -204,8 +206,10 @@ def _clean_keyframe(raw: object, where: str, video: VideoGeometry, errors: _Erro
         coords[name] = quantize(value)
     outside = _flag(raw.get("outside"))
     occluded = _flag(raw.get("occluded"))
-    if outside is None or occluded is None:
-        errors.add("tracks", f"{at}: outside and occluded must be true or false.")
+    tracked = _flag(raw.get("tracked"))
+    hold = _flag(raw.get("hold"))
+    if outside is None or occluded is None or tracked is None or hold is None:
+        errors.add("tracks", f"{at}: outside, occluded, tracked and hold must be true or false.")
         return None
     problems = box_problems((coords["x0"], coords["y0"], coords["x1"], coords["y1"]), video)
     for problem in problems:
@@ -219,6 +223,12 @@ def _clean_keyframe(raw: object, where: str, video: VideoGeometry, errors: _Erro
     if attributes:
         # Only when there are some: an annotation without attributes stays as it always was.
         cleaned["attributes"] = attributes
+    if tracked:
+        # A box the tracker proposed and the annotator kept (only when true, as attributes).
+        cleaned["tracked"] = True
+    if hold:
+        # Interpolation off until the next keyframe (only when true).
+        cleaned["hold"] = True
     return cleaned
 
 

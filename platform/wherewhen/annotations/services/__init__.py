@@ -14,6 +14,8 @@ module         what it holds
                scoring reads, progress and quality reports
 ``queue``      the annotator's next task: leases, the pick-and-lock of a free slot
 ``work``       an assignment held: resume, release, drafts, submission
+``tracking``   assisted tracking: a box followed forward or backward, proposals, progress,
+               cancel (short runs in the request, long ones on the ``media`` queue)
 ``reviewing``  accepting or rejecting submitted annotations (``review``)
 ``exchange``   known ground truth coming in (from code or a CVAT file) and exports (CVAT XML,
                COCO-style JSON, CSV)
@@ -67,7 +69,9 @@ from wherewhen.annotations.services.projects import (
     request_more_annotators,
 )
 from wherewhen.annotations.services.quality import (
+    gold_feedback,
     ground_truth_for_video,
+    is_qualified,
     project_progress,
     project_quality,
     refresh_task_quality,
@@ -80,6 +84,14 @@ from wherewhen.annotations.services.queue import (
     work_available,
 )
 from wherewhen.annotations.services.reviewing import review
+from wherewhen.annotations.services.tracking import (
+    IN_PROCESS_FRAMES,
+    TRACK_TASK,
+    cancel_tracking,
+    run_tracking,
+    start_tracking,
+    tracking_job,
+)
 from wherewhen.annotations.services.work import release, resume, save_draft, submit
 
 # The public surface (the geometry, evidence and label types are re-exported for scoring and
@@ -87,6 +99,12 @@ from wherewhen.annotations.services.work import release, resume, save_draft, sub
 __all__ = [
     "annotator_may_watch",
     "CvatImport",
+    "IN_PROCESS_FRAMES",
+    "TRACK_TASK",
+    "cancel_tracking",
+    "run_tracking",
+    "start_tracking",
+    "tracking_job",
     "ExportFile",
     "HOLDING",
     "InvalidAnnotation",
@@ -105,6 +123,8 @@ __all__ = [
     "export_assignment_cvat",
     "export_project",
     "geometry_of",
+    "gold_feedback",
+    "is_qualified",
     "ground_truth_for_video",
     "import_cvat",
     "import_ground_truth",

@@ -20,6 +20,7 @@ from wherewhen.annotations.geometry import (
     VideoGeometry,
     clean_annotation,
     is_empty,
+    snap_to_frames,
 )
 from wherewhen.annotations.models import Assignment, Keyframe, Segment, Task, Track
 from wherewhen.core.exceptions import Invalid
@@ -52,17 +53,25 @@ def task_labels(task: Task) -> list[str]:
 
 def clean_for_task(task: Task, payload: object, *, allow_instant_segments: bool = False) -> dict:
     """Validate an annotation of ``task``'s video (raises :class:`Invalid`, every problem by
-    field)."""
+    field). When the project snaps segments, an annotator's "when" segments are moved out to
+    frame boundaries (imported ground truth, ``allow_instant_segments``, is kept as it is)."""
+    geometry = geometry_of(task.video)
     try:
-        return clean_annotation(
+        cleaned = clean_annotation(
             payload,
-            geometry_of(task.video),
+            geometry,
             labels=task_labels(task),
             default_label=task.label,
             allow_instant_segments=allow_instant_segments,
         )
     except InvalidAnnotation as error:
         raise Invalid(error.errors) from None
+    if task.project.snap_segments and not allow_instant_segments:
+        for segment in cleaned["segments"]:
+            segment["start"], segment["end"] = snap_to_frames(
+                segment["start"], segment["end"], geometry.timestamps, geometry.end_time
+            )
+    return cleaned
 
 
 def write_annotation(assignment: Assignment, cleaned: dict) -> None:
@@ -83,6 +92,8 @@ def write_annotation(assignment: Assignment, cleaned: dict) -> None:
                 outside=kf["outside"],
                 occluded=kf["occluded"],
                 attributes=kf.get("attributes") or {},
+                tracked=bool(kf.get("tracked")),
+                hold=bool(kf.get("hold")),
             )
             for kf in track["keyframes"]
         )
@@ -118,6 +129,10 @@ def _keyframe_dict(kf: Keyframe) -> dict:
     if kf.attributes:
         # As clean_annotation gives it: only when the box has some, names in order.
         out["attributes"] = {name: kf.attributes[name] for name in sorted(kf.attributes)}
+    if kf.tracked:
+        out["tracked"] = True
+    if kf.hold:
+        out["hold"] = True
     return out
 
 

@@ -91,12 +91,15 @@ def _cvat_meta(task: Task) -> formats.CvatMeta:
     )
 
 
-def export_assignment_cvat(assignment: Assignment) -> str:
+def export_assignment_cvat(assignment: Assignment, frames: str = "dense") -> str:
     """One annotation as CVAT for video 1.1 XML (the submitted content, else the draft)."""
     task = assignment.task
     content = annotation_of(assignment) if assignment.submitted_at else assignment.draft
     return formats.export_cvat_xml(
-        content or {"tracks": [], "segments": []}, _cvat_meta(task), segment_label=task.label
+        content or {"tracks": [], "segments": []},
+        _cvat_meta(task),
+        segment_label=task.label,
+        frames=frames,
     )
 
 
@@ -193,12 +196,18 @@ def _records(project: Project, source: str) -> list[formats.VideoRecord]:
     return records
 
 
-def export_project(project: Project, fmt: str, source: str = "consensus") -> ExportFile:
+def export_project(
+    project: Project, fmt: str, source: str = "consensus", frames: str = "dense"
+) -> ExportFile:
     """A project's annotations as ``coco`` (JSON), ``csv`` or ``cvat`` (a zip with one CVAT for
     video 1.1 file per accepted annotation). ``source``: ``consensus`` (ground truth per video),
-    ``accepted`` (every accepted annotation) or ``all`` (both)."""
+    ``accepted`` (every accepted annotation) or ``all`` (both). ``frames``: ``dense`` (a box on
+    every frame) or ``keyframes`` (only the boxes stored: keyframes and tracked boxes; COCO and
+    CVAT)."""
     if source not in ("consensus", "accepted", "all"):
         raise Invalid({"source": ["Choose consensus, accepted or all."]})
+    if frames not in ("dense", "keyframes"):
+        raise Invalid({"frames": ["Choose dense or keyframes."]})
     stem = f"project-{project.pk}"
     if fmt == "coco":
         info = {
@@ -207,7 +216,9 @@ def export_project(project: Project, fmt: str, source: str = "consensus") -> Exp
             "source": source,
             "exported_at": timezone.now().isoformat(),
         }
-        body = formats.export_coco(_records(project, source), project_labels(project), info)
+        body = formats.export_coco(
+            _records(project, source), project_labels(project), info, frames=frames
+        )
         return ExportFile(
             json.dumps(body, indent=1).encode(), "application/json", f"{stem}-coco.json"
         )
@@ -228,7 +239,8 @@ def export_project(project: Project, fmt: str, source: str = "consensus") -> Exp
             ).order_by("task_id", "id"):
                 who = a.annotator.username if a.annotator_id else a.source
                 archive.writestr(
-                    f"video-{a.task.video_id}/{a.pk}-{who}.xml", export_assignment_cvat(a)
+                    f"video-{a.task.video_id}/{a.pk}-{who}.xml",
+                    export_assignment_cvat(a, frames),
                 )
         return ExportFile(buffer.getvalue(), "application/zip", f"{stem}-cvat.zip")
     raise Invalid({"type": ["Choose coco, csv or cvat."]})

@@ -294,3 +294,81 @@ def project_quality(project: Project) -> dict:
         "videos": videos,
         "agreement_threshold": project.agreement_threshold,
     }
+
+
+# --- gold feedback and qualification ----------------------------------------------------------
+
+
+def _boundary_error(annotation: dict, reference: dict) -> float | None:
+    """Mean distance (seconds) between the known segments' bounds and the annotator's segment
+    of the same kind and label that overlaps each most (or lies nearest); None when the answer
+    has no segment. A known segment the annotator did not mark at all is left out here (its
+    segment IoU shows it)."""
+    errors = []
+    for known in reference.get("segments", []):
+        mine = [
+            s
+            for s in annotation.get("segments", [])
+            if s["kind"] == known["kind"] and s.get("label") == known.get("label")
+        ]
+        if not mine:
+            continue
+
+        def distance(s: dict, known: dict = known) -> float:
+            return abs(s["start"] - known["start"]) + abs(s["end"] - known["end"])
+
+        best = min(mine, key=distance)
+        errors.append(distance(best) / 2)
+    return sum(errors) / len(errors) if errors else None
+
+
+def gold_feedback(task: Task, annotation: dict, annotator_id: int) -> dict:
+    """How ``annotation`` of gold item ``task`` compares with the known answer: box IoU,
+    segment IoU, mean boundary error in seconds, whether it passed (both IoUs, where the answer
+    has them, reach the project's ``gold_pass_iou``), and the annotator's running accuracy on the
+    project's gold items (this one included)."""
+    gold = with_content(Assignment.objects.filter(task=task, source=Source.GOLD)).first()
+    if gold is None:
+        return {}
+    project = task.project
+    score = consensus_math.compare_to_reference(
+        annotation, annotation_of(gold), geometry_of(task.video).n_frames
+    )
+    ious = [v for v in (score["box_iou"], score["segment_iou"]) if v is not None]
+    passed = bool(ious) and all(v >= project.gold_pass_iou for v in ious)
+    earlier = (
+        Assignment.objects.filter(
+            annotator_id=annotator_id, task__project=project, task__is_gold=True
+        )
+        .exclude(task=task)
+        .exclude(gold_feedback={})
+        .values_list("gold_feedback", flat=True)
+    )
+    outcomes = [bool(f.get("passed")) for f in earlier] + [passed]
+    return {
+        "box_iou": score["box_iou"],
+        "segment_iou": score["segment_iou"],
+        "boundary_error": _boundary_error(annotation, annotation_of(gold)),
+        "passed": passed,
+        "pass_iou": project.gold_pass_iou,
+        "gold_done": len(outcomes),
+        "gold_passed": sum(outcomes),
+        "running_accuracy": sum(outcomes) / len(outcomes),
+    }
+
+
+def gold_passed(annotator_id: int, project: Project) -> int:
+    """How many of ``project``'s gold items the annotator passed."""
+    return Assignment.objects.filter(
+        annotator_id=annotator_id,
+        task__project=project,
+        task__is_gold=True,
+        gold_feedback__passed=True,
+    ).count()
+
+
+def is_qualified(annotator_id: int, project: Project) -> bool:
+    """Whether the annotator may do real work: the project asks no qualification, or they
+    passed its ``qualification_gold`` gold items."""
+    need = project.qualification_gold
+    return not need or gold_passed(annotator_id, project) >= need

@@ -57,6 +57,7 @@ from django.utils import timezone
 from wherewhen.accounts.models import User
 from wherewhen.annotations.models import Assignment, Project, Task
 from wherewhen.annotations.services.access import HOLDING, open_projects_for, takes_tasks
+from wherewhen.annotations.services.quality import is_qualified
 from wherewhen.core.exceptions import NotAllowed
 
 logger = logging.getLogger(__name__)
@@ -202,9 +203,11 @@ def _next_task_locked(
     if own is not None:
         return _reopen(own, now)
     for project in projects:
-        assignment = _gold_if_due(annotator, project, now) or _take_slot(
-            annotator, project, now, careful
-        )
+        qualified = is_qualified(annotator.pk, project)
+        assignment = _gold_if_due(annotator, project, now, qualified)
+        if assignment is None and qualified:
+            # Real work only once the annotator passed the project's qualification gold items.
+            assignment = _take_slot(annotator, project, now, careful)
         if assignment is not None:
             return assignment
     return None
@@ -237,15 +240,20 @@ def _start(task: Task, annotator: User, now: datetime) -> Assignment:
     return _reopen(assignment, now)
 
 
-def _gold_if_due(annotator: User, project: Project, now: datetime) -> Assignment | None:
-    if not project.gold_every:
+def _gold_if_due(
+    annotator: User, project: Project, now: datetime, qualified: bool = True
+) -> Assignment | None:
+    """A gold item when one is due: every one in turn while the annotator is not yet qualified,
+    then the first task and every ``gold_every``-th."""
+    if not project.gold_every and qualified:
         return None
     done = Assignment.objects.filter(annotator=annotator, task__project=project).exclude(
         status=Status.EXPIRED
     )
-    counts = done.aggregate(all=Count("id"), gold=Count("id", filter=Q(task__is_gold=True)))
-    if counts["gold"] * project.gold_every > counts["all"]:
-        return None
+    if qualified:
+        counts = done.aggregate(all=Count("id"), gold=Count("id", filter=Q(task__is_gold=True)))
+        if counts["gold"] * project.gold_every > counts["all"]:
+            return None
     has_answer = Assignment.objects.filter(task=OuterRef("pk"), source=Source.GOLD)
     task = (
         Task.objects.filter(project=project, is_gold=True)

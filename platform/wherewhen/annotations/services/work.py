@@ -16,7 +16,7 @@ from wherewhen.accounts.models import User
 from wherewhen.annotations.geometry import is_empty
 from wherewhen.annotations.models import Assignment, Task
 from wherewhen.annotations.services.content import clean_for_task, write_annotation
-from wherewhen.annotations.services.quality import refresh_task_quality
+from wherewhen.annotations.services.quality import gold_feedback, refresh_task_quality
 from wherewhen.annotations.services.queue import _lease_end, _lock_annotator, _reopen, live_q
 from wherewhen.core.exceptions import Conflict, Invalid, NotAllowed, NotFound
 
@@ -156,6 +156,9 @@ def submit(
                 }
             )
         write_annotation(assignment, cleaned)
+        if task.is_gold:
+            # Kept whether or not the project shows it: qualification counts passed gold items.
+            assignment.gold_feedback = gold_feedback(task, cleaned, user.id)
         assignment.draft = cleaned
         assignment.version += 1
         assignment.draft_saved_at = now
