@@ -311,13 +311,16 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     path = chromium_path()
     if path is None:
         missing_service("Debian's chromium is not installed (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between page actions are still plain synchronous calls.
+    # Playwright's sync API runs an event loop in this thread while it is started; the ORM
+    # calls the tests make between page actions are still plain synchronous calls. One
+    # Playwright per module, so the loop stops with the module's last test: tests that come
+    # later call async views (the status long-poll) through Django's client, which refuses to
+    # run in a thread with a running loop.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 

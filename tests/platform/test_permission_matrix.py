@@ -173,6 +173,7 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/explanations/import/": "create-on-a",
     "GET /api/v1/explanations/{id}/": "shared-read",
     "GET /api/v1/explanations/{id}/status/": "shared-read",
+    "GET /api/v1/explanations/{id}/status/wait/": "shared-read",
     "GET /api/v1/explanations/{id}/map/": "shared-read",
     "GET /api/v1/explanations/{id}/ground-truth/": "shared-read",
     "GET /api/v1/explanations/{id}/exports/": "shared-read",
@@ -239,6 +240,8 @@ NOT_IN_SCHEMA = {
     "GET /api/v1/videos/{id}/sprite/",
     "GET /api/v1/videos/{id}/original/",
     "GET /api/v1/videos/{id}/waveform/",
+    # The status long-poll (an async view; the same answers as the status URL).
+    "GET /api/v1/explanations/{id}/status/wait/",
     "GET /healthz",
     "GET /api/schema/",
     "GET /api/docs/",
@@ -335,6 +338,10 @@ def requests(world: World) -> dict[str, Call]:
         ),
         "GET /api/v1/explanations/{id}/ground-truth/": Call(query={"project": w.project.pk}),
         "POST /api/v1/explanations/{id}/exports/": Call(json={"kind": "mp4"}),
+        # A status other than the row's answers at once (no waiting in the table).
+        "GET /api/v1/explanations/{id}/status/wait/": Call(
+            query={"status": "running", "progress": 0.5, "timeout": 1}
+        ),
         "POST /api/v1/explanations/{id}/flags/": Call(json={"reason": "other", "comment": "odd"}),
         "PATCH /api/v1/explanation-flags/{id}/": Call(json={"resolved": True}),
         "POST /api/v1/bulk-runs/": Call(
