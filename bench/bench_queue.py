@@ -20,7 +20,10 @@ next task:
 
 The first two run every request in this one Python process, so 50 at once also queue for its
 interpreter lock; the ``server`` mode spreads them over the web tier's processes, as a
-deployment does (its query count is not seen from here).
+deployment does (its query count is not seen from here). It is not in the default run yet: a
+burst of 50 there opens more PostgreSQL connections than the server's default 100 allows (each
+ASGI request runs in a thread of its own, and persistent connections stay open), which the web
+tier must fix first (connection pooling, or no persistent connections under ASGI).
 
 Between bursts the annotators who got a task submit it (every 10th), keep working on it (every
 10th, so the next burst resumes it) or give it back (the rest), so every burst finds work. Each
@@ -378,9 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlap", type=int, default=3, help="annotators per video (k)")
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--bursts", type=int, default=5, help="bursts per mode")
-    parser.add_argument(
-        "--modes", default="service,http,server", help="any of service, http, server"
-    )
+    parser.add_argument("--modes", default="service,http", help="any of service, http, server")
     parser.add_argument(
         "--no-query-count", action="store_true", help="do not count database queries per call"
     )
