@@ -380,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlap", type=int, default=3, help="annotators per video (k)")
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--bursts", type=int, default=5, help="bursts per mode")
-    parser.add_argument("--modes", default="service,http,server", help="any of service, http, server")
+    parser.add_argument(
+        "--modes", default="service,http,server", help="any of service, http, server"
+    )
     parser.add_argument(
         "--no-query-count", action="store_true", help="do not count database queries per call"
     )
