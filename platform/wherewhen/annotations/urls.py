@@ -9,6 +9,9 @@ router = SimpleRouter()
 router.register("annotation/projects", views.ProjectViewSet, basename="annotation-project")
 router.register("annotation/tasks", views.TaskViewSet, basename="annotation-task")
 router.register("annotation/queue", views.QueueViewSet, basename="annotation-queue")
+router.register(
+    "annotation/review-queue", views.ReviewQueueViewSet, basename="annotation-review-queue"
+)
 router.register("annotation/assignments", views.AssignmentViewSet, basename="annotation-assignment")
 router.register(
     "annotation/tracking", tracking_views.TrackingJobViewSet, basename="annotation-tracking"

@@ -331,6 +331,45 @@ class QueueViewSet(viewsets.ViewSet):
         )
 
 
+class ReviewQueueViewSet(viewsets.ViewSet):
+    """The reviewers' queue: the next submitted annotation, leased to whoever takes it."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        request=s.NextReviewRequestSerializer,
+        responses={200: s.NextTaskSerializer, 403: DetailSerializer, 404: DetailSerializer},
+        summary="Take the next annotation to review (resumes the one you hold)",
+    )
+    @action(detail=False, methods=["post"])
+    def next(self, request: Request) -> Response:
+        body = s.NextReviewRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = None
+        if body.validated_data["project"] is not None:
+            project = (
+                services.projects_visible_to(request.user)
+                .filter(pk=body.validated_data["project"])
+                .first()
+            )
+            if project is None:
+                raise exceptions.NotFound("There is no such project.")
+        assignment = services.next_review(request.user, project)
+        if assignment is None:
+            return Response(
+                {"assignment": None, "message": "Nothing is waiting for review right now."}
+            )
+        assignment = services.with_content(services.assignments_visible_to(request.user)).get(
+            pk=assignment.pk
+        )
+        return Response(
+            {
+                "assignment": s.AnnotationAssignmentDetailSerializer(assignment).data,
+                "message": "Here is the next annotation to review.",
+            }
+        )
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
@@ -452,6 +491,16 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         assignment = services.review(
             _pk(pk), request.user, data["decision"], data["comment"], notes=data["notes"]
         )
+        return Response(s.AnnotationAssignmentSerializer(assignment).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.AnnotationAssignmentSerializer, **ERRORS},
+        summary="Give an annotation you took from the review queue back to it",
+    )
+    @action(detail=True, methods=["post"], url_path="release-review")
+    def release_review(self, request: Request, pk=None) -> Response:
+        assignment = services.release_review(_pk(pk), request.user)
         return Response(s.AnnotationAssignmentSerializer(assignment).data)
 
     @extend_schema(
