@@ -47,9 +47,7 @@ def robin():
 
 def rejected(rita, robin, now, rework_minutes=60):
     """One video, k = 1: alice's annotation, rejected by robin at ``now``."""
-    make_project(
-        rita, [make_video(rita)], overlap=1, max_overlap=1, rework_minutes=rework_minutes
-    )
+    make_project(rita, [make_video(rita)], overlap=1, max_overlap=1, rework_minutes=rework_minutes)
     alice, bob = user("alice"), user("bob")
     mine = services.next_task(alice, now=now)
     services.submit(mine.pk, alice, work(), now=now)

@@ -60,6 +60,7 @@ class TrackResult:
 
 def _create(method: str):
     import cv2  # loaded where tracking runs, never by the web process at start
+
     # The legacy API keeps sub-pixel boxes (Rect2d); the new one rounds them to whole pixels.
     legacy = getattr(cv2, "legacy", None)
     makers = {
@@ -86,6 +87,7 @@ def _scale_for(shape: tuple[int, ...]) -> float:
 
 def _prepare(frame: np.ndarray, scale: float) -> np.ndarray:
     import cv2  # loaded where tracking runs, never by the web process at start
+
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise TrackingError("Frames must be (height, width, 3) uint8 images.")
     if scale < 1.0:
@@ -165,6 +167,7 @@ def read_frames(path: str | Path, start: int, stop: int) -> Iterator[np.ndarray]
     """RGB frames ``start`` .. ``stop - 1`` of a video file, decoded in order from its first
     frame (so the numbering is exactly the decoder's, as ``frame_timestamps`` lists it)."""
     import cv2  # loaded where tracking runs, never by the web process at start
+
     if start < 0 or stop <= start:
         raise TrackingError(f"Bad frame range {start}..{stop}.")
     capture = cv2.VideoCapture(str(path))

@@ -202,9 +202,7 @@ def next_review(
         return mine
 
 
-def release_review(
-    assignment_id: int, reviewer: User, now: datetime | None = None
-) -> Assignment:
+def release_review(assignment_id: int, reviewer: User, now: datetime | None = None) -> Assignment:
     """Give a held submission back to the review queue (nothing changes when the reviewer
     does not hold it)."""
     now = now or timezone.now()

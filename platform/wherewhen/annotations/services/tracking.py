@@ -37,8 +37,8 @@ from wherewhen.annotations.models import TrackingJob
 from wherewhen.annotations.services.content import geometry_of
 from wherewhen.annotations.services.work import _own_assignment_locked, _require_lease
 from wherewhen.core import tasking
-from wherewhen.core.owners import owner_is_alive, worker_identity
 from wherewhen.core.exceptions import Conflict, Invalid, NotAllowed, NotFound
+from wherewhen.core.owners import owner_is_alive, worker_identity
 from wherewhen.videos.services import media_path
 from workers.tracking import MAX_SPAN, METHODS, TrackingError, read_frames, track_box
 
@@ -239,7 +239,9 @@ def fail_abandoned(now: datetime | None = None) -> int:
         failed += (
             TrackingJob.objects.filter(pk=pk, status=JobStatus.RUNNING, claimed_by=owner)
             .filter(gone | Q(lease_expires_at=lease))
-            .update(status=JobStatus.FAILED, error=ABANDONED, finished_at=now, lease_expires_at=None)
+            .update(
+                status=JobStatus.FAILED, error=ABANDONED, finished_at=now, lease_expires_at=None
+            )
         )
     cutoff = now - timedelta(seconds=QUEUED_SECONDS)
     failed += TrackingJob.objects.filter(status=JobStatus.QUEUED, created_at__lte=cutoff).update(
