@@ -3280,6 +3280,9 @@ export interface components {
             track?: number | null;
             text: string;
         };
+        ReviewQueueDetail: {
+            detail: string;
+        };
         /**
          * @description * `researcher` - Researcher
          *     * `annotator` - Annotator
@@ -5027,7 +5030,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnnotationDetail"];
+                    "application/json": components["schemas"]["ReviewQueueDetail"];
                 };
             };
             404: {
@@ -5035,7 +5038,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnnotationDetail"];
+                    "application/json": components["schemas"]["ReviewQueueDetail"];
                 };
             };
         };

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from wherewhen.annotations import tracking_views, views
+from wherewhen.annotations import review_views, tracking_views, views
 from wherewhen.core.views import API_ROOT_LINKS
 
 router = SimpleRouter()
@@ -10,7 +10,7 @@ router.register("annotation/projects", views.ProjectViewSet, basename="annotatio
 router.register("annotation/tasks", views.TaskViewSet, basename="annotation-task")
 router.register("annotation/queue", views.QueueViewSet, basename="annotation-queue")
 router.register(
-    "annotation/review-queue", views.ReviewQueueViewSet, basename="annotation-review-queue"
+    "annotation/review-queue", review_views.ReviewQueueViewSet, basename="annotation-review-queue"
 )
 router.register("annotation/assignments", views.AssignmentViewSet, basename="annotation-assignment")
 router.register(

@@ -1,4 +1,6 @@
-"""Thin DRF views over :mod:`wherewhen.annotations.services`."""
+"""Thin DRF views over :mod:`wherewhen.annotations.services`: projects, tasks, the annotators'
+queue and assignments (assisted tracking and the review queue have modules of their own). Its
+size is one concern: the HTTP face of those four resources, each view a few lines."""
 
 from __future__ import annotations
 
@@ -327,45 +329,6 @@ class QueueViewSet(viewsets.ViewSet):
             {
                 "assignment": s.AnnotationAssignmentDetailSerializer(assignment).data,
                 "message": "Here is your next task.",
-            }
-        )
-
-
-class ReviewQueueViewSet(viewsets.ViewSet):
-    """The reviewers' queue: the next submitted annotation, leased to whoever takes it."""
-
-    permission_classes = [IsReviewer]
-
-    @extend_schema(
-        request=s.NextReviewRequestSerializer,
-        responses={200: s.NextTaskSerializer, 403: DetailSerializer, 404: DetailSerializer},
-        summary="Take the next annotation to review (resumes the one you hold)",
-    )
-    @action(detail=False, methods=["post"])
-    def next(self, request: Request) -> Response:
-        body = s.NextReviewRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        project = None
-        if body.validated_data["project"] is not None:
-            project = (
-                services.projects_visible_to(request.user)
-                .filter(pk=body.validated_data["project"])
-                .first()
-            )
-            if project is None:
-                raise exceptions.NotFound("There is no such project.")
-        assignment = services.next_review(request.user, project)
-        if assignment is None:
-            return Response(
-                {"assignment": None, "message": "Nothing is waiting for review right now."}
-            )
-        assignment = services.with_content(services.assignments_visible_to(request.user)).get(
-            pk=assignment.pk
-        )
-        return Response(
-            {
-                "assignment": s.AnnotationAssignmentDetailSerializer(assignment).data,
-                "message": "Here is the next annotation to review.",
             }
         )
 
