@@ -244,7 +244,7 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
                 data-testid="review-comment-input"
               />
             </div>
-            <div className="field field--inline">
+            <div className="field">
               <label htmlFor="note-track">Pin to</label>
               <select
                 id="note-track"
