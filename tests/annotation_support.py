@@ -122,6 +122,56 @@ def synthetic_video(owner: User, scene, title: str = "synthetic") -> Video:
     )
 
 
+@cache
+def long_playback_mp4(frames: int = 500) -> Path:
+    """A ``frames``-frame, 25 fps, 640x360 moving test pattern (long enough for a tracking run
+    to be caught while it runs), made once per test process."""
+    folder = Path(settings.VAR_DIR) / "test-annotation-videos"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"testsrc2-640x360-25fps-{frames}.mp4"
+    if not path.exists():
+        partial = path.with_suffix(f".{uuid.uuid4().hex}.mp4")
+        subprocess.run(
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                *("-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi"),
+                *("-i", "testsrc2=size=640x360:rate=25", "-frames:v", str(frames)),
+                *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+                str(partial),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        partial.replace(path)
+    return path
+
+
+def long_video(owner: User, frames: int = 500) -> Video:
+    """A ready video row whose playback file is :func:`long_playback_mp4`."""
+    digest = uuid.uuid4().hex * 2
+    name = f"videos/{owner.pk}/{digest}/playback.mp4"
+    target = Path(settings.MEDIA_ROOT) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(long_playback_mp4(frames), target)
+    return Video.objects.create(
+        owner=owner,
+        title="long",
+        original_name="long.mp4",
+        label="jump",
+        content_hash=digest,
+        size_bytes=target.stat().st_size,
+        original=f"videos/{owner.pk}/{digest}/original.mp4",
+        playback=name,
+        status=Video.Status.READY,
+        duration=frames / 25,
+        fps=25.0,
+        frame_count=frames,
+        width=640,
+        height=360,
+        frame_timestamps=[i / 25 for i in range(frames)],
+    )
+
+
 def make_project(owner: User, videos: list[Video] = (), **fields) -> Project:
     from wherewhen.annotations import services
 

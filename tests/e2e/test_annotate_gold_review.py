@@ -1,6 +1,7 @@
-"""Gold feedback and review notes in real headless Chromium: an annotator who submits a gold
-item sees how it compared with the known answer; a reviewer pins a comment to a frame and sends
-the work back, and the annotator finds it on that frame."""
+"""Gold feedback and review routing in real headless Chromium: an annotator who submits a gold
+item sees how it compared with the known answer; a reviewer takes the next item from the review
+queue, pins a comment to a frame and a track and sends the work back, and the annotator finds it
+on that frame with that track."""
 
 from __future__ import annotations
 
@@ -64,29 +65,45 @@ def test_a_gold_item_shows_its_feedback(page):
     expect(page).to_have_url(re.compile(r"/annotate$"))
 
 
-def test_a_rejected_annotation_reaches_its_annotator_with_the_note_on_its_frame(page):
+def test_the_review_queue_and_a_rejection_pinned_to_a_frame_and_a_track(page):
     rita = user("rita", Role.RESEARCHER)
     alex = User.objects.create_user("alex", password=PASSWORD, role=Role.ANNOTATOR)
     User.objects.create_user("robin", password=PASSWORD, role=Role.REVIEWER)
     make_project(rita, [make_video(rita, "jumping", with_file=True)], overlap=1, max_overlap=1)
     taken = services.next_task(alex)
-    services.submit(taken.pk, alex, annotation(box_track((2, (20, 30, 60, 70)))))
+    two_tracks = annotation(
+        box_track((2, (20, 30, 60, 70))), box_track((0, (80, 40, 120, 80)), (10, (80, 40, 120, 80)))
+    )
+    services.submit(taken.pk, alex, two_tracks)
 
     sign_in(page, "robin")
-    page.goto(f"/annotate/review/{taken.pk}")
+    # The reviewer takes the next item from the review queue (it is reserved for them).
+    page.goto("/annotate/review")
+    expect(page.get_by_test_id("review-holder")).to_have_text("—")
+    page.get_by_test_id("review-next").click()
+    expect(page).to_have_url(re.compile(rf"/annotate/review/{taken.pk}$"))
     expect(page.get_by_test_id("review-page")).to_be_visible()
+    expect(page.get_by_test_id("review-lease")).to_contain_text("Reserved for you")
+    assert Assignment.objects.get(pk=taken.pk).review_holder.username == "robin"
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     expect(page.get_by_test_id("frame-indicator")).to_have_attribute("data-frame", "5")
+    # A click on the box picks its track for the note.
+    canvas = page.get_by_test_id("stage-canvas")
+    expect(canvas).to_have_attribute("data-boxes", "2")
+    box = canvas.bounding_box()
+    scale = box["width"] / WIDTH
+    page.mouse.click(box["x"] + 100 * scale, box["y"] + 60 * scale)  # inside the second track
+    expect(page.get_by_test_id("note-track")).to_have_value("1")
     page.get_by_test_id("review-comment-input").fill("The box should follow the jumper here.")
     page.get_by_test_id("pin-note").click()
-    expect(page.get_by_test_id("pinned-notes")).to_contain_text("Frame 6")
+    expect(page.get_by_test_id("pinned-notes")).to_contain_text("Frame 6 · jump box 2")
     page.get_by_test_id("reject").click()
     expect(page).to_have_url(re.compile(r"/annotate/review$"))
     row = Assignment.objects.get(pk=taken.pk)
-    assert row.status == Assignment.Status.REJECTED
+    assert row.status == Assignment.Status.REJECTED and row.review_holder is None
     assert row.review_notes == [
-        {"frame": 5, "track": None, "text": "The box should follow the jumper here."}
+        {"frame": 5, "track": 1, "text": "The box should follow the jumper here."}
     ]
 
     page.context.clear_cookies()
@@ -96,8 +113,13 @@ def test_a_rejected_annotation_reaches_its_annotator_with_the_note_on_its_frame(
     expect(page.get_by_test_id("workspace")).to_have_attribute("data-assignment", str(taken.pk))
     note = page.get_by_test_id("review-note")
     expect(note).to_have_attribute("data-frame", "5")
+    expect(note).to_have_attribute("data-track", "1")
     expect(note).to_contain_text("The box should follow the jumper here.")
     expect(page.get_by_test_id("review-note-here")).to_have_count(0)
     note.get_by_role("button").click()
     expect(page.get_by_test_id("frame-indicator")).to_have_attribute("data-frame", "5")
     expect(page.get_by_test_id("review-note-here")).to_contain_text("follow the jumper")
+    expect(page.get_by_test_id("review-note-here")).to_contain_text("jump box 2")
+    tracks = page.get_by_test_id("track-item")
+    expect(tracks.nth(1)).to_have_class(re.compile("track-item--active"))
+    expect(tracks.nth(0)).not_to_have_class(re.compile("track-item--active"))

@@ -1,17 +1,25 @@
 """Assisted tracking through the API: a box followed forward and backward on a real video (a
 synthetic clip whose target's true box is known on every frame), tracked boxes kept in the
-annotation, progress and cancel of a queued run, and bad requests answered with a 4xx that
-writes nothing."""
+annotation, bad requests answered with a 4xx that writes nothing; long runs on a real ``media``
+worker (progress, cancel), and runs whose worker dies (killed for real, or a lease run out)
+ending failed with a message instead of running forever."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
+from django.db import close_old_connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.annotation_support import make_project, synthetic_video, user
+from tests.annotation_support import long_video, make_project, synthetic_video, user
+from tests.conftest import TEST_REDIS_URL, celery_client, redis_reachable
 from wherewhen.accounts.models import Role
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Keyframe, TrackingJob
+from wherewhen.core import tasking
 from workers.synthetic import scene_for
 
 pytestmark = pytest.mark.django_db
@@ -173,59 +181,189 @@ def test_someone_elses_assignment_and_run_are_refused(setup, scene):
     assert TrackingJob.objects.count() == 1
 
 
-def test_a_long_run_is_queued_reports_progress_and_can_be_cancelled(setup, scene, monkeypatch):
-    """No broker in this test: sending is replaced by running nothing, then the queued job is
-    run (as the worker would) after a cancel, and a second one runs to its end."""
-    client, assignment, alex = setup
-    sent = []
-    monkeypatch.setattr(services.tracking.tasking, "send", lambda name, args: sent.append(args))
-    monkeypatch.setattr(services.tracking, "IN_PROCESS_FRAMES", 4)
-    body = {"frame": 0, "box": list(scene.target_box(0)), "count": 20}
-    queued = client.post(f"{API}/tracking/", {"assignment": assignment, **body}, format="json")
-    assert queued.status_code == 202, queued.content
-    job = queued.json()
-    assert job["status"] == "queued" and not job["in_process"] and sent == [[job["id"]]]
-    cancelled = client.post(f"{API}/tracking/{job['id']}/cancel/")
+def test_a_cancelled_queued_run_never_starts(setup, scene):
+    """A run cancelled before any worker took it: a later delivery leaves it alone."""
+    client, assignment_id, _ = setup
+    job = TrackingJob.objects.create(
+        assignment_id=assignment_id,
+        direction="forward",
+        start_frame=0,
+        end_frame=30,
+        box=list(scene.target_box(0)),
+    )
+    cancelled = client.post(f"{API}/tracking/{job.pk}/cancel/")
     assert cancelled.json()["status"] == "cancelled"
-    assert services.run_tracking(job["id"]) == "cancelled"  # the worker leaves it alone
-    second = client.post(
-        f"{API}/tracking/", {"assignment": assignment, **body}, format="json"
-    ).json()
-    seen = []
+    assert services.run_tracking(job.pk) == "cancelled"
+    assert TrackingJob.objects.get(pk=job.pk).boxes == []
+
+
+# --- a real media worker ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def media_worker(start_worker, monkeypatch):
+    """A real ``media`` worker; the web (this process) sends it the tracking tasks."""
+    broker = "redis" if redis_reachable() else "embedded"
+    if broker == "redis":
+        import redis
+
+        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    worker = start_worker(queues="media", broker=broker)
+    client = celery_client(worker)
+    monkeypatch.setattr(tasking, "celery_app", lambda: client)
+    yield worker
+    client.close()
+
+
+def poll(client, job_id: int, until, worker, timeout: float = 90.0) -> dict:
+    """The run as its owner reads it, once ``until(run)`` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        close_old_connections()
+        run = client.get(f"{API}/tracking/{job_id}/").json()
+        if until(run):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"tracking run {job_id} never got there: {run}\n{worker.output()}")
+
+
+def long_setup():
+    rita, alex = user("rita", Role.RESEARCHER), user("alex")
+    make_project(rita, [long_video(rita)], overlap=1, max_overlap=1)
+    client = APIClient()
+    client.force_authenticate(alex)
+    taken = client.post(f"{API}/queue/next/", {}, format="json").json()["assignment"]
+    body = {"assignment": taken["id"], "frame": 0, "box": [200, 100, 300, 200], "count": 499}
+    return client, body
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_long_run_is_tracked_by_a_real_media_worker(media_worker, scene):
+    rita, alex = user("rita", Role.RESEARCHER), user("alex")
+    make_project(rita, [synthetic_video(rita, scene)], overlap=1, max_overlap=1)
+    client = APIClient()
+    client.force_authenticate(alex)
+    taken = client.post(f"{API}/queue/next/", {}, format="json").json()["assignment"]
+    count = services.IN_PROCESS_FRAMES + 6
+    body = {"assignment": taken["id"], "frame": 0, "box": list(scene.target_box(0))}
+    queued = client.post(f"{API}/tracking/", {**body, "count": count}, format="json")
+    assert queued.status_code == 202, queued.content
+    assert queued.json()["in_process"] is False
+    done = poll(client, queued.json()["id"], lambda r: r["status"] == "done", media_worker)
+    assert done["progress"] == 1.0 and [b["frame"] for b in done["boxes"]] == list(
+        range(1, count + 1)
+    )
+    row = TrackingJob.objects.get(pk=done["id"])
+    assert row.claimed_by.startswith("tracking|") and row.lease_expires_at is None
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_reports_progress_and_stops_when_cancelled(media_worker):
+    client, body = long_setup()
+    job = client.post(f"{API}/tracking/", body, format="json").json()
+    running = poll(
+        client, job["id"], lambda r: r["status"] == "running" and r["progress"] > 0, media_worker
+    )
+    assert 0 < running["progress"] < 1
+    assert client.post(f"{API}/tracking/{job['id']}/cancel/").json()["status"] == "running"
+    stopped = poll(client, job["id"], lambda r: r["status"] != "running", media_worker)
+    assert stopped["status"] == "cancelled", stopped
+    assert 8 <= len(stopped["boxes"]) < 499  # the boxes found before the stop are kept
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_leaves_a_failed_run_not_a_running_one(media_worker):
+    client, body = long_setup()
+    job = client.post(f"{API}/tracking/", body, format="json").json()
+    poll(client, job["id"], lambda r: r["status"] == "running" and r["progress"] > 0, media_worker)
+    media_worker.kill()  # SIGKILL, worker and pool child: no chance to write anything
+    # Its lease has not run out, but its process is gone from this host: reading the run says
+    # so (as soon as the kernel has finished the pool child off; SIGKILL is not synchronous).
+    failed = poll(client, job["id"], lambda r: r["status"] != "running", media_worker, 10)
+    assert failed["status"] == "failed", failed
+    lease = TrackingJob.objects.get(pk=job["id"])
+    assert failed["finished_at"] is not None and lease.lease_expires_at is None
+    assert "stopped before finishing" in failed["error"] and "Track again" in failed["error"]
+    assert failed["finished_at"] is not None
+    # The annotator tracks again (no worker now: a short run, in the request).
+    again = client.post(f"{API}/tracking/", {**body, "count": 5}, format="json")
+    assert again.status_code == 200 and again.json()["status"] == "done"
+
+
+# --- leases, with the clock moved instead of waiting -------------------------------------------
+
+
+def test_a_run_whose_lease_ran_out_is_failed_when_read(setup, scene):
+    client, assignment_id, _ = setup
+    now = timezone.now()
+    elsewhere = "tracking|another-host|4242"  # a process this host cannot check
+    stale, live = (
+        TrackingJob.objects.create(
+            assignment_id=assignment_id,
+            direction="forward",
+            start_frame=0,
+            end_frame=30,
+            box=list(scene.target_box(0)),
+            status="running",
+            claimed_by=elsewhere,
+            lease_expires_at=lease,
+        )
+        for lease in (now - timedelta(seconds=1), now + timedelta(seconds=30))
+    )
+    read = client.get(f"{API}/tracking/{stale.pk}/").json()
+    assert read["status"] == "failed" and "stopped before finishing" in read["error"]
+    assert client.get(f"{API}/tracking/{live.pk}/").json()["status"] == "running"
+    # Once its lease runs out too (the clock moved past it), it fails the same way; twice is
+    # the same as once.
+    later = now + timedelta(seconds=services.tracking.LEASE_SECONDS)
+    assert services.tracking.fail_abandoned(later) == 1
+    assert services.tracking.fail_abandoned(later) == 0
+    assert TrackingJob.objects.get(pk=live.pk).status == "failed"
+
+
+def test_a_queued_run_no_worker_took_fails(setup, scene):
+    client, assignment_id, _ = setup
+    job = TrackingJob.objects.create(
+        assignment_id=assignment_id,
+        direction="forward",
+        start_frame=0,
+        end_frame=30,
+        box=list(scene.target_box(0)),
+    )
+    services.tracking.fail_abandoned(timezone.now())
+    assert TrackingJob.objects.get(pk=job.pk).status == "queued"  # just queued: left alone
+    late = timezone.now() + timedelta(seconds=services.tracking.QUEUED_SECONDS + 1)
+    services.tracking.fail_abandoned(late)
+    row = TrackingJob.objects.get(pk=job.pk)
+    assert row.status == "failed" and "No tracking worker picked this run up" in row.error
+
+
+def test_a_worker_that_lost_its_run_writes_nothing(setup, scene, monkeypatch):
+    """A worker too slow to renew its lease is declared gone; when it finishes after all, the
+    failure stands and its boxes are not written."""
+    _client, assignment_id, _ = setup
+    job = TrackingJob.objects.create(
+        assignment_id=assignment_id,
+        direction="forward",
+        start_frame=0,
+        end_frame=30,
+        box=list(scene.target_box(0)),
+    )
     original = services.tracking.track_box
 
-    def watching(*args, on_progress, **kwargs):
+    def stalls_then_finishes(*args, on_progress, **kwargs):
         def report(done):
             on_progress(done)
-            seen.append(TrackingJob.objects.get(pk=second["id"]).progress)
+            if done == 9:  # after a heartbeat: the clock jumps past the lease
+                late = timezone.now() + timedelta(seconds=services.tracking.LEASE_SECONDS + 1)
+                assert services.tracking.fail_abandoned(late) == 1
 
         return original(*args, on_progress=report, **kwargs)
 
-    monkeypatch.setattr(services.tracking, "track_box", watching)
-    assert services.run_tracking(second["id"]) == "done"
-    assert max(seen) > 0 and max(seen) < 1.0
-    done = client.get(f"{API}/tracking/{second['id']}/").json()
-    assert done["progress"] == 1.0 and len(done["boxes"]) == 20
-    assert alex.pk == TrackingJob.objects.get(pk=second["id"]).assignment.annotator_id
-
-
-def test_cancel_stops_a_running_job(setup, scene, monkeypatch):
-    client, assignment, _ = setup
-    monkeypatch.setattr(services.tracking.tasking, "send", lambda name, args: None)
-    monkeypatch.setattr(services.tracking, "IN_PROCESS_FRAMES", 4)
-    body = {"frame": 0, "box": list(scene.target_box(0)), "count": 30}
-    job = client.post(f"{API}/tracking/", {"assignment": assignment, **body}, format="json").json()
-    original = services.tracking.track_box
-
-    def cancel_midway(*args, on_progress, **kwargs):
-        def report(done):
-            on_progress(done)
-            if done == 5:
-                client.post(f"{API}/tracking/{job['id']}/cancel/")
-
-        return original(*args, on_progress=report, **kwargs)
-
-    monkeypatch.setattr(services.tracking, "track_box", cancel_midway)
-    assert services.run_tracking(job["id"]) == "cancelled"
-    stopped = TrackingJob.objects.get(pk=job["id"])
-    assert 5 <= len(stopped.boxes) < 30
+    monkeypatch.setattr(services.tracking, "track_box", stalls_then_finishes)
+    assert services.run_tracking(job.pk) == "failed"
+    row = TrackingJob.objects.get(pk=job.pk)
+    assert row.status == "failed" and row.boxes == [] and "stopped before finishing" in row.error

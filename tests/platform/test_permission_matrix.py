@@ -72,6 +72,8 @@ RULES: dict[str, tuple[str, str, str, str, str, str]] = {
     "owner":        (DENY, DENY, DENY, DENY, OK,   DENY),
     # Judging A's things: reviewers and A (flags, reviews of submitted work, exports).
     "judge":        (DENY, DENY, DENY, OK,   OK,   DENY),
+    # The reviewers' queue: reviewers and researchers (theirs only: B gets none of A's work).
+    "review-queue": (DENY, DENY, DENY, OK,   OK,   LIST),
     # The annotators' task queue.
     "queue":        (DENY, DENY, OK,   DENY, DENY, DENY),
     # Assignments listed: an annotator's own, a researcher's projects', reviewers' queue.
@@ -158,6 +160,8 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/annotation/assignments/{id}/release/": "work-own",
     "POST /api/v1/annotation/assignments/{id}/resume/": "work-own",
     "POST /api/v1/annotation/assignments/{id}/review/": "judge",
+    "POST /api/v1/annotation/assignments/{id}/release-review/": "judge",
+    "POST /api/v1/annotation/review-queue/next/": "review-queue",
     "POST /api/v1/annotation/tracking/": "work-own",
     "GET /api/v1/annotation/tracking/{id}/": "work-own",
     "POST /api/v1/annotation/tracking/{id}/cancel/": "work-own",
@@ -397,7 +401,9 @@ def path_for(template: str, world: World) -> str:
     w = world
     ids = {
         "/api/v1/annotation/assignments/": (
-            w.submitted.pk if template.endswith("/review/") else w.in_progress.pk
+            w.submitted.pk
+            if template.endswith(("/review/", "/release-review/"))
+            else w.in_progress.pk
         ),
         "/api/v1/annotation/projects/": w.project.pk,
         "/api/v1/annotation/tasks/": w.task.pk,

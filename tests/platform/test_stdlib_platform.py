@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,11 +56,14 @@ def test_manage_py_runs_with_stdlib_platform():
     assert out == platform.system()
 
 
-def test_web_process_never_imports_torch():
+@pytest.mark.parametrize("heavy", ["torch", "cv2"])
+def test_web_process_never_imports_torch(heavy):
+    """Neither the engine (torch) nor OpenCV (the annotators' tracker, which runs in workers or
+    in a tracking request) is loaded by a web process that starts and serves."""
     code = (
         "import django, sys; django.setup(); "
         "from django.test import Client; Client().get('/healthz'); Client().get('/api/schema/'); "
-        "import wherewhen.urls; print('torch' in sys.modules)"
+        f"import wherewhen.urls; print({heavy!r} in sys.modules)"
     )
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="wherewhen.settings", PYTHONPATH="platform:.")
     out = (

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 Box = tuple[float, float, float, float]
@@ -60,6 +59,8 @@ class TrackResult:
 
 
 def _create(method: str):
+    import cv2  # loaded where tracking runs, never by the web process at start
+
     # The legacy API keeps sub-pixel boxes (Rect2d); the new one rounds them to whole pixels.
     legacy = getattr(cv2, "legacy", None)
     makers = {
@@ -85,6 +86,8 @@ def _scale_for(shape: tuple[int, ...]) -> float:
 
 
 def _prepare(frame: np.ndarray, scale: float) -> np.ndarray:
+    import cv2  # loaded where tracking runs, never by the web process at start
+
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise TrackingError("Frames must be (height, width, 3) uint8 images.")
     if scale < 1.0:
@@ -163,6 +166,8 @@ def track_box(
 def read_frames(path: str | Path, start: int, stop: int) -> Iterator[np.ndarray]:
     """RGB frames ``start`` .. ``stop - 1`` of a video file, decoded in order from its first
     frame (so the numbering is exactly the decoder's, as ``frame_timestamps`` lists it)."""
+    import cv2  # loaded where tracking runs, never by the web process at start
+
     if start < 0 or stop <= start:
         raise TrackingError(f"Bad frame range {start}..{stop}.")
     capture = cv2.VideoCapture(str(path))

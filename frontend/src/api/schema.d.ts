@@ -118,6 +118,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/annotation/assignments/{id}/release-review/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an annotation you took from the review queue back to it
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        post: operations["v1_annotation_assignments_release_review_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/annotation/assignments/{id}/resume/": {
         parameters: {
             query?: never;
@@ -390,6 +410,26 @@ export interface paths {
          * @description The annotator's task queue.
          */
         post: operations["v1_annotation_queue_next_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/review-queue/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take the next annotation to review (resumes the one you hold)
+         * @description The reviewers' queue: the next submitted annotation, leased to whoever takes it.
+         */
+        post: operations["v1_annotation_review_queue_next_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1673,7 +1713,10 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
+             */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -1685,6 +1728,13 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
+            /** @description The reviewer who took it from the review queue (while their lease runs) */
+            readonly review_holder: string | null;
+            /**
+             * Format: date-time
+             * @description When the reviewer's lease on it runs out
+             */
+            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -1699,7 +1749,10 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
+             */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -1711,6 +1764,13 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
+            /** @description The reviewer who took it from the review queue (while their lease runs) */
+            readonly review_holder: string | null;
+            /**
+             * Format: date-time
+             * @description When the reviewer's lease on it runs out
+             */
+            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
             readonly labels: string[];
@@ -1798,6 +1858,11 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /**
+             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
+             * @default 2880
+             */
+            rework_minutes: number;
             show_predictions?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
@@ -1855,6 +1920,11 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /**
+             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
+             * @default 2880
+             */
+            rework_minutes: number;
             show_predictions?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
@@ -2232,7 +2302,10 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
+             */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -2244,6 +2317,13 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
+            /** @description The reviewer who took it from the review queue (while their lease runs) */
+            readonly review_holder: string | null;
+            /**
+             * Format: date-time
+             * @description When the reviewer's lease on it runs out
+             */
+            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
             readonly summary: components["schemas"]["CvatImportSummary"];
@@ -2823,6 +2903,10 @@ export interface components {
             /** @default 1 */
             count: number;
         };
+        NextReviewRequestRequest: {
+            /** @description Only this project */
+            project?: number | null;
+        };
         NextTask: {
             assignment: components["schemas"]["AnnotationAssignmentDetail"] | null;
             message: string;
@@ -3013,6 +3097,11 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /**
+             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
+             * @default 2880
+             */
+            rework_minutes: number;
             show_predictions?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
@@ -3192,6 +3281,9 @@ export interface components {
             /** @description Track index, or null */
             track?: number | null;
             text: string;
+        };
+        ReviewQueueDetail: {
+            detail: string;
         };
         /**
          * @description * `researcher` - Researcher
@@ -4106,6 +4198,53 @@ export interface operations {
             };
         };
     };
+    v1_annotation_assignments_release_review_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignment"];
+                };
+            };
+            /** @description Invalid input: a message, or messages per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
     v1_annotation_assignments_resume_create: {
         parameters: {
             query?: never;
@@ -4861,6 +5000,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_review_queue_next_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NextReviewRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["NextReviewRequestRequest"];
+                "multipart/form-data": components["schemas"]["NextReviewRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextTask"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueueDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueueDetail"];
                 };
             };
         };

@@ -37,6 +37,13 @@ class Project(models.Model):
         default=5, help_text="Most annotators a low-agreement video may get"
     )
     lease_minutes = models.PositiveIntegerField(default=30)
+    rework_minutes = models.PositiveIntegerField(
+        default=2880,
+        help_text=(
+            "How long rejected work waits for its annotator to come back before its slot "
+            "returns to the pool"
+        ),
+    )
     show_predictions = models.BooleanField(default=False)
     auto_accept = models.BooleanField(default=False, help_text="Accept submissions without review")
     gold_every = models.PositiveSmallIntegerField(
@@ -81,6 +88,9 @@ class Project(models.Model):
                 condition=Q(max_overlap__gte=models.F("overlap")), name="annproject_max_overlap"
             ),
             models.CheckConstraint(condition=Q(lease_minutes__gte=1), name="annproject_lease"),
+            models.CheckConstraint(
+                condition=Q(rework_minutes__gte=10), name="annproject_rework_minutes"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -143,7 +153,14 @@ class Assignment(models.Model):
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True
     )
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "In progress: when the annotator's lease runs out; rejected: when the work returns "
+            "to the pool unless its annotator comes back first"
+        ),
+    )
     draft = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=0, help_text="Bumped by every saved draft")
     draft_saved_at = models.DateTimeField(null=True, blank=True)
@@ -158,6 +175,17 @@ class Assignment(models.Model):
         related_name="annotation_reviews",
     )
     review_comment = models.TextField(blank=True)
+    review_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="annotation_review_leases",
+        help_text="The reviewer who took this submission from the review queue",
+    )
+    review_lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the reviewer's lease on it runs out"
+    )
     review_notes = models.JSONField(
         default=list,
         blank=True,
@@ -190,6 +218,11 @@ class Assignment(models.Model):
             models.Index(fields=["task", "status"], name="annassignment_task_status"),
             models.Index(fields=["annotator", "status"], name="annassignment_annotator"),
             models.Index(fields=["status", "lease_expires_at"], name="annassignment_lease"),
+            models.Index(
+                fields=["status", "submitted_at"],
+                condition=Q(status="submitted"),
+                name="annassignment_review_queue",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -311,6 +344,14 @@ class TrackingJob(models.Model):
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     in_process = models.BooleanField(default=False, help_text="Ran in the request")
+    claimed_by = models.CharField(
+        max_length=200, blank=True, help_text="node|host|pid of the process running it"
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Running: renewed by the worker as it goes; past it, the run is abandoned",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -8,6 +8,7 @@ truth, assignments).
 from __future__ import annotations
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -135,6 +136,15 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
     overlap = serializers.IntegerField(min_value=1, max_value=50, default=3)
     max_overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=30)
+    rework_minutes = serializers.IntegerField(
+        min_value=10,
+        max_value=30 * 24 * 60,
+        default=2 * 24 * 60,
+        help_text=(
+            "How long rejected work waits for its annotator (minutes, 10 to 43200) before it "
+            "returns to the pool for another annotator"
+        ),
+    )
     gold_every = serializers.IntegerField(min_value=0, max_value=1000, default=5)
     snap_segments = serializers.BooleanField(default=False)
     gold_feedback = serializers.BooleanField(default=True)
@@ -169,6 +179,7 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             "overlap",
             "max_overlap",
             "lease_minutes",
+            "rework_minutes",
             "show_predictions",
             "auto_accept",
             "gold_every",
@@ -484,6 +495,13 @@ class AnnotationAssignmentSerializer(serializers.ModelSerializer):
     reviewer = serializers.CharField(
         source="reviewer.username", read_only=True, default=None, allow_null=True
     )
+    review_holder = serializers.CharField(
+        source="review_holder.username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The reviewer who took it from the review queue (while their lease runs)",
+    )
 
     class Meta:
         model = Assignment
@@ -503,9 +521,18 @@ class AnnotationAssignmentSerializer(serializers.ModelSerializer):
             "reviewed_at",
             "reviewer",
             "review_comment",
+            "review_holder",
+            "review_lease_expires_at",
             "created_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, assignment: Assignment) -> dict:
+        data = super().to_representation(assignment)
+        lease = assignment.review_lease_expires_at
+        if lease is None or lease <= timezone.now():  # a lapsed lease holds nothing
+            data["review_holder"] = data["review_lease_expires_at"] = None
+        return data
 
     @extend_schema_field(AnnotationProjectRefSerializer)
     def get_project(self, assignment: Assignment) -> dict:
@@ -617,6 +644,12 @@ class AnnotationAssignmentDetailSerializer(AnnotationAssignmentSerializer):
 
 class NextTaskRequestSerializer(serializers.Serializer):
     project = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class NextReviewRequestSerializer(serializers.Serializer):
+    project = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="Only this project"
+    )
 
 
 class NextTaskSerializer(serializers.Serializer):

@@ -2,13 +2,16 @@
 
 from rest_framework.routers import SimpleRouter
 
-from wherewhen.annotations import tracking_views, views
+from wherewhen.annotations import review_views, tracking_views, views
 from wherewhen.core.views import API_ROOT_LINKS
 
 router = SimpleRouter()
 router.register("annotation/projects", views.ProjectViewSet, basename="annotation-project")
 router.register("annotation/tasks", views.TaskViewSet, basename="annotation-task")
 router.register("annotation/queue", views.QueueViewSet, basename="annotation-queue")
+router.register(
+    "annotation/review-queue", review_views.ReviewQueueViewSet, basename="annotation-review-queue"
+)
 router.register("annotation/assignments", views.AssignmentViewSet, basename="annotation-assignment")
 router.register(
     "annotation/tracking", tracking_views.TrackingJobViewSet, basename="annotation-tracking"

@@ -1,4 +1,6 @@
-"""Thin DRF views over :mod:`wherewhen.annotations.services`."""
+"""Thin DRF views over :mod:`wherewhen.annotations.services`: projects, tasks, the annotators'
+queue and assignments (assisted tracking and the review queue have modules of their own). Its
+size is one concern: the HTTP face of those four resources, each view a few lines."""
 
 from __future__ import annotations
 
@@ -452,6 +454,16 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         assignment = services.review(
             _pk(pk), request.user, data["decision"], data["comment"], notes=data["notes"]
         )
+        return Response(s.AnnotationAssignmentSerializer(assignment).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.AnnotationAssignmentSerializer, **ERRORS},
+        summary="Give an annotation you took from the review queue back to it",
+    )
+    @action(detail=True, methods=["post"], url_path="release-review")
+    def release_review(self, request: Request, pk=None) -> Response:
+        assignment = services.release_review(_pk(pk), request.user)
         return Response(s.AnnotationAssignmentSerializer(assignment).data)
 
     @extend_schema(

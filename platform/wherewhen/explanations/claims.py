@@ -27,7 +27,6 @@ one result:
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from collections.abc import Iterable
 from datetime import timedelta
@@ -38,6 +37,9 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+# worker_identity is re-exported: the compute side names it here.
+from wherewhen.core.owners import owner_is_alive
+from wherewhen.core.owners import worker_identity as worker_identity
 from wherewhen.explanations import conf, notify
 from wherewhen.explanations.models import Explanation
 
@@ -47,31 +49,6 @@ Status = Explanation.Status
 #: Sent with ``explanation_id`` once :func:`finish` has flipped a row to done. The flip is a
 #: conditional UPDATE, which sends no ``post_save``; listeners (scoring) hear about results here.
 explanation_finished = Signal()
-
-
-def worker_identity(node: str | None = None) -> str:
-    """``node|host|pid``: who holds a claim (the pid is the process doing the work)."""
-    return f"{node or 'worker'}|{socket.gethostname()}|{os.getpid()}"
-
-
-def owner_is_alive(claimed_by: str) -> bool | None:
-    """True/False when the owner runs on this host (its pid is checked), None otherwise."""
-    try:
-        _node, host, pid_text = claimed_by.rsplit("|", 2)
-        pid = int(pid_text)
-    except ValueError:
-        return None
-    if host != socket.gethostname():
-        return None
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _abandoned(row: Explanation, now) -> bool:

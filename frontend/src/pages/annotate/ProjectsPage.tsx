@@ -95,6 +95,8 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
   const [autoAccept, setAutoAccept] = useState(false);
   const [snapSegments, setSnapSegments] = useState(false);
   const [qualification, setQualification] = useState(0);
+  /** Hours rejected work waits for its annotator before another may take it (10 min to 30 days). */
+  const [reworkHours, setReworkHours] = useState(48);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -112,6 +114,7 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
           .filter(Boolean),
         overlap,
         lease_minutes: 30,
+        rework_minutes: Math.round(reworkHours * 60),
         gold_every: 5,
         agreement_threshold: 0.5,
         show_predictions: showPredictions,
@@ -160,6 +163,22 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
           value={qualification}
           onChange={(e) => setQualification(Number(e.target.value))}
         />
+      </div>
+      <div className="field">
+        <label htmlFor="project-rework">Hours rejected work waits for its annotator</label>
+        <input
+          id="project-rework"
+          type="number"
+          min={1 / 6}
+          max={720}
+          step="any"
+          value={reworkHours}
+          onChange={(e) => setReworkHours(Number(e.target.value))}
+          aria-describedby="project-rework-help"
+        />
+        <p id="project-rework-help" className="small muted">
+          After this, a task sent back and not reopened goes to another annotator.
+        </p>
       </div>
       <div className="field">
         <label htmlFor="project-instructions">Instructions (Markdown)</label>

@@ -73,4 +73,30 @@ describe("review", () => {
       notes: [],
     });
   });
+
+  it("takes the next item from the review queue and pins a note to a track", async () => {
+    const held = { ...submitted, review_holder: "robin", review_lease_expires_at: new Date(Date.now() + 1_800_000).toISOString() };
+    const server = mockFetch({
+      "GET /api/v1/auth/csrf/": csrfEndpoint(),
+      "GET /api/v1/annotation/assignments/": () => json(200, emptyPage),
+      "POST /api/v1/annotation/review-queue/next/": () => json(200, { assignment: held, message: "Here is the next annotation to review." }),
+      "GET /api/v1/annotation/assignments/8/": () => json(200, held),
+      "POST /api/v1/annotation/assignments/8/review/": () => json(200, { ...submitted, status: "rejected" }),
+    });
+    renderApp("/annotate/review", signedIn("reviewer", { username: "robin" }));
+    fireEvent.click(await screen.findByTestId("review-next"));
+    await waitFor(() => expect(screen.getByTestId("test-location")).toHaveTextContent("/annotate/review/8"));
+    expect(await screen.findByTestId("review-lease")).toHaveTextContent("Reserved for you");
+    fireEvent.change(screen.getByTestId("note-track"), { target: { value: "0" } });
+    fireEvent.change(screen.getByTestId("review-comment-input"), { target: { value: "Too wide." } });
+    fireEvent.click(screen.getByTestId("pin-note"));
+    expect(screen.getByTestId("pinned-notes")).toHaveTextContent("Frame 1 · jump box 1");
+    fireEvent.click(screen.getByTestId("reject"));
+    await waitFor(() => expect(server.requestsTo("POST", "/api/v1/annotation/assignments/8/review/")).toHaveLength(1));
+    expect(await server.requestsTo("POST", "/api/v1/annotation/assignments/8/review/")[0]!.json()).toEqual({
+      decision: "reject",
+      comment: "",
+      notes: [{ frame: 0, track: 0, text: "Too wide." }],
+    });
+  });
 });

@@ -3,7 +3,8 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react
 import { Link, useNavigate, useParams } from "react-router";
 import { errorMessage } from "../../api/errors";
 import { useDocumentTitle } from "../../components/useDocumentTitle";
-import { fetchAssignment, reviewAssignment, type AssignmentDetail, type ReviewNote } from "./api";
+import { useCurrentUser } from "../../auth/AuthContext";
+import { fetchAssignment, releaseReview, requestNextReview, reviewAssignment, type AssignmentDetail, type ReviewNote } from "./api";
 import { formatSeconds } from "./frames";
 import { visibleBoxes } from "./interpolation";
 import { actionFor, isTypingTarget } from "./keymap";
@@ -64,12 +65,24 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
   );
   const [comment, setComment] = useState("");
   const [notes, setNotes] = useState<ReviewNote[]>([]);
+  /** The track a note will be pinned to (its index), or null for the whole frame. */
+  const [trackIndex, setTrackIndex] = useState<number | null>(null);
+  const selectedId = trackIndex === null ? null : (doc.tracks[trackIndex]?.id ?? null);
+  const trackName = (index: number) => `${doc.tracks[index]?.label ?? "track"} box ${index + 1}`;
+  const me = useCurrentUser();
+  const holder = assignment.review_holder ?? null;
+  const heldByMe = holder !== null && holder === me.username;
 
   function pinNote() {
     const text = comment.trim();
     if (!text) return;
-    setNotes((list) => [...list, { frame, track: null, text }]);
+    setNotes((list) => [...list, { frame, track: trackIndex, text }]);
     setComment("");
+  }
+
+  function selectTrack(trackId: string | null) {
+    const index = doc.tracks.findIndex((t) => t.id === trackId);
+    setTrackIndex(index < 0 ? null : index);
   }
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -112,6 +125,22 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
     }
   }
 
+  /** Give this one back to the review queue and open the next (someone else's turn for it). */
+  async function skip() {
+    setBusy(true);
+    setError(null);
+    try {
+      await releaseReview(assignment.id);
+      const next = await requestNextReview(assignment.project.id);
+      const other = next.assignment && next.assignment.id !== assignment.id ? next.assignment : null;
+      if (other) navigate(`/annotate/review/${other.id}`);
+      else navigate("/annotate/review", { state: { message: `Skipped: ${video.title}. Nothing else is waiting in this project.` } });
+    } catch (e) {
+      setError(errorMessage(e));
+      setBusy(false);
+    }
+  }
+
   const canReview = assignment.status === "submitted";
   return (
     <section className="page annotate-wide" data-testid="review-page">
@@ -124,10 +153,24 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
             {assignment.project.name} · {video.title} · by {assignment.annotator ?? "import"} · {assignment.status}
           </p>
         </div>
-        <Link to="/annotate/review" className="button button--ghost">
-          Review queue
-        </Link>
+        <div className="ws-header__actions">
+          {heldByMe && canReview && (
+            <button type="button" className="button button--ghost" onClick={() => void skip()} disabled={busy} data-testid="review-skip">
+              Skip
+            </button>
+          )}
+          <Link to="/annotate/review" className="button button--ghost">
+            Review queue
+          </Link>
+        </div>
       </div>
+      {canReview && holder !== null && (
+        <p className={`review-lease small${heldByMe ? "" : " review-lease--other"}`} data-testid="review-lease" role="status">
+          {heldByMe
+            ? `Reserved for you until ${new Date(assignment.review_lease_expires_at!).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: nobody else gets it from the queue meanwhile.`
+            : `${holder} took this one from the review queue and is reviewing it now; their decision comes first.`}
+        </p>
+      )}
       <div className="ws">
         <div className="ws__main">
           <Stage
@@ -135,10 +178,11 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
             width={video.width ?? 1}
             height={video.height ?? 1}
             boxes={boxes}
-            selectedId={null}
+            selectedId={selectedId}
             colorOf={colorOf}
             videoRef={player.videoRef}
             onVideoEvent={player.onVideoEvent}
+            onSelect={selectTrack}
           />
           <div className="transport">
             <button type="button" className="icon-button" onClick={() => step(-1)} aria-label="Previous frame">
@@ -200,6 +244,24 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
                 data-testid="review-comment-input"
               />
             </div>
+            <div className="field">
+              <label htmlFor="note-track">Pin to</label>
+              <select
+                id="note-track"
+                value={trackIndex ?? ""}
+                onChange={(e) => setTrackIndex(e.target.value === "" ? null : Number(e.target.value))}
+                data-testid="note-track"
+              >
+                <option value="">the whole frame</option>
+                {doc.tracks.map((t, index) => (
+                  <option key={t.id} value={index}>
+                    {trackName(index)}
+                    {boxes.some((b) => b.trackId === t.id) ? "" : " (no box on this frame)"}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <p className="small muted">Click a box in the video to pick its track.</p>
             <button
               type="button"
               className="button button--ghost button--small"
@@ -208,13 +270,22 @@ function ReviewView({ assignment, onReviewed }: { assignment: AssignmentDetail; 
               data-testid="pin-note"
             >
               Pin to frame {frame + 1}
+              {trackIndex !== null ? ` · ${trackName(trackIndex)}` : ""}
             </button>
             {notes.length > 0 && (
               <ul className="review-notes small" data-testid="pinned-notes">
                 {notes.map((note, index) => (
-                  <li key={index}>
-                    <button type="button" className="link-button" onClick={() => goTo(note.frame)}>
+                  <li key={index} data-testid="pinned-note" data-frame={note.frame} data-track={note.track ?? ""}>
+                    <button
+                      type="button"
+                      className="link-button"
+                      onClick={() => {
+                        goTo(note.frame);
+                        setTrackIndex(note.track);
+                      }}
+                    >
                       Frame {note.frame + 1}
+                      {note.track !== null ? ` · ${trackName(note.track)}` : ""}
                     </button>
                     : {note.text}{" "}
                     <button

@@ -148,7 +148,12 @@ export function Stage({
   }
 
   function handleDown(event: ReactPointerEvent<HTMLCanvasElement>) {
-    if (!editable || event.button !== 0) return;
+    if (event.button !== 0) return;
+    if (!editable) {
+      // Read-only (review): a click on a box selects its track, elsewhere clears it.
+      if (onSelect) onSelect(hitTest(boxes, toSource(event), tolerance(), selectedId)?.trackId ?? null);
+      return;
+    }
     event.preventDefault();
     event.currentTarget.setPointerCapture?.(event.pointerId);
     const p = toSource(event);

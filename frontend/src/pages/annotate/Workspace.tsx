@@ -470,7 +470,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
               {(assignment.review_notes ?? []).map((note, index) => {
                 const track = note.track === null || note.track === undefined ? null : doc.tracks[note.track];
                 return (
-                  <li key={index} data-testid="review-note" data-frame={note.frame}>
+                  <li key={index} data-testid="review-note" data-frame={note.frame} data-track={note.track ?? ""}>
                     <button
                       type="button"
                       className="link-button"
@@ -494,7 +494,11 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
         .filter((note) => note.frame === frame)
         .map((note, index) => (
           <p key={index} className="review-note-here small" role="note" data-testid="review-note-here">
-            Reviewer, on this frame: {note.text}
+            Reviewer, on this frame
+            {note.track !== null && note.track !== undefined && doc.tracks[note.track]
+              ? ` (${doc.tracks[note.track]!.label} box ${note.track + 1})`
+              : ""}
+            : {note.text}
           </p>
         ))}
       {(autosave.status === "blocked" || autosave.status === "error") && editable && (

@@ -104,6 +104,16 @@ export interface ReviewNote {
   text: string;
 }
 
+/** Take the next submission to review (the one you hold first); `assignment` is null when none waits. */
+export function requestNextReview(project?: number | null) {
+  return unwrap(api.POST("/api/v1/annotation/review-queue/next/", { body: { project: project ?? null } }));
+}
+
+/** Give a submission you took from the review queue back to it. */
+export function releaseReview(id: number) {
+  return unwrap(api.POST("/api/v1/annotation/assignments/{id}/release-review/", byId(id)));
+}
+
 export function reviewAssignment(id: number, decision: "accept" | "reject", comment: string, notes: ReviewNote[] = []) {
   return unwrap(api.POST("/api/v1/annotation/assignments/{id}/review/", { ...byId(id), body: { decision, comment, notes } }));
 }

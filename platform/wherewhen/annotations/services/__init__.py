@@ -16,7 +16,8 @@ module         what it holds
 ``work``       an assignment held: resume, release, drafts, submission
 ``tracking``   assisted tracking: a box followed forward or backward, proposals, progress,
                cancel (short runs in the request, long ones on the ``media`` queue)
-``reviewing``  accepting or rejecting submitted annotations (``review``)
+``reviewing``  accepting or rejecting submitted annotations (``review``), the reviewers'
+               queue with leases (``next_review``, ``release_review``)
 ``exchange``   known ground truth coming in (from code or a CVAT file) and exports (CVAT XML,
                COCO-style JSON, CSV)
 =============  ===============================================================================
@@ -83,7 +84,7 @@ from wherewhen.annotations.services.queue import (
     next_task,
     work_available,
 )
-from wherewhen.annotations.services.reviewing import review
+from wherewhen.annotations.services.reviewing import next_review, release_review, review
 from wherewhen.annotations.services.tracking import (
     IN_PROCESS_FRAMES,
     TRACK_TASK,
@@ -140,6 +141,8 @@ __all__ = [
     "request_more_annotators",
     "resume",
     "review",
+    "next_review",
+    "release_review",
     "save_draft",
     "set_gold_answer",
     "submit",

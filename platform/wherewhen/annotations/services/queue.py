@@ -7,6 +7,17 @@ Leases
     is refused (409) until the annotator gets it back with ``resume`` or ``next_task`` (their
     draft is still there) — which works only while the video still has a free slot.
 
+Rework
+    A rejected annotation goes back to its annotator and keeps its slot for the project's
+    ``rework_minutes`` (two days by default), counted from the rejection and stored in
+    ``lease_expires_at``. The annotator's next ``next_task`` returns it first. If they do not
+    open it in time, the next queue request of anyone marks it expired, like a lapsed lease:
+    the slot is free for another annotator, who starts from an empty annotation (the
+    annotations of one video stay independent, which agreement needs). The original's draft,
+    with the reviewer's notes, stays on their assignment; they can take it back with ``resume``
+    or ``next_task`` while the video still has a free slot. No beat task is involved: the live
+    count of the pick query already ignores rework past its time.
+
 Concurrency
     A slot is taken while holding a lock on its task's row, and the count of live assignments
     is taken under that lock, so two annotators can never both take the last slot. Requests of
@@ -56,7 +67,7 @@ from django.utils import timezone
 
 from wherewhen.accounts.models import User
 from wherewhen.annotations.models import Assignment, Project, Task
-from wherewhen.annotations.services.access import HOLDING, open_projects_for, takes_tasks
+from wherewhen.annotations.services.access import open_projects_for, takes_tasks
 from wherewhen.annotations.services.quality import is_qualified
 from wherewhen.core.exceptions import NotAllowed
 
@@ -70,11 +81,18 @@ Source = Assignment.Source
 MAX_TRIES = 50
 
 
+#: Statuses that hold a slot whatever the time (rejected and in-progress work: while its lease,
+#: or its time to come back, has not run out).
+SETTLED = (Status.SUBMITTED, Status.ACCEPTED)
+LEASED = (Status.IN_PROGRESS, Status.REJECTED)
+
+
 def live_q(now: datetime) -> Q:
-    """Assignments that hold a slot of their video: crowd work that is submitted, accepted,
-    rejected (back with its annotator) or in progress under a lease that has not run out."""
+    """Assignments that hold a slot of their video: crowd work that is submitted or accepted,
+    rejected (back with its annotator, until its ``rework_minutes`` run out) or in progress
+    under a lease that has not run out."""
     return Q(source=Source.CROWD) & (
-        Q(status__in=HOLDING) | Q(status=Status.IN_PROGRESS, lease_expires_at__gt=now)
+        Q(status__in=SETTLED) | Q(status__in=LEASED, lease_expires_at__gt=now)
     )
 
 
@@ -83,11 +101,12 @@ def _lease_end(project: Project, now: datetime) -> datetime:
 
 
 def expire_leases(now: datetime | None = None) -> int:
-    """Mark assignments whose lease ran out as expired (their drafts stay)."""
+    """Mark assignments whose lease ran out as expired (their drafts stay), and rejected work
+    whose annotator did not come back within the project's ``rework_minutes``. Idempotent: a
+    conditional UPDATE, safe to run from any number of requests (or a periodic task) at once."""
     now = now or timezone.now()
-    return Assignment.objects.filter(status=Status.IN_PROGRESS, lease_expires_at__lte=now).update(
-        status=Status.EXPIRED
-    )
+    lapsed = Q(lease_expires_at__lte=now) | Q(lease_expires_at__isnull=True)
+    return Assignment.objects.filter(lapsed, status__in=LEASED).update(status=Status.EXPIRED)
 
 
 def _lock_annotator(annotator: User, project: Project | None = None) -> None:
@@ -174,7 +193,7 @@ def _own_work(annotator: User, projects: list[Project], now: datetime) -> Assign
     sql = f"""
         SELECT a.id FROM {assignment} a JOIN {task} t ON t.id = a.task_id
         WHERE a.annotator_id = %(annotator)s AND t.project_id IN ({in_projects})
-            AND (({in_progress}) OR a.status = %(rejected)s)
+            AND (({in_progress}) OR (a.status = %(rejected)s AND a.lease_expires_at > %(now)s))
         ORDER BY CASE WHEN {in_progress} THEN 0 ELSE 1 END,
             CASE WHEN {in_progress} THEN a.lease_expires_at ELSE a.reviewed_at END, a.id
         LIMIT 1"""
@@ -268,10 +287,11 @@ def _gold_if_due(
 
 def _sql_live(alias: str) -> str:
     """``live_q`` in SQL, for the assignment table under ``alias`` (parameters: ``_params``)."""
-    holding = ", ".join(f"%(holding{i})s" for i in range(len(HOLDING)))
+    settled = ", ".join(f"%(settled{i})s" for i in range(len(SETTLED)))
+    leased = ", ".join(f"%(leased{i})s" for i in range(len(LEASED)))
     return (
-        f"({alias}.source = %(crowd)s AND ({alias}.status IN ({holding}) OR "
-        f"({alias}.status = %(in_progress)s AND {alias}.lease_expires_at > %(now)s)))"
+        f"({alias}.source = %(crowd)s AND ({alias}.status IN ({settled}) OR "
+        f"({alias}.status IN ({leased}) AND {alias}.lease_expires_at > %(now)s)))"
     )
 
 
@@ -315,7 +335,8 @@ def _sql() -> tuple[str, str, str]:
 
 
 def _params(annotator: User, now: datetime, **more: object) -> dict[str, object]:
-    params: dict[str, object] = {f"holding{i}": status for i, status in enumerate(HOLDING)}
+    params: dict[str, object] = {f"settled{i}": status for i, status in enumerate(SETTLED)}
+    params.update({f"leased{i}": status for i, status in enumerate(LEASED)})
     params.update(
         crowd=Source.CROWD,
         in_progress=Status.IN_PROGRESS,
@@ -403,8 +424,6 @@ def work_available(annotator: User, project: Project, now: datetime | None = Non
     check for the queue page; ``next_task`` decides for real)."""
     now = now or timezone.now()
     mine = Assignment.objects.filter(annotator=annotator, task__project=project)
-    if mine.filter(
-        Q(status=Status.REJECTED) | Q(status=Status.IN_PROGRESS, lease_expires_at__gt=now)
-    ).exists():
+    if mine.filter(status__in=LEASED, lease_expires_at__gt=now).exists():
         return True
     return _pick(annotator, project, now) is not None

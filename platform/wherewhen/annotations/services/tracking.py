@@ -4,16 +4,31 @@ the boxes back as proposals (``tracked`` boxes the annotator accepts, corrects o
 A run of at most :data:`IN_PROCESS_FRAMES` frames happens in the request; a longer one is a
 ``media.annotations.track`` task on the ``media`` queue, whose progress the client polls and
 which it may cancel. The tracker (:mod:`workers.tracking`) reads only the video's playback file:
-never a model's prediction or explanation.
+never a model's prediction or explanation. OpenCV is loaded by the tracking functions the first
+time they run (in the worker, or in a short-run request), never when the web process starts.
+
+States: ``queued -> running -> done | failed | cancelled``, each step a conditional UPDATE, as
+in :mod:`wherewhen.explanations.claims`:
+
+* **claim** -- ``queued -> running`` with the process's identity (``claimed_by``: node, host,
+  pid) and a lease of :data:`LEASE_SECONDS`; a second delivery finds the row claimed and does
+  nothing.
+* **heartbeat** -- every :data:`CHECK_EVERY` frames the owner writes its progress and pushes the
+  lease forward (matching only a row it still owns), and looks for a cancel request.
+* **finish** -- the result is written only if the owner still holds the row.
+* **abandoned** -- a running job whose lease ran out, or whose owner process is gone from this
+  host, is marked failed with a message saying to track again (:func:`fail_abandoned`, run
+  lazily whenever a run is read or started: no periodic task is needed); so is a queued job no
+  worker took within :data:`QUEUED_SECONDS`. A worker that wakes up after that writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from wherewhen.accounts.models import User
@@ -23,6 +38,7 @@ from wherewhen.annotations.services.content import geometry_of
 from wherewhen.annotations.services.work import _own_assignment_locked, _require_lease
 from wherewhen.core import tasking
 from wherewhen.core.exceptions import Conflict, Invalid, NotAllowed, NotFound
+from wherewhen.core.owners import owner_is_alive, worker_identity
 from wherewhen.videos.services import media_path
 from workers.tracking import MAX_SPAN, METHODS, TrackingError, read_frames, track_box
 
@@ -32,8 +48,22 @@ log = logging.getLogger(__name__)
 IN_PROCESS_FRAMES = 24
 #: Name of the Celery task (the ``media.`` prefix routes it to the ``media`` queue).
 TRACK_TASK = "media.annotations.track"
-#: How often (frames) a run saves its progress and looks for a cancel request.
+#: How often (frames) a run saves its progress, renews its lease and looks for a cancel request.
 CHECK_EVERY = 8
+#: A running job's lease: renewed every CHECK_EVERY frames (well under a second of tracking);
+#: a job not renewed for this long is abandoned.
+LEASE_SECONDS = 60
+#: A queued job no worker took within this long is failed (its message was lost, or no
+#: ``media`` worker runs).
+QUEUED_SECONDS = 15 * 60
+ABANDONED = (
+    "The tracking worker stopped before finishing this run (it crashed or was restarted). "
+    "Track again to retry."
+)
+NEVER_STARTED = (
+    "No tracking worker picked this run up in time. Track again to retry, or track at most "
+    f"{IN_PROCESS_FRAMES} frames at a time."
+)
 
 Job = TrackingJob
 JobStatus = TrackingJob.Status
@@ -67,6 +97,7 @@ def start_tracking(
         isinstance(v, int | float) and not isinstance(v, bool) for v in box
     ):
         raise Invalid({"box": ["Give the box as [x0, y0, x1, y1]."]})
+    fail_abandoned(now)
     with transaction.atomic():
         assignment = _own_assignment_locked(assignment_id, user)
         _require_lease(assignment, now)
@@ -119,24 +150,30 @@ def start_tracking(
     return job
 
 
-def run_tracking(job_id: int) -> str:
+def _lease_end() -> datetime:
+    return timezone.now() + timedelta(seconds=LEASE_SECONDS)
+
+
+def run_tracking(job_id: int, owner: str | None = None) -> str:
     """Run a queued job (the Celery task and short runs call this); returns its final status.
     A job that is not queued (cancelled, or claimed by another worker) is left alone."""
+    owner = owner or worker_identity("tracking")
     claimed = TrackingJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING
+        status=JobStatus.RUNNING, claimed_by=owner, lease_expires_at=_lease_end()
     )
     if not claimed:
         job = TrackingJob.objects.filter(pk=job_id).only("status").first()
         return job.status if job else "missing"
     job = TrackingJob.objects.select_related("assignment__task__video").get(pk=job_id)
+    mine = TrackingJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, claimed_by=owner)
     video = job.assignment.task.video
     forward = job.direction == TrackingJob.Direction.FORWARD
     step = 1 if forward else -1
     total = abs(job.end_frame - job.start_frame)
 
     def progress(done: int) -> None:
-        if done % CHECK_EVERY == 0 and not job.in_process:
-            TrackingJob.objects.filter(pk=job_id).update(progress=done / total)
+        if done % CHECK_EVERY == 0:  # the heartbeat: progress and a longer lease
+            mine.update(progress=done / total, lease_expires_at=_lease_end())
 
     def cancelled() -> bool:
         progress_checks[0] += 1
@@ -155,8 +192,11 @@ def run_tracking(job_id: int) -> str:
             frames, tuple(job.box), method=job.method, on_progress=progress, should_stop=cancelled
         )
     except (TrackingError, OSError) as error:
-        TrackingJob.objects.filter(pk=job_id).update(
-            status=JobStatus.FAILED, error=str(error), finished_at=timezone.now()
+        mine.update(
+            status=JobStatus.FAILED,
+            error=str(error),
+            finished_at=timezone.now(),
+            lease_expires_at=None,
         )
         return JobStatus.FAILED
     boxes = []
@@ -171,17 +211,49 @@ def run_tracking(job_id: int) -> str:
         boxes.reverse()
     lost_at = job.start_frame + step * (result.lost_at + 1) if result.lost_at is not None else None
     status = JobStatus.CANCELLED if result.cancelled else JobStatus.DONE
-    TrackingJob.objects.filter(pk=job_id).update(
+    finished = mine.update(
         status=status,
         boxes=boxes,
         lost_at=lost_at,
         progress=1.0 if status == JobStatus.DONE else F("progress"),
         finished_at=timezone.now(),
+        lease_expires_at=None,
     )
+    if not finished:  # declared abandoned meanwhile: the failure stands, nothing is written
+        log.warning("tracking job %s: finished by %s after losing it", job_id, owner)
+        return TrackingJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
     return status
 
 
+def fail_abandoned(now: datetime | None = None) -> int:
+    """Mark failed the running jobs whose worker is gone (lease run out, or its process no
+    longer exists on this host) and the queued jobs no worker took in time; returns how many.
+    Idempotent: each row changes once, by a conditional UPDATE."""
+    now = now or timezone.now()
+    failed = 0
+    gone = Q(lease_expires_at__lte=now) | Q(lease_expires_at__isnull=True)
+    suspects = TrackingJob.objects.filter(status=JobStatus.RUNNING)
+    for pk, owner, lease in suspects.values_list("pk", "claimed_by", "lease_expires_at"):
+        if (lease is not None and lease > now) and owner_is_alive(owner) is not False:
+            continue
+        failed += (
+            TrackingJob.objects.filter(pk=pk, status=JobStatus.RUNNING, claimed_by=owner)
+            .filter(gone | Q(lease_expires_at=lease))
+            .update(
+                status=JobStatus.FAILED, error=ABANDONED, finished_at=now, lease_expires_at=None
+            )
+        )
+    cutoff = now - timedelta(seconds=QUEUED_SECONDS)
+    failed += TrackingJob.objects.filter(status=JobStatus.QUEUED, created_at__lte=cutoff).update(
+        status=JobStatus.FAILED, error=NEVER_STARTED, finished_at=now
+    )
+    if failed:
+        log.warning("tracking: %d abandoned run(s) marked failed", failed)
+    return failed
+
+
 def _own_job(job_id: int, user: User) -> TrackingJob:
+    fail_abandoned()
     job = TrackingJob.objects.select_related("assignment").filter(pk=job_id).first()
     if job is None:
         raise NotFound("There is no such tracking run.")

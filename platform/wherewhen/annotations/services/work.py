@@ -38,11 +38,21 @@ def _own_assignment_locked(assignment_id: int, user: User) -> Assignment:
     return assignment
 
 
+def _rework_open(assignment: Assignment, now: datetime) -> bool:
+    """Whether rejected work is still its annotator's (its ``rework_minutes`` have not run out)."""
+    return assignment.lease_expires_at is not None and assignment.lease_expires_at > now
+
+
 def _require_lease(assignment: Assignment, now: datetime) -> None:
     if assignment.status in (Status.SUBMITTED, Status.ACCEPTED):
         raise Conflict("This task has already been submitted.")
     if assignment.status == Status.REJECTED:
-        return  # back with its annotator: their slot is held, no lease needed
+        if _rework_open(assignment, now):
+            return  # back with its annotator: their slot is held until its time runs out
+        raise Conflict(
+            "You did not come back to this rejected task in time and it went back to the pool. "
+            "Open it again to continue (your draft is kept) if it is still free."
+        )
     if assignment.status == Status.EXPIRED or (
         assignment.lease_expires_at is None or assignment.lease_expires_at <= now
     ):
@@ -68,9 +78,10 @@ def resume(assignment_id: int, user: User, now: datetime | None = None) -> Assig
             assignment.lease_expires_at = _lease_end(assignment.task.project, now)
             assignment.save(update_fields=["lease_expires_at"])
             return assignment
-        if assignment.status == Status.REJECTED:
+        if assignment.status == Status.REJECTED and _rework_open(assignment, now):
             return _reopen(assignment, now)
-        # Expired: only if a slot is still free (locking the task as next_task does).
+        # Expired (or rejected work not taken up in time): only if a slot is still free
+        # (locking the task as next_task does).
         task = (
             Task.objects.select_for_update(of=("self",))
             .select_related("project", "video")
@@ -166,6 +177,8 @@ def submit(
         assignment.lease_expires_at = None
         assignment.reviewer = None
         assignment.reviewed_at = None
+        assignment.review_holder = None
+        assignment.review_lease_expires_at = None
         if task.project.auto_accept:
             assignment.status = Status.ACCEPTED
             assignment.reviewed_at = now
