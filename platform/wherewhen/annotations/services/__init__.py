@@ -64,12 +64,6 @@ from wherewhen.annotations.services.exchange import (
     import_cvat,
     import_ground_truth,
 )
-from wherewhen.annotations.services.projects import (
-    add_videos,
-    class_choices,
-    project_labels,
-    request_more_annotators,
-)
 from wherewhen.annotations.services.exposure import (
     Source as ExposureSource,
 )
@@ -79,11 +73,17 @@ from wherewhen.annotations.services.exposure import (
     record_exposure,
     record_exposures,
 )
+from wherewhen.annotations.services.projects import (
+    add_videos,
+    class_choices,
+    project_labels,
+    request_more_annotators,
+)
 from wherewhen.annotations.services.quality import (
     TruthInputs,
-    ground_truth_versions,
     gold_feedback,
     ground_truth_for_video,
+    ground_truth_versions,
     is_qualified,
     project_progress,
     project_quality,
