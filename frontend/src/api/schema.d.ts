@@ -1351,6 +1351,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scoring/scores/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scores with provenance (CSV or JSON)
+         * @description Every consensus score of a project (x dataset x model), one line per explanation, with
+         *     its provenance (checkpoint, method and parameters, video and ground truth versions, code
+         *     version) and whether it is stale.
+         */
+        get: operations["v1_scoring_scores_export.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/scores/export.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scores with provenance (CSV or JSON)
+         * @description Every consensus score of a project (x dataset x model), one line per explanation, with
+         *     its provenance (checkpoint, method and parameters, video and ground truth versions, code
+         *     version) and whether it is stale.
+         */
+        get: operations["v1_scoring_scores_export.json_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/studies/": {
         parameters: {
             query?: never;
@@ -1798,7 +1842,10 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
+            /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
+            exclude_exposed?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
             /** @default 5 */
@@ -1835,6 +1882,7 @@ export interface components {
             readonly instructions: string;
             /** @description Allowed track labels */
             readonly labels: unknown;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             readonly show_predictions: boolean;
         };
         AnnotationProjectRef: {
@@ -1855,7 +1903,10 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
+            /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
+            exclude_exposed?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
             /** @default 5 */
@@ -2613,6 +2664,14 @@ export interface components {
             /** @description [x, y]: centre of the maximal cell of the float map (draw this, never a maximum of the quantized map) */
             point: number[] | null;
         };
+        GroundTruthUsed: {
+            /** @description annotations of annotators exposed to the video's explanations are left out */
+            exclude_exposed: boolean;
+            annotations_used: number;
+            /** @description accepted annotations left out (annotator exposed) */
+            excluded_annotations: number;
+            videos_with_exclusions: number;
+        };
         HumanRow: {
             key: string;
             kind: string;
@@ -2646,6 +2705,14 @@ export interface components {
             /** @description scores are being recomputed */
             stale: boolean;
             pending: number;
+            /** @description scores whose inputs changed since they were computed (provenance differs) */
+            stale_scores: number;
+            /** @description why, and how many scores each */
+            stale_reasons: {
+                [key: string]: number;
+            };
+            ground_truth: components["schemas"]["GroundTruthUsed"] | null;
+            code_version: string;
             /** @description why the table is empty */
             reason: string;
             /** Format: double */
@@ -2691,6 +2758,16 @@ export interface components {
             /** Format: double */
             insertion_auc: number | null;
             cost: components["schemas"]["ScoringCost"];
+            /** @description scores of this row computed from older inputs */
+            stale: number;
+            /** @description the model checkpoint's fingerprint ("mixed" if several) */
+            checkpoint_hash: string;
+            /** @description the method's parameters */
+            params: {
+                [key: string]: unknown;
+            };
+            /** @description hash of the (video, ground truth version) pairs scored on */
+            gt_version: string;
         };
         /**
          * @description * `stimulus` - stimulus
@@ -2753,6 +2830,8 @@ export interface components {
             options: components["schemas"]["Options"];
             project: components["schemas"]["_Ref"];
             model: components["schemas"]["_Ref"] | null;
+            /** @description what the related scores were computed from */
+            provenance: components["schemas"]["Provenance"];
             /** @description why the matrix is empty ('' when it is not) */
             reason: string;
             notes: string[];
@@ -2792,6 +2871,12 @@ export interface components {
          * @enum {string}
          */
         MethodEnum: "csrt" | "kcf" | "mil";
+        MethodParams: {
+            method: string;
+            params: {
+                [key: string]: unknown;
+            };
+        };
         MethodPoint: {
             method: string;
             metrics: {
@@ -3011,7 +3096,10 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
+            /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
+            exclude_exposed?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
             /** @default 5 */
@@ -3110,6 +3198,20 @@ export interface components {
         };
         PreviewLink: {
             link: string;
+        };
+        Provenance: {
+            /** @description fingerprints of the model checkpoints */
+            checkpoint_hashes: string[];
+            methods: components["schemas"]["MethodParams"][];
+            /** @description hash of the (video, ground truth version) pairs scored on */
+            gt_version: string;
+            /** @description accepted annotations left out of the ground truth (annotator exposed) */
+            excluded_annotations: number;
+            code_version: string;
+            stale_scores: number;
+            stale_reasons: {
+                [key: string]: number;
+            };
         };
         RankedMethod: {
             method: string;
@@ -3272,6 +3374,10 @@ export interface components {
             focus_time: number;
             /** @description the review player at focus_time */
             player_url: string;
+            stale: boolean;
+            stale_reason: string;
+            gt_version: string;
+            excluded_annotations: number;
         };
         ScoringClipFrame: {
             index: number;
@@ -6509,6 +6615,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExplanationScores"];
+                };
+            };
+        };
+    };
+    "v1_scoring_scores_export.csv_retrieve": {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    "v1_scoring_scores_export.json_retrieve": {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
         };

@@ -170,6 +170,7 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             "max_overlap",
             "lease_minutes",
             "show_predictions",
+            "exclude_exposed",
             "auto_accept",
             "gold_every",
             "snap_segments",

@@ -95,7 +95,8 @@ export function ProjectPage() {
       <p className="muted small">
         k = {project.overlap} annotators per video (up to {project.max_overlap} when agreement is below{" "}
         {percent(project.agreement_threshold)}) · leases {project.lease_minutes} min · labels: {(project.labels ?? []).join(", ") || "any"} ·
-        predictions {project.show_predictions ? "shown" : "hidden"} · {project.auto_accept ? "accepted without review" : "reviewed"} ·{" "}
+        predictions {project.show_predictions ? "shown" : "hidden"} · exposed annotators{" "}
+        {project.exclude_exposed ? "left out of the ground truth" : "kept"} · {project.auto_accept ? "accepted without review" : "reviewed"} ·{" "}
         <Link to="/annotate/review">review queue</Link>
       </p>
       {project.instructions && (
