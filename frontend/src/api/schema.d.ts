@@ -3866,6 +3866,12 @@ export interface components {
             n_frames: number;
             source: components["schemas"]["VideoGroundTruthSourceEnum"];
             annotations: number;
+            /** @description accepted annotations left out: their annotator had seen an explanation of the video before submitting */
+            excluded_annotations: number;
+            /** @description the project's exposure setting */
+            exclude_exposed: boolean;
+            /** @description the ground truth version (hash of its inputs) */
+            version: string;
             /** Format: double */
             agreement: number | null;
             flagged: boolean;
