@@ -104,6 +104,10 @@ const clips = {
       ],
       focus_time: 0.5,
       player_url: "/explanations/review/9?ids=41&t=0.500",
+      stale: true,
+      stale_reason: "explanation recomputed since scoring",
+      gt_version: "g".repeat(64),
+      excluded_annotations: 0,
     },
     {
       explanation: 42,
@@ -122,6 +126,10 @@ const clips = {
       frames: [{ index: 0, time: 0, frame: null, counted: false, hit: null }],
       focus_time: 0,
       player_url: "/explanations/review/10?ids=42&t=0.000",
+      stale: false,
+      stale_reason: "",
+      gt_version: "g".repeat(64),
+      excluded_annotations: 0,
     },
   ],
 };
@@ -161,6 +169,8 @@ describe("leaderboard", () => {
     expect(within(scored!).getByTestId("clip-link")).toHaveAttribute("href", "/explanations/review/9?ids=41&t=0.500");
     const frames = within(scored!).getAllByTestId("clip-frame");
     expect(frames.map((f) => f.dataset.hit)).toEqual(["true", "false", "none"]);
+    expect(within(scored!).getByTestId("clip-stale")).toHaveAttribute("title", "explanation recomputed since scoring");
+    expect(within(unscored!).queryByTestId("clip-stale")).not.toBeInTheDocument();
     // A clip that is not scored says why, instead of counting as 0 of 0.
     expect(unscored).toHaveAttribute("data-scored", "false");
     expect(within(unscored!).getByTestId("clip-not-scored")).toHaveTextContent(
