@@ -73,3 +73,38 @@ def test_leaderboard_table_chart_and_drilldown(page, seeded):
     expect(link).to_have_attribute(
         "href", re.compile(r"^/explanations/review/\d+\?ids=\d+&t=1\.000$")
     )
+
+
+def test_leaderboard_says_which_scores_are_stale_and_what_was_excluded(page, seeded):
+    import os
+    from pathlib import Path
+
+    # one more accepted annotation on the first clip: its scores were computed on older ground
+    # truth (no recompute runs here)
+    video = seeded.tasks.order_by("id").first().video
+    ground_truth(seeded, video, [box_from(0, (40, 30, 80, 60))])
+
+    page.goto("/login")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("research-me-42")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"/leaderboard?project={seeded.pk}")
+    expect(page.get_by_test_id("leaderboard-outdated")).to_have_text("2 stale scores")
+    expect(page.get_by_test_id("leaderboard-provenance")).to_contain_text(
+        "ground truth changed since scoring (2)"
+    )
+    expect(page.get_by_test_id("leaderboard-excluded")).to_contain_text(
+        "Ground truth: 5 annotations · 0 excluded (exposed annotators)"
+    )
+    expect(page.get_by_test_id("row-stale")).to_have_count(2)
+    expect(page.get_by_test_id("export-scores")).to_have_attribute(
+        "href", f"/api/v1/scoring/scores/export.csv?project={seeded.pk}"
+    )
+    shots = os.environ.get("WHEREWHEN_E2E_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "leaderboard-stale-1440.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(page.get_by_test_id("leaderboard-outdated")).to_be_visible()
+        page.screenshot(path=str(Path(shots) / "leaderboard-stale-390.png"), full_page=True)

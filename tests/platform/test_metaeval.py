@@ -257,6 +257,20 @@ def test_exports_escape_formulas_and_carry_every_pair(client, researcher, world)
     assert float(planted["kendall_ci_low"]) > 0
     exported = json.loads(client.get(_url(study, project, path="export.json")).content)
     assert exported["pairs"] == body["pairs"]
+    # provenance: these scores were written without it (not by scoring), so they say stale
+    from wherewhen.scoring import services as scoring_services
+
+    assert body["provenance"]["code_version"] == scoring_services.code_version()
+    assert body["provenance"]["stale_scores"] == 18
+    assert body["provenance"]["stale_reasons"] == {"scored before provenance was recorded": 18}
+    assert {m["method"] for m in body["provenance"]["methods"]} == {
+        s.method for s in study.stimuli.all()
+    }
+    assert {r["code_version"] for r in rows} == {scoring_services.code_version()}
+    assert {(r["stale"], r["stale_reason"]) for r in rows} == {
+        ("True", "scored before provenance was recorded")
+    }
+    assert any("stale" in note for note in body["notes"])
 
 
 @pytest.mark.django_db

@@ -199,6 +199,8 @@ OPERATIONS: dict[str, str] = {
     "GET /api/v1/scoring/leaderboards/clips/": "shared-read",
     "GET /api/v1/scoring/leaderboards/export.csv": "shared-read",
     "GET /api/v1/scoring/leaderboards/export.json": "shared-read",
+    "GET /api/v1/scoring/scores/export.csv": "shared-read",
+    "GET /api/v1/scoring/scores/export.json": "shared-read",
     "GET /api/v1/scoring/projects/{id}/": "shared-read",
     "PUT /api/v1/scoring/projects/{id}/": "owner",
     "PATCH /api/v1/scoring/projects/{id}/": "owner",
@@ -364,6 +366,8 @@ def requests(world: World) -> dict[str, Call]:
             for suffix in ("", "export.csv", "export.json")
         },
         "GET /api/v1/scoring/leaderboards/export.json": Call(query={"project": w.project.pk}),
+        "GET /api/v1/scoring/scores/export.csv": Call(query={"project": w.project.pk}),
+        "GET /api/v1/scoring/scores/export.json": Call(query={"project": w.project.pk}),
         "PUT /api/v1/scoring/projects/{id}/": Call(json={"tolerance": 10}),
         "PATCH /api/v1/scoring/projects/{id}/": Call(json={"tolerance": 12}),
         "POST /api/v1/studies/": Call(

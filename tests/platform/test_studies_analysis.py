@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from tests.explanations_support import researcher_fixture  # noqa: F401 - fixtures
 from tests.studies_support import make_study
+from wherewhen.explanations.models import Explanation
 from wherewhen.studies import analysis, services
 from wherewhen.studies.models import Response, Trial
 
@@ -140,3 +142,26 @@ def test_study_report_applies_exclusions_without_deleting(researcher, settings):
     assert len(rows) == total
     assert set(analysis.CSV_FIELDS) == set(rows[0])
     assert {r["exclusion_reason"] for r in rows} >= {"", "practice", "failed_attention_checks"}
+    # provenance: the explanation shown, its model checkpoint, map and video hashes, the code
+    stimuli = {s.token: s for s in study.stimuli.select_related("explanation__model", "video")}
+    shown = [r for r in rows if r["stimulus"]]
+    assert shown
+    for row in shown:
+        s = stimuli[row["stimulus"]]
+        assert row["explanation"] == str(s.explanation_id)
+        assert row["checkpoint_hash"] == s.explanation.model.fingerprint
+        assert row["explanation_hash"] == s.explanation.map_sha256
+        assert row["video_hash"] == s.video.content_hash
+        assert row["code_version"].startswith("wherewhen ")
+        assert row["stale"] == "False"
+    # an explanation computed again after the answers makes the answers on it stale
+    again = shown[0]["explanation"]
+    Explanation.objects.filter(pk=again).update(finished_at=timezone.now() + timedelta(hours=1))
+    rows = list(csv.DictReader(io.StringIO(analysis.csv_text(study))))
+    stale = {r["stale"] for r in rows if again in (r["explanation"], r["other_explanation"])}
+    assert stale == {"True"}
+    assert all(
+        r["stale"] == "False"
+        for r in rows
+        if again not in (r["explanation"], r["other_explanation"])
+    )

@@ -118,26 +118,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/annotation/assignments/{id}/release-review/": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Give an annotation you took from the review queue back to it
-         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
-         */
-        post: operations["v1_annotation_assignments_release_review_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/annotation/assignments/{id}/resume/": {
         parameters: {
             query?: never;
@@ -410,26 +390,6 @@ export interface paths {
          * @description The annotator's task queue.
          */
         post: operations["v1_annotation_queue_next_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/annotation/review-queue/next/": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Take the next annotation to review (resumes the one you hold)
-         * @description The reviewers' queue: the next submitted annotation, leased to whoever takes it.
-         */
-        post: operations["v1_annotation_review_queue_next_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1391,6 +1351,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scoring/scores/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scores with provenance (CSV or JSON)
+         * @description Every consensus score of a project (x dataset x model), one line per explanation, with
+         *     its provenance (checkpoint, method and parameters, video and ground truth versions, code
+         *     version) and whether it is stale.
+         */
+        get: operations["v1_scoring_scores_export.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/scores/export.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scores with provenance (CSV or JSON)
+         * @description Every consensus score of a project (x dataset x model), one line per explanation, with
+         *     its provenance (checkpoint, method and parameters, video and ground truth versions, code
+         *     version) and whether it is stale.
+         */
+        get: operations["v1_scoring_scores_export.json_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/studies/": {
         parameters: {
             query?: never;
@@ -1713,10 +1717,7 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /**
-             * Format: date-time
-             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
-             */
+            /** Format: date-time */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -1728,13 +1729,6 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
-            /** @description The reviewer who took it from the review queue (while their lease runs) */
-            readonly review_holder: string | null;
-            /**
-             * Format: date-time
-             * @description When the reviewer's lease on it runs out
-             */
-            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -1749,10 +1743,7 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /**
-             * Format: date-time
-             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
-             */
+            /** Format: date-time */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -1764,13 +1755,6 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
-            /** @description The reviewer who took it from the review queue (while their lease runs) */
-            readonly review_holder: string | null;
-            /**
-             * Format: date-time
-             * @description When the reviewer's lease on it runs out
-             */
-            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
             readonly labels: string[];
@@ -1858,12 +1842,10 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
-            /**
-             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
-             * @default 2880
-             */
-            rework_minutes: number;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
+            /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
+            exclude_exposed?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
             /** @default 5 */
@@ -1900,6 +1882,7 @@ export interface components {
             readonly instructions: string;
             /** @description Allowed track labels */
             readonly labels: unknown;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             readonly show_predictions: boolean;
         };
         AnnotationProjectRef: {
@@ -1920,12 +1903,10 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
-            /**
-             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
-             * @default 2880
-             */
-            rework_minutes: number;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
+            /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
+            exclude_exposed?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
             /** @default 5 */
@@ -2302,10 +2283,7 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /**
-             * Format: date-time
-             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
-             */
+            /** Format: date-time */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -2317,13 +2295,6 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
-            /** @description The reviewer who took it from the review queue (while their lease runs) */
-            readonly review_holder: string | null;
-            /**
-             * Format: date-time
-             * @description When the reviewer's lease on it runs out
-             */
-            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
             readonly summary: components["schemas"]["CvatImportSummary"];
@@ -2693,6 +2664,14 @@ export interface components {
             /** @description [x, y]: centre of the maximal cell of the float map (draw this, never a maximum of the quantized map) */
             point: number[] | null;
         };
+        GroundTruthUsed: {
+            /** @description annotations of annotators exposed to the video's explanations are left out */
+            exclude_exposed: boolean;
+            annotations_used: number;
+            /** @description accepted annotations left out (annotator exposed) */
+            excluded_annotations: number;
+            videos_with_exclusions: number;
+        };
         HumanRow: {
             key: string;
             kind: string;
@@ -2726,6 +2705,14 @@ export interface components {
             /** @description scores are being recomputed */
             stale: boolean;
             pending: number;
+            /** @description scores whose inputs changed since they were computed (provenance differs) */
+            stale_scores: number;
+            /** @description why, and how many scores each */
+            stale_reasons: {
+                [key: string]: number;
+            };
+            ground_truth: components["schemas"]["GroundTruthUsed"] | null;
+            code_version: string;
             /** @description why the table is empty */
             reason: string;
             /** Format: double */
@@ -2771,6 +2758,16 @@ export interface components {
             /** Format: double */
             insertion_auc: number | null;
             cost: components["schemas"]["ScoringCost"];
+            /** @description scores of this row computed from older inputs */
+            stale: number;
+            /** @description the model checkpoint's fingerprint ("mixed" if several) */
+            checkpoint_hash: string;
+            /** @description the method's parameters */
+            params: {
+                [key: string]: unknown;
+            };
+            /** @description hash of the (video, ground truth version) pairs scored on */
+            gt_version: string;
         };
         /**
          * @description * `stimulus` - stimulus
@@ -2833,6 +2830,8 @@ export interface components {
             options: components["schemas"]["Options"];
             project: components["schemas"]["_Ref"];
             model: components["schemas"]["_Ref"] | null;
+            /** @description what the related scores were computed from */
+            provenance: components["schemas"]["Provenance"];
             /** @description why the matrix is empty ('' when it is not) */
             reason: string;
             notes: string[];
@@ -2872,6 +2871,12 @@ export interface components {
          * @enum {string}
          */
         MethodEnum: "csrt" | "kcf" | "mil";
+        MethodParams: {
+            method: string;
+            params: {
+                [key: string]: unknown;
+            };
+        };
         MethodPoint: {
             method: string;
             metrics: {
@@ -2902,10 +2907,6 @@ export interface components {
         MoreAnnotatorsRequest: {
             /** @default 1 */
             count: number;
-        };
-        NextReviewRequestRequest: {
-            /** @description Only this project */
-            project?: number | null;
         };
         NextTask: {
             assignment: components["schemas"]["AnnotationAssignmentDetail"] | null;
@@ -3056,8 +3057,6 @@ export interface components {
             timestamps: number[];
             /** @description [x0, y0, x1, y1] in video pixels: the part of the frame the map covers */
             view: number[] | null;
-            /** @description whole-video explanations: which map row shows at time t (rows[i] for the last times[i] <= t); null when the map rows follow ``timestamps`` */
-            schedule: components["schemas"]["Schedule"] | null;
         };
         ParticipantTrial: {
             index: number;
@@ -3097,12 +3096,10 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
-            /**
-             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
-             * @default 2880
-             */
-            rework_minutes: number;
+            /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
+            /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
+            exclude_exposed?: boolean;
             /** @description Accept submissions without review */
             auto_accept?: boolean;
             /** @default 5 */
@@ -3202,6 +3199,20 @@ export interface components {
         PreviewLink: {
             link: string;
         };
+        Provenance: {
+            /** @description fingerprints of the model checkpoints */
+            checkpoint_hashes: string[];
+            methods: components["schemas"]["MethodParams"][];
+            /** @description hash of the (video, ground truth version) pairs scored on */
+            gt_version: string;
+            /** @description accepted annotations left out of the ground truth (annotator exposed) */
+            excluded_annotations: number;
+            code_version: string;
+            stale_scores: number;
+            stale_reasons: {
+                [key: string]: number;
+            };
+        };
         RankedMethod: {
             method: string;
             /** Format: double */
@@ -3281,9 +3292,6 @@ export interface components {
             /** @description Track index, or null */
             track?: number | null;
             text: string;
-        };
-        ReviewQueueDetail: {
-            detail: string;
         };
         /**
          * @description * `researcher` - Researcher
@@ -3366,6 +3374,10 @@ export interface components {
             focus_time: number;
             /** @description the review player at focus_time */
             player_url: string;
+            stale: boolean;
+            stale_reason: string;
+            gt_version: string;
+            excluded_annotations: number;
         };
         ScoringClipFrame: {
             index: number;
@@ -3854,6 +3866,12 @@ export interface components {
             n_frames: number;
             source: components["schemas"]["VideoGroundTruthSourceEnum"];
             annotations: number;
+            /** @description accepted annotations left out: their annotator had seen an explanation of the video before submitting */
+            excluded_annotations: number;
+            /** @description the project's exposure setting */
+            exclude_exposed: boolean;
+            /** @description the ground truth version (hash of its inputs) */
+            version: string;
             /** Format: double */
             agreement: number | null;
             flagged: boolean;
@@ -4189,53 +4207,6 @@ export interface operations {
                 };
             };
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AnnotationDetail"];
-                };
-            };
-        };
-    };
-    v1_annotation_assignments_release_review_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A unique integer value identifying this assignment. */
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AnnotationAssignment"];
-                };
-            };
-            /** @description Invalid input: a message, or messages per field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AnnotationDetail"];
-                };
-            };
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5000,47 +4971,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnnotationDetail"];
-                };
-            };
-        };
-    };
-    v1_annotation_review_queue_next_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["NextReviewRequestRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["NextReviewRequestRequest"];
-                "multipart/form-data": components["schemas"]["NextReviewRequestRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["NextTask"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReviewQueueDetail"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReviewQueueDetail"];
                 };
             };
         };
@@ -6691,6 +6621,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExplanationScores"];
+                };
+            };
+        };
+    };
+    "v1_scoring_scores_export.csv_retrieve": {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    "v1_scoring_scores_export.json_retrieve": {
+        parameters: {
+            query: {
+                /** @description only the videos of this dataset */
+                dataset?: number;
+                /** @description only explanations of this model */
+                model?: number;
+                /** @description annotation project (its ground truth) */
+                project: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
         };

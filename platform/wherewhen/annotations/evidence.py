@@ -62,6 +62,9 @@ class VideoEvidence:
     annotations: list[tuple[int, dict]]  # accepted annotations: (assignment id, content)
     known_labels: list[str]  # the project's labels, its tasks' labels and these labels
     class_map: dict
+    version: str = ""  # the ground truth version (hash of its inputs' ids and revisions)
+    used: int = 0  # annotations (or gold answer) the ground truth was made of
+    excluded: int = 0  # accepted annotations left out (annotator exposed to explanations)
 
     def has_evidence(self, label: str) -> bool:
         evidence = self.consensus.get(label)

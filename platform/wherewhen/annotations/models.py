@@ -44,7 +44,16 @@ class Project(models.Model):
             "returns to the pool"
         ),
     )
-    show_predictions = models.BooleanField(default=False)
+    show_predictions = models.BooleanField(
+        default=False,
+        help_text="Annotators see the model's predictions (they count as exposed to the video's "
+        "explanations)",
+    )
+    exclude_exposed = models.BooleanField(
+        default=True,
+        help_text="Leave out of the ground truth the annotations of annotators who had seen an "
+        "explanation of the video before submitting",
+    )
     auto_accept = models.BooleanField(default=False, help_text="Accept submissions without review")
     gold_every = models.PositiveSmallIntegerField(
         default=5, help_text="Serve a gold item as every n-th task of an annotator (0: never)"
@@ -360,3 +369,31 @@ class TrackingJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} from frame {self.start_frame} ({self.status})"
+
+
+class Exposure(models.Model):
+    """A person saw an explanation (or a model's prediction) of a video: in the review player,
+    in a study they took part in, or in a project that showed model predictions. Written once
+    per (user, video, source); ``first_seen`` is the first time. Consensus leaves out the
+    annotations their annotator submitted after being exposed to the video (a project setting,
+    see ``docs/methods.md``)."""
+
+    class Source(models.TextChoices):
+        REVIEW = "review", "Review player"
+        STUDY = "study", "Study taken part in"
+        PROJECT = "project", "Project that showed model predictions"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    video = models.ForeignKey("videos.Video", on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    first_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_seen", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "video", "source"], name="exposure_once")
+        ]
+        indexes = [models.Index(fields=["video", "user"], name="exposure_video_user")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} saw video {self.video_id} ({self.source})"

@@ -181,6 +181,7 @@ class AnnotationProjectSerializer(serializers.ModelSerializer):
             "lease_minutes",
             "rework_minutes",
             "show_predictions",
+            "exclude_exposed",
             "auto_accept",
             "gold_every",
             "snap_segments",
@@ -456,6 +457,12 @@ class VideoGroundTruthSerializer(serializers.Serializer):
     n_frames = serializers.IntegerField()
     source = serializers.ChoiceField(choices=["gold", "consensus", "none"])
     annotations = serializers.IntegerField()
+    excluded_annotations = serializers.IntegerField(
+        help_text="accepted annotations left out: their annotator had seen an explanation of "
+        "the video before submitting"
+    )
+    exclude_exposed = serializers.BooleanField(help_text="the project's exposure setting")
+    version = serializers.CharField(help_text="the ground truth version (hash of its inputs)")
     agreement = serializers.FloatField(allow_null=True)
     flagged = serializers.BooleanField()
     frames = VideoGroundTruthFrameSerializer(many=True)

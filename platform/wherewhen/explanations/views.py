@@ -3,7 +3,8 @@
 One module for the app's resources (registered models, methods, explanations with their
 status, map, ground truth and imports, flags, exports, bulk runs), each a thin view: it parses
 the request, calls the services and shapes the answer; the services' domain errors become
-400/403/404/409 in the API's one exception handler.
+400/403/404/409 in the API's one exception handler. Its size is one concern: the app's
+HTTP surface, kept together so the routes read as one list.
 """
 
 from __future__ import annotations
@@ -159,6 +160,20 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
+    def _seen(self, explanation: Explanation) -> None:
+        """The review player showed ``explanation``: its viewer is exposed to the video (clean
+        ground truth, ``annotations.services.exposure``)."""
+        from wherewhen.annotations import services as annotation_services
+
+        annotation_services.record_exposure(
+            self.request.user, explanation.video_id, annotation_services.ExposureSource.REVIEW
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        explanation = self.get_object()
+        self._seen(explanation)
+        return Response(self.get_serializer(explanation).data)
+
     def _accepted(self, request, outcome: services.RequestOutcome) -> Response:
         e = outcome.explanation
         if outcome.queued:
@@ -232,6 +247,7 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def map(self, request, pk=None):
         explanation = self.get_object()
         services.require_map(explanation)
+        self._seen(explanation)
         etag = f'"{explanation.map_sha256}"'
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
@@ -255,6 +271,7 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["get"], url_path="ground-truth", url_name="ground-truth")
     def ground_truth(self, request, pk=None):
         explanation = self.get_object()
+        self._seen(explanation)
         raw = request.query_params.get("project")
         try:
             project = int(raw) if raw else None

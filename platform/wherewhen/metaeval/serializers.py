@@ -87,11 +87,33 @@ class OptionsSerializer(serializers.Serializer):
     pointing_project = serializers.IntegerField(allow_null=True)
 
 
+class MethodParamsSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    params = serializers.DictField()
+
+
+class ProvenanceSerializer(serializers.Serializer):
+    checkpoint_hashes = serializers.ListField(
+        child=serializers.CharField(), help_text="fingerprints of the model checkpoints"
+    )
+    methods = MethodParamsSerializer(many=True)
+    gt_version = serializers.CharField(
+        allow_blank=True, help_text="hash of the (video, ground truth version) pairs scored on"
+    )
+    excluded_annotations = serializers.IntegerField(
+        help_text="accepted annotations left out of the ground truth (annotator exposed)"
+    )
+    code_version = serializers.CharField()
+    stale_scores = serializers.IntegerField()
+    stale_reasons = serializers.DictField(child=serializers.IntegerField())
+
+
 class MetaEvaluationSerializer(serializers.Serializer):
     study = _StudyRef()
     options = OptionsSerializer()
     project = _Ref()
     model = _Ref(allow_null=True)
+    provenance = ProvenanceSerializer(help_text="what the related scores were computed from")
     reason = serializers.CharField(help_text="why the matrix is empty ('' when it is not)")
     notes = serializers.ListField(child=serializers.CharField())
     measures = MeasuresSerializer()

@@ -12,7 +12,9 @@ and superusers; anyone else gets 404 for a study that is not theirs.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import math
 from typing import Any
 
@@ -70,6 +72,15 @@ CSV_FIELDS = [
     "confidence",
     "resamples",
     "seed",
+    # provenance of the scores related (the same on every line of one meta-evaluation)
+    "checkpoint_hash",
+    "methods",
+    "gt_version",
+    "excluded_annotations",
+    "code_version",
+    "stale_scores",
+    "stale",
+    "stale_reason",
 ]
 
 
@@ -159,7 +170,7 @@ def gather(study: Study, project, model: RegisteredModel | None) -> tuple[stats.
             project=project,
             reference=ExplanationScore.Reference.CONSENSUS,
             explanation_id__in=[s.explanation_id for s in stimuli],
-        ).select_related("explanation")
+        ).select_related("explanation", "explanation__model", "explanation__video")
     }
     metrics: dict[str, dict[str, float]] = {k: {} for k in METRICS}
     unscored = 0
@@ -204,7 +215,37 @@ def gather(study: Study, project, model: RegisteredModel | None) -> tuple[stats.
         pairs=pairs,
     )
     videos = {str(s.video_id): s.video.title for s in stimuli}
-    return data, {"unscored": unscored, "video_names": videos}
+    return data, {
+        "unscored": unscored,
+        "video_names": videos,
+        "provenance": provenance_of(project, list(scores.values())),
+    }
+
+
+def provenance_of(project, scores: list[ExplanationScore]) -> dict[str, Any]:
+    """What the related scores were computed from: the model checkpoints, methods with their
+    parameters, one hash over the (video, ground truth version) pairs, the annotations left out
+    of the ground truth, the code version, and how many scores are stale and why."""
+    stale = scoring_services.staleness(project, scores)
+    summary = scoring_services.stale_summary(stale)
+    pairs = sorted({(s.explanation.video_id, s.gt_version) for s in scores})
+    methods = sorted(
+        {
+            (s.explanation.method, json.dumps(s.explanation.params or {}, sort_keys=True))
+            for s in scores
+        }
+    )
+    return {
+        "checkpoint_hashes": sorted({s.checkpoint_hash for s in scores if s.checkpoint_hash}),
+        "methods": [{"method": m, "params": json.loads(p)} for m, p in methods],
+        "gt_version": hashlib.sha256(repr(pairs).encode()).hexdigest() if pairs else "",
+        # per video (its scores share one ground truth)
+        "excluded_annotations": sum(
+            {s.explanation.video_id: s.excluded_annotations for s in scores}.values()
+        ),
+        "code_version": scoring_services.code_version(),
+        **summary,
+    }
 
 
 def meta_evaluation(
@@ -225,6 +266,11 @@ def meta_evaluation(
     missing = [label for key, (label, _) in METRICS.items() if key not in result["metrics"]]
     if missing:
         notes.append("No stored values for: " + ", ".join(missing) + ".")
+    if extra["provenance"]["stale_scores"]:
+        notes.append(
+            f"{extra['provenance']['stale_scores']} of the scores related are stale (an input "
+            "changed since they were computed): recompute the project's scores."
+        )
     notes.append("Not stored by scoring, so not related: " + ", ".join(NOT_STORED.values()) + ".")
     reason = ""
     if not data.stimuli:
@@ -247,6 +293,7 @@ def meta_evaluation(
         },
         "project": {"id": project.pk, "name": project.name},
         "model": {"id": model.pk, "name": model.name} if model else None,
+        "provenance": extra["provenance"],
         "reason": reason,
         "notes": notes,
         "measures": {
@@ -270,6 +317,20 @@ def as_csv(body: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = SafeDictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
+    prov = body.get("provenance") or {}
+    common = {
+        "checkpoint_hash": ";".join(prov.get("checkpoint_hashes", [])),
+        "methods": ";".join(
+            m["method"] + json.dumps(m["params"], sort_keys=True, separators=(",", ":"))
+            for m in prov.get("methods", [])
+        ),
+        "gt_version": prov.get("gt_version", ""),
+        "excluded_annotations": prov.get("excluded_annotations", ""),
+        "code_version": prov.get("code_version", ""),
+        "stale_scores": prov.get("stale_scores", 0),
+        "stale": bool(prov.get("stale_scores")),
+        "stale_reason": "; ".join(prov.get("stale_reasons") or {}),
+    }
     for pair in body["pairs"]:
         writer.writerow(
             {
@@ -280,6 +341,7 @@ def as_csv(body: dict[str, Any]) -> str:
                 "confidence": body["confidence"],
                 "resamples": body["resamples"],
                 "seed": body["seed"],
+                **common,
             }
         )
     return out.getvalue()

@@ -9,6 +9,7 @@ from typing import Any
 from wherewhen.annotations.models import Project
 from wherewhen.core import exceptions
 from wherewhen.explanations.models import Explanation, RegisteredModel
+from wherewhen.scoring import services
 from wherewhen.scoring.leaderboards import row_key, table_scores
 from wherewhen.videos.models import Dataset
 
@@ -26,6 +27,7 @@ def leaderboard_clips(
         raise exceptions.Invalid({"row": "Give the row's key (from the leaderboard)."})
     _videos, scores = table_scores(project, dataset, model)
     chosen = [s for s in scores if row_key(s.explanation) == row]
+    stale = services.staleness(project, chosen)
     clips = []
     for s in chosen:
         e = s.explanation
@@ -61,6 +63,10 @@ def leaderboard_clips(
                 ],
                 "focus_time": at,
                 "player_url": player_url(e, at),
+                "stale": bool(stale[s.pk]),
+                "stale_reason": "; ".join(stale[s.pk]),
+                "gt_version": s.gt_version,
+                "excluded_annotations": s.excluded_annotations,
             }
         )
     return {"row": row, "clips": clips}

@@ -4,12 +4,16 @@ One row per model x method (x parameters when a method was run with several): po
 accuracy with a 95% interval from a bootstrap over videos (:mod:`wherewhen.scoring.stats`),
 counts of frames, clips and videos, the human baseline on the same source frames, paired tests
 between the methods of one model on their common frames, and sparsity, faithfulness and cost
-beside localization, and the CSV export (the per-clip drill-down is ``scoring.drilldown``).
+beside localization, whether scores are stale and how much ground truth was left out, and the
+CSV export (the per-clip drill-down is ``scoring.drilldown``). Its size is one concern: the
+table and its CSV are read together and change together.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,7 +29,15 @@ from wherewhen.core.csvsafe import SafeDictWriter
 from wherewhen.explanations.models import Explanation, RegisteredModel
 from wherewhen.scoring import stats
 from wherewhen.scoring.models import ExplanationScore, HumanBaseline
-from wherewhen.scoring.services import Reference, pending_requests, settings_for
+from wherewhen.scoring.services import (
+    Reference,
+    code_version,
+    current_truth,
+    pending_requests,
+    settings_for,
+    stale_reasons,
+    stale_summary,
+)
 from wherewhen.videos.models import Dataset, Video
 
 # --- leaderboards -------------------------------------------------------------------------------
@@ -162,6 +174,10 @@ def leaderboard(
         "tolerance": tolerance,
         "stale": pending > 0,
         "pending": pending,
+        "stale_scores": 0,
+        "stale_reasons": {},
+        "ground_truth": None,
+        "code_version": code_version(),
         "reason": "",
         "confidence": stats.CONFIDENCE,
         "resamples": stats.BOOTSTRAP_RESAMPLES,
@@ -185,6 +201,10 @@ def leaderboard(
         )
         return body
     scores = list(scores)
+    truth = current_truth(project, videos.values_list("pk", flat=True))
+    body["ground_truth"] = ground_truth_summary(project, truth)
+    reasons = {s.pk: stale_reasons(s, truth) for s in scores}
+    body.update(stale_summary(reasons))
     if not scores:
         body["reason"] = (
             "The scores are being computed."
@@ -278,6 +298,10 @@ def leaderboard(
                 "frames": int(sums["frames"].sum()),
                 "errors": errors,
                 "not_scored": not_scored,
+                "stale": sum(1 for s in r.scores if reasons[s.pk]),
+                "checkpoint_hash": _one(s.checkpoint_hash for s in r.scores),
+                "params": r.params,
+                "gt_version": gt_versions_hash(r.scores),
                 "labels": sorted({s.label for s in r.scores if s.label and not s.not_scored}),
                 **{name: est.as_dict() for name, est in metrics.items()},
                 "sparsity": _mean(sparsity),
@@ -299,11 +323,39 @@ def leaderboard(
             "Some explanations are not scored: their class maps to no annotation label of the "
             "project, or the video has no evidence of that label (see the clips of their row)."
         )
+    if body["stale_scores"]:
+        body["notes"].append(
+            f"{body['stale_scores']} score(s) are stale: an input changed since they were "
+            "computed (" + ", ".join(body["stale_reasons"]) + "). Recompute the project's scores."
+        )
     if any(row["errors"] for row in out_rows):
         body["notes"].append(
             "Some explanations could not be scored (see the clips of their row for the reason)."
         )
     return body
+
+
+def ground_truth_summary(project: Project, truth: dict) -> dict[str, Any]:
+    """The ground truth behind the table: the exposure setting, the annotations used and how
+    many accepted annotations were left out because their annotator was exposed."""
+    return {
+        "exclude_exposed": project.exclude_exposed,
+        "annotations_used": sum(t.n_used for t in truth.values()),
+        "excluded_annotations": sum(len(t.excluded) for t in truth.values()),
+        "videos_with_exclusions": sum(1 for t in truth.values() if t.excluded),
+    }
+
+
+def gt_versions_hash(scores: list[ExplanationScore]) -> str:
+    """One hash over the (video, ground truth version) pairs a row's scores were computed on."""
+    pairs = sorted({(s.explanation.video_id, s.gt_version) for s in scores})
+    return hashlib.sha256(repr(pairs).encode()).hexdigest() if pairs else ""
+
+
+def _one(values) -> str:
+    """The value when all agree, else "mixed" ("" for none)."""
+    found = set(values)
+    return "" if not found else (found.pop() if len(found) == 1 else "mixed")
 
 
 _SUM_NAMES = (
@@ -420,6 +472,15 @@ CSV_COLUMNS = [
     "deletion_auc",
     "insertion_auc",
     *[f"cost_{k}" for k in COST_KEYS],
+    "params",
+    "checkpoint_hash",
+    "gt_version",
+    "gt_annotations",
+    "excluded_annotations",
+    "code_version",
+    "stale_scores",
+    "stale",
+    "stale_reason",
 ]
 
 
@@ -428,6 +489,12 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = SafeDictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
+    truth = board.get("ground_truth") or {}
+    common = {
+        "gt_annotations": truth.get("annotations_used", ""),
+        "excluded_annotations": truth.get("excluded_annotations", ""),
+        "code_version": board.get("code_version", ""),
+    }
     for row in board["rows"]:
         line = {
             "kind": "method",
@@ -442,6 +509,13 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
             "sparsity": _fmt(row["sparsity"]),
             "deletion_auc": _fmt(row["deletion_auc"]),
             "insertion_auc": _fmt(row["insertion_auc"]),
+            **common,
+            "params": json.dumps(row.get("params") or {}, sort_keys=True, separators=(",", ":")),
+            "checkpoint_hash": row.get("checkpoint_hash", ""),
+            "gt_version": row.get("gt_version", ""),
+            "stale_scores": row.get("stale", 0),
+            "stale": bool(row.get("stale")),
+            "stale_reason": "; ".join(board.get("stale_reasons") or {}) if row.get("stale") else "",
         }
         for m in METRICS:
             line.update(_metric_cells(m, row[m]))
@@ -455,6 +529,7 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
             "method": "human baseline",
             "videos": human["videos"],
             "frames": human["frames"],
+            **common,
         }
         line.update(_metric_cells("spatial", human["spatial"]))
         writer.writerow(line)

@@ -124,6 +124,28 @@ class ExplanationScore(models.Model):
     frames = models.JSONField(default=list, blank=True, help_text="per map frame")
     error = models.TextField(blank=True)
     computed_at = models.DateTimeField(auto_now=True)
+    # Provenance: what produced these numbers (see wherewhen.scoring.provenance). Stale when
+    # a stored value differs from the current one.
+    gt_version = models.CharField(
+        max_length=64, blank=True, help_text="hash of the ground truth's inputs (ids + revisions)"
+    )
+    annotations_used = models.PositiveIntegerField(
+        default=0, help_text="accepted annotations (or gold answer) the ground truth was made of"
+    )
+    excluded_annotations = models.PositiveIntegerField(
+        default=0, help_text="accepted annotations left out (annotator exposed to explanations)"
+    )
+    explanation_hash = models.CharField(
+        max_length=64, blank=True, help_text="the explanation's map_sha256 when scored"
+    )
+    checkpoint_hash = models.CharField(
+        max_length=64, blank=True, help_text="the model checkpoint's fingerprint when scored"
+    )
+    video_hash = models.CharField(
+        max_length=64, blank=True, help_text="the video's content hash when scored"
+    )
+    scoring_version = models.PositiveSmallIntegerField(default=0)
+    code_version = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["project_id", "explanation_id", "reference", "assignment_id"]

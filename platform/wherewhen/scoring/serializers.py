@@ -123,6 +123,25 @@ class LeaderboardRowSerializer(serializers.Serializer):
     deletion_auc = serializers.FloatField(allow_null=True)
     insertion_auc = serializers.FloatField(allow_null=True)
     cost = ScoringCostSerializer()
+    stale = serializers.IntegerField(help_text="scores of this row computed from older inputs")
+    checkpoint_hash = serializers.CharField(
+        allow_blank=True, help_text='the model checkpoint\'s fingerprint ("mixed" if several)'
+    )
+    params = serializers.DictField(help_text="the method's parameters")
+    gt_version = serializers.CharField(
+        allow_blank=True, help_text="hash of the (video, ground truth version) pairs scored on"
+    )
+
+
+class GroundTruthUsedSerializer(serializers.Serializer):
+    exclude_exposed = serializers.BooleanField(
+        help_text="annotations of annotators exposed to the video's explanations are left out"
+    )
+    annotations_used = serializers.IntegerField()
+    excluded_annotations = serializers.IntegerField(
+        help_text="accepted annotations left out (annotator exposed)"
+    )
+    videos_with_exclusions = serializers.IntegerField()
 
 
 class HumanRowSerializer(serializers.Serializer):
@@ -162,6 +181,14 @@ class LeaderboardSerializer(serializers.Serializer):
     tolerance = serializers.FloatField()
     stale = serializers.BooleanField(help_text="scores are being recomputed")
     pending = serializers.IntegerField()
+    stale_scores = serializers.IntegerField(
+        help_text="scores whose inputs changed since they were computed (provenance differs)"
+    )
+    stale_reasons = serializers.DictField(
+        child=serializers.IntegerField(), help_text="why, and how many scores each"
+    )
+    ground_truth = GroundTruthUsedSerializer(allow_null=True)
+    code_version = serializers.CharField()
     reason = serializers.CharField(allow_blank=True, help_text="why the table is empty")
     confidence = serializers.FloatField()
     resamples = serializers.IntegerField()
@@ -203,6 +230,10 @@ class ScoringClipSerializer(serializers.Serializer):
     frames = ScoringClipFrameSerializer(many=True)
     focus_time = serializers.FloatField(help_text="the first missed frame, else the first scored")
     player_url = serializers.CharField(help_text="the review player at focus_time")
+    stale = serializers.BooleanField()
+    stale_reason = serializers.CharField(allow_blank=True)
+    gt_version = serializers.CharField(allow_blank=True)
+    excluded_annotations = serializers.IntegerField()
 
 
 class LeaderboardClipsSerializer(serializers.Serializer):

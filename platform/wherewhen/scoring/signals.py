@@ -87,7 +87,8 @@ def task_deleted(sender, instance: Task, **kwargs) -> None:
 
 
 def _label_rule(project: Project) -> str:
-    return repr((project.class_map, project.labels))
+    """What of a project decides its scores' labels and ground truth."""
+    return repr((project.class_map, project.labels, project.exclude_exposed))
 
 
 def project_loaded(sender, instance: Project, **kwargs) -> None:
@@ -96,7 +97,8 @@ def project_loaded(sender, instance: Project, **kwargs) -> None:
 
 @_safely
 def project_saved(sender, instance: Project, created: bool = False, **kwargs) -> None:
-    """A changed class map or label set changes which label each class is scored against."""
+    """A changed class map or label set changes which label each class is scored against; a
+    changed exposure setting changes the ground truth."""
     from wherewhen.scoring import services
 
     before = getattr(instance, "_scoring_label_rule", None)
@@ -104,7 +106,9 @@ def project_saved(sender, instance: Project, created: bool = False, **kwargs) ->
     instance._scoring_label_rule = now
     if created or before == now:
         return
-    services.request_recompute([(instance.pk, None, None)], reason="class map or labels changed")
+    services.request_recompute(
+        [(instance.pk, None, None)], reason="class map, labels or exposure setting changed"
+    )
 
 
 def _explanation_done(explanation_id: int, video_id: int) -> None:

@@ -7,6 +7,16 @@ from wherewhen.scoring import views
 
 urlpatterns = [
     path("scoring/scores/", views.ScoresView.as_view(), name="scoring-scores"),
+    path(
+        "scoring/scores/export.csv",
+        views.ScoresExportView.as_view(fmt="csv"),
+        name="scoring-scores-csv",
+    ),
+    path(
+        "scoring/scores/export.json",
+        views.ScoresExportView.as_view(fmt="json"),
+        name="scoring-scores-json",
+    ),
     path("scoring/leaderboards/", views.LeaderboardView.as_view(), name="scoring-leaderboard"),
     path(
         "scoring/leaderboards/clips/",

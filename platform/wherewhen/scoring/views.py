@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
-from wherewhen.scoring import drilldown, leaderboards, serializers, services
+from wherewhen.scoring import drilldown, exports, leaderboards, serializers, services
 
 BOARD_PARAMS = [
     OpenApiParameter(
@@ -176,6 +176,38 @@ class LeaderboardJsonView(APIView):
         response["Content-Disposition"] = (
             f'attachment; filename="{_filename(project, dataset, model, "json")}"'
         )
+        return response
+
+
+@extend_schema(tags=["scoring"])
+class ScoresExportView(APIView):
+    """Every consensus score of a project (x dataset x model), one line per explanation, with
+    its provenance (checkpoint, method and parameters, video and ground truth versions, code
+    version) and whether it is stale."""
+
+    permission_classes = [IsReviewer]
+    fmt = "csv"
+
+    @extend_schema(
+        summary="Scores with provenance (CSV or JSON)",
+        parameters=BOARD_PARAMS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT),
+        },
+    )
+    def get(self, request):
+        project, dataset, model = _board_args(request)
+        rows = exports.score_rows(project, dataset, model)
+        name = _filename(project, dataset, model, self.fmt).replace("leaderboard", "scores", 1)
+        if self.fmt == "csv":
+            response = HttpResponse(exports.scores_csv(rows), content_type="text/csv")
+        else:
+            body = {"project": project.pk, "code_version": services.code_version(), "scores": rows}
+            response = HttpResponse(
+                json.dumps(body, indent=1, allow_nan=False), content_type="application/json"
+            )
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
 

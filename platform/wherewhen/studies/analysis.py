@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from wherewhen.core.csvsafe import SafeDictWriter
+from wherewhen.studies import provenance
 from wherewhen.studies.models import Response, Session, Study, Trial, TrialKind
 
 N_BOOTSTRAP = 1000
@@ -48,6 +49,7 @@ CSV_FIELDS = [
     "excluded",
     "exclusion_reason",
 ]
+CSV_FIELDS += [f for f in provenance.PROVENANCE_FIELDS if f not in CSV_FIELDS]  # at the end
 
 
 def _finite(x: float) -> float | None:
@@ -142,11 +144,13 @@ def long_rows(study: Study) -> list[dict[str, Any]]:
 
 
 def csv_text(study: Study) -> str:
+    """The long rows, each with the provenance columns of :mod:`wherewhen.studies.provenance`."""
     out = io.StringIO()
     writer = SafeDictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
+    sources = provenance.provenance_rows(study)
     for row in long_rows(study):
-        row = dict(row)
+        row = {**row, **sources.get((row["session"], row["trial"]), {})}
         row["answer"] = ";".join(f"{k}={v}" for k, v in sorted(row["answer"].items()))
         writer.writerow(row)
     return out.getvalue()

@@ -77,7 +77,8 @@ class StudyViewSet(viewsets.ModelViewSet):
         """A fresh preview session (not counted, not analysed) to try the study as a participant."""
         study = self.get_object()
         pid = f"preview-{secrets.token_hex(6)}"
-        services.start_session(study, {"participant": pid}, preview=True)
+        session, _ = services.start_session(study, {"participant": pid}, preview=True)
+        _record_preview_exposure(request.user, session)
         return Response({"link": f"/p/{study.slug}?participant={pid}&preview=1"})
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -92,6 +93,17 @@ class StudyViewSet(viewsets.ModelViewSet):
         response = HttpResponse(analysis.csv_text(study), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="study-{study.slug}.csv"'
         return response
+
+
+def _record_preview_exposure(user, session: Session) -> None:
+    """Whoever previews a study sees its stimuli: exposed to their videos (clean ground truth).
+    Participants are anonymous (no account), so their sessions record no exposure."""
+    from wherewhen.annotations import services as annotation_services
+
+    videos = set()
+    for a, b in session.trials.values_list("stimulus_a__video_id", "stimulus_b__video_id"):
+        videos |= {v for v in (a, b) if v is not None}
+    annotation_services.record_exposures(user, videos, annotation_services.ExposureSource.STUDY)
 
 
 # --- Participant --------------------------------------------------------------------------------

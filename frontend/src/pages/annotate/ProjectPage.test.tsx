@@ -28,6 +28,7 @@ function project(classMap: Record<string, string | null>) {
     max_overlap: 5,
     lease_minutes: 30,
     show_predictions: false,
+    exclude_exposed: true,
     auto_accept: false,
     gold_every: 5,
     agreement_threshold: 0.5,

@@ -96,7 +96,8 @@ export function ProjectPage() {
         k = {project.overlap} annotators per video (up to {project.max_overlap} when agreement is below{" "}
         {percent(project.agreement_threshold)}) · leases {project.lease_minutes} min · rejected work waits{" "}
         {project.rework_minutes % 60 === 0 ? `${project.rework_minutes / 60} h` : `${project.rework_minutes} min`} for its annotator · labels: {(project.labels ?? []).join(", ") || "any"} ·
-        predictions {project.show_predictions ? "shown" : "hidden"} · {project.auto_accept ? "accepted without review" : "reviewed"} ·{" "}
+        predictions {project.show_predictions ? "shown" : "hidden"} · exposed annotators{" "}
+        {project.exclude_exposed ? "left out of the ground truth" : "kept"} · {project.auto_accept ? "accepted without review" : "reviewed"} ·{" "}
         <Link to="/annotate/review">review queue</Link>
       </p>
       {project.instructions && (

@@ -92,6 +92,7 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
   const [instructions, setInstructions] = useState("");
   const [overlap, setOverlap] = useState(3);
   const [showPredictions, setShowPredictions] = useState(false);
+  const [excludeExposed, setExcludeExposed] = useState(true);
   const [autoAccept, setAutoAccept] = useState(false);
   const [snapSegments, setSnapSegments] = useState(false);
   const [qualification, setQualification] = useState(0);
@@ -118,6 +119,7 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
         gold_every: 5,
         agreement_threshold: 0.5,
         show_predictions: showPredictions,
+        exclude_exposed: excludeExposed,
         auto_accept: autoAccept,
         snap_segments: snapSegments,
         gold_feedback: true,
@@ -187,6 +189,10 @@ function NewProjectForm({ onCancel }: { onCancel: () => void }) {
       <label className="checkbox">
         <input type="checkbox" checked={showPredictions} onChange={(e) => setShowPredictions(e.target.checked)} /> Show model
         predictions to annotators
+      </label>
+      <label className="checkbox">
+        <input type="checkbox" checked={excludeExposed} onChange={(e) => setExcludeExposed(e.target.checked)} /> Leave out of
+        the ground truth annotators who had seen an explanation of the video
       </label>
       <label className="checkbox">
         <input type="checkbox" checked={autoAccept} onChange={(e) => setAutoAccept(e.target.checked)} /> Accept submissions

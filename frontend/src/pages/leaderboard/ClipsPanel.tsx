@@ -86,6 +86,11 @@ export function ClipsPanel({ query, row, title, onClose }: ClipsPanelProps) {
                       {clip.sound_hit != null && ` · heard: ${clip.sound_hit ? "hit" : "miss"}`}
                     </span>
                   )}
+                  {clip.stale && (
+                    <span className="badge leaderboard__stale" data-testid="clip-stale" title={clip.stale_reason}>
+                      stale
+                    </span>
+                  )}
                   <Link className="button button--ghost" data-testid="clip-link" to={clip.player_url}>
                     Open in the player
                   </Link>

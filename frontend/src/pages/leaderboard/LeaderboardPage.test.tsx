@@ -35,6 +35,10 @@ function row(key: string, method: string, spatial: number): LeaderboardRow {
     deletion_auc: null,
     insertion_auc: null,
     cost: { wall_seconds: 0.5, forward_passes: 1, backward_passes: 0, peak_memory_bytes: null },
+    stale: 0,
+    checkpoint_hash: "c".repeat(64),
+    params: {},
+    gt_version: "g".repeat(64),
   };
 }
 
@@ -45,6 +49,10 @@ const board: Leaderboard = {
   tolerance: 15,
   stale: false,
   pending: 0,
+  stale_scores: 0,
+  stale_reasons: {},
+  ground_truth: { exclude_exposed: true, annotations_used: 12, excluded_annotations: 0, videos_with_exclusions: 0 },
+  code_version: "scoring 4; wherewhen 0.1.0",
   reason: "",
   confidence: 0.95,
   resamples: 2000,
@@ -96,6 +104,10 @@ const clips = {
       ],
       focus_time: 0.5,
       player_url: "/explanations/review/9?ids=41&t=0.500",
+      stale: true,
+      stale_reason: "explanation recomputed since scoring",
+      gt_version: "g".repeat(64),
+      excluded_annotations: 0,
     },
     {
       explanation: 42,
@@ -114,6 +126,10 @@ const clips = {
       frames: [{ index: 0, time: 0, frame: null, counted: false, hit: null }],
       focus_time: 0,
       player_url: "/explanations/review/10?ids=42&t=0.000",
+      stale: false,
+      stale_reason: "",
+      gt_version: "g".repeat(64),
+      excluded_annotations: 0,
     },
   ],
 };
@@ -153,6 +169,8 @@ describe("leaderboard", () => {
     expect(within(scored!).getByTestId("clip-link")).toHaveAttribute("href", "/explanations/review/9?ids=41&t=0.500");
     const frames = within(scored!).getAllByTestId("clip-frame");
     expect(frames.map((f) => f.dataset.hit)).toEqual(["true", "false", "none"]);
+    expect(within(scored!).getByTestId("clip-stale")).toHaveAttribute("title", "explanation recomputed since scoring");
+    expect(within(unscored!).queryByTestId("clip-stale")).not.toBeInTheDocument();
     // A clip that is not scored says why, instead of counting as 0 of 0.
     expect(unscored).toHaveAttribute("data-scored", "false");
     expect(within(unscored!).getByTestId("clip-not-scored")).toHaveTextContent(
@@ -183,6 +201,43 @@ describe("leaderboard", () => {
     expect(screen.getByTestId("leaderboard-metric")).toHaveValue("sound");
     const chart = screen.getByTestId("leaderboard-chart");
     expect(chart).toHaveTextContent("Sound temporal pointing");
+  });
+
+  it("shows stale scores with their reasons, and the annotations left out of the ground truth", async () => {
+    const stale = {
+      ...board,
+      stale_scores: 2,
+      stale_reasons: { "ground truth changed since scoring": 2 },
+      ground_truth: { exclude_exposed: true, annotations_used: 11, excluded_annotations: 1, videos_with_exclusions: 1 },
+      rows: [{ ...board.rows[0]!, stale: 2 }, board.rows[1]!],
+    };
+    mockFetch({
+      "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
+      "GET /api/v1/scoring/leaderboards/": () => json(200, stale),
+    });
+    renderApp("/leaderboard?project=1", signedIn("researcher"));
+    const table = await screen.findByTestId("leaderboard-table");
+    expect(screen.getByTestId("leaderboard-outdated")).toHaveTextContent("2 stale scores");
+    expect(screen.getByTestId("leaderboard-provenance")).toHaveTextContent("ground truth changed since scoring (2)");
+    expect(screen.getByTestId("leaderboard-excluded")).toHaveTextContent(
+      "Ground truth: 11 annotations · 1 excluded (exposed annotators)",
+    );
+    const rows = within(table).getAllByTestId("leaderboard-row");
+    expect(within(rows[0]!).getByTestId("row-stale")).toHaveTextContent("2 stale");
+    expect(within(rows[1]!).queryByTestId("row-stale")).not.toBeInTheDocument();
+    expect(screen.getByTestId("export-scores")).toHaveAttribute("href", "/api/v1/scoring/scores/export.csv?project=1");
+  });
+
+  it("has no stale badge when every score is current", async () => {
+    mockFetch({
+      "GET /api/v1/annotation/projects/": () => json(200, [{ id: 1, name: "Jumps" }]),
+      "GET /api/v1/scoring/leaderboards/": () => json(200, board),
+    });
+    renderApp("/leaderboard?project=1", signedIn("researcher"));
+    await screen.findByTestId("leaderboard-table");
+    expect(screen.queryByTestId("leaderboard-outdated")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("row-stale")).not.toBeInTheDocument();
+    expect(screen.getByTestId("leaderboard-excluded")).toHaveTextContent("0 excluded");
   });
 
   it("has no sound note when every row has sound data", async () => {

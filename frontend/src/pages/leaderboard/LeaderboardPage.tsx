@@ -83,6 +83,48 @@ function SoundCell({ estimate }: { estimate: Estimate | null | undefined }) {
   return <EstimateCell estimate={estimate} testId="cell-sound" />;
 }
 
+/**
+ * What the scores were computed from: how many are stale (an input changed since) and why, and
+ * the ground truth behind them, with the annotations left out because their annotator had seen
+ * an explanation of the video.
+ */
+function ProvenanceBar({ board }: { board: Leaderboard }) {
+  const gt = board.ground_truth;
+  if (!gt && board.stale_scores === 0) return null;
+  const reasons = Object.entries(board.stale_reasons)
+    .map(([why, n]) => `${why} (${n})`)
+    .join("; ");
+  return (
+    <p className="leaderboard__provenance small" data-testid="leaderboard-provenance">
+      {board.stale_scores > 0 && (
+        <span className="badge leaderboard__stale" data-testid="leaderboard-outdated" title={reasons}>
+          {`${board.stale_scores} stale score${board.stale_scores === 1 ? "" : "s"}`}
+        </span>
+      )}
+      {board.stale_scores > 0 && <span className="muted">{reasons}</span>}
+      {gt && (
+        <span
+          className="badge leaderboard__gt"
+          data-testid="leaderboard-excluded"
+          title={
+            gt.exclude_exposed
+              ? "annotations by annotators who had seen an explanation of the video are left out of the ground truth"
+              : "annotations by exposed annotators are kept (the project's setting)"
+          }
+        >
+          {`Ground truth: ${gt.annotations_used} annotation${gt.annotations_used === 1 ? "" : "s"}`}
+          {gt.exclude_exposed
+            ? ` · ${gt.excluded_annotations} excluded (exposed annotators)`
+            : " · exposed annotators kept"}
+        </span>
+      )}
+      <span className="muted" title="the code that computed the numbers">
+        {board.code_version}
+      </span>
+    </p>
+  );
+}
+
 function number(value: number | null | undefined, digits = 2): string {
   return value == null ? "–" : value.toFixed(digits);
 }
@@ -252,6 +294,14 @@ export function LeaderboardPage() {
             <a className="button button--ghost" data-testid="export-json" href={exportUrl(query, "json")}>
               JSON
             </a>
+            <a
+              className="button button--ghost"
+              data-testid="export-scores"
+              href={exportUrl(query, "csv", "scores")}
+              title="every score with its provenance: checkpoint, method and parameters, video and ground-truth versions, code version, stale or not"
+            >
+              Scores CSV
+            </a>
           </div>
         )}
       </div>
@@ -287,6 +337,7 @@ export function LeaderboardPage() {
               </span>
             )}
           </p>
+          <ProvenanceBar board={board} />
           {board.reason && (
             <div className="empty-state" data-testid="leaderboard-reason">
               <p className="empty-state__message">{board.reason}</p>
@@ -363,6 +414,15 @@ export function LeaderboardPage() {
                         <tr key={row.key} data-testid="leaderboard-row" data-key={row.key} data-method={row.method}>
                           <th scope="row" className="leaderboard__sticky" title={rowTitle(row)}>
                             <span className="leaderboard__method">{rowTitle(row)}</span>
+                            {row.stale > 0 && (
+                              <span
+                                className="badge leaderboard__stale leaderboard__row-stale"
+                                data-testid="row-stale"
+                                title="scores computed from inputs that have changed since"
+                              >
+                                {row.stale} stale
+                              </span>
+                            )}
                           </th>
                           <EstimateCell estimate={row.spatial} testId="cell-spatial" />
                           <EstimateCell estimate={row.temporal} />

@@ -44,9 +44,9 @@ export function getClips(query: BoardQuery, row: string): Promise<ClipList> {
 }
 
 /** Where the browser downloads the table (the same query as the page). */
-export function exportUrl(query: BoardQuery, kind: "csv" | "json"): string {
+export function exportUrl(query: BoardQuery, kind: "csv" | "json", what: "leaderboards" | "scores" = "leaderboards"): string {
   const params = new URLSearchParams({ project: String(query.project) });
   if (query.dataset) params.set("dataset", String(query.dataset));
   if (query.model) params.set("model", String(query.model));
-  return `/api/v1/scoring/leaderboards/export.${kind}?${params.toString()}`;
+  return `/api/v1/scoring/${what}/export.${kind}?${params.toString()}`;
 }

@@ -533,6 +533,17 @@ export function MetaEvaluationPage() {
               {note}
             </p>
           ))}
+          <p className="muted small" data-testid="metaeval-provenance">
+            {`Scores from ${result.provenance.methods.length} method${result.provenance.methods.length === 1 ? "" : "s"} · `}
+            {result.provenance.stale_scores > 0 ? (
+              <span className="badge leaderboard__stale" title={Object.keys(result.provenance.stale_reasons).join("; ")}>
+                {`${result.provenance.stale_scores} stale`}
+              </span>
+            ) : (
+              "all current"
+            )}
+            {` · ${result.provenance.excluded_annotations} annotation${result.provenance.excluded_annotations === 1 ? "" : "s"} excluded from the ground truth (exposed annotators) · ${result.provenance.code_version}`}
+          </p>
         </>
       )}
     </section>

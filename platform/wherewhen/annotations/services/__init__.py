@@ -10,6 +10,8 @@ module         what it holds
                stored annotations, a gold item's known answer
 ``projects``   adding videos to a project, more annotators for a video, the project's labels
                and how a model's classes map to them
+``exposure``   who saw explanations of which videos (review player, studies, projects that
+               show predictions) and which annotations that leaves out of the ground truth
 ``quality``    consensus-based: agreement and flags, a video's ground truth, the evidence
                scoring reads, progress and quality reports
 ``queue``      the annotator's next task: leases, the pick-and-lock of a free slot
@@ -63,6 +65,15 @@ from wherewhen.annotations.services.exchange import (
     import_cvat,
     import_ground_truth,
 )
+from wherewhen.annotations.services.exposure import (
+    Source as ExposureSource,
+)
+from wherewhen.annotations.services.exposure import (
+    assignment_started,
+    exposed_annotations,
+    record_exposure,
+    record_exposures,
+)
 from wherewhen.annotations.services.projects import (
     add_videos,
     class_choices,
@@ -70,8 +81,10 @@ from wherewhen.annotations.services.projects import (
     request_more_annotators,
 )
 from wherewhen.annotations.services.quality import (
+    TruthInputs,
     gold_feedback,
     ground_truth_for_video,
+    ground_truth_versions,
     is_qualified,
     project_progress,
     project_quality,
@@ -99,6 +112,13 @@ from wherewhen.annotations.services.work import release, resume, save_draft, sub
 # benchmarks).
 __all__ = [
     "annotator_may_watch",
+    "assignment_started",
+    "ExposureSource",
+    "exposed_annotations",
+    "record_exposure",
+    "record_exposures",
+    "TruthInputs",
+    "ground_truth_versions",
     "CvatImport",
     "IN_PROCESS_FRAMES",
     "TRACK_TASK",

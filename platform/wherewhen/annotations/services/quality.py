@@ -8,6 +8,9 @@ gathers the annotations it works on.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, F, Q
@@ -18,6 +21,7 @@ from wherewhen.annotations.evidence import VideoEvidence
 from wherewhen.annotations.geometry import SEGMENT_KINDS
 from wherewhen.annotations.models import Assignment, Project, Task
 from wherewhen.annotations.services.content import annotation_of, geometry_of, with_content
+from wherewhen.annotations.services.exposure import exposed_annotations
 from wherewhen.annotations.services.projects import project_labels
 from wherewhen.core.exceptions import NotFound
 from wherewhen.videos.models import Video
@@ -31,6 +35,87 @@ def _accepted(task: Task) -> list[Assignment]:
         task=task, status=Status.ACCEPTED, source__in=(Source.CROWD, Source.IMPORT)
     ).order_by("submitted_at", "id")
     return list(with_content(qs))
+
+
+# --- what a video's ground truth is made of, and its version ---------------------------------
+
+
+@dataclass
+class TruthInputs:
+    """The annotations one video's ground truth is made of (the rule is :func:`_select`).
+
+    ``gold``: the gold answer (None: none); ``used``: the accepted annotations kept, in the
+    order they were submitted; ``excluded``: ids of accepted annotations left out because their
+    annotator was exposed to the video's explanations (``wherewhen.annotations.services.
+    exposure``). ``version`` hashes the source and the ids and revisions of every input, so any
+    newly accepted, edited, removed or excluded annotation gives a new version."""
+
+    source: str  # gold | consensus | none
+    gold: Assignment | None
+    used: list[Assignment]
+    excluded: list[int]
+
+    @property
+    def version(self) -> str:
+        inputs = ([self.gold] if self.gold is not None else []) + self.used
+        data = {"source": self.source, "inputs": sorted([a.pk, a.version] for a in inputs)}
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def n_used(self) -> int:
+        return 1 if self.gold is not None else len(self.used)
+
+
+def _select(
+    project: Project, gold: Assignment | None, accepted: list[Assignment], exposed: set[int]
+) -> TruthInputs:
+    """The one rule: a gold answer is the ground truth; else the consensus of the accepted
+    annotations (crowd and imported), less the exposed ones when the project excludes them.
+    Accepted annotations (less excluded ones) are the per-annotator references either way."""
+    excluded = [a.pk for a in accepted if a.pk in exposed] if project.exclude_exposed else []
+    used = [a for a in accepted if a.pk not in set(excluded)]
+    source = "gold" if gold is not None else ("consensus" if used else "none")
+    return TruthInputs(source, gold, used, excluded)
+
+
+_ROW_FIELDS = ("id", "version", "task_id", "annotator_id", "source", "submitted_at", "status")
+
+
+def _inputs_of_tasks(project: Project, tasks: list[Task], content: bool) -> dict[int, TruthInputs]:
+    """:class:`TruthInputs` of each task (two queries, three with ``content``)."""
+    qs = Assignment.objects.filter(task__in=tasks).filter(
+        Q(source=Source.GOLD) | Q(status=Status.ACCEPTED, source__in=(Source.CROWD, Source.IMPORT))
+    )
+    qs = with_content(qs) if content else qs.only(*_ROW_FIELDS)
+    video_of = {t.pk: t.video_id for t in tasks}
+    gold: dict[int, Assignment] = {}
+    accepted: dict[int, list[Assignment]] = {t.pk: [] for t in tasks}
+    for a in qs.order_by("submitted_at", "id"):
+        a.video_id = video_of[a.task_id]
+        if a.source == Source.GOLD:
+            gold[a.task_id] = a
+        else:
+            accepted[a.task_id].append(a)
+    exposed = exposed_annotations([a for rows in accepted.values() for a in rows])
+    return {t.pk: _select(project, gold.get(t.pk), accepted[t.pk], exposed) for t in tasks}
+
+
+def truth_inputs(task: Task, content: bool = True) -> TruthInputs:
+    return _inputs_of_tasks(task.project, [task], content)[task.pk]
+
+
+def ground_truth_versions(
+    project: Project, video_ids: list[int] | None = None
+) -> dict[int, TruthInputs]:
+    """The current :class:`TruthInputs` (no annotation content) of the videos of ``project``
+    (all, or ``video_ids``), by video id: what stored scores' provenance is compared with."""
+    tasks = Task.objects.filter(project=project).only("id", "video_id", "project_id")
+    if video_ids is not None:
+        tasks = tasks.filter(video_id__in=list(video_ids))
+    tasks = list(tasks)
+    inputs = _inputs_of_tasks(project, tasks, content=False)
+    return {t.video_id: inputs[t.pk] for t in tasks}
 
 
 def refresh_task_quality(task: Task) -> Task:
@@ -67,14 +152,13 @@ def _task_of(project: Project, video: Video) -> Task:
     return task
 
 
-def _truth_annotations(task: Task) -> tuple[list[dict], str, list[Assignment]]:
-    """What a video's ground truth is made of: (annotations, source, accepted assignments)."""
-    accepted = _accepted(task)
-    gold = with_content(Assignment.objects.filter(task=task, source=Source.GOLD)).first()
-    if gold is not None:
-        return [annotation_of(gold)], "gold", accepted
-    annotations = [annotation_of(a) for a in accepted]
-    return annotations, ("consensus" if annotations else "none"), accepted
+def _truth_annotations(task: Task) -> tuple[list[dict], str, TruthInputs]:
+    """What a video's ground truth is made of: (annotations, source, inputs)."""
+    inputs = truth_inputs(task)
+    if inputs.gold is not None:
+        return [annotation_of(inputs.gold)], "gold", inputs
+    annotations = [annotation_of(a) for a in inputs.used]
+    return annotations, inputs.source, inputs
 
 
 def ground_truth_for_video(project: Project, video: Video, label: str | None = None) -> dict:
@@ -90,6 +174,9 @@ def ground_truth_for_video(project: Project, video: Video, label: str | None = N
           "fps": float | None, "duration": float | None, "n_frames": int,
           "source": "gold" | "consensus" | "none",
           "annotations": int,                # accepted annotations used (gold: 1)
+          "excluded_annotations": int,       # accepted ones left out (annotator exposed)
+          "exclude_exposed": bool,           # the project's setting
+          "version": str,                    # hash of the inputs' ids and revisions
           "agreement": float | None,         # mean pairwise agreement (None below 2)
           "flagged": bool,                   # agreement below the project's threshold
           "frames": [                        # every frame of the playback file, in order
@@ -103,14 +190,15 @@ def ground_truth_for_video(project: Project, video: Video, label: str | None = N
         }
 
     A gold item's known answer is its ground truth; otherwise the consensus of its accepted
-    annotations (crowd and imported), computed label by label (see
+    annotations (crowd and imported; less those of annotators exposed to the video's
+    explanations when the project excludes them), computed label by label (see
     :mod:`wherewhen.annotations.consensus`). With ``label``, only that label's evidence is
     listed (``labels`` then says whether it has any). Raises :class:`NotFound` when the video
     is not in the project.
     """
     task = _task_of(project, video)
     geometry = geometry_of(video)
-    annotations, source, _accepted_rows = _truth_annotations(task)
+    annotations, source, inputs = _truth_annotations(task)
     fused = consensus_math.consensus(annotations, geometry.n_frames)
     if label is not None:
         fused = {label: fused[label]} if label in fused else {}
@@ -150,6 +238,9 @@ def ground_truth_for_video(project: Project, video: Video, label: str | None = N
         "n_frames": geometry.n_frames,
         "source": source,
         "annotations": len(annotations),
+        "excluded_annotations": len(inputs.excluded),
+        "exclude_exposed": project.exclude_exposed,
+        "version": inputs.version,
         "agreement": score,
         "flagged": task.flagged,
         "frames": frames,
@@ -168,7 +259,7 @@ def video_evidence(project: Project, video: Video) -> VideoEvidence | None:
     if task is None:
         return None
     geometry = geometry_of(video)
-    annotations, source, accepted = _truth_annotations(task)
+    annotations, source, inputs = _truth_annotations(task)
     fused = consensus_math.consensus(annotations, geometry.n_frames)
     known = project_labels(project)
     known += [label for label in sorted(fused) if label not in known]
@@ -181,9 +272,12 @@ def video_evidence(project: Project, video: Video) -> VideoEvidence | None:
         height=geometry.height,
         times=geometry.timestamps,
         consensus=fused,
-        annotations=[(a.pk, annotation_of(a)) for a in accepted] if source != "none" else [],
+        annotations=[(a.pk, annotation_of(a)) for a in inputs.used] if source != "none" else [],
         known_labels=known,
         class_map=dict(project.class_map or {}),
+        version=inputs.version,
+        used=inputs.n_used,
+        excluded=len(inputs.excluded),
     )
 
 

@@ -31,7 +31,8 @@ removes the requests it handled; while requests are pending the project's leader
 
 The public API of the scoring app (views and other apps import only this package):
 ``access`` (who reads what), ``config`` (tolerance), ``compute`` (targets and scores),
-``recompute`` (keeping them up to date) and ``payloads`` (the API's shapes).
+``recompute`` (keeping them up to date), ``provenance`` (what produced each score, and whether
+it is stale) and ``payloads`` (the API's shapes).
 """
 
 from wherewhen.scoring.services.access import (
@@ -64,6 +65,15 @@ from wherewhen.scoring.services.payloads import (
     score_payload,
     verdicts,
 )
+from wherewhen.scoring.services.provenance import (
+    EXPORT_COLUMNS,
+    code_version,
+    current_truth,
+    export_columns,
+    stale_reasons,
+    stale_summary,
+    staleness,
+)
 from wherewhen.scoring.services.recompute import (
     Outcome,
     auto_recompute,
@@ -80,6 +90,13 @@ from wherewhen.scoring.services.recompute import (
 )
 
 __all__ = [
+    "EXPORT_COLUMNS",
+    "code_version",
+    "current_truth",
+    "export_columns",
+    "stale_reasons",
+    "stale_summary",
+    "staleness",
     "click_verdict",
     "Outcome",
     "Prepared",

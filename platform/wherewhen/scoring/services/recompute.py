@@ -32,6 +32,7 @@ from wherewhen.scoring.services.compute import (
     video_truth,
 )
 from wherewhen.scoring.services.config import parse_tolerance, settings_for
+from wherewhen.scoring.services.provenance import PROVENANCE_FIELDS, provenance_fields
 from wherewhen.videos.models import Video
 from workers.metrics.grounding import (
     human_pointing_game,
@@ -178,24 +179,40 @@ def score_video(
         explanations = explanations.filter(pk__in=only)
         scores = scores.filter(explanation__in=only)
     existing = {
-        (s.explanation_id, s.reference, s.assignment_id): (s.pk, s.key)
-        for s in scores.only("pk", "explanation_id", "reference", "assignment_id", "key")
+        (s.explanation_id, s.reference, s.assignment_id): (
+            s.pk,
+            s.key,
+            {f: getattr(s, f) for f in PROVENANCE_FIELDS},
+        )
+        for s in scores.only(
+            "pk", "explanation_id", "reference", "assignment_id", "key", *PROVENANCE_FIELDS
+        )
     }
     todo: list[Prepared] = []
     seen = set()
+    provenance: dict[int, dict] = {}
     for explanation in explanations:
+        provenance[explanation.pk] = provenance_fields(
+            explanation, truth.evidence, video.content_hash
+        )
         for item in prepare(explanation, truth):
             ident = (explanation.pk, item.kind, item.assignment_id)
             seen.add(ident)
             if ident in existing and existing[ident][1] == item.key:
                 outcome.unchanged += 1
+                if existing[ident][2] != provenance[explanation.pk]:
+                    # same numbers from new inputs (e.g. one more annotation that did not move
+                    # the consensus): the score is current again, only its provenance changes
+                    ExplanationScore.objects.filter(pk=existing[ident][0]).update(
+                        **provenance[explanation.pk]
+                    )
             else:
                 todo.append(item)
     for item, fields in compute(todo):
-        _save(project, item, fields)
+        _save(project, item, {**fields, **provenance[item.explanation.pk]})
         outcome.computed += 1
         outcome.pairs.append([item.explanation.pk, item.kind, item.assignment_id])
-    gone = [pk for ident, (pk, _key) in existing.items() if ident not in seen]
+    gone = [pk for ident, (pk, _key, _prov) in existing.items() if ident not in seen]
     if gone:
         outcome.deleted += ExplanationScore.objects.filter(pk__in=gone).delete()[0]
     if only is None:
