@@ -1143,6 +1143,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/participate/return/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The participant gives the study back (their place goes to someone else). */
+        post: operations["v1_participate_return_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/participate/start/{slug}/": {
         parameters: {
             query?: never;
@@ -1470,6 +1487,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/studies/{id}/returned/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Mark a participant as returned (as the recruitment platform reports it): the session
+         *     ends and its Latin-square row goes to the next participant.
+         */
+        post: operations["v1_studies_returned_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/studies/{id}/stimuli/": {
         parameters: {
             query?: never;
@@ -1508,6 +1545,23 @@ export interface paths {
          *     that disagreement, or at random; the choice, its parameters and seed are stored.
          */
         post: operations["v1_studies_stimulus_selections_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/trial-preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description What a participant would see of a trial of this kind (nothing is stored). */
+        get: operations["v1_studies_trial_preview_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2177,6 +2231,11 @@ export interface components {
             model: number;
             labels: string[];
             classes: components["schemas"]["ClassChoice"][];
+        };
+        ConfidencePrompt: {
+            question: string;
+            min: number;
+            max: number;
         };
         ConsentRequest: {
             agree: boolean;
@@ -2961,6 +3020,8 @@ export interface components {
         ParticipantStimulus: {
             id: string;
             label: string | null;
+            /** @description distinction trials: the class this explanation is for */
+            class_label: string | null;
             video_url: string;
             map_url: string;
             width: number | null;
@@ -2987,16 +3048,19 @@ export interface components {
             served_at: string;
             /** @description how the overlay is drawn (as the player's rule) */
             display: components["schemas"]["DisplayRule"];
+            /** @description asked with the answer (as answer.confidence) when not null */
+            confidence: components["schemas"]["ConfidencePrompt"] | null;
         };
         /**
          * @description * `rating` - rating
          *     * `pairwise` - pairwise
          *     * `forward` - forward
          *     * `pointing` - pointing
+         *     * `distinction` - distinction
          *     * `attention` - attention
          * @enum {string}
          */
-        ParticipantTrialKindEnum: "rating" | "pairwise" | "forward" | "pointing" | "attention";
+        ParticipantTrialKindEnum: "rating" | "pairwise" | "forward" | "pointing" | "distinction" | "attention";
         PatchedAnnotationProjectRequest: {
             name?: string;
             /** @description Markdown shown to annotators */
@@ -3066,11 +3130,19 @@ export interface components {
             pairwise_question?: string;
             forward_question?: string;
             pointing_question?: string;
+            distinction_question?: string;
+            /** @description candidate classes (explanations of one clip) a distinction trial shows */
+            distinction_k?: number;
+            /** @description ask a confidence rating (1-5) after every main trial */
+            ask_confidence?: boolean;
+            confidence_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
             /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
             max_failed_checks?: number;
+            /** @description end the session (with the screen-out code) once a participant fails more than max_failed_checks attention checks */
+            screen_out_failed_checks?: boolean;
             /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
             /** @description per trial; 0: none */
@@ -3078,6 +3150,8 @@ export interface components {
             consent_text?: string;
             instructions_text?: string;
             completion_code?: string;
+            /** @description shown to participants whose session ends on failed attention checks */
+            screen_out_code?: string;
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
@@ -3176,6 +3250,9 @@ export interface components {
             device: components["schemas"]["DeviceEnum"];
             /** @default false */
             public: boolean;
+        };
+        ReturnedRequest: {
+            participant: string;
         };
         ReviewNote: {
             /** @description Index into the video's frame_timestamps */
@@ -3423,6 +3500,8 @@ export interface components {
             };
             time_limit_seconds: number;
             completion_code: string | null;
+            /** @description set when the session ended on failed attention checks */
+            screen_out_code: string | null;
             redirect_url: string | null;
         };
         /**
@@ -3430,9 +3509,11 @@ export interface components {
          *     * `instructions` - instructions
          *     * `trials` - trials
          *     * `done` - done
+         *     * `screened_out` - screened_out
+         *     * `returned` - returned
          * @enum {string}
          */
-        StageEnum: "consent" | "instructions" | "trials" | "done";
+        StageEnum: "consent" | "instructions" | "trials" | "done" | "screened_out" | "returned";
         StartRequest: {
             params: {
                 [key: string]: string;
@@ -3494,11 +3575,19 @@ export interface components {
             pairwise_question?: string;
             forward_question?: string;
             pointing_question?: string;
+            distinction_question?: string;
+            /** @description candidate classes (explanations of one clip) a distinction trial shows */
+            distinction_k?: number;
+            /** @description ask a confidence rating (1-5) after every main trial */
+            ask_confidence?: boolean;
+            confidence_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
             /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
             max_failed_checks?: number;
+            /** @description end the session (with the screen-out code) once a participant fails more than max_failed_checks attention checks */
+            screen_out_failed_checks?: boolean;
             /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
             /** @description per trial; 0: none */
@@ -3506,6 +3595,8 @@ export interface components {
             consent_text?: string;
             instructions_text?: string;
             completion_code?: string;
+            /** @description shown to participants whose session ends on failed attention checks */
+            screen_out_code?: string;
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
@@ -3546,11 +3637,19 @@ export interface components {
             pairwise_question?: string;
             forward_question?: string;
             pointing_question?: string;
+            distinction_question?: string;
+            /** @description candidate classes (explanations of one clip) a distinction trial shows */
+            distinction_k?: number;
+            /** @description ask a confidence rating (1-5) after every main trial */
+            ask_confidence?: boolean;
+            confidence_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
             /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
             max_failed_checks?: number;
+            /** @description end the session (with the screen-out code) once a participant fails more than max_failed_checks attention checks */
+            screen_out_failed_checks?: boolean;
             /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
             /** @description per trial; 0: none */
@@ -3558,6 +3657,8 @@ export interface components {
             consent_text?: string;
             instructions_text?: string;
             completion_code?: string;
+            /** @description shown to participants whose session ends on failed attention checks */
+            screen_out_code?: string;
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
@@ -3670,9 +3771,10 @@ export interface components {
          *     * `pairwise` - pairwise
          *     * `forward` - forward
          *     * `pointing` - pointing
+         *     * `distinction` - distinction
          * @enum {string}
          */
-        TrialKindsEnum: "rating" | "pairwise" | "forward" | "pointing";
+        TrialKindsEnum: "rating" | "pairwise" | "forward" | "pointing" | "distinction";
         UploadLimits: {
             max_upload_bytes: number;
             max_dimension: number;
@@ -6219,6 +6321,25 @@ export interface operations {
             };
         };
     };
+    v1_participate_return_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
+                };
+            };
+        };
+    };
     v1_participate_start_create: {
         parameters: {
             query?: never;
@@ -6730,7 +6851,10 @@ export interface operations {
     };
     v1_studies_export_retrieve: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description responses (long format, the default) or calibration (accuracy by confidence level) */
+                table?: "calibration" | "responses";
+            };
             header?: never;
             path: {
                 /** @description A unique integer value identifying this study. */
@@ -6768,6 +6892,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PreviewLink"];
+                };
+            };
+        };
+    };
+    v1_studies_returned_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReturnedRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReturnedRequest"];
+                "multipart/form-data": components["schemas"]["ReturnedRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
                 };
             };
         };
@@ -6866,6 +7018,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Selection"];
+                };
+            };
+        };
+    };
+    v1_studies_trial_preview_retrieve: {
+        parameters: {
+            query: {
+                /**
+                 * @description * `rating` - rating
+                 *     * `pairwise` - pairwise
+                 *     * `forward` - forward
+                 *     * `pointing` - pointing
+                 *     * `distinction` - distinction
+                 *     * `attention` - attention
+                 */
+                kind: "rating" | "pairwise" | "forward" | "pointing" | "distinction" | "attention";
+            };
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantTrial"];
                 };
             };
         };
