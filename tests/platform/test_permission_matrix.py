@@ -381,9 +381,7 @@ def requests(world: World) -> dict[str, Call]:
         "POST /api/v1/studies/{id}/stimuli/": Call(json={"explanations": [w.explanation.pk]}),
         "POST /api/v1/studies/{id}/dry-runs/": Call(json={"participants": {"random": 1}}),
         "GET /api/v1/studies/{id}/trial-preview/": Call(query={"kind": "rating"}),
-        "POST /api/v1/studies/{id}/returned/": Call(
-            json={"participant": w.session.participant_id}
-        ),
+        "POST /api/v1/studies/{id}/returned/": Call(json={"participant": w.session.participant_id}),
         "POST /api/v1/studies/{id}/stimulus-selections/": Call(
             json={
                 "strategy": "random",

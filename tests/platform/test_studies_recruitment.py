@@ -97,28 +97,31 @@ def test_a_returned_participant_frees_their_latin_square_row(client, researcher,
     study = make_study(researcher, settings.MEDIA_ROOT, trial_kinds=["rating"])
     n_rows = len(services.conditions_of(study))
     assert n_rows == 3
-    first = [begin(client, study, f"p{i}") for i in range(n_rows)]
-    rows = {p.params["PROLIFIC_PID"]: Session.objects.get(token=p.token).order_row for p in first}
-    assert sorted(rows.values()) == [0, 1, 2]
-    leaver = first[1]
-    plan = list(
-        Session.objects.get(token=leaver.token)
-        .trials.order_by("index")
-        .values_list("kind", "stimulus_a_id")
-    )
+    # two rounds: every row is held twice (slots 0 and 1, which take different stimuli)
+    first = [begin(client, study, f"p{i}") for i in range(2 * n_rows)]
+    held = {p.params["PROLIFIC_PID"]: Session.objects.get(token=p.token) for p in first}
+    assert sorted(s.order_row for s in held.values()) == [0, 0, 1, 1, 2, 2]
+    leaver = first[1]  # the first on its row: not the last slot
+    left = held["p1"]
+    assert left.serial == 0
+    plan = list(left.trials.order_by("index").values_list("kind", "stimulus_a_id"))
+    other = held["p4"]  # slot 1 of the same row
+    assert other.order_row == left.order_row and other.serial == 1
+    assert plan != list(other.trials.order_by("index").values_list("kind", "stimulus_a_id"))
     body = leaver.trial().json()
     leaver.answer(body["index"], good_answer(body))
     returned = leaver.post("return/")
     assert returned.status_code == 200 and returned.json()["stage"] == "returned"
     assert leaver.post("return/").status_code == 200  # a replay changes nothing
     assert leaver.trial().status_code == 409
-    # the next participant gets the row, and the stimuli, the returned one left
+    # the next participant gets the row, the slot and the stimuli the returned one left
     newcomer = begin(client, study, "p-new")
     session = Session.objects.get(token=newcomer.token)
-    assert session.order_row == rows["p1"]
+    assert (session.order_row, session.serial) == (left.order_row, 0)
     assert list(session.trials.order_by("index").values_list("kind", "stimulus_a_id")) == plan
-    # the one after that goes to a fresh row again (every row is held once)
-    assert Session.objects.get(token=begin(client, study, "p-next").token).order_row == 0
+    # the one after that goes to a fresh round again (every row is held twice)
+    nxt = Session.objects.get(token=begin(client, study, "p-next").token)
+    assert (nxt.order_row, nxt.serial) == (0, 2)
     # the returned participant opening the link again is told so, not restarted
     again = Participant(client, study.slug, {"PROLIFIC_PID": "p1"})
     assert again.start().json()["stage"] == "returned"

@@ -170,6 +170,11 @@ class Session(models.Model):
     token = models.CharField(max_length=32, unique=True, default=new_token)
     preview = models.BooleanField(default=False)
     order_row = models.PositiveIntegerField(default=0, help_text="Latin-square row")
+    serial = models.PositiveIntegerField(
+        default=0,
+        help_text="the slot on its row: which stimuli its trials take (a returned session's "
+        "slot is taken again by the next participant on the row)",
+    )
     current_index = models.PositiveIntegerField(default=0)
     user_agent = models.CharField(max_length=400, blank=True)
     viewport = models.JSONField(default=dict, blank=True)

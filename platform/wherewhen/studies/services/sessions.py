@@ -86,13 +86,15 @@ def start_session(
             holding = _holding_rows(study)
             counts = dict(holding.values_list("order_row").annotate(n=Count("id")))
             row = min(range(n_rows), key=lambda r: (counts.get(r, 0), r))
-            serial = holding.filter(order_row=row).count()
+            taken = set(holding.filter(order_row=row).values_list("serial", flat=True))
+            serial = next(n for n in range(len(taken) + 1) if n not in taken)
             session = Session.objects.create(
                 study=study,
                 participant_id=participant,
                 recruitment=recruitment,
                 preview=preview,
                 order_row=row,
+                serial=serial,
                 user_agent=user_agent[:400],
                 viewport=viewport or {},
             )
