@@ -5,14 +5,22 @@ with the screen-out code (never the completion code)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.support import sign_in
 from tests.explanations_support import researcher_fixture  # noqa: F401 - fixtures
 from tests.studies_support import make_distinction_study
 from wherewhen.studies.models import Response, Session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# where the pages are photographed for a person to look at (a temporary folder by default)
+SHOTS = Path(os.environ.get("WHEREWHEN_VAR_DIR", "/tmp")) / "screens"
+SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
@@ -66,6 +74,7 @@ def test_distinction_with_confidence_by_keyboard_on_a_phone(page, study):
     )
     # readable on a phone: nothing scrolls sideways
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(SHOTS / "participant-distinction-360.png"), full_page=True)
 
     # keyboard only: the predicted class, a confidence of 4, then Next
     page.get_by_role("radio", name="blue").focus()
@@ -98,3 +107,43 @@ def test_distinction_with_confidence_by_keyboard_on_a_phone(page, study):
     # coming back shows the screen-out code again, nothing restarts
     page.goto(f"/p/{study.slug}?PROLIFIC_PID=phone-1")
     expect(page.get_by_test_id("screen-out-code")).to_have_text("SCREEN99")
+    page.screenshot(path=str(SHOTS / "participant-screened-out-360.png"), full_page=True)
+
+
+def test_the_designer_previews_a_distinction_trial_with_the_study_rule(page, study, researcher):
+    """The study page's live preview is the participant's trial: the k candidates, each named
+    by its class and drawn with the study's display rule, the confidence scale; no session."""
+    sign_in(page, researcher.username, f"{researcher.username}-pw-42")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"/studies/{study.pk}")
+    preview = page.get_by_test_id("trial-preview")
+    expect(preview.get_by_test_id("trial")).to_have_attribute("data-kind", "distinction")
+    frames = preview.get_by_test_id("stimulus-frame")
+    expect(frames).to_have_count(3)
+    expect(preview.locator("figure.stimulus").first).to_have_attribute(
+        "data-normalization", "frame"
+    )
+    page.wait_for_function(
+        """() => [...document.querySelectorAll(
+                '[data-testid=trial-preview] [data-testid=stimulus-frame] canvas')]
+            .every(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                          for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true;
+                          return false; })""",
+        timeout=15000,
+    )
+    expect(preview.get_by_test_id("confidence")).to_be_visible()
+    preview.get_by_role("radio", name="blue").check()
+    preview.get_by_test_id("confidence").get_by_role("radio", name="5").check()
+    preview.get_by_role("button", name="Next").click()
+    expect(preview).to_contain_text('"label":2')
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    # the attention check is previewed too; nothing is stored
+    preview.get_by_label("Trial kind").select_option("attention")
+    expect(preview.get_by_test_id("trial")).to_have_attribute("data-kind", "attention")
+    assert not Session.objects.filter(study=study).exists()
+    page.screenshot(path=str(SHOTS / "designer-preview-1440.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    preview.get_by_label("Trial kind").select_option("distinction")
+    expect(preview.get_by_test_id("stimulus-frame")).to_have_count(3)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "designer-preview-390.png"), full_page=True)
