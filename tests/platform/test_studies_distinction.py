@@ -11,10 +11,10 @@ import json
 import pytest
 
 from tests.explanations_support import (  # noqa: F401 - fixtures
+    TINY_LABELS,
     other_researcher_fixture,
     researcher_fixture,
 )
-from tests.explanations_support import TINY_LABELS
 from tests.studies_support import Participant, good_answer, make_distinction_study, make_study
 from wherewhen.studies import analysis, services
 from wherewhen.studies.models import Response, Study, Trial
