@@ -3044,8 +3044,11 @@ export interface components {
             choices: components["schemas"]["Choice"][];
             likert_points: number;
             time_limit_seconds: number;
-            /** Format: date-time */
-            served_at: string;
+            /**
+             * Format: date-time
+             * @description when the trial was first served (null in a designer preview)
+             */
+            served_at: string | null;
             /** @description how the overlay is drawn (as the player's rule) */
             display: components["schemas"]["DisplayRule"];
             /** @description asked with the answer (as answer.confidence) when not null */

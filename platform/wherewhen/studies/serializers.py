@@ -270,7 +270,9 @@ class ParticipantTrialSerializer(serializers.Serializer):
     choices = ChoiceSerializer(many=True)
     likert_points = serializers.IntegerField()
     time_limit_seconds = serializers.IntegerField()
-    served_at = serializers.DateTimeField()
+    served_at = serializers.DateTimeField(
+        allow_null=True, help_text="when the trial was first served (null in a designer preview)"
+    )
     display = DisplayRuleSerializer(help_text="how the overlay is drawn (as the player's rule)")
     confidence = ConfidencePromptSerializer(
         allow_null=True, help_text="asked with the answer (as answer.confidence) when not null"
