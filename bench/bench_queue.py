@@ -1,7 +1,7 @@
 """The annotation task queue under a burst: many annotators asking for their next task at once.
 
     DATABASE_URL=postgres://USER@HOST:5432/NAME python bench/bench_queue.py \
-        [--videos 20] [--overlap 3] [--annotators 50] [--bursts 5] [--modes service,http]
+        [--videos 20] [--overlap 3] [--annotators 50] [--bursts 5] [--modes service,http,server]
 
 PostgreSQL only (the row locks are what is measured; SQLite serializes every writer). The
 bench creates a throw-away database next to the one ``DATABASE_URL`` names (``bench_queue_<pid>``,
@@ -20,10 +20,9 @@ next task:
 
 The first two run every request in this one Python process, so 50 at once also queue for its
 interpreter lock; the ``server`` mode spreads them over the web tier's processes, as a
-deployment does (its query count is not seen from here). It is not in the default run yet: a
-burst of 50 there opens more PostgreSQL connections than the server's default 100 allows (each
-ASGI request runs in a thread of its own, and persistent connections stay open), which the web
-tier must fix first (connection pooling, or no persistent connections under ASGI).
+deployment does (its query count is not seen from here). Each web process borrows its
+PostgreSQL connections from a bounded pool (``DATABASE_POOL_MAX_SIZE``), so a burst of 50 keeps
+within the server's connection limit.
 
 Between bursts the annotators who got a task submit it (every 10th), keep working on it (every
 10th, so the next burst resumes it) or give it back (the rest), so every burst finds work. Each
@@ -381,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlap", type=int, default=3, help="annotators per video (k)")
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--bursts", type=int, default=5, help="bursts per mode")
-    parser.add_argument("--modes", default="service,http", help="any of service, http, server")
+    parser.add_argument(
+        "--modes", default="service,http,server", help="any of service, http, server"
+    )
     parser.add_argument(
         "--no-query-count", action="store_true", help="do not count database queries per call"
     )

@@ -31,5 +31,8 @@ export default defineConfig(({ command }) => ({
     unstubGlobals: true,
     pool: "threads",
     maxWorkers: 2,
+    // Interaction tests take a few seconds on a loaded 2-core machine; 5 s (the default) is
+    // too tight there, and a test that really hangs still fails.
+    testTimeout: 20_000,
   },
 }));

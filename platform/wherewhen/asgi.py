@@ -18,6 +18,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wherewhen.settings")
+# Tells the settings that this process is the ASGI web tier: its PostgreSQL connections come
+# from a bounded pool (see ``DATABASES`` in the settings).
+os.environ.setdefault("WHEREWHEN_WEB_TIER", "asgi")
 
 django_application = get_asgi_application()
 

@@ -122,6 +122,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file (not :memory:) so that worker processes started by tests see the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+elif os.environ.get("WHEREWHEN_WEB_TIER") == "asgi":
+    # The ASGI web tier runs each request in a thread of its own, so persistent connections
+    # (one per thread) would pile up to PostgreSQL's limit under a burst. Each web process
+    # shares a bounded pool instead: a request borrows a connection and gives it back when it
+    # ends; past DATABASE_POOL_MAX_SIZE it waits up to DATABASE_POOL_TIMEOUT seconds, then gets
+    # a 503 that says to retry (``core.errors.handler500``). Workers keep plain connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

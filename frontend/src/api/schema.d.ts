@@ -3033,6 +3033,8 @@ export interface components {
             timestamps: number[];
             /** @description [x0, y0, x1, y1] in video pixels: the part of the frame the map covers */
             view: number[] | null;
+            /** @description whole-video explanations: which map row shows at time t (rows[i] for the last times[i] <= t); null when the map rows follow ``timestamps`` */
+            schedule: components["schemas"]["Schedule"] | null;
         };
         ParticipantTrial: {
             index: number;

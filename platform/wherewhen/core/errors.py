@@ -6,16 +6,19 @@
   it is); also Django validation errors → 400, parser errors in plain words, a deletion blocked
   by rows that still use the object → 409.
 - Everything else under ``/api/``: ``handler404`` and ``handler500`` answer JSON too (plain
-  Django views such as the video streams, unknown API paths, unexpected errors).
+  Django views such as the video streams, unknown API paths, unexpected errors); a request that
+  waited in vain for a pooled database connection gets 503 with ``Retry-After`` instead of 500.
 - ``RejectNulMiddleware``: a NUL character in the path or the query string → 400 before any
   view runs (PostgreSQL cannot compare text with it, so a filter would fail).
 """
 
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.exceptions import ParseError
@@ -26,6 +29,7 @@ from wherewhen.core import exceptions as domain
 
 SERVER_ERROR = "Something went wrong on the server; the error was logged. Please try again later."
 NOT_FOUND = "Not found."
+DATABASE_BUSY = "The server is busy right now; please try again in a few seconds."
 NUL_IN_URL = "The address contains a NUL character (%00), which no parameter may hold."
 
 
@@ -102,9 +106,31 @@ def handler404(request, exception):
 
 
 def handler500(request):
+    if _database_busy(sys.exc_info()[1]):
+        # Every pooled database connection of this web process stayed taken for the pool's
+        # whole timeout (a burst): nothing went wrong, the client should just ask again.
+        headers = {"Retry-After": "2"}
+        if _is_api(request):
+            return JsonResponse({"detail": DATABASE_BUSY}, status=503, headers=headers)
+        return HttpResponse(DATABASE_BUSY, status=503, headers=headers, content_type="text/plain")
     if _is_api(request):
         return JsonResponse({"detail": SERVER_ERROR}, status=500)
     return defaults.server_error(request)
+
+
+def _database_busy(exc: BaseException | None) -> bool:
+    """Whether ``exc`` comes from waiting in vain for a pooled database connection."""
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover - psycopg-pool is a dependency
+        return False
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, PoolTimeout):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 class RejectNulMiddleware:

@@ -19,6 +19,7 @@ import json
 import math
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
 from wherewhen.explanations import conf, notify
@@ -33,8 +34,15 @@ def _status_view():
 
 
 def _read_status(request, pk: int) -> HttpResponse:
-    response = _status_view()(request, pk=str(pk))
-    response.render()
+    try:
+        response = _status_view()(request, pk=str(pk))
+        response.render()
+    finally:
+        # A waiting client holds no database connection between reads either: the web tier's
+        # connections come from a small pool (settings ``DATABASES``), and a long-poll lasts
+        # up to 25 s.
+        if not connection.in_atomic_block:
+            connection.close()
     return response
 
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from wherewhen.core import limits
 from wherewhen.core.fields import BoundedDictField
+from wherewhen.explanations.windows_serializers import ScheduleSerializer
 from wherewhen.studies.models import Stimulus, Study, TrialKind
 
 # What a participant's browser may send along with an answer (compact JSON bytes).
@@ -241,6 +242,11 @@ class ParticipantStimulusSerializer(serializers.Serializer):
         child=serializers.FloatField(),
         allow_null=True,
         help_text="[x0, y0, x1, y1] in video pixels: the part of the frame the map covers",
+    )
+    schedule = ScheduleSerializer(
+        allow_null=True,
+        help_text="whole-video explanations: which map row shows at time t (rows[i] for the "
+        "last times[i] <= t); null when the map rows follow ``timestamps``",
     )
 
 

@@ -9,7 +9,7 @@ import { ApiError } from "../../api/errors";
 import { OverlayCanvas, type OverlaySettings } from "../explanations/OverlayCanvas";
 import { UnseenBand } from "../explanations/UnseenBand";
 import { viewRect } from "../explanations/view";
-import { decodeMap, type HeatVolume, type MapPayload } from "../explanations/heatmap";
+import { decodeMap, mapFrameAt, type HeatVolume, type MapPayload } from "../explanations/heatmap";
 import { displayVolume, parseNormalization } from "../explanations/normalize";
 import {
   finishInstructions,
@@ -471,6 +471,11 @@ function StimulusView({
     };
   }, [stimulus.map_url, rule]);
 
+  // A whole-video explanation's map rows follow its windows: the server says which row shows
+  // when (as in the review player); one-clip maps follow their timestamps.
+  const schedule = stimulus.schedule;
+  const scheduledRow = schedule ? (schedule.rows[mapFrameAt(schedule.times, time)] ?? 0) : undefined;
+
   const click = (event: React.MouseEvent<HTMLDivElement>) => {
     if (!onPoint) return;
     const box = event.currentTarget.getBoundingClientRect();
@@ -506,6 +511,7 @@ function StimulusView({
           volume={volume}
           timestamps={stimulus.timestamps}
           time={time}
+          frame={scheduledRow}
           width={width}
           height={height}
           settings={settings}

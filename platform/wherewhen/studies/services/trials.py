@@ -101,6 +101,9 @@ def _stimulus_payload(
         "timestamps": [float(x) for x in e.timestamps or []],
         # the rectangle the model saw (its map covers only that; the rest was not seen)
         "view": e.view_rect(),
+        # whole-video (windowed) explanations: which map row shows at time t (rows[i] for the
+        # last times[i] <= t), as in the review player; null for one-clip explanations
+        "schedule": (e.windows or {}).get("schedule"),
     }
 
 
