@@ -28,7 +28,11 @@ def make_model(owner):
     )
 
 
-def make_explanation(video, model, method: str, *, predicted: int = 2, seed: int = 0):
+def make_explanation(
+    video, model, method: str, *, predicted: int = 2, seed: int = 0, target: int | None = None
+):
+    """A done explanation of the model's prediction ``predicted`` (top-1), computed for class
+    ``target`` (default: the predicted class)."""
     from wherewhen.explanations import storage
     from wherewhen.explanations.models import Explanation
 
@@ -48,7 +52,8 @@ def make_explanation(video, model, method: str, *, predicted: int = 2, seed: int
         grid=[4, 4, 4],
         temporal=[0.1, 0.5, 0.9, 0.3],
         timestamps=[0.0, 0.25, 0.5, 0.75],
-        explained_target=predicted,
+        target=target,
+        explained_target=predicted if target is None else target,
         topk=[{"label_index": predicted, "label": TINY_LABELS[predicted], "probability": 0.9}],
         value_range=[float(heat.min()), float(heat.max())],
     )
@@ -84,6 +89,45 @@ def make_study(owner, media_root, *, n_videos: int = 2, methods=METHODS, **field
         "consent_text": "I agree to take part.",
         "instructions_text": "Look at each highlighted video and answer.",
         "completion_code": "C0DE1234",
+    }
+    values.update(fields)
+    study = Study.objects.create(**values)
+    services.add_stimuli(study, explanations)
+    return study
+
+
+def make_distinction_study(
+    owner, media_root, *, n_videos: int = 2, methods=("staa", "rollout"), k: int = 3, **fields
+):
+    """A study with distinction trials: per clip and method, explanations for all four classes
+    of the tiny model (the predicted class, 2, among them)."""
+    from wherewhen.studies import services
+    from wherewhen.studies.models import Study
+
+    model = make_model(owner)
+    explanations = []
+    for v in range(n_videos):
+        video = ready_video(owner, media_root, title=f"clip{v}")
+        for m, method in enumerate(methods):
+            for target in range(len(TINY_LABELS)):
+                explanations.append(
+                    make_explanation(
+                        video, model, method, seed=100 * v + 10 * m + target, target=target
+                    )
+                )
+    values = {
+        "owner": owner,
+        "title": "Which class?",
+        "slug": "which-class",
+        "status": Study.Status.OPEN,
+        "trial_kinds": ["distinction"],
+        "distinction_k": k,
+        "trials_per_participant": 4,
+        "practice_trials": 0,
+        "attention_every": 0,
+        "min_response_ms": 0,
+        "completion_code": "DONE1234",
+        "screen_out_code": "SCREEN99",
     }
     values.update(fields)
     study = Study.objects.create(**values)
@@ -148,13 +192,21 @@ class Participant:
 
 
 def good_answer(trial: dict) -> dict:
-    """A valid answer for a served trial (correct on attention checks)."""
+    """A valid answer for a served trial (correct on attention checks), with a confidence
+    rating where the trial asks for one."""
+    answer = _good_answer(trial)
+    if trial.get("confidence"):
+        answer["confidence"] = 4
+    return answer
+
+
+def _good_answer(trial: dict) -> dict:
     kind = trial["kind"]
     if kind == "rating":
         return {"rating": 5}
     if kind == "pairwise":
         return {"choice": trial["stimuli"][0]["id"]}
-    if kind == "forward":
+    if kind in ("forward", "distinction"):
         return {"label": 2}
     if kind == "pointing":
         return {"x": 10, "y": 10, "time": 0.2}

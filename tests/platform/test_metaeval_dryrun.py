@@ -58,9 +58,14 @@ def test_a_dry_run_goes_through_the_api_and_shows_the_analysis(client, researche
     assert copy.slug == f"{study.slug}-dry-run" and copy.status == Study.Status.OPEN
     assert copy.stimuli.count() == study.stimuli.count() == 15
     assert not Session.objects.filter(study=study).exists()
-    # every simulated participant finished (through the API: each answer has a session)
+    # every simulated participant finished (through the API: each answer has a session); the
+    # careless one failed the first attention check and was screened out there
     sessions = Session.objects.filter(study=copy)
-    assert sessions.count() == 13 and not sessions.filter(completed_at__isnull=True).exists()
+    assert sessions.count() == 13
+    assert not sessions.filter(completed_at__isnull=True, screened_out_at__isnull=True).exists()
+    assert list(sessions.filter(screened_out_at__isnull=False).values_list("participant_id")) == [
+        ("dry-run-careless-12",)
+    ]
     assert (
         run["answers"]["metric"]
         == Response.objects.filter(
@@ -68,7 +73,13 @@ def test_a_dry_run_goes_through_the_api_and_shows_the_analysis(client, researche
         ).count()
     )
     report = client.get(run["analysis_url"]).json()
-    assert report["participants"] == {"started": 13, "completed": 13, "excluded_for_checks": 1}
+    assert report["participants"] == {
+        "started": 13,
+        "completed": 12,
+        "screened_out": 1,
+        "returned": 0,
+        "excluded_for_checks": 1,
+    }
     assert "too_fast" not in report["responses"]["excluded"]
     meta = client.get(f"/api/v1/meta-evaluation/?study={copy.pk}&project={project.pk}").json()
     pair = next(

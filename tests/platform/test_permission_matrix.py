@@ -98,6 +98,7 @@ PUBLIC = {
     "POST /api/v1/participate/instructions/",
     "GET /api/v1/participate/trial/",
     "POST /api/v1/participate/answer/",
+    "POST /api/v1/participate/return/",
     "GET /api/v1/participate/media/{token}/{stimulus}/video",
     "GET /api/v1/participate/media/{token}/{stimulus}/map",
     "GET /healthz",
@@ -217,6 +218,8 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/studies/{id}/preview/": "owner",
     "GET /api/v1/studies/{id}/stimuli/": "owner",
     "POST /api/v1/studies/{id}/stimuli/": "owner",
+    "GET /api/v1/studies/{id}/trial-preview/": "owner",
+    "POST /api/v1/studies/{id}/returned/": "owner",
     # meta-evaluation (a study's owner, over the scores of their project)
     "GET /api/v1/meta-evaluation/": "owner",
     "GET /api/v1/meta-evaluation/export.csv": "owner",
@@ -231,6 +234,7 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/participate/instructions/": "public",
     "GET /api/v1/participate/trial/": "public",
     "POST /api/v1/participate/answer/": "public",
+    "POST /api/v1/participate/return/": "public",
     "GET /api/v1/participate/media/{token}/{stimulus}/video": "public",
     "GET /api/v1/participate/media/{token}/{stimulus}/map": "public",
     # outside the schema
@@ -384,6 +388,8 @@ def requests(world: World) -> dict[str, Call]:
         "PATCH /api/v1/studies/{id}/": Call(json={"title": f"study-{MARK}-2"}),
         "POST /api/v1/studies/{id}/stimuli/": Call(json={"explanations": [w.explanation.pk]}),
         "POST /api/v1/studies/{id}/dry-runs/": Call(json={"participants": {"random": 1}}),
+        "GET /api/v1/studies/{id}/trial-preview/": Call(query={"kind": "rating"}),
+        "POST /api/v1/studies/{id}/returned/": Call(json={"participant": w.session.participant_id}),
         "POST /api/v1/studies/{id}/stimulus-selections/": Call(
             json={
                 "strategy": "random",

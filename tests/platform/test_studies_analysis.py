@@ -89,7 +89,14 @@ def test_krippendorff_alpha_of_agreeing_and_random_raters():
 
 @pytest.mark.django_db
 def test_study_report_applies_exclusions_without_deleting(researcher, settings):
-    study = make_study(researcher, settings.MEDIA_ROOT, min_response_ms=200, max_failed_checks=0)
+    # a study that keeps failing participants to the end (the analysis excludes them)
+    study = make_study(
+        researcher,
+        settings.MEDIA_ROOT,
+        min_response_ms=200,
+        max_failed_checks=0,
+        screen_out_failed_checks=False,
+    )
     quality = {"staa": 6, "staa_plus": 7, "rollout": 2}
     for p in range(9):
         session, _ = services.start_session(study, {"PROLIFIC_PID": f"sim{p}"})
@@ -124,7 +131,13 @@ def test_study_report_applies_exclusions_without_deleting(researcher, settings):
     total = Response.objects.count()
     report = analysis.analyze(study)
     assert Response.objects.count() == total  # nothing deleted
-    assert report["participants"] == {"started": 9, "completed": 9, "excluded_for_checks": 1}
+    assert report["participants"] == {
+        "started": 9,
+        "completed": 9,
+        "screened_out": 0,
+        "returned": 0,
+        "excluded_for_checks": 1,
+    }
     excluded = report["responses"]["excluded"]
     assert (
         excluded["failed_attention_checks"]

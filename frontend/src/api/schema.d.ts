@@ -1143,6 +1143,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/participate/return/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The participant gives the study back (their place goes to someone else). */
+        post: operations["v1_participate_return_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/participate/start/{slug}/": {
         parameters: {
             query?: never;
@@ -1514,6 +1531,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/studies/{id}/returned/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Mark a participant as returned (as the recruitment platform reports it): the session
+         *     ends and its Latin-square row goes to the next participant.
+         */
+        post: operations["v1_studies_returned_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/studies/{id}/stimuli/": {
         parameters: {
             query?: never;
@@ -1552,6 +1589,23 @@ export interface paths {
          *     that disagreement, or at random; the choice, its parameters and seed are stored.
          */
         post: operations["v1_studies_stimulus_selections_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{id}/trial-preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description What a participant would see of a trial of this kind (nothing is stored). */
+        get: operations["v1_studies_trial_preview_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2228,6 +2282,11 @@ export interface components {
             model: number;
             labels: string[];
             classes: components["schemas"]["ClassChoice"][];
+        };
+        ConfidencePrompt: {
+            question: string;
+            min: number;
+            max: number;
         };
         ConsentRequest: {
             agree: boolean;
@@ -3046,6 +3105,8 @@ export interface components {
         ParticipantStimulus: {
             id: string;
             label: string | null;
+            /** @description distinction trials: the class this explanation is for */
+            class_label: string | null;
             video_url: string;
             map_url: string;
             width: number | null;
@@ -3068,20 +3129,26 @@ export interface components {
             choices: components["schemas"]["Choice"][];
             likert_points: number;
             time_limit_seconds: number;
-            /** Format: date-time */
-            served_at: string;
+            /**
+             * Format: date-time
+             * @description when the trial was first served (null in a designer preview)
+             */
+            served_at: string | null;
             /** @description how the overlay is drawn (as the player's rule) */
             display: components["schemas"]["DisplayRule"];
+            /** @description asked with the answer (as answer.confidence) when not null */
+            confidence: components["schemas"]["ConfidencePrompt"] | null;
         };
         /**
          * @description * `rating` - rating
          *     * `pairwise` - pairwise
          *     * `forward` - forward
          *     * `pointing` - pointing
+         *     * `distinction` - distinction
          *     * `attention` - attention
          * @enum {string}
          */
-        ParticipantTrialKindEnum: "rating" | "pairwise" | "forward" | "pointing" | "attention";
+        ParticipantTrialKindEnum: "rating" | "pairwise" | "forward" | "pointing" | "distinction" | "attention";
         PatchedAnnotationProjectRequest: {
             name?: string;
             /** @description Markdown shown to annotators */
@@ -3154,11 +3221,19 @@ export interface components {
             pairwise_question?: string;
             forward_question?: string;
             pointing_question?: string;
+            distinction_question?: string;
+            /** @description candidate classes (explanations of one clip) a distinction trial shows */
+            distinction_k?: number;
+            /** @description ask a confidence rating (1-5) after every main trial */
+            ask_confidence?: boolean;
+            confidence_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
             /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
             max_failed_checks?: number;
+            /** @description end the session (with the screen-out code) once a participant fails more than max_failed_checks attention checks */
+            screen_out_failed_checks?: boolean;
             /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
             /** @description per trial; 0: none */
@@ -3166,6 +3241,8 @@ export interface components {
             consent_text?: string;
             instructions_text?: string;
             completion_code?: string;
+            /** @description shown to participants whose session ends on failed attention checks */
+            screen_out_code?: string;
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
@@ -3278,6 +3355,9 @@ export interface components {
             device: components["schemas"]["DeviceEnum"];
             /** @default false */
             public: boolean;
+        };
+        ReturnedRequest: {
+            participant: string;
         };
         ReviewNote: {
             /** @description Index into the video's frame_timestamps */
@@ -3529,6 +3609,8 @@ export interface components {
             };
             time_limit_seconds: number;
             completion_code: string | null;
+            /** @description set when the session ended on failed attention checks */
+            screen_out_code: string | null;
             redirect_url: string | null;
         };
         /**
@@ -3536,9 +3618,11 @@ export interface components {
          *     * `instructions` - instructions
          *     * `trials` - trials
          *     * `done` - done
+         *     * `screened_out` - screened_out
+         *     * `returned` - returned
          * @enum {string}
          */
-        StageEnum: "consent" | "instructions" | "trials" | "done";
+        StageEnum: "consent" | "instructions" | "trials" | "done" | "screened_out" | "returned";
         StartRequest: {
             params: {
                 [key: string]: string;
@@ -3600,11 +3684,19 @@ export interface components {
             pairwise_question?: string;
             forward_question?: string;
             pointing_question?: string;
+            distinction_question?: string;
+            /** @description candidate classes (explanations of one clip) a distinction trial shows */
+            distinction_k?: number;
+            /** @description ask a confidence rating (1-5) after every main trial */
+            ask_confidence?: boolean;
+            confidence_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
             /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
             max_failed_checks?: number;
+            /** @description end the session (with the screen-out code) once a participant fails more than max_failed_checks attention checks */
+            screen_out_failed_checks?: boolean;
             /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
             /** @description per trial; 0: none */
@@ -3612,6 +3704,8 @@ export interface components {
             consent_text?: string;
             instructions_text?: string;
             completion_code?: string;
+            /** @description shown to participants whose session ends on failed attention checks */
+            screen_out_code?: string;
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
@@ -3652,11 +3746,19 @@ export interface components {
             pairwise_question?: string;
             forward_question?: string;
             pointing_question?: string;
+            distinction_question?: string;
+            /** @description candidate classes (explanations of one clip) a distinction trial shows */
+            distinction_k?: number;
+            /** @description ask a confidence rating (1-5) after every main trial */
+            ask_confidence?: boolean;
+            confidence_question?: string;
             /** @description [{"prompt": str, "choices": [str, ...], "answer": str}, ...] */
             attention_checks?: unknown;
             /** @description an attention check after every N main trials (0: none) */
             attention_every?: number;
             max_failed_checks?: number;
+            /** @description end the session (with the screen-out code) once a participant fails more than max_failed_checks attention checks */
+            screen_out_failed_checks?: boolean;
             /** @description faster answers are excluded in analysis */
             min_response_ms?: number;
             /** @description per trial; 0: none */
@@ -3664,6 +3766,8 @@ export interface components {
             consent_text?: string;
             instructions_text?: string;
             completion_code?: string;
+            /** @description shown to participants whose session ends on failed attention checks */
+            screen_out_code?: string;
             redirect_url?: string;
             /** @description annotation project whose ground truth scores pointing trials (with its labels, class map and tolerance, exactly as it scores explanations) */
             pointing_project?: number | null;
@@ -3776,9 +3880,10 @@ export interface components {
          *     * `pairwise` - pairwise
          *     * `forward` - forward
          *     * `pointing` - pointing
+         *     * `distinction` - distinction
          * @enum {string}
          */
-        TrialKindsEnum: "rating" | "pairwise" | "forward" | "pointing";
+        TrialKindsEnum: "rating" | "pairwise" | "forward" | "pointing" | "distinction";
         UploadLimits: {
             max_upload_bytes: number;
             max_dimension: number;
@@ -6331,6 +6436,25 @@ export interface operations {
             };
         };
     };
+    v1_participate_return_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
+                };
+            };
+        };
+    };
     v1_participate_start_create: {
         parameters: {
             query?: never;
@@ -6900,7 +7024,10 @@ export interface operations {
     };
     v1_studies_export_retrieve: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description responses (long format, the default) or calibration (accuracy by confidence level) */
+                table?: "calibration" | "responses";
+            };
             header?: never;
             path: {
                 /** @description A unique integer value identifying this study. */
@@ -6938,6 +7065,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PreviewLink"];
+                };
+            };
+        };
+    };
+    v1_studies_returned_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReturnedRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReturnedRequest"];
+                "multipart/form-data": components["schemas"]["ReturnedRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stage"];
                 };
             };
         };
@@ -7036,6 +7191,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Selection"];
+                };
+            };
+        };
+    };
+    v1_studies_trial_preview_retrieve: {
+        parameters: {
+            query: {
+                /**
+                 * @description * `rating` - rating
+                 *     * `pairwise` - pairwise
+                 *     * `forward` - forward
+                 *     * `pointing` - pointing
+                 *     * `distinction` - distinction
+                 *     * `attention` - attention
+                 */
+                kind: "rating" | "pairwise" | "forward" | "pointing" | "distinction" | "attention";
+            };
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this study. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantTrial"];
                 };
             };
         };

@@ -28,7 +28,9 @@ STUDY_BOUNDS = {
     "max_failed_checks": (0, 500),
     "min_response_ms": (0, 600_000),
     "time_limit_seconds": (0, 24 * 3600),
+    "distinction_k": (2, 8),
 }
+CONFIDENCE_MIN, CONFIDENCE_MAX = 1, 5
 ATTENTION_CHECKS_MAX = 50
 
 

@@ -14,10 +14,15 @@ setting except the speed checks: simulated answers arrive within milliseconds, s
 * ``metric`` -- answers follow a stored metric of the project (``metric``, default the spatial
   pointing game) through its percentile rank ``q`` among the study's stimuli: a rating of about
   ``1 + q (points - 1)`` with noise, a pairwise choice of A with probability
-  ``1 / (1 + exp(-6 (q_A - q_B)))``, a correct forward simulation with probability
-  ``0.2 + 0.7 q``. Attention checks are passed.
-* ``random`` -- uniform answers; attention checks passed.
-* ``careless`` -- uniform answers and failed attention checks (shows the exclusions).
+  ``1 / (1 + exp(-6 (q_A - q_B)))``, a correct forward simulation or distinction with
+  probability ``0.2 + 0.7 q`` (``q`` of the predicted class's explanation). Attention checks
+  are passed. Where the study asks for confidence, it follows the chance of being right:
+  ``round(1 + 4 p)`` with noise (so the calibration table shows a rising accuracy).
+* ``random`` -- uniform answers and confidence; attention checks passed.
+* ``careless`` -- uniform answers and failed attention checks (shows the exclusions, or the
+  screen-out where the study screens out).
+* ``returning`` -- answers like ``random`` and gives the study back halfway (shows the
+  ``returned`` sessions and their Latin-square rows going to the next participants).
 
 Pointing trials get a click in the middle of the frame at the middle of the clip.
 """
@@ -41,7 +46,7 @@ from wherewhen.scoring.models import ExplanationScore
 from wherewhen.studies import services as study_services
 from wherewhen.studies.models import Session, Study, Trial
 
-POLICIES = ("metric", "random", "careless")
+POLICIES = ("metric", "random", "careless", "returning")
 MAX_PARTICIPANTS = 200
 SUFFIX = "-dry-run"
 
@@ -139,45 +144,64 @@ def _quality(copy: Study, project, metric: str) -> dict[str, float]:
 
 
 def _answer(trial: dict, policy: str, rng: random.Random, quality: dict[str, float], truth):
+    """The policy's answer, with a confidence rating where the trial asks for one."""
+    answer, p_right = _choose(trial, policy, rng, quality, truth)
+    prompt = trial.get("confidence")
+    if prompt:
+        low, high = int(prompt["min"]), int(prompt["max"])
+        if policy == "metric" and p_right is not None:
+            value = low + p_right * (high - low) + rng.gauss(0, 0.7)
+            answer["confidence"] = int(min(high, max(low, round(value))))
+        else:
+            answer["confidence"] = rng.randint(low, high)
+    return answer
+
+
+def _choose(trial: dict, policy: str, rng: random.Random, quality: dict[str, float], truth):
+    """The answer and (where it can be right or wrong) the chance the policy gave it of being
+    right."""
     kind = trial["kind"]
     choices = [c["value"] for c in trial["choices"]]
     stimuli = [s["id"] for s in trial["stimuli"]]
     if kind == "attention":
         if policy == "careless":
             wrong = [c for c in choices if c != truth.get(("check", trial["index"]))]
-            return {"choice": rng.choice(wrong or choices)}
-        return {"choice": truth.get(("check", trial["index"]), choices[0])}
+            return {"choice": rng.choice(wrong or choices)}, None
+        return {"choice": truth.get(("check", trial["index"]), choices[0])}, None
     if kind == "rating":
         points = int(trial["likert_points"])
         if policy != "metric":
-            return {"rating": rng.randint(1, points)}
+            return {"rating": rng.randint(1, points)}, None
         q = quality.get(stimuli[0], 0.5)
         value = 1 + q * (points - 1) + rng.gauss(0, 0.8)
-        return {"rating": int(min(points, max(1, round(value))))}
+        return {"rating": int(min(points, max(1, round(value))))}, None
     if kind == "pairwise":
         # in the explanations' order, not the screen's, so a seed gives the same choices
         first, second = sorted(stimuli, key=lambda t: truth.get(("order", t), 0))
         if policy != "metric":
-            return {"choice": first if rng.random() < 0.5 else second}
+            return {"choice": first if rng.random() < 0.5 else second}, None
         qa, qb = quality.get(first, 0.5), quality.get(second, 0.5)
         p = 1 / (1 + math.exp(-6 * (qa - qb)))
-        return {"choice": first if rng.random() < p else second}
-    if kind == "forward":
+        return {"choice": first if rng.random() < p else second}, None
+    if kind in ("forward", "distinction"):
         right = truth.get(("label", stimuli[0]))
         labels = [int(c) for c in choices]
+        # a distinction trial's quality is that of the predicted class's explanation
+        shown = [t for t in stimuli if truth.get(("target", t)) == right] or stimuli
         if policy == "metric" and right is not None:
-            if rng.random() < 0.2 + 0.7 * quality.get(stimuli[0], 0.5):
-                return {"label": right}
+            p = 0.2 + 0.7 * quality.get(shown[0], 0.5)
+            if rng.random() < p:
+                return {"label": right}, p
             others = [x for x in labels if x != right]
-            return {"label": rng.choice(others or labels)}
-        return {"label": rng.choice(labels)}
+            return {"label": rng.choice(others or labels)}, p
+        return {"label": rng.choice(labels)}, 1 / max(1, len(labels))
     if kind == "pointing":
         s = trial["stimuli"][0]
         return {
             "x": (s.get("width") or 2) / 2,
             "y": (s.get("height") or 2) / 2,
             "time": (s.get("duration") or 0) / 2,
-        }
+        }, None
     raise exceptions.Invalid({"detail": f"The dry run cannot answer a {kind!r} trial."})
 
 
@@ -215,9 +239,14 @@ def _participant(client: Client, copy: Study, pid: str, policy, rng, quality, tr
     _call(client, "POST", "/api/v1/participate/consent/", token, {"agree": True})
     _call(client, "POST", "/api/v1/participate/instructions/", token)
     answered = 0
+    total = None
     for _ in range(10_000):
         state = _call(client, "GET", "/api/v1/participate/state/", token)
         if state.get("stage") != "trials":
+            break
+        total = total or state["progress"]["total"]
+        if policy == "returning" and answered >= total // 2:
+            _call(client, "POST", "/api/v1/participate/return/", token)
             break
         trial = _call(client, "GET", "/api/v1/participate/trial/", token)
         if trial["kind"] == "attention":
@@ -257,6 +286,7 @@ def dry_run(user, study: Study, body: dict[str, Any], *, limit: int = MAX_PARTIC
     for s in copy.stimuli.select_related("explanation__model"):
         truth[("label", s.token)] = study_services.predicted_label(s)
         truth[("order", s.token)] = s.explanation_id
+        truth[("target", s.token)] = s.explanation.explained_target
     client = _client()
     rng = random.Random(params["seed"])
     answered: dict[str, int] = defaultdict(int)

@@ -1,5 +1,5 @@
-"""Study analysis: exclusions, ratings, pairwise preferences, forward simulation, pointing,
-agreement, and the long-format CSV.
+"""Study analysis: exclusions, ratings, pairwise preferences, forward simulation, distinction,
+pointing, confidence calibration, agreement, speeders, and the long-format CSV.
 
 Everything is computed from stored rows at analysis time (nothing is deleted to exclude) and is
 deterministic: every resampling is seeded from the study's seed.
@@ -17,6 +17,7 @@ import krippendorff
 import numpy as np
 from scipy import stats
 
+from wherewhen.core import limits
 from wherewhen.core.csvsafe import SafeDictWriter
 from wherewhen.studies import provenance
 from wherewhen.studies.models import Response, Session, Study, Trial, TrialKind
@@ -35,12 +36,15 @@ CSV_FIELDS = [
     "method",
     "other_stimulus",
     "other_method",
+    "candidates",
     "video",
     "answer",
     "value",
     "correct",
+    "confidence",
     "late",
     "response_ms",
+    "speeder",
     "client_ms",
     "served_at",
     "received_at",
@@ -74,6 +78,8 @@ def exclusion_reason(study: Study, response: Response, failed: int, preview: boo
     """Why a response is left out of the analysis ('' when it counts)."""
     if preview:
         return "preview"
+    if response.session.returned_at is not None:
+        return "returned"
     if failed > study.max_failed_checks:
         return "failed_attention_checks"
     if response.trial.practice:
@@ -85,6 +91,28 @@ def exclusion_reason(study: Study, response: Response, failed: int, preview: boo
     if response.response_ms is not None and response.response_ms < study.min_response_ms:
         return "too_fast"
     return ""
+
+
+#: Speeders: a response is flagged when its log response time lies more than this many
+#: standard deviations below the median log time of its trial kind (see :func:`speeder_bounds`).
+SPEEDER_SD = 3.0
+SPEEDER_MIN_RESPONSES = 5
+
+
+def speeder_bounds(times: dict[str, list[int]]) -> dict[str, float]:
+    """Per trial kind, the response time (ms) below which a response is flagged as a speeder:
+    ``exp(median(log t) - 3 SD(log t))`` over that kind's main-trial responses (non-preview,
+    non-practice; the sample SD). Response times are right-skewed, so the rule works on their
+    logarithm: on raw milliseconds "3 SD below the median" is nearly always below zero. Kinds
+    with fewer than :data:`SPEEDER_MIN_RESPONSES` timed responses get no bound."""
+    out = {}
+    for kind, values in times.items():
+        logs = np.log(np.asarray([max(1, v) for v in values], dtype=np.float64))
+        if len(logs) < SPEEDER_MIN_RESPONSES:
+            continue
+        sd = float(np.std(logs, ddof=1))
+        out[kind] = float(math.exp(float(np.median(logs)) - SPEEDER_SD * sd))
+    return out
 
 
 def long_rows(study: Study) -> list[dict[str, Any]]:
@@ -105,7 +133,7 @@ def long_rows(study: Study) -> list[dict[str, Any]]:
             value = r.answer.get("rating")
         elif trial.kind == TrialKind.PAIRWISE:
             value = "a" if r.answer.get("choice") == (a.token if a else None) else "b"
-        elif trial.kind == TrialKind.FORWARD:
+        elif trial.kind in (TrialKind.FORWARD, TrialKind.DISTINCTION):
             value = r.answer.get("label")
         elif trial.kind == TrialKind.ATTENTION:
             value = r.answer.get("choice")
@@ -123,14 +151,21 @@ def long_rows(study: Study) -> list[dict[str, Any]]:
                 "condition": trial.condition,
                 "stimulus": a.token if a else "",
                 "method": a.method if a else "",
-                "other_stimulus": b.token if b else "",
+                "other_stimulus": (
+                    " ".join(t for t in trial.options if t != (a.token if a else None))
+                    if trial.options
+                    else (b.token if b else "")
+                ),
                 "other_method": b.method if b else "",
+                "candidates": len(trial.options) if trial.options else None,
                 "video": a.video_id if a else "",
                 "answer": r.answer,
                 "value": value,
                 "correct": r.correct,
+                "confidence": r.confidence,
                 "late": r.late,
                 "response_ms": r.response_ms,
+                "speeder": False,
                 "client_ms": r.client_ms,
                 "served_at": r.served_at.isoformat() if r.served_at else "",
                 "received_at": r.received_at.isoformat() if r.received_at else "",
@@ -140,7 +175,49 @@ def long_rows(study: Study) -> list[dict[str, Any]]:
                 "exclusion_reason": reason,
             }
         )
+    _flag_speeders(rows)
     return rows
+
+
+def _timed(row: dict[str, Any]) -> bool:
+    return (
+        row["exclusion_reason"] != "preview"
+        and not row["practice"]
+        and row["kind"] != TrialKind.ATTENTION
+        and row["response_ms"] is not None
+    )
+
+
+def _speed_bounds(rows: list[dict[str, Any]]) -> dict[str, float]:
+    times: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if _timed(row):
+            times[row["kind"]].append(row["response_ms"])
+    return speeder_bounds(times)
+
+
+def _flag_speeders(rows: list[dict[str, Any]]) -> None:
+    """Set ``speeder`` on the rows under their kind's bound (flagged, not excluded)."""
+    bounds = _speed_bounds(rows)
+    for row in rows:
+        bound = bounds.get(row["kind"])
+        row["speeder"] = bool(_timed(row) and bound is not None and row["response_ms"] < bound)
+
+
+CALIBRATION_FIELDS = ["kind", "confidence", "n", "correct", "accuracy", "ci_low", "ci_high"]
+
+
+def calibration_csv_text(study: Study) -> str:
+    """Accuracy by confidence level (all kinds with a correct answer, then each kind)."""
+    report = analyze(study)["calibration"]
+    out = io.StringIO()
+    writer = SafeDictWriter(out, fieldnames=CALIBRATION_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    tables = [("all", report["overall"]), *report["by_kind"].items()]
+    for kind, table in tables:
+        for level in table["levels"]:
+            writer.writerow({"kind": kind, **level})
+    return out.getvalue()
 
 
 def csv_text(study: Study) -> str:
@@ -277,6 +354,38 @@ def accuracy_against_chance(
     return out
 
 
+def calibration(pairs: list[tuple[int, bool]], confidence: float = 0.95) -> dict[str, Any]:
+    """Accuracy by confidence level from ``(confidence, correct)`` pairs: per level the count,
+    accuracy and Wilson interval, and Spearman's rank correlation of confidence with
+    correctness (positive: more confident answers are more often right)."""
+    levels = []
+    for level in range(limits.CONFIDENCE_MIN, limits.CONFIDENCE_MAX + 1):
+        outcomes = [c for value, c in pairs if value == level]
+        n, k = len(outcomes), int(sum(outcomes))
+        row: dict[str, Any] = {"confidence": level, "n": n, "correct": k}
+        if n:
+            ci = stats.binomtest(k, n).proportion_ci(confidence, method="wilson")
+            row.update(accuracy=k / n, ci_low=float(ci.low), ci_high=float(ci.high))
+        else:
+            row.update(accuracy=None, ci_low=None, ci_high=None)
+        levels.append(row)
+    rho = p_value = None
+    if len(pairs) >= 3:
+        xs = np.asarray([v for v, _ in pairs], dtype=np.float64)
+        ys = np.asarray([float(c) for _, c in pairs], dtype=np.float64)
+        if np.ptp(xs) > 0 and np.ptp(ys) > 0:
+            res = stats.spearmanr(xs, ys)
+            rho, p_value = _finite(float(res.statistic)), _finite(float(res.pvalue))
+    return {
+        "n": len(pairs),
+        "accuracy": (sum(c for _, c in pairs) / len(pairs)) if pairs else None,
+        "mean_confidence": (sum(v for v, _ in pairs) / len(pairs)) if pairs else None,
+        "levels": levels,
+        "spearman_rho": rho,
+        "p_value": p_value,
+    }
+
+
 def rating_alpha(units: dict[str, dict[str, float]], level: str = "ordinal") -> float | None:
     """Krippendorff's alpha of ratings: ``units[stimulus][participant] = rating``."""
     raters = sorted({r for per in units.values() for r in per})
@@ -312,6 +421,10 @@ def analyze(study: Study) -> dict[str, Any]:
     forward: dict[str, list[bool]] = defaultdict(list)
     pointing: dict[str, list[bool]] = defaultdict(list)
     forward_chance: dict[str, float] = {}
+    distinction: dict[str, list[bool]] = defaultdict(list)
+    distinction_k: dict[str, list[int]] = defaultdict(list)
+    confident: list[tuple[int, bool]] = []
+    confident_by_kind: dict[str, list[tuple[int, bool]]] = defaultdict(list)
     labels_of = {
         s.token: len(s.explanation.model.labels or []) if s.explanation.model else 0
         for s in study.stimuli.select_related("explanation__model")
@@ -330,6 +443,17 @@ def analyze(study: Study) -> dict[str, Any]:
             forward_chance[r["method"]] = 1.0 / n_labels
         elif r["kind"] == TrialKind.POINTING and r["correct"] is not None:
             pointing[r["method"]].append(bool(r["correct"]))
+        elif r["kind"] == TrialKind.DISTINCTION and r["correct"] is not None:
+            distinction[r["method"]].append(bool(r["correct"]))
+            distinction_k[r["method"]].append(r["candidates"] or study.distinction_k)
+        if r["confidence"] is not None and r["correct"] is not None:
+            confident.append((int(r["confidence"]), bool(r["correct"])))
+            confident_by_kind[r["kind"]].append((int(r["confidence"]), bool(r["correct"])))
+    # chance of a distinction trial: one of its k candidates at random, 1/k
+    distinction_chance = {
+        m: float(np.mean([1.0 / k for k in ks])) for m, ks in distinction_k.items()
+    }
+    speeders = [r for r in rows if r["speeder"]]
     pointing_rows = []
     for method in sorted(pointing):
         k, n = sum(pointing[method]), len(pointing[method])
@@ -350,6 +474,8 @@ def analyze(study: Study) -> dict[str, Any]:
         "participants": {
             "started": sessions.count(),
             "completed": sessions.filter(completed_at__isnull=False).count(),
+            "screened_out": sessions.filter(screened_out_at__isnull=False).count(),
+            "returned": sessions.filter(returned_at__isnull=False).count(),
             "excluded_for_checks": sum(
                 1 for n in failed_checks(study).values() if n > study.max_failed_checks
             ),
@@ -360,4 +486,30 @@ def analyze(study: Study) -> dict[str, Any]:
         "pairwise": bradley_terry(comparisons, seed=study.seed),
         "forward": accuracy_against_chance(forward, forward_chance),
         "pointing": pointing_rows,
+        "distinction": {
+            "k": study.distinction_k,
+            "chance": 1.0 / study.distinction_k,
+            "chance_rule": (
+                f"a participant guessing picks the predicted class with probability 1/k = "
+                f"1/{study.distinction_k}; each method's accuracy is tested against it "
+                "(one-sided binomial test)"
+            ),
+            "methods": accuracy_against_chance(distinction, distinction_chance),
+        },
+        "calibration": {
+            "asked": study.ask_confidence,
+            "overall": calibration(confident),
+            "by_kind": {kind: calibration(p) for kind, p in sorted(confident_by_kind.items())},
+        },
+        "speeders": {
+            "rule": (
+                f"log response time more than {SPEEDER_SD:g} SD below its trial kind's median "
+                f"log time (main trials, at least {SPEEDER_MIN_RESPONSES} per kind); flagged, "
+                "not excluded"
+            ),
+            "bounds_ms": _speed_bounds(rows),
+            "flagged": len(speeders),
+            "flagged_kept": sum(1 for r in speeders if not r["excluded"]),
+            "participants": sorted({r["participant"] for r in speeders}),
+        },
     }

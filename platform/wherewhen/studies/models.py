@@ -30,6 +30,7 @@ class TrialKind(models.TextChoices):
     PAIRWISE = "pairwise", "Pairwise choice between two explanations"
     FORWARD = "forward", "Forward simulation (predict the model's label)"
     POINTING = "pointing", "Pointing (click where the evidence is)"
+    DISTINCTION = "distinction", "Distinction (which of k candidate classes was predicted)"
     ATTENTION = "attention", "Attention check"
 
 
@@ -62,6 +63,21 @@ class Study(models.Model):
     pointing_question = models.CharField(
         max_length=300, default="Click where the evidence for the event is."
     )
+    distinction_question = models.CharField(
+        max_length=300,
+        default="Each video highlights the evidence for one candidate class. "
+        "Which class did the model predict?",
+    )
+    distinction_k = models.PositiveIntegerField(
+        default=4,
+        help_text="candidate classes (explanations of one clip) a distinction trial shows",
+    )
+    ask_confidence = models.BooleanField(
+        default=False, help_text="ask a confidence rating (1-5) after every main trial"
+    )
+    confidence_question = models.CharField(
+        max_length=300, default="How confident are you in your answer?"
+    )
     attention_checks = models.JSONField(
         default=list,
         blank=True,
@@ -74,10 +90,20 @@ class Study(models.Model):
     min_response_ms = models.PositiveIntegerField(
         default=500, help_text="faster answers are excluded in analysis"
     )
+    screen_out_failed_checks = models.BooleanField(
+        default=True,
+        help_text="end the session (with the screen-out code) once a participant fails more "
+        "than max_failed_checks attention checks",
+    )
     time_limit_seconds = models.PositiveIntegerField(default=0, help_text="per trial; 0: none")
     consent_text = models.TextField(default="I agree to take part in this study.")
     instructions_text = models.TextField(blank=True)
     completion_code = models.CharField(max_length=64, default=new_completion_code)
+    screen_out_code = models.CharField(
+        max_length=64,
+        default=new_completion_code,
+        help_text="shown to participants whose session ends on failed attention checks",
+    )
     redirect_url = models.URLField(blank=True)
     pointing_project = models.ForeignKey(
         "annotations.Project",
@@ -144,6 +170,11 @@ class Session(models.Model):
     token = models.CharField(max_length=32, unique=True, default=new_token)
     preview = models.BooleanField(default=False)
     order_row = models.PositiveIntegerField(default=0, help_text="Latin-square row")
+    serial = models.PositiveIntegerField(
+        default=0,
+        help_text="the slot on its row: which stimuli its trials take (a returned session's "
+        "slot is taken again by the next participant on the row)",
+    )
     current_index = models.PositiveIntegerField(default=0)
     user_agent = models.CharField(max_length=400, blank=True)
     viewport = models.JSONField(default=dict, blank=True)
@@ -151,6 +182,14 @@ class Session(models.Model):
     consented_at = models.DateTimeField(null=True, blank=True)
     instructed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    screened_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="ended on failed attention checks"
+    )
+    returned_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="the participant gave the study back: its Latin-square slot is free again",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -169,7 +208,7 @@ class Trial(models.Model):
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="trials")
     index = models.PositiveIntegerField()
-    kind = models.CharField(max_length=10, choices=TrialKind.choices)
+    kind = models.CharField(max_length=12, choices=TrialKind.choices)
     practice = models.BooleanField(default=False)
     condition = models.CharField(max_length=200, blank=True)
     stimulus_a = models.ForeignKey(
@@ -177,6 +216,12 @@ class Trial(models.Model):
     )
     stimulus_b = models.ForeignKey(
         Stimulus, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="distinction trials: the stimulus tokens in screen order (stimulus_a is the "
+        "explanation of the predicted class)",
     )
     check_item = models.JSONField(default=dict, blank=True, help_text="attention check item")
     served_at = models.DateTimeField(null=True, blank=True)
@@ -200,6 +245,9 @@ class Response(models.Model):
     answer = models.JSONField(default=dict)
     correct = models.BooleanField(null=True, blank=True)
     late = models.BooleanField(default=False)
+    confidence = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="the participant's confidence, 1-5 (if asked)"
+    )
     served_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     response_ms = models.PositiveIntegerField(null=True, blank=True, help_text="server-measured")

@@ -55,14 +55,20 @@ class StudySerializer(serializers.ModelSerializer):
             "pairwise_question",
             "forward_question",
             "pointing_question",
+            "distinction_question",
+            "distinction_k",
+            "ask_confidence",
+            "confidence_question",
             "attention_checks",
             "attention_every",
             "max_failed_checks",
+            "screen_out_failed_checks",
             "min_response_ms",
             "time_limit_seconds",
             "consent_text",
             "instructions_text",
             "completion_code",
+            "screen_out_code",
             "redirect_url",
             "pointing_project",
             "pointing_tolerance",
@@ -114,6 +120,18 @@ class StudySerializer(serializers.ModelSerializer):
                 request.user
             )
         return fields
+
+    def validate(self, attrs):
+        completion = attrs.get("completion_code", getattr(self.instance, "completion_code", None))
+        screen_out = attrs.get("screen_out_code", getattr(self.instance, "screen_out_code", None))
+        if completion and screen_out and completion.strip() == screen_out.strip():
+            raise serializers.ValidationError(
+                {
+                    "screen_out_code": "The screen-out code must differ from the completion "
+                    "code, so the recruitment platform can tell them apart."
+                }
+            )
+        return attrs
 
     def validate_attention_checks(self, value):
         if not isinstance(value, list):
@@ -187,13 +205,18 @@ class StartSerializer(serializers.Serializer):
 
 class StageSerializer(serializers.Serializer):
     session = serializers.CharField(required=False)
-    stage = serializers.ChoiceField(choices=["consent", "instructions", "trials", "done"])
+    stage = serializers.ChoiceField(
+        choices=["consent", "instructions", "trials", "done", "screened_out", "returned"]
+    )
     title = serializers.CharField()
     consent_text = serializers.CharField()
     instructions_text = serializers.CharField()
     progress = serializers.DictField(child=serializers.IntegerField())
     time_limit_seconds = serializers.IntegerField()
     completion_code = serializers.CharField(allow_null=True)
+    screen_out_code = serializers.CharField(
+        allow_null=True, help_text="set when the session ended on failed attention checks"
+    )
     redirect_url = serializers.CharField(allow_null=True)
 
 
@@ -204,6 +227,9 @@ class ConsentSerializer(serializers.Serializer):
 class ParticipantStimulusSerializer(serializers.Serializer):
     id = serializers.CharField()
     label = serializers.CharField(allow_null=True)
+    class_label = serializers.CharField(
+        allow_null=True, help_text="distinction trials: the class this explanation is for"
+    )
     video_url = serializers.CharField()
     map_url = serializers.CharField()
     width = serializers.IntegerField(allow_null=True)
@@ -234,6 +260,12 @@ class ChoiceSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
+class ConfidencePromptSerializer(serializers.Serializer):
+    question = serializers.CharField()
+    min = serializers.IntegerField()
+    max = serializers.IntegerField()
+
+
 class ParticipantTrialSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     total = serializers.IntegerField()
@@ -244,8 +276,21 @@ class ParticipantTrialSerializer(serializers.Serializer):
     choices = ChoiceSerializer(many=True)
     likert_points = serializers.IntegerField()
     time_limit_seconds = serializers.IntegerField()
-    served_at = serializers.DateTimeField()
+    served_at = serializers.DateTimeField(
+        allow_null=True, help_text="when the trial was first served (null in a designer preview)"
+    )
     display = DisplayRuleSerializer(help_text="how the overlay is drawn (as the player's rule)")
+    confidence = ConfidencePromptSerializer(
+        allow_null=True, help_text="asked with the answer (as answer.confidence) when not null"
+    )
+
+
+class TrialPreviewQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TrialKind.values)
+
+
+class ReturnedSerializer(serializers.Serializer):
+    participant = serializers.CharField(max_length=200)
 
 
 class AnswerSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ urlpatterns = [
         views.InstructionsView.as_view(),
         name="participate-instructions",
     ),
+    path("participate/return/", views.ReturnView.as_view(), name="participate-return"),
     path("participate/trial/", views.TrialView.as_view(), name="participate-trial"),
     path("participate/answer/", views.AnswerView.as_view(), name="participate-answer"),
     path(

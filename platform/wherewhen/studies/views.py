@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers as drf_serializers
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -81,17 +81,58 @@ class StudyViewSet(viewsets.ModelViewSet):
         _record_preview_exposure(request.user, session)
         return Response({"link": f"/p/{study.slug}?participant={pid}&preview=1"})
 
+    @extend_schema(
+        parameters=[s.TrialPreviewQuerySerializer], responses=s.ParticipantTrialSerializer
+    )
+    @action(detail=True, methods=["get"], url_path="trial-preview", url_name="trial-preview")
+    def trial_preview(self, request, pk=None):
+        """What a participant would see of a trial of this kind (nothing is stored)."""
+        study = self.get_object()
+        query = s.TrialPreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(services.preview_payload(study, query.validated_data["kind"]))
+
+    @extend_schema(request=s.ReturnedSerializer, responses=s.StageSerializer)
+    @action(detail=True, methods=["post"], url_path="returned", url_name="returned")
+    def returned(self, request, pk=None):
+        """Mark a participant as returned (as the recruitment platform reports it): the session
+        ends and its Latin-square row goes to the next participant."""
+        study = self.get_object()
+        body = s.ReturnedSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = services.mark_returned(study, body.validated_data["participant"])
+        return Response(services.session_state(session))
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"], url_path="analysis", url_name="analysis")
     def analysis_(self, request, pk=None):
         return Response(analysis.analyze(self.get_object()))
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter(
+                "table",
+                str,
+                enum=["responses", "calibration"],
+                required=False,
+                description="responses (long format, the default) or calibration "
+                "(accuracy by confidence level)",
+            )
+        ],
+    )
     @action(detail=True, methods=["get"], url_path="export", url_name="export")
     def export(self, request, pk=None):
         study = self.get_object()
-        response = HttpResponse(analysis.csv_text(study), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="study-{study.slug}.csv"'
+        table = request.query_params.get("table") or "responses"
+        if table not in ("responses", "calibration"):
+            raise ValidationError({"table": "responses or calibration"})
+        if table == "calibration":
+            text, name = analysis.calibration_csv_text(study), f"study-{study.slug}-calibration"
+        else:
+            text, name = analysis.csv_text(study), f"study-{study.slug}"
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
 
 
@@ -169,6 +210,15 @@ class InstructionsView(ParticipantView):
     def post(self, request):
         session = self.session(request)
         services.finish_instructions(session)
+        return Response(services.session_state(session))
+
+
+class ReturnView(ParticipantView):
+    @extend_schema(request=None, responses=s.StageSerializer)
+    def post(self, request):
+        """The participant gives the study back (their place goes to someone else)."""
+        session = self.session(request)
+        services.return_session(session)
         return Response(services.session_state(session))
 
 

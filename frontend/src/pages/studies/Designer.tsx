@@ -3,9 +3,18 @@
  * overlay rule participants see, the stimuli with how many frames each shows, and the
  * Latin-square plan as a table before launch.
  */
-import { useId, useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useEffect, useId, useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { ApiError } from "../../api/errors";
-import { createStudy, updateStudy, type Stimulus, type Study, type StudyInput } from "./api";
+import {
+  createStudy,
+  trialPreview,
+  updateStudy,
+  type ParticipantTrial,
+  type Stimulus,
+  type Study,
+  type StudyInput,
+} from "./api";
+import { TrialScreen } from "./ParticipantPage";
 import { conditionsOf, planTable } from "./plan";
 
 export const KINDS = [
@@ -13,7 +22,14 @@ export const KINDS = [
   ["pairwise", "Pairwise choice", "two explanations of the same video side by side"],
   ["forward", "Forward simulation", "predict the model's label from the explanation"],
   ["pointing", "Pointing", "click where the evidence is (needs an annotation project)"],
+  [
+    "distinction",
+    "Distinction",
+    "k explanations of one clip, each for a candidate class: which class did the model predict? (needs explanations computed for other target classes)",
+  ],
 ] as const;
+
+export const DISTINCTION_K = { min: 2, max: 8 } as const;
 
 const SLUG = /^[-a-zA-Z0-9_]+$/;
 
@@ -90,6 +106,15 @@ export function StudyForm({ onCreated, onCancel }: { onCreated: (study: Study) =
     if (!kinds.length) local.trial_kinds = "Choose at least one kind of trial.";
     if (prompt && !choices.includes(text("check_answer")))
       local.attention_checks = "The correct answer must be one of the choices.";
+    const distinctionK = num("distinction_k");
+    if (
+      kinds.includes("distinction") &&
+      !(Number.isInteger(distinctionK) && distinctionK >= DISTINCTION_K.min && distinctionK <= DISTINCTION_K.max)
+    )
+      local.distinction_k = `From ${DISTINCTION_K.min} to ${DISTINCTION_K.max} candidate classes.`;
+    const screenOut = text("screen_out_code");
+    if (screenOut && !/^[-A-Za-z0-9_]{1,64}$/.test(screenOut))
+      local.screen_out_code = "Letters, digits, dashes and underscores (at most 64).";
     const threshold = num("overlay_threshold") / 100;
     if (!(threshold >= 0.01 && threshold <= 0.95)) local.overlay_threshold = "From 1% to 95%.";
     setErrors(local);
@@ -106,6 +131,10 @@ export function StudyForm({ onCreated, onCancel }: { onCreated: (study: Study) =
       attention_every: num("attention_every"),
       min_response_ms: num("min_response_ms"),
       max_failed_checks: num("max_failed_checks"),
+      screen_out_failed_checks: form.get("screen_out_failed_checks") === "on",
+      ask_confidence: form.get("ask_confidence") === "on",
+      ...(kinds.includes("distinction") ? { distinction_k: distinctionK } : {}),
+      ...(screenOut ? { screen_out_code: screenOut } : {}),
       consent_text: text("consent_text"),
       instructions_text: text("instructions_text"),
       redirect_url: text("redirect_url"),
@@ -182,7 +211,32 @@ export function StudyForm({ onCreated, onCancel }: { onCreated: (study: Study) =
           <Field label="Time limit per trial (s)" error={errors.time_limit_seconds} help="0: no limit.">
             {(p) => <input {...p} name="time_limit_seconds" type="number" min={0} defaultValue={0} />}
           </Field>
+          <Field
+            label="Distinction: candidate classes (k)"
+            error={errors.distinction_k}
+            help={`${DISTINCTION_K.min}–${DISTINCTION_K.max}; chance is 1/k. Each clip needs explanations for k classes, the predicted one among them.`}
+          >
+            {(p) => (
+              <input
+                {...p}
+                name="distinction_k"
+                type="number"
+                min={DISTINCTION_K.min}
+                max={DISTINCTION_K.max}
+                defaultValue={4}
+              />
+            )}
+          </Field>
         </div>
+        <label className="designer-check">
+          <input type="checkbox" name="ask_confidence" />
+          <span>
+            Ask for confidence{" "}
+            <span className="designer-field__help">
+              a 1–5 rating after every trial, analysed as accuracy by confidence level
+            </span>
+          </span>
+        </label>
       </fieldset>
 
       <fieldset className="designer__section">
@@ -234,6 +288,22 @@ export function StudyForm({ onCreated, onCancel }: { onCreated: (study: Study) =
             {(p) => <input {...p} name="check_answer" />}
           </Field>
         </div>
+        <label className="designer-check">
+          <input type="checkbox" name="screen_out_failed_checks" defaultChecked />
+          <span>
+            End the session when too many checks fail{" "}
+            <span className="designer-field__help">
+              the participant is thanked and shown the screen-out code, never the completion code
+            </span>
+          </span>
+        </label>
+        <Field
+          label="Screen-out code (optional)"
+          error={errors.screen_out_code}
+          help="Made up for you if empty; it must differ from the completion code."
+        >
+          {(p) => <input {...p} name="screen_out_code" />}
+        </Field>
       </fieldset>
 
       <fieldset className="designer__section">
@@ -384,6 +454,69 @@ export function PlanTable({ study, stimuli }: { study: Study; stimuli: Stimulus[
             </table>
           </div>
         </>
+      )}
+    </section>
+  );
+}
+
+/** A live preview of a trial as a participant sees it (the study's questions, stimuli and
+ * display rule; answers are not sent anywhere). */
+export function TrialPreviewCard({ study }: { study: Study }) {
+  const kinds = useMemo(() => {
+    const out: string[] = [...study.trial_kinds];
+    if (Array.isArray(study.attention_checks) && study.attention_checks.length) out.push("attention");
+    return out;
+  }, [study.trial_kinds, study.attention_checks]);
+  const [kind, setKind] = useState<string>(kinds[0] ?? "rating");
+  const [trial, setTrial] = useState<ParticipantTrial | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [answered, setAnswered] = useState<string | null>(null);
+  const rule = `${study.overlay_normalization}-${study.overlay_threshold}-${study.distinction_k}-${String(study.ask_confidence)}`;
+  useEffect(() => {
+    let live = true;
+    setProblem(null);
+    setAnswered(null);
+    trialPreview(study.id, kind)
+      .then((t) => live && setTrial(t))
+      .catch((e: unknown) => {
+        if (!live) return;
+        setTrial(null);
+        setProblem(e instanceof ApiError ? e.message : "The preview could not be loaded.");
+      });
+    return () => {
+      live = false;
+    };
+  }, [study.id, kind, rule]);
+  return (
+    <section className="card designer" aria-labelledby="trial-preview-title" data-testid="trial-preview">
+      <h2 id="trial-preview-title">What a participant sees</h2>
+      <div className="designer__grid">
+        <Field label="Trial kind" help="The study's own questions, stimuli and display rule; nothing is recorded.">
+          {(p) => (
+            <select {...p} className="designer-select" value={kind} onChange={(e) => setKind(e.target.value)}>
+              {kinds.map((k) => (
+                <option key={k} value={k}>
+                  {KINDS.find(([name]) => name === k)?.[1] ?? "Attention check"}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
+      {problem && (
+        <p className="notice notice--warning" role="status">
+          {problem}
+        </p>
+      )}
+      {trial && (
+        <div className="designer__preview participant">
+          <TrialScreen
+            trial={trial}
+            preview
+            onAnswer={(a) => setAnswered(JSON.stringify(a))}
+            feedback={answered ? `Preview: this answer would be sent: ${answered}` : null}
+          />
+        </div>
       )}
     </section>
   );

@@ -16,6 +16,7 @@ import {
   getState,
   getTrial,
   giveConsent,
+  returnStudy,
   sendAnswer,
   startSession,
   type ParticipantStimulus,
@@ -105,7 +106,33 @@ export function ParticipantPage() {
         </section>
       )}
       {stage.stage === "trials" && (
-        <TrialRunner token={token} onDone={(s) => setStage({ ...stage, ...s })} />
+        <>
+          <TrialRunner token={token} onDone={(s) => setStage({ ...stage, ...s })} />
+          <LeaveStudy onLeave={() => update(returnStudy(token))} />
+        </>
+      )}
+      {stage.stage === "screened_out" && (
+        <section aria-label="Session ended">
+          <h2>Thank you for your time</h2>
+          <p>
+            This session has ended because some of the check questions were not answered as
+            asked. Please enter this code on your recruitment platform:{" "}
+            <strong data-testid="screen-out-code">{stage.screen_out_code}</strong>
+          </p>
+          {stage.redirect_url && (
+            <p>
+              <a href={stage.redirect_url}>Return to the recruitment site</a>
+            </p>
+          )}
+        </section>
+      )}
+      {stage.stage === "returned" && (
+        <section aria-label="Study returned">
+          <h2>You have left this study</h2>
+          <p data-testid="returned">
+            Your place has been given back, so someone else can take it. You can close this page.
+          </p>
+        </section>
       )}
       {stage.stage === "done" && (
         <section aria-label="Completion">
@@ -140,6 +167,31 @@ function ConsentStep({ text, onAgree }: { text: string; onAgree: () => void }) {
         </button>
       </div>
     </section>
+  );
+}
+
+/** Giving the study back (the recruitment platform's "return"), behind a confirmation. */
+function LeaveStudy({ onLeave }: { onLeave: () => void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <p className="participant-leave">
+        <button type="button" className="button button--ghost" onClick={() => setAsking(true)}>
+          Leave the study
+        </button>
+      </p>
+    );
+  }
+  return (
+    <div className="participant-leave" role="group" aria-label="Leave the study">
+      <p>Leave now? Your place goes to someone else and you will not get a completion code.</p>
+      <button type="button" className="button button--primary" onClick={onLeave}>
+        Yes, leave the study
+      </button>{" "}
+      <button type="button" className="button button--ghost" onClick={() => setAsking(false)} autoFocus>
+        Stay
+      </button>
+    </div>
   );
 }
 
@@ -187,7 +239,7 @@ function TrialRunner({
     })
       .then(async (result) => {
         setFeedback(result.feedback ? `Practice answer: ${result.feedback}` : null);
-        if (result.stage === "done") {
+        if (result.stage !== "trials") {
           onDone(await getState(token));
         } else {
           load();
@@ -201,15 +253,30 @@ function TrialRunner({
 
   if (error) return <p role="alert">{error}</p>;
   if (!trial) return <p>Loading trial…</p>;
+  return <TrialScreen trial={trial} feedback={feedback} onAnswer={submit} />;
+}
+
+/** One trial as a participant sees it (also the designer's live preview, with `preview`). */
+export function TrialScreen({
+  trial,
+  feedback = null,
+  onAnswer,
+  preview = false,
+}: {
+  trial: ParticipantTrial;
+  feedback?: string | null;
+  onAnswer: (answer: Record<string, unknown>) => void;
+  preview?: boolean;
+}) {
   return (
-    <section aria-label="Trial" data-testid="trial" data-kind={trial.kind} data-index={trial.index}>
+    <section aria-label={preview ? "Trial preview" : "Trial"} data-testid="trial" data-kind={trial.kind} data-index={trial.index}>
       <p className="trial-progress">
         {trial.practice ? "Practice trial" : `Trial ${trial.index + 1} of ${trial.total}`}
       </p>
       {feedback && <p className="trial-feedback">{feedback}</p>}
       {trial.time_limit_seconds > 0 && <Countdown key={trial.index} seconds={trial.time_limit_seconds} />}
       <h2>{trial.question}</h2>
-      <TrialBody key={trial.index} trial={trial} onAnswer={submit} />
+      <TrialBody key={`${trial.kind}-${trial.index}`} trial={trial} onAnswer={onAnswer} />
     </section>
   );
 }
@@ -232,17 +299,39 @@ function TrialBody({
 }) {
   const [point, setPoint] = useState<{ x: number; y: number; time: number } | null>(null);
   const [rating, setRating] = useState<number | null>(null);
+  const [choice, setChoice] = useState<string | null>(null);
+  const [confidence, setConfidence] = useState<number | null>(null);
   const pointing = trial.kind === "pointing";
+  const distinction = trial.kind === "distinction";
+  const asks = trial.confidence ?? null;
+  const chosenAnswer = (value: string): Record<string, unknown> =>
+    trial.kind === "forward" || distinction ? { label: Number(value) } : { choice: value };
+  // With a confidence question (and for distinction trials) a choice is selected first and sent
+  // with Next; otherwise choosing answers at once, as before.
+  const twoStep = asks !== null || distinction;
+  const answer: Record<string, unknown> | null = (() => {
+    if (trial.kind === "rating") return rating === null ? null : { rating };
+    if (pointing) return point === null ? null : { ...point };
+    return choice === null ? null : chosenAnswer(choice);
+  })();
+  const ready = answer !== null && (asks === null || confidence !== null);
+  const send = () => {
+    if (!answer || !ready) return;
+    onAnswer(asks ? { ...answer, confidence } : answer);
+  };
+  const caption = (s: ParticipantStimulus, i: number): string | undefined => {
+    if (trial.kind === "pairwise") return `Option ${"AB"[i]}${s.label ? ` (${s.label})` : ""}`;
+    if (distinction) return `${i + 1}. ${s.class_label ?? ""}${s.label ? ` (${s.label})` : ""}`;
+    return undefined;
+  };
   return (
     <div>
-      <div className="trial-stimuli">
+      <div className={distinction ? "trial-stimuli trial-stimuli--candidates" : "trial-stimuli"}>
         {trial.stimuli.map((s, i) => (
           <StimulusView
             key={s.id}
             stimulus={s}
-            caption={
-              trial.kind === "pairwise" ? `Option ${"AB"[i]}${s.label ? ` (${s.label})` : ""}` : undefined
-            }
+            caption={caption(s, i)}
             display={trial.display}
             onPoint={pointing ? setPoint : undefined}
             point={pointing ? point : null}
@@ -266,42 +355,75 @@ function TrialBody({
               </label>
             ))}
           </div>
-          <button
-            type="button"
-            className="button button--primary"
-            disabled={rating === null}
-            onClick={() => onAnswer({ rating })}
-          >
-            Next
-          </button>
+        </fieldset>
+      )}
+      {distinction && (
+        <fieldset className="likert" data-testid="candidates">
+          <legend>The model predicted…</legend>
+          <div className="likert__scale">
+            {trial.choices.map((c, i) => (
+              <label key={c.value} className="likert__point trial-candidate">
+                <input
+                  type="radio"
+                  name="candidate"
+                  value={c.value}
+                  checked={choice === c.value}
+                  onChange={() => setChoice(c.value)}
+                />
+                <span>
+                  {i + 1}. {c.label}
+                </span>
+              </label>
+            ))}
+          </div>
         </fieldset>
       )}
       {(trial.kind === "pairwise" || trial.kind === "forward" || trial.kind === "attention") && (
-        <div className="trial-choices">
+        <div className="trial-choices" role={twoStep ? "group" : undefined} aria-label="Your answer">
           {trial.choices.map((c) => (
             <button
               key={c.value}
               type="button"
-              className="button button--ghost trial-choice"
-              onClick={() =>
-                onAnswer(
-                  trial.kind === "forward" ? { label: Number(c.value) } : { choice: c.value },
-                )
+              className={
+                choice === c.value
+                  ? "button button--primary trial-choice"
+                  : "button button--ghost trial-choice"
               }
+              aria-pressed={twoStep ? choice === c.value : undefined}
+              onClick={() => (twoStep ? setChoice(c.value) : onAnswer(chosenAnswer(c.value)))}
             >
               {c.label}
             </button>
           ))}
         </div>
       )}
-      {pointing && (
-        <button
-          type="button"
-          className="button button--primary"
-          disabled={point === null}
-          onClick={() => onAnswer({ ...point })}
-        >
-          Submit point
+      {asks && (
+        <fieldset className="likert trial-confidence" data-testid="confidence">
+          <legend>
+            {asks.question}{" "}
+            <span className="trial-confidence__scale">
+              ({asks.min} = not at all, {asks.max} = completely)
+            </span>
+          </legend>
+          <div className="likert__scale">
+            {Array.from({ length: asks.max - asks.min + 1 }, (_, k) => asks.min + k).map((v) => (
+              <label key={v} className="likert__point">
+                <input
+                  type="radio"
+                  name="confidence"
+                  value={v}
+                  checked={confidence === v}
+                  onChange={() => setConfidence(v)}
+                />
+                <span>{v}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      )}
+      {(trial.kind === "rating" || pointing || twoStep) && (
+        <button type="button" className="button button--primary" disabled={!ready} onClick={send}>
+          {pointing && !asks ? "Submit point" : "Next"}
         </button>
       )}
     </div>

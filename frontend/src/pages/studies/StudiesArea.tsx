@@ -20,7 +20,7 @@ import {
   type StudyReport,
 } from "./api";
 import { layoutIntervals, type IntervalDatum } from "./chart";
-import { coverageText, OverlayRuleCard, PlanTable, StudyForm } from "./Designer";
+import { coverageText, OverlayRuleCard, PlanTable, StudyForm, TrialPreviewCard } from "./Designer";
 import "./studies.css";
 
 function message(error: unknown): string {
@@ -177,7 +177,10 @@ function StudyDetail() {
         <h2 id="launch-title">Launch</h2>
         <p className="muted">
           {study.trial_kinds.join(", ")} · {study.trials_per_participant} trials per participant ·{" "}
-          {study.blinded ? "blinded" : "not blinded"} · completion code <code>{study.completion_code}</code>
+          {study.blinded ? "blinded" : "not blinded"} · completion code <code>{study.completion_code}</code>{" "}
+          · screen-out code <code data-testid="study-screen-out-code">{study.screen_out_code}</code>
+          {study.ask_confidence ? " · asks confidence (1–5)" : ""}
+          {study.trial_kinds.includes("distinction") ? ` · distinction among ${study.distinction_k} classes` : ""}
         </p>
         <div className="designer-field">
           <span className="designer-field__label">Participant link (for your recruitment platform)</span>
@@ -301,7 +304,11 @@ function StudyDetail() {
       <OverlayRuleCard key={`${study.overlay_normalization}-${study.overlay_threshold}`} study={study} onSaved={load} onError={(e) => setError(message(e))} />
       <PlanTable study={study} stimuli={stimuli} />
 
-      {report && <ReportView report={report} exportHref={exportUrl(id)} />}
+      <TrialPreviewCard study={study} />
+
+      {report && (
+        <ReportView report={report} exportHref={exportUrl(id)} calibrationHref={exportUrl(id, "calibration")} />
+      )}
     </section>
   );
 }
@@ -346,13 +353,23 @@ function IntervalChart({ title, data }: { title: string; data: IntervalDatum[] }
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const fmt = (v: number | null | undefined) => (v == null ? "—" : v.toFixed(2));
 
-function ReportView({ report, exportHref }: { report: StudyReport; exportHref: string }) {
+function ReportView({
+  report,
+  exportHref,
+  calibrationHref,
+}: {
+  report: StudyReport;
+  exportHref: string;
+  calibrationHref: string;
+}) {
+  const cal = report.calibration.overall;
   return (
     <section className="card designer" aria-label="Analysis" data-testid="study-report">
       <h2>Analysis</h2>
       <p>
         {report.participants.started} participants started, {report.participants.completed}{" "}
-        completed, {report.participants.excluded_for_checks} excluded for failed attention checks ·{" "}
+        completed, {report.participants.screened_out} screened out, {report.participants.returned}{" "}
+        returned, {report.participants.excluded_for_checks} excluded for failed attention checks ·{" "}
         {report.responses.kept} of {report.responses.total} responses kept (
         {Object.entries(report.responses.excluded)
           .map(([k, v]) => `${k}: ${v}`)
@@ -427,6 +444,76 @@ function ReportView({ report, exportHref }: { report: StudyReport; exportHref: s
           </table>
         </>
       )}
+      {report.distinction.methods.length > 0 && (
+        <>
+          <h3>Distinction accuracy (chance 1/{report.distinction.k} = {pct(report.distinction.chance)})</h3>
+          <p className="designer-field__help">{report.distinction.chance_rule}.</p>
+          <table className="table" data-testid="distinction-table">
+            <thead>
+              <tr>
+                <th>Method</th>
+                <th>n</th>
+                <th>Accuracy</th>
+                <th>Chance</th>
+                <th>p</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.distinction.methods.map((r) => (
+                <tr key={r.method}>
+                  <td>{r.method}</td>
+                  <td>{r.n}</td>
+                  <td>
+                    {pct(r.accuracy)} [{pct(r.ci_low ?? 0)}, {pct(r.ci_high ?? 0)}]
+                  </td>
+                  <td>{pct(r.chance)}</td>
+                  <td>{r.p_value.toPrecision(2)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      {cal.n > 0 && (
+        <>
+          <h3>Calibration: accuracy by confidence</h3>
+          <p className="designer-field__help">
+            {cal.n} answers that can be right or wrong, with a confidence rating · mean confidence{" "}
+            {fmt(cal.mean_confidence)} · Spearman ρ of confidence and correctness {fmt(cal.spearman_rho)}
+            {cal.p_value != null ? ` (p = ${cal.p_value.toPrecision(2)})` : ""} ·{" "}
+            <a href={calibrationHref}>Download calibration CSV</a>
+          </p>
+          <table className="table" data-testid="calibration-table">
+            <thead>
+              <tr>
+                <th>Confidence</th>
+                <th>n</th>
+                <th>Accuracy (95% Wilson)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {cal.levels.map((l) => (
+                <tr key={l.confidence}>
+                  <td>{l.confidence}</td>
+                  <td>{l.n}</td>
+                  <td>
+                    {l.accuracy == null
+                      ? "—"
+                      : `${pct(l.accuracy)} [${pct(l.ci_low ?? 0)}, ${pct(l.ci_high ?? 0)}]`}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <p className="designer-field__help" data-testid="speeders">
+        Speeders: {report.speeders.flagged} response(s) flagged
+        {report.speeders.participants.length > 0
+          ? ` (participants ${report.speeders.participants.join(", ")})`
+          : ""}{" "}
+        — {report.speeders.rule}.
+      </p>
       {report.pointing.length > 0 && (
         <>
           <h3>Pointing accuracy</h3>

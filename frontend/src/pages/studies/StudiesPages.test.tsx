@@ -81,7 +81,7 @@ describe("study page", () => {
         ]),
       "GET /api/v1/studies/1/analysis/": () =>
         json(200, {
-          participants: { started: 3, completed: 3, excluded_for_checks: 0 },
+          participants: { started: 3, completed: 3, screened_out: 1, returned: 1, excluded_for_checks: 0 },
           responses: { total: 12, kept: 10, excluded: { practice: 2 } },
           ratings: [{ method: "staa", n: 5, mean: 5.2, ci_low: 4.8, ci_high: 5.6 }],
           rating_alpha: 0.61,
@@ -95,7 +95,37 @@ describe("study page", () => {
           },
           forward: [],
           pointing: [],
+          distinction: {
+            k: 4,
+            chance: 0.25,
+            chance_rule: "a participant guessing picks the predicted class with probability 1/k = 1/4",
+            methods: [
+              { method: "staa", n: 8, correct: 6, accuracy: 0.75, chance: 0.25, p_value: 0.004, ci_low: 0.41, ci_high: 0.93 },
+            ],
+          },
+          calibration: {
+            asked: true,
+            overall: {
+              n: 8,
+              accuracy: 0.75,
+              mean_confidence: 3.5,
+              spearman_rho: 0.6,
+              p_value: 0.1,
+              levels: [1, 2, 3, 4, 5].map((c) => ({
+                confidence: c,
+                n: c === 5 ? 4 : 1,
+                correct: c === 5 ? 4 : 0,
+                accuracy: c === 5 ? 1 : 0,
+                ci_low: 0,
+                ci_high: 1,
+              })),
+            },
+            by_kind: {},
+          },
+          speeders: { rule: "log response time more than 3 SD below", bounds_ms: {}, flagged: 1, flagged_kept: 1, participants: ["p7"] },
         }),
+      "GET /api/v1/studies/1/trial-preview/": () =>
+        json(400, { detail: "The study has no 'rating' trials to preview (check its kinds and stimuli)." }),
     });
     renderApp("/studies/1", signedIn("researcher"));
     expect(await screen.findByRole("heading", { name: "Maps" })).toBeInTheDocument();
@@ -107,5 +137,14 @@ describe("study page", () => {
       "/api/v1/studies/1/export/",
     );
     expect(screen.getByTestId("participant-link")).toHaveTextContent("/p/maps?PROLIFIC_PID=");
+    expect(screen.getByTestId("study-report")).toHaveTextContent("1 screened out, 1 returned");
+    expect(screen.getByTestId("distinction-table")).toHaveTextContent("75%");
+    expect(screen.getByTestId("calibration-table")).toHaveTextContent("100%");
+    expect(screen.getByRole("link", { name: /calibration CSV/ })).toHaveAttribute(
+      "href",
+      "/api/v1/studies/1/export/?table=calibration",
+    );
+    expect(screen.getByTestId("speeders")).toHaveTextContent("1 response(s) flagged (participants p7)");
+    expect(await screen.findByTestId("trial-preview")).toHaveTextContent("no 'rating' trials to preview");
   });
 });

@@ -59,6 +59,10 @@ export function getTrial(token: string): Promise<ParticipantTrial> {
   return unwrap(() => api.GET("/api/v1/participate/trial/", auth(token)));
 }
 
+export function returnStudy(token: string): Promise<Stage> {
+  return unwrap(() => api.POST("/api/v1/participate/return/", auth(token)));
+}
+
 export function sendAnswer(token: string, body: AnswerBody): Promise<AnswerResult> {
   return unwrap(() => api.POST("/api/v1/participate/answer/", { body, ...auth(token) }));
 }
@@ -100,6 +104,14 @@ export function previewLink(id: number): Promise<{ link: string }> {
   return unwrap(() => api.POST("/api/v1/studies/{id}/preview/", { params: { path: { id } } }));
 }
 
+export function trialPreview(id: number, kind: string): Promise<ParticipantTrial> {
+  return unwrap(() =>
+    api.GET("/api/v1/studies/{id}/trial-preview/", {
+      params: { path: { id }, query: { kind: kind as ParticipantTrial["kind"] } },
+    }),
+  );
+}
+
 export interface Interval {
   method: string;
   n: number;
@@ -108,7 +120,13 @@ export interface Interval {
 }
 
 export interface StudyReport {
-  participants: { started: number; completed: number; excluded_for_checks: number };
+  participants: {
+    started: number;
+    completed: number;
+    screened_out: number;
+    returned: number;
+    excluded_for_checks: number;
+  };
   responses: { total: number; kept: number; excluded: Record<string, number> };
   ratings: (Interval & { mean: number | null })[];
   rating_alpha: number | null;
@@ -119,6 +137,40 @@ export interface StudyReport {
   };
   forward: (Interval & { accuracy: number; chance: number; p_value: number })[];
   pointing: (Interval & { accuracy: number; hits: number })[];
+  distinction: {
+    k: number;
+    chance: number;
+    chance_rule: string;
+    methods: (Interval & { accuracy: number; correct: number; chance: number; p_value: number })[];
+  };
+  calibration: {
+    asked: boolean;
+    overall: Calibration;
+    by_kind: Record<string, Calibration>;
+  };
+  speeders: {
+    rule: string;
+    bounds_ms: Record<string, number>;
+    flagged: number;
+    flagged_kept: number;
+    participants: string[];
+  };
+}
+
+export interface Calibration {
+  n: number;
+  accuracy: number | null;
+  mean_confidence: number | null;
+  levels: {
+    confidence: number;
+    n: number;
+    correct: number;
+    accuracy: number | null;
+    ci_low: number | null;
+    ci_high: number | null;
+  }[];
+  spearman_rho: number | null;
+  p_value: number | null;
 }
 
 export async function getReport(id: number): Promise<StudyReport> {
@@ -128,6 +180,8 @@ export async function getReport(id: number): Promise<StudyReport> {
   return data as unknown as StudyReport;
 }
 
-export function exportUrl(id: number): string {
-  return `/api/v1/studies/${id}/export/`;
+export function exportUrl(id: number, table: "responses" | "calibration" = "responses"): string {
+  return table === "responses"
+    ? `/api/v1/studies/${id}/export/`
+    : `/api/v1/studies/${id}/export/?table=${table}`;
 }

@@ -17,6 +17,7 @@ const KIND_NAMES: Record<string, string> = {
   pairwise: "Pairwise",
   forward: "Forward simulation",
   pointing: "Pointing",
+  distinction: "Distinction",
 };
 
 export function conditionsOf(kinds: readonly string[], methods: readonly string[]): PlanCondition[] {

@@ -45,8 +45,10 @@ def stimulus_for(token: str, stimulus_token: str) -> Stimulus:
     session = Session.objects.filter(token=token).first()
     if session is None:
         raise NotFound("Unknown study session.")
-    shown = session.trials.filter(stimulus_a__token=stimulus_token) | session.trials.filter(
-        stimulus_b__token=stimulus_token
+    shown = (
+        session.trials.filter(stimulus_a__token=stimulus_token)
+        | session.trials.filter(stimulus_b__token=stimulus_token)
+        | session.trials.filter(options__contains=[stimulus_token])
     )
     if not shown.exists():
         raise NotFound("Unknown stimulus.")

@@ -14,11 +14,12 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from wherewhen.core import limits
 from wherewhen.core.exceptions import Conflict, Invalid
 from wherewhen.studies.models import Response, Session, Stimulus, Study, Trial, TrialKind
 from wherewhen.studies.services.display import display_rule_of
 from wherewhen.studies.services.sessions import stage_of
-from wherewhen.studies.services.trials import labels_of, predicted_label
+from wherewhen.studies.services.trials import candidates_of, labels_of, predicted_label
 
 LATE_GRACE_SECONDS = 2.0
 
@@ -74,6 +75,12 @@ def _check_answer(study: Study, trial: Trial, answer: dict[str, Any]) -> tuple[d
         if label != int(label) or not 0 <= label < len(labels):
             raise Invalid({"detail": "label must be one of the choices shown."})
         return {"label": int(label)}, int(label) == predicted_label(trial.stimulus_a)
+    if kind == TrialKind.DISTINCTION:
+        targets = [target for target, _stimulus in candidates_of(trial)]
+        label = _number(answer.get("label"), "label")
+        if label != int(label) or int(label) not in targets:
+            raise Invalid({"detail": "label must be one of the candidate classes shown."})
+        return {"label": int(label)}, int(label) == predicted_label(trial.stimulus_a)
     if kind == TrialKind.POINTING:
         video = trial.stimulus_a.video
         x, y = _number(answer.get("x"), "x"), _number(answer.get("y"), "y")
@@ -86,6 +93,33 @@ def _check_answer(study: Study, trial: Trial, answer: dict[str, Any]) -> tuple[d
     if choice not in trial.check_item.get("choices", []):
         raise Invalid({"detail": "choice must be one of the choices shown."})
     return {"choice": choice}, choice == trial.check_item.get("answer")
+
+
+def _confidence(study: Study, trial: Trial, answer: dict[str, Any]) -> int | None:
+    """The confidence rating the study asks for with every main trial (None when not asked)."""
+    if not study.ask_confidence or trial.kind == TrialKind.ATTENTION:
+        return None
+    low, high = limits.CONFIDENCE_MIN, limits.CONFIDENCE_MAX
+    value = answer.get("confidence") if isinstance(answer, dict) else None
+    if value is None:
+        raise Invalid({"detail": f"confidence is required: a whole number from {low} to {high}."})
+    x = _number(value, "confidence")
+    if x != int(x) or not low <= x <= high:
+        raise Invalid({"detail": f"confidence must be a whole number from {low} to {high}."})
+    return int(x)
+
+
+def _screens_out(study: Study, session: Session, trial: Trial, correct: bool | None) -> bool:
+    """Whether this answer (not stored yet) ends the session: a failed check beyond the study's
+    allowance."""
+    if trial.kind != TrialKind.ATTENTION or correct is not False:
+        return False
+    if not study.screen_out_failed_checks:
+        return False
+    failed_before = Response.objects.filter(
+        session=session, trial__kind=TrialKind.ATTENTION, correct=False
+    ).count()
+    return failed_before + 1 > study.max_failed_checks
 
 
 def _clean_dict(value: Any, limit: int = 20) -> dict[str, Any]:
@@ -130,6 +164,7 @@ def answer_trial(
         ).get(session=locked, index=index)
         study = locked.study
         cleaned, correct = _check_answer(study, trial, answer)
+        confidence = _confidence(study, trial, answer)
         now = now or timezone.now()
         served = trial.served_at or now
         elapsed = max(0.0, (now - served).total_seconds())
@@ -138,11 +173,12 @@ def answer_trial(
         )
         total = Trial.objects.filter(session=locked).count()
         next_index = index + 1
+        screened_out = _screens_out(study, locked, trial, correct)
         result: dict[str, Any] = {
             "index": index,
             "accepted": not late,
             "late": late,
-            "stage": "trials" if next_index < total else "done",
+            "stage": "screened_out" if screened_out else "trials" if next_index < total else "done",
             "feedback": None,
         }
         if trial.practice and correct is not None:
@@ -156,6 +192,7 @@ def answer_trial(
                     answer=cleaned,
                     correct=correct,
                     late=late,
+                    confidence=confidence,
                     served_at=served,
                     response_ms=int(elapsed * 1000),
                     client_ms=int(client_ms) if client_ms is not None else None,
@@ -167,7 +204,9 @@ def answer_trial(
         except IntegrityError as exc:
             raise Conflict("This trial has already been answered.") from exc
         updates: dict[str, Any] = {"current_index": next_index}
-        if next_index >= total:
+        if screened_out:
+            updates["screened_out_at"] = now
+        elif next_index >= total:
             updates["completed_at"] = now
         Session.objects.filter(pk=locked.pk).update(**updates)
     session.refresh_from_db()

@@ -3,12 +3,19 @@ trial list made on the first visit, and the stages it moves through::
 
     consent -> instructions -> trials -> done
 
+and the two ways out before the end: ``screened_out`` (more failed attention checks than the
+study allows, when it screens out: the page shows the screen-out code, never the completion
+code) and ``returned`` (the participant gave the study back, on the page or as the recruitment
+platform reported it). A returned session no longer holds its Latin-square row: the next
+participant gets the row, and the stimuli, it left.
+
 Each step is a conditional UPDATE, so a second browser or a replayed request changes nothing.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -76,19 +83,18 @@ def start_session(
                 return existing, False
             validate_design(study)
             n_rows = len(conditions_of(study))
-            counts = dict(
-                Session.objects.filter(study=study, preview=False)
-                .values_list("order_row")
-                .annotate(n=Count("id"))
-            )
+            holding = _holding_rows(study)
+            counts = dict(holding.values_list("order_row").annotate(n=Count("id")))
             row = min(range(n_rows), key=lambda r: (counts.get(r, 0), r))
-            serial = Session.objects.filter(study=study, preview=False, order_row=row).count()
+            taken = set(holding.filter(order_row=row).values_list("serial", flat=True))
+            serial = next(n for n in range(len(taken) + 1) if n not in taken)
             session = Session.objects.create(
                 study=study,
                 participant_id=participant,
                 recruitment=recruitment,
                 preview=preview,
                 order_row=row,
+                serial=serial,
                 user_agent=user_agent[:400],
                 viewport=viewport or {},
             )
@@ -102,6 +108,7 @@ def start_session(
                     condition=item.get("condition", ""),
                     stimulus_a=item.get("a"),
                     stimulus_b=item.get("b"),
+                    options=item.get("options", []),
                     check_item=item.get("check", {}),
                 )
                 for i, item in enumerate(trial_plan(study, row, serial, rng))
@@ -111,7 +118,16 @@ def start_session(
         return Session.objects.get(study=study, participant_id=participant), False
 
 
+def _holding_rows(study: Study):
+    """The sessions that hold a Latin-square row: counted ones that were not returned."""
+    return Session.objects.filter(study=study, preview=False, returned_at__isnull=True)
+
+
 def stage_of(session: Session) -> str:
+    if session.returned_at is not None:
+        return "returned"
+    if session.screened_out_at is not None:
+        return "screened_out"
     if session.consented_at is None:
         return "consent"
     if session.instructed_at is None:
@@ -133,21 +149,56 @@ def session_state(session: Session) -> dict[str, Any]:
         "progress": {"done": min(session.current_index, total), "total": total},
         "time_limit_seconds": study.time_limit_seconds,
         "completion_code": None,
+        "screen_out_code": None,
         "redirect_url": None,
     }
     if stage == "done":
         state["completion_code"] = study.completion_code
-        state["redirect_url"] = _redirect(study)
+        state["redirect_url"] = _redirect(study, study.completion_code)
+    elif stage == "screened_out":
+        state["screen_out_code"] = study.screen_out_code
+        state["redirect_url"] = _redirect(study, study.screen_out_code)
     return state
 
 
-def _redirect(study: Study) -> str | None:
+def _redirect(study: Study, code: str) -> str | None:
+    """The recruitment platform's return link carrying ``code`` (a link that already names the
+    completion code keeps it; for any other code its ``cc`` is replaced)."""
     if not study.redirect_url:
         return None
     sep = "&" if "?" in study.redirect_url else "?"
     if "cc=" in study.redirect_url:
-        return study.redirect_url
-    return f"{study.redirect_url}{sep}cc={study.completion_code}"
+        if code == study.completion_code:
+            return study.redirect_url
+        return re.sub(r"([?&]cc=)[^&#]*", lambda m: m.group(1) + code, study.redirect_url)
+    return f"{study.redirect_url}{sep}cc={code}"
+
+
+def return_session(session: Session) -> None:
+    """The participant gives the study back: the session ends as ``returned`` and frees its
+    Latin-square row. A finished or screened-out session cannot be returned."""
+    if session.returned_at is not None:
+        return
+    updated = Session.objects.filter(
+        pk=session.pk,
+        returned_at__isnull=True,
+        completed_at__isnull=True,
+        screened_out_at__isnull=True,
+    ).update(returned_at=timezone.now())
+    session.refresh_from_db()
+    if not updated and session.returned_at is None:
+        raise Conflict(f"This session has ended already (stage: {stage_of(session)}).")
+
+
+def mark_returned(study: Study, participant_id: str) -> Session:
+    """A researcher marks a participant as returned (as the recruitment platform reports)."""
+    session = Session.objects.filter(
+        study=study, participant_id=str(participant_id or "").strip(), preview=False
+    ).first()
+    if session is None:
+        raise NotFound("No participant with this id has started the study.")
+    return_session(session)
+    return session
 
 
 def consent(session: Session, agree: bool) -> None:
