@@ -19,7 +19,7 @@ import {
   waveformUrl,
 } from "./api";
 import { ColorLegend } from "./ColorLegend";
-import { COLORMAPS, type ColormapName } from "./colormap";
+import { COLORMAPS, colormapTitle, type ColormapName } from "./colormap";
 import { ExplanationPane } from "./ExplanationPane";
 import { formatClock, formatPercent, methodLabel, STATUS_WORDS } from "./format";
 import { explanationName } from "./naming";
@@ -406,7 +406,7 @@ export function ReviewPage() {
           >
             {COLORMAPS.map((name) => (
               <option key={name} value={name}>
-                {name === "viridis" ? "viridis (colour-blind safe)" : name}
+                {colormapTitle(name)}
               </option>
             ))}
           </select>
