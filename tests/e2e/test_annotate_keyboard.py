@@ -6,7 +6,9 @@ with Ctrl+Enter; the stored annotation has exactly the boxes the keys made."""
 from __future__ import annotations
 
 import math
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,6 +21,8 @@ from wherewhen.annotations.models import Assignment
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "keys-only-42"
+#: ``make screenshots``: keep a picture of the workspace with a box and a segment.
+SCREENSHOTS = os.environ.get("WHEREWHEN_SCREENSHOTS")
 
 
 def tab_to(page, test_id: str, limit: int = 80) -> None:
@@ -80,6 +84,17 @@ def test_annotator_draws_adjusts_marks_and_submits_with_the_keyboard_only(page):
     page.keyboard.press("Shift+W")
     page.keyboard.press("o")
     expect(page.get_by_test_id("segments-visual").get_by_test_id("segment-item")).to_have_count(1)
+    if SCREENSHOTS:
+        folder = Path(SCREENSHOTS)
+        folder.mkdir(parents=True, exist_ok=True)
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(folder / "annotator-workspace.png"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(folder / "annotator-workspace-390.png"))
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.locator("body").focus()
 
     page.keyboard.press("Control+Enter")
     expect(page).to_have_url(re.compile(r"/annotate$"))
