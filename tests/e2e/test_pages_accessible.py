@@ -148,6 +148,7 @@ def pages_for(role: str, world) -> list[str]:
         "/studies",
         f"/studies/{study.pk}",
         f"/leaderboard?project={project.pk}",
+        "/meta-evaluation",
     ]
 
 
