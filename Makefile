@@ -53,7 +53,8 @@ test: install lint
 screenshots: install
 	rm -rf docs/screenshots
 	WHEREWHEN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -p no:cacheprovider \
-		tests/e2e/test_pages_accessible.py tests/e2e/test_trial_stimulus_visible.py
+		tests/e2e/test_pages_accessible.py tests/e2e/test_trial_stimulus_visible.py \
+		tests/e2e/test_annotate_keyboard.py
 
 bench: install
 	for script in bench/bench_*.py; do $(PY) $$script || exit 1; done

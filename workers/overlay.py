@@ -43,6 +43,19 @@ _ANCHORS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
         (0.75, (94, 201, 98)),
         (1.0, (253, 231, 37)),
     ],
+    # cividis: perceptually uniform and readable with red-green colour blindness (matplotlib's
+    # table at every eighth).
+    "cividis": [
+        (0.0, (0, 34, 78)),
+        (0.125, (26, 56, 111)),
+        (0.25, (67, 78, 108)),
+        (0.375, (97, 101, 111)),
+        (0.5, (125, 124, 120)),
+        (0.625, (155, 148, 118)),
+        (0.75, (188, 174, 108)),
+        (0.875, (222, 201, 88)),
+        (1.0, (254, 232, 56)),
+    ],
     "inferno": [
         (0.0, (0, 0, 4)),
         (0.25, (87, 16, 110)),

@@ -82,7 +82,8 @@ def sign_in(page, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # generous: signing in hashes a password, slow on a loaded machine
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30_000)
 
 
 def shot_name(role: str, path: str) -> str:
@@ -147,6 +148,7 @@ def pages_for(role: str, world) -> list[str]:
         "/studies",
         f"/studies/{study.pk}",
         f"/leaderboard?project={project.pk}",
+        "/meta-evaluation",
     ]
 
 

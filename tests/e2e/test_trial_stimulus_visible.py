@@ -1,15 +1,21 @@
 """Every trial shows its stimulus, in real Chromium: the bundled model explains a real (ffmpeg
 "game of life", 8 s, silent) video with STAA and STAA+, a blinded study is made of the two maps,
-and a participant's overlay has highlighted pixels at several points of every trial's playback.
-Each answer records the display rule and threshold it was shown with."""
+and a participant's overlay has highlighted pixels at several points of every trial's playback:
+sought to eight points of each stimulus, and sampled while the video really plays. The pixels
+reach the screen (a screenshot with the overlay differs from one without it, in the overlay's
+colours), the trial names no method (blinding), and each answer records the display rule and
+threshold it was shown with."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.support import CANVAS_PIXELS
@@ -110,6 +116,47 @@ def overlay_shows_at(page, figure, fraction: float) -> int:
     return canvas.evaluate(CANVAS_PIXELS)
 
 
+#: Words that would unblind a trial.
+METHOD_WORDS = ("STAA", "staa", "tiny-timesformer", "rollout")
+
+
+def painted_while_playing(page, figure, samples: int = 12) -> dict[int, int]:
+    """Play the stimulus from its start and sample the overlay as it plays: {map frame: the
+    most pixels painted on it}."""
+    video = figure.locator("video")
+    canvas = figure.get_by_test_id("overlay-canvas")
+    video.evaluate("v => { v.currentTime = 0; return v.play(); }")
+    seen: dict[int, int] = {}
+    duration = video.evaluate("v => v.duration")
+    for _ in range(samples):
+        page.wait_for_timeout(int(duration * 1000 / samples))
+        state = canvas.evaluate(
+            "(c) => [Number(c.dataset.frame), (" + CANVAS_PIXELS + ")(c),"
+            " !c.closest('figure').querySelector('video').paused]"
+        )
+        frame, painted, playing = state
+        assert playing, "the stimulus stopped playing"
+        seen[frame] = max(seen.get(frame, 0), painted)
+    video.evaluate("v => v.pause()")
+    return seen
+
+
+def on_screen_difference(page, figure) -> int:
+    """Pixels of the stimulus on screen that the overlay changes: a screenshot with the
+    canvas shown against one with it hidden (the video paused in between)."""
+    frame = figure.get_by_test_id("stimulus-frame")
+    canvas = figure.get_by_test_id("overlay-canvas")
+    style = canvas.evaluate(
+        "c => { const s = getComputedStyle(c); return [s.display, s.visibility, s.opacity]; }"
+    )
+    assert style[0] != "none" and style[1] == "visible" and float(style[2]) > 0, style
+    shown = np.asarray(Image.open(io.BytesIO(frame.screenshot())).convert("RGB"), np.int16)
+    canvas.evaluate("c => { c.style.visibility = 'hidden'; }")
+    hidden = np.asarray(Image.open(io.BytesIO(frame.screenshot())).convert("RGB"), np.int16)
+    canvas.evaluate("c => { c.style.visibility = ''; }")
+    return int((np.abs(shown - hidden).max(axis=2) > 24).sum())
+
+
 def test_every_trial_shows_highlighted_pixels_throughout_playback(page, study):
     from wherewhen.studies.models import Response, Session, Trial
 
@@ -128,12 +175,23 @@ def test_every_trial_shows_highlighted_pixels_throughout_playback(page, study):
         figures = trial.locator("figure.stimulus")
         count = figures.count()
         assert count >= 1
+        text = trial.inner_text()
+        assert not [w for w in METHOD_WORDS if w in text], f"trial {index} names a method: {text}"
         for k in range(count):
             figure = figures.nth(k)
             expect(figure).to_have_attribute("data-normalization", "frame")
             painted = [overlay_shows_at(page, figure, f) for f in POINTS]
             lit = sum(1 for p in painted if p > 0)
             assert lit >= AT_LEAST, f"trial {index}, stimulus {k}: painted pixels {painted}"
+            # ... on screen, not only in the canvas's memory,
+            lit_point = POINTS[next(i for i, p in enumerate(painted) if p > 0)]
+            overlay_shows_at(page, figure, lit_point)
+            changed = on_screen_difference(page, figure)
+            assert changed > 50, f"trial {index}, stimulus {k}: {changed} pixels on screen"
+            # ... and while the video plays (not only when sought): several map frames lit.
+            playing = painted_while_playing(page, figure)
+            lit_frames = sorted(f for f, p in playing.items() if p > 0)
+            assert len(lit_frames) >= 3, f"trial {index}, stimulus {k}: while playing {playing}"
         if SCREENSHOTS and index == 1:
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
             page.set_viewport_size({"width": 1440, "height": 900})

@@ -380,6 +380,64 @@ def test_reviewer_flags_with_a_comment(client, reviewer, api, video, model, fake
     assert response.status_code == 200 and response.json()["resolved"] is True
 
 
+def patch(client, path, body):
+    return client.patch(path, json.dumps(body), content_type="application/json")
+
+
+def test_the_owner_renames_an_explanation(api, video, model, fake_broker):
+    body = post(api, "/api/v1/explanations/", request_body(video, model)).json()
+    url = body["url"]
+    assert api.get(url).json()["name"] == "" and api.get(url).json()["can_rename"] is True
+
+    response = patch(api, url, {"name": "  STAA,   last layer\t "})
+    assert response.status_code == 200
+    assert response.json()["name"] == "STAA, last layer"
+    assert Explanation.objects.get(pk=body["id"]).name == "STAA, last layer"
+    listed = api.get(f"/api/v1/explanations/?video={video.pk}").json()["results"]
+    assert [e["name"] for e in listed] == ["STAA, last layer"]
+
+    # The same request finds the same explanation, name and all (a name is not an input).
+    again = post(api, "/api/v1/explanations/", request_body(video, model)).json()
+    assert again["id"] == body["id"]
+    assert api.get(url).json()["name"] == "STAA, last layer"
+
+    # Blank brings back the default name.
+    assert patch(api, url, {"name": "   "}).json()["name"] == ""
+
+
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        ({"name": "x" * 121}, "120 characters"),
+        ({"name": ["a list"]}, "valid string"),
+        ({"name": "line\u0007bell"}, "control characters"),
+        ({}, "required"),
+    ],
+)
+def test_a_bad_name_is_a_clear_400(api, video, model, fake_broker, payload, words):
+    body = post(api, "/api/v1/explanations/", request_body(video, model)).json()
+    patch(api, body["url"], {"name": "kept"})
+    response = patch(api, body["url"], payload)
+    assert response.status_code == 400
+    assert words in json.dumps(response.json()["name"])
+    assert Explanation.objects.get(pk=body["id"]).name == "kept"
+
+
+def test_who_may_rename(client, api, reviewer, other_researcher, video, model, fake_broker):
+    """The requester or the video's owner: a reviewer renames what they asked for, not the
+    owner's; another researcher does not see it at all."""
+    owners = post(api, "/api/v1/explanations/", request_body(video, model)).json()
+    client.force_login(reviewer)
+    assert client.get(owners["url"]).json()["can_rename"] is False
+    assert patch(client, owners["url"], {"name": "mine now"}).status_code == 403
+    theirs = post(client, "/api/v1/explanations/", request_body(video, model, target=1)).json()
+    assert client.get(theirs["url"]).json()["can_rename"] is True
+    assert patch(client, theirs["url"], {"name": "robin's"}).status_code == 200
+    client.force_login(other_researcher)
+    assert patch(client, owners["url"], {"name": "x"}).status_code == 404
+    assert Explanation.objects.get(pk=owners["id"]).name == ""
+
+
 def test_exports_need_a_done_explanation_and_go_to_the_media_queue(
     api, video, model, fake_broker, django_capture_on_commit_callbacks
 ):

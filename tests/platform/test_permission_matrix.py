@@ -177,6 +177,7 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/explanations/": "request-on-a",
     "POST /api/v1/explanations/import/": "create-on-a",
     "GET /api/v1/explanations/{id}/": "shared-read",
+    "PATCH /api/v1/explanations/{id}/": "owner",
     "GET /api/v1/explanations/{id}/status/": "shared-read",
     "GET /api/v1/explanations/{id}/status/wait/": "shared-read",
     "GET /api/v1/explanations/{id}/map/": "shared-read",
@@ -346,6 +347,7 @@ def requests(world: World) -> dict[str, Call]:
                 "method": "external",
             }
         ),
+        "PATCH /api/v1/explanations/{id}/": Call(json={"name": "renamed"}),
         "GET /api/v1/explanations/{id}/ground-truth/": Call(query={"project": w.project.pk}),
         "POST /api/v1/explanations/{id}/exports/": Call(json={"kind": "mp4"}),
         # A status other than the row's answers at once (no waiting in the table).

@@ -44,6 +44,41 @@ def test_colormaps():
         overlay.colormap_lut("rainbow")
 
 
+def _luminance(rgb) -> np.ndarray:
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin @ np.array([0.2126, 0.7152, 0.0722])
+
+
+@pytest.mark.parametrize("name", ["viridis", "cividis"])
+def test_colour_blind_safe_maps_brighten_steadily(name):
+    """Perceptually uniform maps: lightness rises with the value, so order survives greyscale
+    and red-green colour blindness."""
+    lum = _luminance(overlay.colormap_lut(name))
+    assert np.all(np.diff(lum) >= -1e-3), f"{name} gets darker somewhere"
+    assert lum[-1] - lum[0] > 0.6
+
+
+def test_the_player_draws_with_the_exports_colours():
+    """The browser's tables (frontend colormap.ts) have the export renderer's anchors."""
+    import re
+    from pathlib import Path
+
+    source = (
+        Path(__file__).resolve().parents[2] / "frontend/src/pages/explanations/colormap.ts"
+    ).read_text()
+    block = source.split("const ANCHORS", 1)[1].split("};", 1)[0]
+    browser: dict[str, list[tuple[float, tuple[int, int, int]]]] = {}
+    for name, body in re.findall(r"\n  (\w+): \[(.*?)\n  \],", block, flags=re.S):
+        browser[name] = [
+            (float(x), (int(r), int(g), int(b)))
+            for x, r, g, b in re.findall(r"\[([\d.]+), \[(\d+), (\d+), (\d+)\]\]", body)
+        ]
+    assert set(browser) == set(overlay.COLORMAPS)
+    for name in overlay.COLORMAPS:
+        assert browser[name] == overlay._ANCHORS[name], name
+
+
 def test_normalize():
     assert np.allclose(overlay.normalize(np.array([2.0, 4.0, 3.0])), [0, 1, 0.5])
     assert np.all(overlay.normalize(np.full((2, 2), 7.0)) == 0)

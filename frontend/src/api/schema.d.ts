@@ -774,12 +774,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Space-time explanations: request one (202), follow its status, fetch its map. */
+        /** @description Space-time explanations: request one (202), follow its status, fetch its map, name it. */
         get: operations["v1_explanations_list"];
         put?: never;
         /**
          * Request an explanation (idempotent: the same inputs give the same explanation)
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         post: operations["v1_explanations_create"];
         delete?: never;
@@ -795,14 +795,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Space-time explanations: request one (202), follow its status, fetch its map. */
+        /** @description Space-time explanations: request one (202), follow its status, fetch its map, name it. */
         get: operations["v1_explanations_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Rename an explanation (its requester or the video's owner)
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
+         */
+        patch: operations["v1_explanations_partial_update"];
         trace?: never;
     };
     "/api/v1/explanations/{id}/exports/": {
@@ -814,13 +818,13 @@ export interface paths {
         };
         /**
          * Exports of this explanation
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         get: operations["v1_explanations_exports_list"];
         put?: never;
         /**
          * Render an overlay MP4 or a keyframe PNG strip (media queue)
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         post: operations["v1_explanations_exports_create"];
         delete?: never;
@@ -838,13 +842,13 @@ export interface paths {
         };
         /**
          * Flags
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         get: operations["v1_explanations_flags_list"];
         put?: never;
         /**
          * Flag an explanation as bad, with a comment
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         post: operations["v1_explanations_flags_create"];
         delete?: never;
@@ -862,7 +866,7 @@ export interface paths {
         };
         /**
          * Ground truth at the map frames with the pointing-game verdicts (the scores')
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         get: operations["v1_explanations_ground_truth_retrieve"];
         put?: never;
@@ -882,7 +886,7 @@ export interface paths {
         };
         /**
          * The map on the token grid (uint8, scale and offset; immutable, cacheable)
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         get: operations["v1_explanations_map_retrieve"];
         put?: never;
@@ -902,7 +906,7 @@ export interface paths {
         };
         /**
          * Status and progress
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         get: operations["v1_explanations_status_retrieve"];
         put?: never;
@@ -924,7 +928,7 @@ export interface paths {
         put?: never;
         /**
          * Import an explanation made by another tool (.npz: map, timestamps, temporal)
-         * @description Space-time explanations: request one (202), follow its status, fetch its map.
+         * @description Space-time explanations: request one (202), follow its status, fetch its map, name it.
          */
         post: operations["v1_explanations_import_create"];
         delete?: never;
@@ -2458,6 +2462,10 @@ export interface components {
             readonly method: string;
             /** @description display name (imports) */
             readonly label: string;
+            /** @description a name given by a person; blank: the review player's default name */
+            readonly name: string;
+            /** @description the caller may rename it (PATCH with a name) */
+            readonly can_rename: boolean;
             readonly params: {
                 [key: string]: unknown;
             };
@@ -3190,6 +3198,10 @@ export interface components {
             active?: boolean;
             /** @description Annotators who may work on it (empty: every annotator) */
             annotators?: number[];
+        };
+        PatchedExplanationRenameRequest: {
+            /** @description trimmed; at most 120 characters; blank brings back the default name */
+            name?: string;
         };
         PatchedFlagUpdateRequest: {
             resolved?: boolean;
@@ -5895,6 +5907,34 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Explanation"];
+                };
+            };
+        };
+    };
+    v1_explanations_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this explanation. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedExplanationRenameRequest"];
+                "multipart/form-data": components["schemas"]["PatchedExplanationRenameRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedExplanationRenameRequest"];
+            };
+        };
         responses: {
             200: {
                 headers: {

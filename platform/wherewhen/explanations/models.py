@@ -74,6 +74,10 @@ class RegisteredModel(models.Model):
         return [frames, side, side]
 
 
+#: The longest name a person may give an explanation.
+NAME_MAX_LENGTH = 120
+
+
 class Explanation(models.Model):
     """One explanation of one clip of a video: a map on the token grid, temporal importance,
     the frame timestamps, the prediction, the explained class and the cost.
@@ -119,6 +123,11 @@ class Explanation(models.Model):
         max_length=10, choices=Source.choices, default=Source.COMPUTED, db_index=True
     )
     label = models.CharField(max_length=200, blank=True, help_text="display name (imports)")
+    name = models.CharField(
+        max_length=NAME_MAX_LENGTH,
+        blank=True,
+        help_text="a name given by a person; blank: the review player's default name",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

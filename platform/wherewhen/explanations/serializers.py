@@ -139,6 +139,14 @@ class ModelSummarySerializer(serializers.ModelSerializer):
         return len(obj.labels or [])
 
 
+class ExplanationRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="trimmed; at most 120 characters; blank brings back the default name",
+    )
+
+
 class PredictionSerializer(serializers.Serializer):
     label_index = serializers.IntegerField()
     label = serializers.CharField()
@@ -189,6 +197,9 @@ class ExplanationSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     map_url = serializers.SerializerMethodField()
     flag_count = serializers.SerializerMethodField()
+    can_rename = serializers.SerializerMethodField(
+        help_text="the caller may rename it (PATCH with a name)"
+    )
 
     class Meta:
         model = Explanation
@@ -200,6 +211,8 @@ class ExplanationSerializer(serializers.ModelSerializer):
             "source",
             "method",
             "label",
+            "name",
+            "can_rename",
             "params",
             "target",
             "explained_target",
@@ -252,6 +265,10 @@ class ExplanationSerializer(serializers.ModelSerializer):
         if obj.status != Explanation.Status.DONE:
             return None
         return _absolute(self.context.get("request"), reverse("explanation-map", args=[obj.pk]))
+
+    def get_can_rename(self, obj: Explanation) -> bool:
+        request = self.context.get("request")
+        return bool(request and services.can_rename(request.user, obj))
 
     def get_flag_count(self, obj: Explanation) -> int:
         count = getattr(obj, "flag_count", None)

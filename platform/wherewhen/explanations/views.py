@@ -122,7 +122,7 @@ LIST_FILTERS = [
 
 @extend_schema(tags=["explanations"])
 class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Space-time explanations: request one (202), follow its status, fetch its map."""
+    """Space-time explanations: request one (202), follow its status, fetch its map, name it."""
 
     serializer_class = serializers.ExplanationSerializer
     permission_classes = [IsReviewer]
@@ -230,6 +230,23 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             windowed=data.get("windowed", False),
         )
         return self._accepted(request, outcome)
+
+    @extend_schema(
+        request=serializers.ExplanationRenameSerializer,
+        responses={200: serializers.ExplanationSerializer},
+        summary="Rename an explanation (its requester or the video's owner)",
+    )
+    def partial_update(self, request, *args, **kwargs):
+        explanation = self.get_object()
+        if not services.can_rename(request.user, explanation):
+            raise PermissionDenied(
+                "Only whoever requested this explanation or the video's owner can rename it."
+            )
+        body = serializers.ExplanationRenameSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.rename(explanation, body.validated_data["name"])
+        out = serializers.ExplanationSerializer(explanation, context={"request": request})
+        return Response(out.data)
 
     @extend_schema(responses=serializers.ExplanationStatusSerializer, summary="Status and progress")
     @action(detail=True, methods=["get"], url_path="status", url_name="status")

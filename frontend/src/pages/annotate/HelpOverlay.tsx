@@ -27,7 +27,8 @@ export function HelpOverlay({ onClose }: { onClose: () => void }) {
         </div>
         <p className="muted small">
           Drag on the video to draw a box. Drag a box to move it, its corners or edges to resize it: the frame
-          becomes a keyframe, and frames between keyframes follow in a straight line (dashed).
+          becomes a keyframe, and frames between keyframes follow in a straight line (dashed). Without a mouse:
+          B draws a box in the middle, W A S D move the selected one and Shift+W A S D size it.
         </p>
         <div className="help-overlay__groups">
           {GROUPS.map((group) => (

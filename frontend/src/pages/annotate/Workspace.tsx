@@ -15,6 +15,7 @@ import {
   type AssignmentDetail,
   type GoldFeedback,
 } from "./api";
+import { dragBox, MIN_BOX_SIZE, type Part } from "./geometry";
 import { GoldFeedbackDialog } from "./GoldFeedbackDialog";
 import { formatSeconds, segmentBounds } from "./frames";
 import { HelpOverlay } from "./HelpOverlay";
@@ -219,6 +220,38 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
     say(`New box on frame ${frame + 1}. Step to another frame and move it there to add a keyframe.`);
   }
 
+  /** A keyboard-drawn box: a third of the frame each way, in its middle. */
+  function drawByKeyboard() {
+    const w = Math.max(MIN_BOX_SIZE, Math.round(width / 3));
+    const h = Math.max(MIN_BOX_SIZE, Math.round(height / 3));
+    const x0 = Math.round((width - w) / 2);
+    const y0 = Math.round((height - h) / 2);
+    handleDraw({ x0, y0, x1: x0 + w, y1: y0 + h });
+    say(`New box in the middle of frame ${frame + 1}: W A S D move it, Shift+W A S D size it.`);
+  }
+
+  /** Move or resize the selected box from the keyboard by a 50th of the frame. */
+  function nudge(action: Action) {
+    if (!selected) return say("Select a box first (N selects the next one, B draws one).");
+    const shape = shapeAt(selected, frame, nFrames);
+    if (!shape || shape.outside) return say("The selected box is not on this frame.");
+    const dx = Math.max(1, Math.round(width / 50));
+    const dy = Math.max(1, Math.round(height / 50));
+    const moves: Partial<Record<Action, [Part, number, number]>> = {
+      moveUp: ["move", 0, -dy],
+      moveDown: ["move", 0, dy],
+      moveLeft: ["move", -dx, 0],
+      moveRight: ["move", dx, 0],
+      shorter: ["s", 0, -dy],
+      taller: ["s", 0, dy],
+      narrower: ["e", -dx, 0],
+      wider: ["e", dx, 0],
+    };
+    const move = moves[action];
+    if (!move) return;
+    handleChange(selected.id, dragBox(shape.box, move[0], move[1], move[2], width, height));
+  }
+
   function handleChange(trackId: string, box: Box) {
     const track = doc.tracks.find((t) => t.id === trackId);
     const shape = track ? shapeAt(track, frame, nFrames) : null;
@@ -355,6 +388,17 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
     }
     if (!editable) return;
     switch (action) {
+      case "newBox":
+        return drawByKeyboard();
+      case "moveUp":
+      case "moveDown":
+      case "moveLeft":
+      case "moveRight":
+      case "shorter":
+      case "taller":
+      case "narrower":
+      case "wider":
+        return nudge(action);
       case "toggleKeyframe":
         if (!selected) return say("Select a box first (click it).");
         editTrack(selected.id, (t) => toggleKeyframe(t, frame, nFrames));
@@ -617,7 +661,7 @@ function Editor({ assignment }: { assignment: AssignmentDetail }) {
             </div>
           )}
           <p className="ws-notice small" role="status" aria-live="polite" data-testid="workspace-notice">
-            {notice ?? "Drag on the video to draw a box. ← → step frames (Shift: 10), I / O mark when the event starts and ends, ? shows all keys."}
+            {notice ?? "Drag on the video to draw a box (or B, then W A S D). ← → step frames (Shift: 10), I / O mark when the event starts and ends, ? shows all keys."}
           </p>
         </div>
 

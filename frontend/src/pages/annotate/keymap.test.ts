@@ -27,6 +27,15 @@ describe("keyboard map", () => {
     [{ key: "n" }, "nextTrack"],
     [{ key: "[" }, "prevKeyframe"],
     [{ key: "]" }, "nextKeyframe"],
+    [{ key: "b" }, "newBox"],
+    [{ key: "w" }, "moveUp"],
+    [{ key: "a" }, "moveLeft"],
+    [{ key: "s" }, "moveDown"],
+    [{ key: "d" }, "moveRight"],
+    [{ key: "D", shiftKey: true }, "wider"],
+    [{ key: "A", shiftKey: true }, "narrower"],
+    [{ key: "S", shiftKey: true }, "taller"],
+    [{ key: "W", shiftKey: true }, "shorter"],
   ])("%j means %s", (event, action) => {
     expect(actionFor(event)).toBe(action);
   });

@@ -13,6 +13,15 @@ export type Action =
   | "prevKeyframe"
   | "nextKeyframe"
   | "playPause"
+  | "newBox"
+  | "moveUp"
+  | "moveDown"
+  | "moveLeft"
+  | "moveRight"
+  | "shorter"
+  | "taller"
+  | "narrower"
+  | "wider"
   | "toggleKeyframe"
   | "toggleOutside"
   | "toggleOccluded"
@@ -46,6 +55,13 @@ export const KEYMAP: readonly KeyBinding[] = [
   { action: "prevKeyframe", keys: ["["], description: "Previous keyframe of the selected box", group: "Frames" },
   { action: "nextKeyframe", keys: ["]"], description: "Next keyframe of the selected box", group: "Frames" },
   { action: "playPause", keys: ["Space"], description: "Play / pause", group: "Frames" },
+  { action: "newBox", keys: ["B"], description: "New box in the middle of this frame (then move and size it with the keys below)", group: "Boxes" },
+  { action: "moveUp", keys: ["W"], description: "Move the selected box up", group: "Boxes" },
+  { action: "moveLeft", keys: ["A"], description: "Move the selected box left", group: "Boxes" },
+  { action: "moveDown", keys: ["S"], description: "Move the selected box down", group: "Boxes" },
+  { action: "moveRight", keys: ["D"], description: "Move the selected box right", group: "Boxes" },
+  { action: "wider", keys: ["Shift", "D"], description: "Widen the selected box (Shift+A: narrower)", group: "Boxes" },
+  { action: "taller", keys: ["Shift", "S"], description: "Make the selected box taller (Shift+W: shorter)", group: "Boxes" },
   { action: "toggleKeyframe", keys: ["K"], description: "Make this frame a keyframe of the selected box (or stop it being one)", group: "Boxes" },
   { action: "toggleOutside", keys: ["H"], description: "The object leaves the frame here (or comes back)", group: "Boxes" },
   { action: "toggleOccluded", keys: ["Q"], description: "The object is hidden behind something from here (toggle)", group: "Boxes" },
@@ -97,6 +113,16 @@ export function actionFor(event: KeyLike): Action | null {
       return "nextKeyframe";
     case " ":
       return "playPause";
+    case "b":
+      return shift ? null : "newBox";
+    case "w":
+      return shift ? "shorter" : "moveUp";
+    case "s":
+      return shift ? "taller" : "moveDown";
+    case "a":
+      return shift ? "narrower" : "moveLeft";
+    case "d":
+      return shift ? "wider" : "moveRight";
     case "k":
       return "toggleKeyframe";
     case "h":

@@ -91,8 +91,9 @@ export function ExplanationPane(props: Props) {
       aria-label={`${methodLabel(explanation.method)} explanation`}
     >
       <header className="review-pane__header">
-        <h2>{methodLabel(explanation.method)}</h2>
+        <h2>{explanation.name || methodLabel(explanation.method)}</h2>
         <span className="small muted">
+          {explanation.name ? `${methodLabel(explanation.method)} · ` : ""}
           {explanation.model?.name ?? explanation.label ?? "imported"}
           {explanation.explained_label ? ` · class ${explanation.explained_label}` : ""}
           {explanation.source === "imported" ? " · imported" : ""}

@@ -334,6 +334,59 @@ describe("ReviewPage", () => {
     expect(screen.queryByTestId("request-blocked")).not.toBeInTheDocument();
   });
 
+  it("renames an explanation in place: Enter saves, Escape cancels, a refusal is shown", async () => {
+    let stored = explanation(11, { name: "", can_rename: true });
+    const server = mockFetch({
+      "GET /api/v1/auth/csrf/": csrfEndpoint(),
+      "GET /api/v1/videos/4/": () => json(200, VIDEO),
+      "GET /api/v1/explanations/": () => json(200, list([stored, explanation(12, { can_rename: false })])),
+      "GET /api/v1/models/": () => json(200, list([MODEL])),
+      "GET /api/v1/explanation-methods/": () => json(200, METHODS),
+      "PATCH /api/v1/explanations/11/": async (request) => {
+        const body = (await request.json()) as { name: string };
+        if (body.name.includes("taken")) return json(400, { name: ["The server says no."] });
+        stored = { ...stored, name: body.name.trim() };
+        return json(200, stored);
+      },
+    });
+    renderApp("/explanations/review/4", signedIn("researcher", { username: "researcher1" }));
+    const user = userEvent.setup();
+    const open = await screen.findByTestId("rename-11");
+    expect(screen.queryByTestId("rename-12")).not.toBeInTheDocument();
+    expect(open).toHaveAccessibleName("Rename “STAA · tiny”");
+
+    // Escape leaves the name as it was and gives focus back to "Rename".
+    await user.click(open);
+    const field = screen.getByTestId("rename-input");
+    expect(field).toHaveFocus();
+    expect(field).toHaveValue("STAA · tiny");
+    await user.keyboard("Something else{Escape}");
+    expect(screen.queryByTestId("rename-input")).not.toBeInTheDocument();
+    expect(screen.getByTestId("rename-11")).toHaveFocus();
+    expect(server.requestsTo("PATCH", "/api/v1/explanations/11/")).toHaveLength(0);
+
+    // Too long: said before anything is sent.
+    await user.keyboard("{Enter}");
+    await user.clear(screen.getByTestId("rename-input"));
+    await user.type(screen.getByTestId("rename-input"), "x".repeat(121));
+    await user.keyboard("{Enter}");
+    expect(screen.getByTestId("rename-error")).toHaveTextContent("120 characters or fewer");
+    expect(screen.getByTestId("rename-input")).toHaveAttribute("aria-invalid", "true");
+
+    // The server's refusal keeps the field open with its reason.
+    await user.clear(screen.getByTestId("rename-input"));
+    await user.type(screen.getByTestId("rename-input"), "taken name{Enter}");
+    expect(await screen.findByTestId("rename-error")).toHaveTextContent("The server says no.");
+    expect(screen.getByTestId("rename-input")).toHaveFocus();
+
+    await user.clear(screen.getByTestId("rename-input"));
+    await user.type(screen.getByTestId("rename-input"), "  Sharper run {Enter}");
+    await waitFor(() => expect(screen.queryByTestId("rename-input")).not.toBeInTheDocument());
+    const [first] = screen.getAllByTestId("explanation-name");
+    expect(first).toHaveTextContent(/^Sharper run · STAA · tiny · default parameters/);
+    expect(screen.getByTestId("rename-11")).toHaveFocus();
+  });
+
   it("says so when the video is not visible", async () => {
     mockFetch({ "GET /api/v1/videos/4/": () => json(404, { detail: "Not found." }) });
     renderApp("/explanations/review/4", signedIn("researcher"));

@@ -19,12 +19,13 @@ import {
   waveformUrl,
 } from "./api";
 import { ColorLegend } from "./ColorLegend";
-import { COLORMAPS, type ColormapName } from "./colormap";
+import { COLORMAPS, colormapTitle, type ColormapName } from "./colormap";
 import { ExplanationPane } from "./ExplanationPane";
 import { formatClock, formatPercent, methodLabel, STATUS_WORDS } from "./format";
 import { explanationName } from "./naming";
 import { NORMALIZATIONS, parseNormalization } from "./normalize";
 import type { OverlaySettings } from "./OverlayCanvas";
+import { RenameControl } from "./RenameControl";
 import { RequestControl } from "./RequestControl";
 import { AudioCurve, WaveformStrip } from "./SoundStrips";
 import { TemporalCurve } from "./TemporalCurve";
@@ -210,6 +211,10 @@ export function ReviewPage() {
     [refresh, selected, setSelected],
   );
 
+  const replaceExplanation = useCallback((updated: Explanation) => {
+    setExplanations((list) => list.map((e) => (e.id === updated.id ? { ...e, ...updated } : e)));
+  }, []);
+
   function toggle(eid: number) {
     if (selected.includes(eid)) setSelected(selected.filter((x) => x !== eid));
     else setSelected([...selected, eid]);
@@ -327,28 +332,32 @@ export function ReviewPage() {
         <legend>Explanations of this video (up to {MAX_PANES} side by side)</legend>
         {explanations.length === 0 && <p className="muted">None yet.</p>}
         <ul>
-          {explanations.map((e) => (
-            <li key={e.id}>
-              <label>
-                <input
-                  type="checkbox"
-                  checked={selected.includes(e.id)}
-                  disabled={e.status !== "done" || (!selected.includes(e.id) && selected.length >= MAX_PANES)}
-                  onChange={() => toggle(e.id)}
-                  data-testid={`explanation-option-${e.id}`}
-                />{" "}
-                <span className="review-choose__name" data-testid="explanation-name">
-                  {explanationName(e, defaultsOf.get(e.method)).title}
-                  <span className="small muted"> · {explanationName(e, defaultsOf.get(e.method)).details}</span>
-                </span>{" "}
-                <span className={`expl-status expl-status--${e.status}`}>
-                  {STATUS_WORDS[e.status] ?? e.status}
-                  {e.status === "running" ? ` ${formatPercent(e.progress)}` : ""}
-                </span>
-                {e.status === "failed" && <span className="form-error"> {e.error}</span>}
-              </label>
-            </li>
-          ))}
+          {explanations.map((e) => {
+            const name = explanationName(e, defaultsOf.get(e.method));
+            return (
+              <li key={e.id} className="review-choose__item" data-testid={`explanation-item-${e.id}`}>
+                <label className="review-choose__label">
+                  <input
+                    type="checkbox"
+                    checked={selected.includes(e.id)}
+                    disabled={e.status !== "done" || (!selected.includes(e.id) && selected.length >= MAX_PANES)}
+                    onChange={() => toggle(e.id)}
+                    data-testid={`explanation-option-${e.id}`}
+                  />{" "}
+                  <span className="review-choose__name" data-testid="explanation-name">
+                    {name.title}
+                    <span className="small muted"> · {name.details}</span>
+                  </span>{" "}
+                  <span className={`expl-status expl-status--${e.status}`}>
+                    {STATUS_WORDS[e.status] ?? e.status}
+                    {e.status === "running" ? ` ${formatPercent(e.progress)}` : ""}
+                  </span>
+                  {e.status === "failed" && <span className="form-error"> {e.error}</span>}
+                </label>
+                {e.can_rename && <RenameControl explanation={e} title={name.title} onRenamed={replaceExplanation} />}
+              </li>
+            );
+          })}
         </ul>
       </fieldset>
 
@@ -406,7 +415,7 @@ export function ReviewPage() {
           >
             {COLORMAPS.map((name) => (
               <option key={name} value={name}>
-                {name === "viridis" ? "viridis (colour-blind safe)" : name}
+                {colormapTitle(name)}
               </option>
             ))}
           </select>

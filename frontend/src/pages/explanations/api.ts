@@ -202,6 +202,13 @@ export function addFlag(id: number, body: FlagBody): Promise<Flag> {
   );
 }
 
+/** Give an explanation a name ("" brings back the default name). */
+export function renameExplanation(id: number, name: string): Promise<Explanation> {
+  return unwrap(() =>
+    api.PATCH("/api/v1/explanations/{id}/", { params: { path: { id } }, body: { name } }),
+  );
+}
+
 export function requestExport(id: number, body: ExportBody): Promise<Export> {
   return unwrap(() =>
     api.POST("/api/v1/explanations/{id}/exports/", { params: { path: { id } }, body }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COLORMAPS, colormapCss, colormapLut } from "./colormap";
+import { COLORMAPS, colormapCss, colormapLut, colormapTitle } from "./colormap";
 
 describe("colormapLut", () => {
   it("has 256 RGB entries for every colormap", () => {
@@ -26,5 +26,15 @@ describe("colormapLut", () => {
   it("gives CSS colours", () => {
     expect(colormapCss("gray", 1)).toBe("rgb(255, 255, 255)");
     expect(colormapCss("gray", -3)).toBe("rgb(0, 0, 0)");
+  });
+});
+
+describe("cividis", () => {
+  it("runs from dark blue to yellow, beside viridis as a colour-blind safe map", () => {
+    expect(COLORMAPS).toContain("cividis");
+    expect(colormapCss("cividis", 0)).toBe("rgb(0, 34, 78)");
+    expect(colormapCss("cividis", 1)).toBe("rgb(254, 232, 56)");
+    expect(colormapTitle("cividis")).toMatch(/colour-blind safe/);
+    expect(colormapTitle("jet")).toBe("jet");
   });
 });

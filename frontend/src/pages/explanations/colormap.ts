@@ -3,9 +3,17 @@
  * renderer (workers/overlay.py), so an exported MP4 looks like the player.
  */
 
-export type ColormapName = "jet" | "viridis" | "inferno" | "gray";
+export type ColormapName = "jet" | "viridis" | "cividis" | "inferno" | "gray";
 
-export const COLORMAPS: readonly ColormapName[] = ["jet", "viridis", "inferno", "gray"];
+export const COLORMAPS: readonly ColormapName[] = ["jet", "viridis", "cividis", "inferno", "gray"];
+
+/** Perceptually uniform maps that stay readable with colour-vision deficiencies. */
+export const COLOUR_BLIND_SAFE: readonly ColormapName[] = ["viridis", "cividis"];
+
+/** What the colour-map menus call each map. */
+export function colormapTitle(name: ColormapName): string {
+  return COLOUR_BLIND_SAFE.includes(name) ? `${name} (colour-blind safe)` : name;
+}
 
 type Anchor = [position: number, rgb: [number, number, number]];
 
@@ -24,6 +32,18 @@ const ANCHORS: Record<ColormapName, Anchor[]> = {
     [0.5, [33, 145, 140]],
     [0.75, [94, 201, 98]],
     [1.0, [253, 231, 37]],
+  ],
+  // matplotlib's cividis at every eighth: uniform in lightness, no red-green contrast needed.
+  cividis: [
+    [0.0, [0, 34, 78]],
+    [0.125, [26, 56, 111]],
+    [0.25, [67, 78, 108]],
+    [0.375, [97, 101, 111]],
+    [0.5, [125, 124, 120]],
+    [0.625, [155, 148, 118]],
+    [0.75, [188, 174, 108]],
+    [0.875, [222, 201, 88]],
+    [1.0, [254, 232, 56]],
   ],
   inferno: [
     [0.0, [0, 0, 4]],

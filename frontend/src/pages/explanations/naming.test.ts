@@ -23,4 +23,13 @@ describe("explanation names", () => {
     expect(names[0]!.details).toMatch(/^default parameters · requested /);
     expect(names[1]!.details).toMatch(/^top_k=9 · requested /);
   });
+
+  it("puts a given name first and keeps the automatic one in the details", () => {
+    const now = new Date("2026-12-04T20:30:00");
+    const e = { method: "staa", model: { name: "tiny" }, params: { top_k: 9 }, created_at: "2026-12-04T20:01:05" };
+    const named = explanationName({ ...e, name: "Sharper run" }, { top_k: 5 }, now);
+    expect(named.title).toBe("Sharper run");
+    expect(named.details).toMatch(/^STAA.* · tiny · top_k=9 · requested /);
+    expect(explanationName({ ...e, name: "  " }, { top_k: 5 }, now).title).not.toBe("  ");
+  });
 });

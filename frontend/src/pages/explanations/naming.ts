@@ -1,13 +1,14 @@
 /**
- * What the review player's list calls an explanation: the method, the model, the parameters
- * that differ from the method's defaults, and when it was requested, so several runs of the
- * same method on the same video can be told apart.
+ * What the review player's list calls an explanation: the name a person gave it, else the
+ * method and the model; then the parameters that differ from the method's defaults and when it
+ * was requested, so several runs of the same method on the same video can be told apart.
  */
 import { methodLabel } from "./format";
 
 export interface NamedExplanation {
   method: string;
   label?: string | null;
+  name?: string | null;
   params?: Record<string, unknown> | null;
   model?: { name: string } | null;
   created_at?: string | null;
@@ -46,9 +47,12 @@ export function explanationName(
   defaults: Record<string, unknown> | null | undefined,
   now: Date = new Date(),
 ): { title: string; details: string } {
-  const title = [methodLabel(e.method), e.model?.name ?? e.label ?? "imported"].join(" · ");
+  const automatic = [methodLabel(e.method), e.model?.name ?? e.label ?? "imported"].join(" · ");
+  const given = (e.name ?? "").trim();
+  const title = given || automatic;
   const changed = changedParams(e.params, defaults);
   const parts = [
+    given ? automatic : "",
     changed.length ? changed.join(", ") : "default parameters",
     e.target != null ? `class ${e.target}` : "",
     requestedAt(e.created_at, now) ? `requested ${requestedAt(e.created_at, now)}` : "",

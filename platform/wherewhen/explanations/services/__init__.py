@@ -12,7 +12,7 @@ module         what it holds
                models, methods that hear, the target class, the clip
 ``requests``   the idempotency key, requesting (find or create, queue), requeueing, status, map
 ``imports``    importing an ``.npz`` made by another tool
-``reviewing``  flags and exports (overlay MP4, keyframe PNG strip)
+``reviewing``  names, flags and exports (overlay MP4, keyframe PNG strip)
 ``bulk``       bulk runs over a dataset, with their progress and ETA
 ``truth``      the review player's ground truth with the scoring app's verdicts
 =============  ===============================================================================
@@ -31,6 +31,7 @@ from wherewhen.explanations.services.access import (
     can_change_flag,
     can_edit_model,
     can_import,
+    can_rename,
     can_request,
     dataset_for,
     dataset_named,
@@ -63,6 +64,7 @@ from wherewhen.explanations.services.reviewing import (
     EXPORT_DEFAULTS,
     add_flag,
     export_file,
+    rename,
     request_export,
 )
 from wherewhen.explanations.services.truth import ground_truth
@@ -77,6 +79,7 @@ __all__ = [
     "add_flag",
     "bulk_progress",
     "can_change_flag",
+    "can_rename",
     "can_edit_model",
     "can_import",
     "can_request",
@@ -92,6 +95,7 @@ __all__ = [
     "model_for",
     "no_sound_message",
     "register_model",
+    "rename",
     "request_explanation",
     "request_export",
     "request_key",

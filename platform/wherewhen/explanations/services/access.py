@@ -12,6 +12,7 @@ import an explanation         researchers
 see models                    reviewers every model; researchers their own and public ones
 edit or delete a model        its owner (or a superuser); bundled models have no owner
 see explanations              reviewers every one; researchers those of videos they see
+rename an explanation         whoever requested it, the video's owner (or a superuser)
 change or delete a flag       its author, the video's owner (or a superuser)
 see bulk runs, use a dataset  their owner (or a superuser)
 ============================  =================================================================
@@ -63,6 +64,15 @@ def visible_explanations(user) -> QuerySet[Explanation]:
     if not access.is_researcher(user):
         return Explanation.objects.none()
     return Explanation.objects.filter(video__in=video_services.visible_videos(user))
+
+
+def can_rename(user, explanation: Explanation) -> bool:
+    """Whoever requested the explanation or the video's owner (or a superuser) names it."""
+    return bool(
+        user.is_superuser
+        or (explanation.requested_by_id is not None and explanation.requested_by_id == user.pk)
+        or explanation.video.owner_id == user.pk
+    )
 
 
 def visible_flags(user) -> QuerySet[Flag]:

@@ -1,5 +1,5 @@
-"""Reviewing explanations: flags (a reviewer's note that a map looks wrong) and exports (an
-overlay MP4 or a keyframe PNG strip, rendered by the media worker)."""
+"""Reviewing explanations: names, flags (a reviewer's note that a map looks wrong) and exports
+(an overlay MP4 or a keyframe PNG strip, rendered by the media worker)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,27 @@ from django.db import transaction
 from wherewhen.core import tasking
 from wherewhen.core.exceptions import Conflict, Invalid, NotFound
 from wherewhen.explanations import storage
-from wherewhen.explanations.models import Explanation, Export, Flag
+from wherewhen.explanations.models import NAME_MAX_LENGTH, Explanation, Export, Flag
 from wherewhen.explanations.services.requests import digest
 
 log = logging.getLogger(__name__)
 
 EXPORT_DEFAULTS = {"colormap": "jet", "opacity": 0.5, "threshold": 0.0}
+
+
+def rename(explanation: Explanation, name: object) -> Explanation:
+    """Give ``explanation`` a name (trimmed, inner runs of white space made one space; blank
+    brings back the default name). Names need not be unique."""
+    if not isinstance(name, str):
+        raise Invalid({"name": ["Give the name as text."]})
+    cleaned = " ".join(name.split())
+    if len(cleaned) > NAME_MAX_LENGTH:
+        raise Invalid({"name": [f"Keep the name to {NAME_MAX_LENGTH} characters or fewer."]})
+    if any(ord(c) < 32 or ord(c) == 127 for c in cleaned):
+        raise Invalid({"name": ["The name may not hold control characters."]})
+    explanation.name = cleaned
+    explanation.save(update_fields=["name", "updated_at"])
+    return explanation
 
 
 def add_flag(
