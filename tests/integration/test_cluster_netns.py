@@ -21,6 +21,7 @@ missing; with ``WHEREWHEN_REQUIRE_SERVICES=1`` (CI) that is a failure instead.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -50,8 +51,9 @@ S3_PORT = 5000
 BUCKET = "wherewhen-cluster"
 LEASE_SECONDS = 4
 BOX = (40, 30, 80, 60)  # the ground truth box, in the 160 x 120 video's pixels
-# Long enough that the worker is still computing when it is killed (about 5-10 s on two cores).
-SLOW = {"method": "rise", "params": {"n_masks": 1000, "batch_size": 32}}
+# Long enough that the worker is still computing when it is killed (one loaded model: about
+# 1 s per 1000 masks on a busy core; the other host computes it again in full).
+SLOW = {"method": "rise", "params": {"n_masks": 6000, "batch_size": 64}}
 
 
 class Timings:
@@ -91,14 +93,14 @@ def _hidden_folders(basetemp: Path) -> tuple[str, ...]:
     return tuple(hide)
 
 
-def _wait(what: str, check, timeout: float, logs=lambda: ""):
+def _wait(what: str, check, timeout: float, logs=lambda: "", every: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         close_old_connections()
         value = check()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(every)
     raise AssertionError(f"{what}: not within {timeout:.0f} s\n{logs()}")
 
 
@@ -316,8 +318,9 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, settings, monkeypatch
     rita = User.objects.create_user("rita", password="rita-pw-cluster-42", role=Role.RESEARCHER)
     api = requests.Session()
     api.headers["Authorization"] = f"Token {Token.objects.create(user=rita).key}"
+    checkpoint = write_tiny_checkpoint(tmp_path / "tiny")
     for name in ("web", "gpu1", "gpu2"):  # the same checkpoint, copied to each machine
-        write_tiny_checkpoint(hosts[name].path(f"{HOST_ROOT}/models/tiny"))
+        shutil.copytree(checkpoint, hosts[name].path(f"{HOST_ROOT}/models/tiny"))
     response = api.post(
         f"{base}/api/v1/models/",
         json={"name": "tiny", "checkpoint_dir": f"{HOST_ROOT}/models/tiny", "public": False},
@@ -417,11 +420,12 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, settings, monkeypatch
 
     # --- playback with byte ranges ----------------------------------------------------------------
     whole = s3.get_object(Bucket=BUCKET, Key=row.playback.name)["Body"].read()
-    part = api.get(video["stream_url"], headers={"Range": "bytes=100-199"}, timeout=10)
+    stream = urllib.parse.urljoin(f"{base}/", video["stream_url"])
+    part = api.get(stream, headers={"Range": "bytes=100-199"}, timeout=10)
     assert part.status_code == 206, (part.status_code, part.text[:300])
     assert part.content == whole[100:200]
     assert part.headers["Content-Range"] == f"bytes 100-199/{len(whole)}"
-    tail = api.get(video["stream_url"], headers={"Range": f"bytes={len(whole) - 10}-"}, timeout=10)
+    tail = api.get(stream, headers={"Range": f"bytes={len(whole) - 10}-"}, timeout=10)
     assert tail.status_code == 206 and tail.content == whole[-10:]
     timings.step("played back with ranges (206)")
 
@@ -435,10 +439,10 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, settings, monkeypatch
             raise AssertionError("the slow explanation finished before a worker could be killed")
         return r.claimed_by if r.status == Explanation.Status.RUNNING else None
 
-    owner = _wait("slow explanation claimed", claimed, 60, logs)
+    owner = _wait("slow explanation claimed", claimed, 60, logs, every=0.05)
     victim = owner.split("|")[1]
     survivor = "gpu2" if victim == "gpu1" else "gpu1"
-    time.sleep(0.5)  # computing now
+    time.sleep(0.3)  # computing now
     gpu[victim].kill()
     assert Explanation.objects.get(pk=slow).status == Explanation.Status.RUNNING
     timings.step(f"{SLOW['method']} claimed by {victim}; its worker SIGKILLed")
