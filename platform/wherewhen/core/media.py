@@ -62,8 +62,10 @@ def local_root() -> Path:
     return Path(settings.MEDIA_ROOT)
 
 
-def _local_path(name: str) -> Path:
-    """The file behind ``name`` in the local storage; refuses names outside the media root."""
+def local_path(name: str) -> Path:
+    """The file behind ``name`` in the local storage (:class:`MediaMissing` for names outside
+    the media root). Only for the local storage; callers that need a file use
+    :func:`local_copy`."""
     try:
         return Path(storage().path(name))
     except SuspiciousFileOperation as exc:
@@ -86,7 +88,7 @@ def exists(name: str) -> bool:
         return False
     if is_local():
         try:
-            return _local_path(name).is_file()
+            return local_path(name).is_file()
         except MediaMissing:
             return False
     return storage().exists(name)
@@ -96,7 +98,7 @@ def stat(name: str) -> MediaStat:
     """Size, modification time and an entity tag of ``name`` (:class:`MediaMissing` if none)."""
     if is_local():
         try:
-            st = os.stat(_local_path(name))
+            st = os.stat(local_path(name))
         except FileNotFoundError as exc:
             raise MediaMissing(name) from exc
         modified = datetime.fromtimestamp(st.st_mtime, UTC)
@@ -125,7 +127,7 @@ def read_range(name: str, start: int, length: int) -> Iterator[bytes]:
     if length <= 0:
         return
     if is_local():
-        with open(_local_path(name), "rb") as handle:
+        with open(local_path(name), "rb") as handle:
             handle.seek(start)
             remaining = length
             while remaining > 0:
@@ -150,7 +152,7 @@ def read_range(name: str, start: int, length: int) -> Iterator[bytes]:
 def download(name: str, handle) -> None:
     """Write the stored ``name`` into the open binary file ``handle`` (streamed)."""
     if is_local():
-        with open(_local_path(name), "rb") as src:
+        with open(local_path(name), "rb") as src:
             shutil.copyfileobj(src, handle, CHUNK)
         return
     from botocore.exceptions import ClientError
@@ -178,7 +180,7 @@ def local_copy(name: str, sha256: str = "") -> Iterator[Path]:
     if not name:
         raise MediaMissing("no file")
     if is_local():
-        path = _local_path(name)
+        path = local_path(name)
         if not path.is_file():
             raise MediaMissing(name)
         yield path
@@ -190,7 +192,9 @@ def local_copy(name: str, sha256: str = "") -> Iterator[Path]:
         key = hashlib.sha256(f"{name}\n{info.size}\n{info.etag}".encode()).hexdigest()
         verify = False
     suffix = Path(name).suffix if len(Path(name).suffix) <= 9 else ""
-    with _cache().use(key, lambda handle: download(name, handle), suffix=suffix, verify=verify) as p:
+    with _cache().use(
+        key, lambda handle: download(name, handle), suffix=suffix, verify=verify
+    ) as p:
         yield p
 
 
@@ -203,7 +207,7 @@ def put_file(name: str, source: str | Path, *, move: bool = False) -> None:
     on an object store), never read whole into memory."""
     source = Path(source)
     if is_local():
-        final = _local_path(name)
+        final = local_path(name)
         final.parent.mkdir(parents=True, exist_ok=True)
         if move:
             try:
@@ -247,10 +251,24 @@ def _scratch_dir() -> Path:
     return folder
 
 
+def scratch_file(name: str, tag: str) -> Path:
+    """A local path for a file being made that will be stored as ``name``: next to it with the
+    local storage (``.<stem>.<tag><suffix>``, so storing it is a rename), else in the scratch
+    folder."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    if is_local():
+        final = local_path(name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return final.with_name(f".{stem}.{tag}{suffix}")
+    return _scratch_dir() / f".{stem}.{tag}{suffix}"
+
+
 def staging_dir(kind: str) -> Path:
     """A local folder for files arriving before they join the storage (``"uploads"``): inside
     ``MEDIA_ROOT`` for the local storage, so taking them is a rename."""
-    folder = local_root() / f".{kind}" if is_local() else Path(settings.MEDIA_CACHE_DIR) / f".{kind}"
+    folder = (
+        local_root() / f".{kind}" if is_local() else Path(settings.MEDIA_CACHE_DIR) / f".{kind}"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -264,7 +282,7 @@ def output_folder(folder: str) -> Iterator[Path]:
     :func:`publish` before leaving the block.
     """
     if is_local():
-        path = _local_path(folder)
+        path = local_path(folder)
         path.mkdir(parents=True, exist_ok=True)
         yield path
         return
@@ -278,7 +296,7 @@ def output_folder(folder: str) -> Iterator[Path]:
 def publish(local_folder: Path, folder: str, names: list[str]) -> None:
     """Store ``local_folder/<name>`` as ``folder/<name>`` for each name (no-op where the local
     folder is the media folder itself)."""
-    if is_local() and _local_path(folder) == Path(local_folder):
+    if is_local() and local_path(folder) == Path(local_folder):
         return
     for file_name in names:
         put_file(f"{folder}/{file_name}", Path(local_folder) / file_name)
@@ -293,7 +311,7 @@ def delete(name: str) -> None:
         return
     if is_local():
         with contextlib.suppress(FileNotFoundError, MediaMissing):
-            _local_path(name).unlink()
+            local_path(name).unlink()
         return
     storage().delete(name)
 
@@ -305,7 +323,7 @@ def delete_folder(folder: str) -> None:
         raise ValueError("refusing to delete the whole media storage")
     if is_local():
         with contextlib.suppress(MediaMissing):
-            shutil.rmtree(_local_path(folder), ignore_errors=True)
+            shutil.rmtree(local_path(folder), ignore_errors=True)
         return
     prefix = _key(folder).rstrip("/") + "/"
     storage().bucket.objects.filter(Prefix=prefix).delete()
@@ -316,7 +334,7 @@ def names_under(folder: str) -> list[str]:
     folder = folder.strip("/")
     if is_local():
         root = local_root()
-        base = _local_path(folder)
+        base = local_path(folder)
         return sorted(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file())
     prefix = _key(folder).rstrip("/") + "/"
     location = storage().location.strip("/")
