@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import mimetypes
 import os
 import shutil
 import tempfile
@@ -31,7 +32,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files import File
 from django.core.files.storage import storages
 
 log = logging.getLogger(__name__)
@@ -231,8 +231,16 @@ def put_file(name: str, source: str | Path, *, move: bool = False) -> None:
         if move:
             source.unlink(missing_ok=True)
         return
-    with open(source, "rb") as handle:
-        storage().save(name, File(handle, name=Path(name).name))
+    # boto3's upload_file reads each part from disk when it is sent (a file object would be
+    # buffered part by part in memory; a whole-file read never happens either way).
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    _client().upload_file(
+        str(source),
+        storage().bucket_name,
+        _key(name),
+        ExtraArgs={"ContentType": content_type},
+        Config=storage().transfer_config,
+    )
     if move:
         source.unlink(missing_ok=True)
 
