@@ -310,6 +310,28 @@ def publish(local_folder: Path, folder: str, names: list[str]) -> None:
         put_file(f"{folder}/{file_name}", Path(local_folder) / file_name)
 
 
+def ensure_bucket() -> bool:
+    """Create the object store's bucket when it does not exist yet (True when created); the
+    local storage needs nothing."""
+    if is_local():
+        return False
+    from botocore.exceptions import ClientError
+
+    bucket = storage().bucket_name
+    try:
+        _client().head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket"):
+            raise
+    region = settings.MEDIA_S3_REGION
+    extra = {}
+    if region and region not in ("us-east-1", "auto"):
+        extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    _client().create_bucket(Bucket=bucket, **extra)
+    return True
+
+
 # --- deleting ---------------------------------------------------------------------------------
 
 
