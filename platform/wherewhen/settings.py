@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from wherewhen.core.mediaconf import media_backend
 from wherewhen.core.security import security_settings
 
 BASE_DIR = Path(__file__).resolve().parent  # platform/wherewhen
@@ -186,39 +187,20 @@ MEDIA_PRESIGN_SECONDS = int(os.environ.get("MEDIA_PRESIGN_SECONDS", "300"))
 # bytes, least recently used out first (default 20 GiB).
 MEDIA_CACHE_DIR = Path(os.environ.get("MEDIA_CACHE_DIR", VAR_DIR / "media-cache")).resolve()
 MEDIA_CACHE_MAX_BYTES = int(os.environ.get("MEDIA_CACHE_MAX_BYTES", str(20 * 1024**3)))
-if MEDIA_STORAGE == "s3":
-    if not MEDIA_S3_BUCKET:
-        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET")
-    _media_backend = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": MEDIA_S3_BUCKET,
-            "endpoint_url": MEDIA_S3_ENDPOINT_URL,
-            "access_key": MEDIA_S3_ACCESS_KEY_ID,
-            "secret_key": MEDIA_S3_SECRET_ACCESS_KEY,
-            "region_name": MEDIA_S3_REGION,
-            "addressing_style": MEDIA_S3_ADDRESSING_STYLE,
-            "signature_version": "s3v4",
-            "location": MEDIA_S3_PREFIX,
-            "file_overwrite": True,
-            "default_acl": None,
-            "querystring_auth": True,
-            "querystring_expire": MEDIA_PRESIGN_SECONDS,
-            "max_memory_size": MEDIA_S3_MULTIPART_BYTES,
-        },
-    }
-    from boto3.s3.transfer import TransferConfig
-
-    # Uploads of files over the threshold go in parts of that size (streamed, never whole).
-    _media_backend["OPTIONS"]["transfer_config"] = TransferConfig(
-        multipart_threshold=MEDIA_S3_MULTIPART_BYTES, multipart_chunksize=MEDIA_S3_MULTIPART_BYTES
-    )
-else:
-    _media_backend = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        # No "location": the storage follows MEDIA_ROOT (tests change it per test).
-        "OPTIONS": {"allow_overwrite": True},
-    }
+if MEDIA_STORAGE == "s3" and not MEDIA_S3_BUCKET:
+    raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET")
+_media_backend = media_backend(
+    MEDIA_STORAGE,
+    bucket=MEDIA_S3_BUCKET,
+    endpoint_url=MEDIA_S3_ENDPOINT_URL,
+    access_key=MEDIA_S3_ACCESS_KEY_ID,
+    secret_key=MEDIA_S3_SECRET_ACCESS_KEY,
+    region=MEDIA_S3_REGION,
+    addressing_style=MEDIA_S3_ADDRESSING_STYLE,
+    prefix=MEDIA_S3_PREFIX,
+    presign_seconds=MEDIA_PRESIGN_SECONDS,
+    multipart_bytes=MEDIA_S3_MULTIPART_BYTES,
+)
 STORAGES = {
     "default": _media_backend,
     "media": _media_backend,

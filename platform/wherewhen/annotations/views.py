@@ -486,12 +486,8 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         video = assignment.task.video
         if not video.playback or not media.exists(video.playback.name):
             raise exceptions.NotFound("This video has no playable file yet.")
-        return media_response(
-            request,
-            video.playback.name,
-            "video/mp4",
-            etag_seed=f"{video.content_hash[:16]}-annotate-",
-        )
+        seed = f"{video.content_hash[:16]}-annotate-"
+        return media_response(request, video.playback.name, "video/mp4", etag_seed=seed)
 
 
 def _pk(value) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import mimetypes
 import os
 import shutil
 import tempfile
@@ -31,7 +32,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files import File
 from django.core.files.storage import storages
 
 log = logging.getLogger(__name__)
@@ -231,8 +231,16 @@ def put_file(name: str, source: str | Path, *, move: bool = False) -> None:
         if move:
             source.unlink(missing_ok=True)
         return
-    with open(source, "rb") as handle:
-        storage().save(name, File(handle, name=Path(name).name))
+    # boto3's upload_file reads each part from disk when it is sent (a file object would be
+    # buffered part by part in memory; a whole-file read never happens either way).
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    _client().upload_file(
+        str(source),
+        storage().bucket_name,
+        _key(name),
+        ExtraArgs={"ContentType": content_type},
+        Config=storage().transfer_config,
+    )
     if move:
         source.unlink(missing_ok=True)
 
@@ -300,6 +308,28 @@ def publish(local_folder: Path, folder: str, names: list[str]) -> None:
         return
     for file_name in names:
         put_file(f"{folder}/{file_name}", Path(local_folder) / file_name)
+
+
+def ensure_bucket() -> bool:
+    """Create the object store's bucket when it does not exist yet (True when created); the
+    local storage needs nothing."""
+    if is_local():
+        return False
+    from botocore.exceptions import ClientError
+
+    bucket = storage().bucket_name
+    try:
+        _client().head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket"):
+            raise
+    region = settings.MEDIA_S3_REGION
+    extra = {}
+    if region and region not in ("us-east-1", "auto"):
+        extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    _client().create_bucket(Bucket=bucket, **extra)
+    return True
 
 
 # --- deleting ---------------------------------------------------------------------------------
