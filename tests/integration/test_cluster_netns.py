@@ -281,13 +281,15 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, tiny_checkpoint, monk
         env,
     )
     _wait("moto's S3 server", lambda: _port_open(s3_ip, S3_PORT), 60, logs)
-    s3 = _s3_client(nodes)
-    s3.create_bucket(Bucket=BUCKET)
     timings.step("S3 endpoint (moto, test only) on services")
 
     # --- web, media, gpu1, gpu2 -------------------------------------------------------------------
     web_ip = hosts["web"].ip
     monkeypatch.setenv("WEB_CONCURRENCY", "1")  # web_command reads it here
+    # The web host makes the bucket as a deployment does (docker-compose), while the rest starts.
+    bucket = nodes.start(
+        "web", "ensure-bucket", [sys.executable, "manage.py", "ensure_media_bucket"], env
+    )
     nodes.start("web", "gunicorn", web_command(web_ip, WEB_PORT), env)
     media = nodes.start("media", "worker", worker_command("default,media", "media", 1), env)
     gpu = {
@@ -312,7 +314,10 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, tiny_checkpoint, monk
             return False
 
     _wait("web /healthz green", healthy, 60, logs)
-    timings.step("web (gunicorn) + media + 2 gpu workers ready")
+    assert bucket.proc.wait(timeout=60) == 0, bucket.output()
+    assert "Created the media bucket" in bucket.output(), bucket.output()
+    s3 = _s3_client(nodes)  # the test's own look into the store
+    timings.step("web (gunicorn) + media + 2 gpu workers ready, bucket made")
 
     # --- a researcher, a model deployed on the web and gpu hosts --------------------------------
     rita = User.objects.create_user("rita", password="rita-pw-cluster-42", role=Role.RESEARCHER)
