@@ -262,15 +262,16 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, tiny_checkpoint, monk
     # --- no host shares a media directory with another -----------------------------------------
     for name, host in hosts.items():
         (host.folder / "media" / "whoami").write_text(f"{name}\n")
-    seen = {
-        name: nodes.run(name, ["sh", "-c", f"cat {HOST_ROOT}/media/whoami; ls /tmp | wc -l"], env)
-        for name in HOSTS
-    }
-    for name, result in seen.items():
+    # Each host reads its own name at the same path, and finds every hidden folder (pytest's
+    # temporary folders with this process's MEDIA_ROOT, the checkout's var/, /tmp) empty.
+    look = f'cat {HOST_ROOT}/media/whoami; for d in "$@"; do ls -A "$d" | wc -l; done'
+    for name in HOSTS:
+        result = nodes.run(name, ["sh", "-c", look, "sh", *nodes.hide], env)
         assert result.returncode == 0, result.stderr
-        assert result.stdout.split() == [name, "0"], (name, result.stdout, result.stderr)
+        expected = [name] + ["0"] * len(nodes.hide)
+        assert result.stdout.split() == expected, (name, nodes.hide, result.stdout, result.stderr)
     assert len({h.folder.resolve() for h in hosts.values()}) == len(HOSTS)
-    timings.step("isolation: each host sees only its own /mnt, an empty /tmp")
+    timings.step(f"isolation: own /mnt per host, {len(nodes.hide)} shared folders hidden")
 
     # --- the S3 endpoint on the services host ---------------------------------------------------
     s3_ip = hosts["services"].ip
