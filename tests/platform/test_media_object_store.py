@@ -46,11 +46,8 @@ def endpoint():
 @pytest.fixture
 def store(endpoint, settings, tmp_path):
     """This test's media in the object store under a prefix of its own."""
-    use_endpoint(settings, endpoint, tmp_path / "cache")
     prefix = f"t-{os.getpid()}-{tmp_path.name}"
-    options = dict(settings.STORAGES["media"]["OPTIONS"], location=prefix)
-    backend = {**settings.STORAGES["media"], "OPTIONS": options}
-    settings.STORAGES = {**settings.STORAGES, "default": backend, "media": backend}
+    use_endpoint(settings, endpoint, tmp_path / "cache", prefix=prefix)
     endpoint.prefix = prefix
     return endpoint
 
@@ -157,7 +154,7 @@ def test_stream_proxies_ranges_when_configured(store, rita, video_files, setting
 def test_large_upload_is_streamed_in_parts(store, settings, tmp_path):
     """A file several parts long goes up as a multipart upload without being read whole."""
     part = 5 * 1024 * 1024  # S3's smallest part
-    use_endpoint(settings, store, tmp_path / "cache", multipart_bytes=part)
+    use_endpoint(settings, store, tmp_path / "cache", multipart_bytes=part, prefix=store.prefix)
     big = tmp_path / "big.bin"
     with open(big, "wb") as handle:
         for i in range(10):
