@@ -149,6 +149,10 @@ def test_stream_proxies_ranges_when_configured(store, rita, video_files, setting
     poster = client.get(f"/api/v1/videos/{video.pk}/poster/")
     assert poster.status_code == 200 and body(poster) == media.read_bytes(video.poster.name)
     assert client_for(make_user("sam")).get(url).status_code == 404
+    # An object gone from the store (removed behind the platform's back) answers 404, not 500.
+    store.client().delete_object(Bucket=store.bucket, Key=f"{store.prefix}/{video.playback.name}")
+    gone = client.get(url, HTTP_RANGE="bytes=0-9")
+    assert gone.status_code == 404 and "detail" in gone.json()
 
 
 def test_large_upload_is_streamed_in_parts(store, settings, tmp_path):
