@@ -105,32 +105,43 @@ def moto_endpoint(bucket: str = "wherewhen-media", host: str = "127.0.0.1") -> I
             proc.wait()
 
 
-def use_endpoint(settings, endpoint: S3Endpoint, cache_dir: Path, **overrides) -> None:
-    """Point the media storage of this test process at ``endpoint`` (pytest-django's
-    ``settings`` fixture; Django resets the storages when ``STORAGES`` changes)."""
+def media_settings(endpoint: S3Endpoint, cache_dir: Path, **overrides) -> dict:
+    """The settings that point a process's media storage at ``endpoint`` (for
+    ``override_settings`` or pytest-django's ``settings``; Django resets the storages when
+    ``STORAGES`` changes)."""
+    from django.conf import settings
+
     from wherewhen.core.mediaconf import media_backend
 
-    env = endpoint.env()
-    settings.MEDIA_STORAGE = "s3"
-    settings.MEDIA_S3_BUCKET = endpoint.bucket
-    settings.MEDIA_S3_ENDPOINT_URL = endpoint.url
-    settings.MEDIA_S3_PUBLIC_ENDPOINT_URL = None
-    settings.MEDIA_S3_ACCESS_KEY_ID = env["MEDIA_S3_ACCESS_KEY_ID"]
-    settings.MEDIA_S3_SECRET_ACCESS_KEY = env["MEDIA_S3_SECRET_ACCESS_KEY"]
-    settings.MEDIA_S3_REGION = REGION
-    settings.MEDIA_S3_ADDRESSING_STYLE = "path"
-    settings.MEDIA_CACHE_DIR = Path(cache_dir)
-    settings.MEDIA_STREAM_MODE = overrides.pop("stream_mode", "redirect")
-    multipart = overrides.pop("multipart_bytes", 16 * 1024**2)
     backend = media_backend(
         "s3",
         bucket=endpoint.bucket,
         endpoint_url=endpoint.url,
-        access_key=env["MEDIA_S3_ACCESS_KEY_ID"],
-        secret_key=env["MEDIA_S3_SECRET_ACCESS_KEY"],
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
         region=REGION,
         addressing_style="path",
+        prefix=overrides.pop("prefix", ""),
         presign_seconds=settings.MEDIA_PRESIGN_SECONDS,
-        multipart_bytes=multipart,
+        multipart_bytes=overrides.pop("multipart_bytes", 16 * 1024**2),
     )
-    settings.STORAGES = {**settings.STORAGES, "default": backend, "media": backend}
+    return {
+        "MEDIA_STORAGE": "s3",
+        "MEDIA_S3_BUCKET": endpoint.bucket,
+        "MEDIA_S3_ENDPOINT_URL": endpoint.url,
+        "MEDIA_S3_PUBLIC_ENDPOINT_URL": None,
+        "MEDIA_S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "MEDIA_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+        "MEDIA_S3_REGION": REGION,
+        "MEDIA_S3_ADDRESSING_STYLE": "path",
+        "MEDIA_CACHE_DIR": Path(cache_dir),
+        "MEDIA_STREAM_MODE": overrides.pop("stream_mode", "redirect"),
+        "STORAGES": {**settings.STORAGES, "default": backend, "media": backend},
+        **overrides,
+    }
+
+
+def use_endpoint(settings, endpoint: S3Endpoint, cache_dir: Path, **overrides) -> None:
+    """Point this test's media storage at ``endpoint`` (pytest-django's ``settings``)."""
+    for name, value in media_settings(endpoint, cache_dir, **overrides).items():
+        setattr(settings, name, value)

@@ -19,6 +19,7 @@ byte-level helpers below.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -80,6 +81,15 @@ def _client():
     return storage().connection.meta.client
 
 
+def _missing(exc: Exception) -> bool:
+    """Whether a botocore ``ClientError`` says the key does not exist (other errors, such as
+    a store that is down, are not "missing" and propagate)."""
+    error = getattr(exc, "response", {}) or {}
+    code = str(error.get("Error", {}).get("Code", ""))
+    status = error.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 404 or code in ("404", "NoSuchKey", "NotFound")
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 
@@ -108,7 +118,9 @@ def stat(name: str) -> MediaStat:
     try:
         head = _client().head_object(Bucket=storage().bucket_name, Key=_key(name))
     except ClientError as exc:
-        raise MediaMissing(name) from exc
+        if _missing(exc):
+            raise MediaMissing(name) from exc
+        raise
     return MediaStat(int(head["ContentLength"]), head["LastModified"], head["ETag"].strip('"'))
 
 
@@ -116,9 +128,7 @@ def read_bytes(name: str) -> bytes:
     try:
         with storage().open(name, "rb") as handle:
             return handle.read()
-    except FileNotFoundError as exc:
-        raise MediaMissing(name) from exc
-    except OSError as exc:  # S3Storage reports a missing key as an OSError subclass or ClientError
+    except FileNotFoundError as exc:  # S3Storage too turns a 404 into FileNotFoundError
         raise MediaMissing(name) from exc
 
 
@@ -160,7 +170,9 @@ def download(name: str, handle) -> None:
     try:
         _client().download_fileobj(storage().bucket_name, _key(name), handle)
     except ClientError as exc:
-        raise MediaMissing(name) from exc
+        if _missing(exc):
+            raise MediaMissing(name) from exc
+        raise
 
 
 def _cache():
@@ -382,9 +394,6 @@ def presigned_url(
     name: str, *, content_type: str = "", filename: str = "", seconds: int | None = None
 ) -> str:
     """A short-lived URL a browser can GET ``name`` from directly (object store only)."""
-    import boto3
-    from botocore.config import Config
-
     params = {"Bucket": storage().bucket_name, "Key": _key(name)}
     if content_type:
         params["ResponseContentType"] = content_type
@@ -394,17 +403,30 @@ def presigned_url(
         params["ResponseContentDisposition"] = (
             f"attachment; filename*=UTF-8''{escape_uri_path(filename)}"
         )
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.MEDIA_S3_PUBLIC_ENDPOINT_URL or settings.MEDIA_S3_ENDPOINT_URL,
-        aws_access_key_id=settings.MEDIA_S3_ACCESS_KEY_ID,
-        aws_secret_access_key=settings.MEDIA_S3_SECRET_ACCESS_KEY,
-        region_name=settings.MEDIA_S3_REGION,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": settings.MEDIA_S3_ADDRESSING_STYLE},
-        ),
+    client = _signing_client(
+        settings.MEDIA_S3_PUBLIC_ENDPOINT_URL or settings.MEDIA_S3_ENDPOINT_URL,
+        settings.MEDIA_S3_ACCESS_KEY_ID,
+        settings.MEDIA_S3_SECRET_ACCESS_KEY,
+        settings.MEDIA_S3_REGION,
+        settings.MEDIA_S3_ADDRESSING_STYLE,
     )
     return client.generate_presigned_url(
         "get_object", Params=params, ExpiresIn=seconds or settings.MEDIA_PRESIGN_SECONDS
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _signing_client(endpoint, access_key, secret_key, region, addressing_style):
+    """A boto3 client for signing URLs with the endpoint browsers reach (made once: signing
+    itself needs no request)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": addressing_style}),
     )

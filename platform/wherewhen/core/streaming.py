@@ -20,7 +20,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 
 from wherewhen.core import media
@@ -107,7 +113,17 @@ def media_response(
 ) -> HttpResponse:
     """Serve the stored media file ``name`` (the caller has checked permission and that it
     exists): ranged from the file, a presigned redirect, or ranges proxied from the store.
-    ``redirect=False`` always proxies (a blinded study must not reveal the object's name)."""
+    ``redirect=False`` always proxies (a blinded study must not reveal the object's name).
+    A file gone since the caller looked answers 404."""
+    try:
+        return _media_response(
+            request, name, content_type, etag_seed, filename, cache_seconds, redirect
+        )
+    except media.MediaMissing:
+        return JsonResponse({"detail": "The file is missing from storage."}, status=404)
+
+
+def _media_response(request, name, content_type, etag_seed, filename, cache_seconds, redirect):
     if media.is_local():
         with media.local_copy(name) as path:
             return ranged_file_response(
