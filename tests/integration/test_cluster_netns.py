@@ -424,6 +424,7 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, tiny_checkpoint, monk
     per_explanation = _wait("scores", scored(first), 60, logs)
     assert per_explanation == 2  # the consensus and the one annotation
     assert _wait("scores", scored(second), 60, logs) == per_explanation
+    assert "scoring.recompute" in media.output(100_000)
     response = api.get(f"{base}/api/v1/scoring/scores/", params={"explanation": first}, timeout=10)
     assert response.status_code == 200, response.text
     timings.step("scored on the media host (default queue)")
