@@ -12,8 +12,10 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from wherewhen.core.mediaconf import media_backend
 from wherewhen.core.security import security_settings
 
 BASE_DIR = Path(__file__).resolve().parent  # platform/wherewhen
@@ -166,8 +168,54 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()
+# Where media lives (docs/architecture.md, "Media storage"): "local" (MEDIA_ROOT, the default)
+# or "s3" (any S3-compatible object store). Only wherewhen.core.media touches it.
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local").strip().lower() or "local"
+if MEDIA_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'local' or 's3', not {MEDIA_STORAGE!r}")
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+MEDIA_S3_ENDPOINT_URL = os.environ.get("MEDIA_S3_ENDPOINT_URL", "") or None
+# The endpoint browsers reach for presigned URLs (e.g. http://localhost:9000 while workers use
+# http://minio:9000); the endpoint itself when empty.
+MEDIA_S3_PUBLIC_ENDPOINT_URL = os.environ.get("MEDIA_S3_PUBLIC_ENDPOINT_URL", "") or None
+MEDIA_S3_ACCESS_KEY_ID = os.environ.get("MEDIA_S3_ACCESS_KEY_ID", "") or None
+MEDIA_S3_SECRET_ACCESS_KEY = os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY", "") or None
+MEDIA_S3_REGION = os.environ.get("MEDIA_S3_REGION", "") or None
+# "path" (MinIO, Ceph, most self-hosted stores), "virtual" (AWS S3, GCS) or "auto".
+MEDIA_S3_ADDRESSING_STYLE = os.environ.get("MEDIA_S3_ADDRESSING_STYLE", "auto")
+MEDIA_S3_PREFIX = os.environ.get("MEDIA_S3_PREFIX", "").strip("/")
+# Parts of at least this size are sent in parallel multipart uploads (bytes, default 16 MiB).
+MEDIA_S3_MULTIPART_BYTES = int(os.environ.get("MEDIA_S3_MULTIPART_BYTES", str(16 * 1024**2)))
+# GET .../stream/ (and the other file views) with an object store: "redirect" answers 302 to a
+# presigned URL valid MEDIA_PRESIGN_SECONDS; "proxy" streams byte ranges through the web tier
+# (a store private to the cluster).
+MEDIA_STREAM_MODE = os.environ.get("MEDIA_STREAM_MODE", "redirect").strip().lower()
+if MEDIA_STREAM_MODE not in ("redirect", "proxy"):
+    raise ImproperlyConfigured(
+        f"MEDIA_STREAM_MODE must be 'redirect' or 'proxy', not {MEDIA_STREAM_MODE!r}"
+    )
+MEDIA_PRESIGN_SECONDS = int(os.environ.get("MEDIA_PRESIGN_SECONDS", "300"))
+# A worker's local content-addressed copies of stored media (object store only), bounded in
+# bytes, least recently used out first (default 20 GiB).
+MEDIA_CACHE_DIR = Path(os.environ.get("MEDIA_CACHE_DIR", VAR_DIR / "media-cache")).resolve()
+MEDIA_CACHE_MAX_BYTES = int(os.environ.get("MEDIA_CACHE_MAX_BYTES", str(20 * 1024**3)))
+if MEDIA_STORAGE == "s3" and not MEDIA_S3_BUCKET:
+    raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET")
+_media_backend = media_backend(
+    MEDIA_STORAGE,
+    bucket=MEDIA_S3_BUCKET,
+    endpoint_url=MEDIA_S3_ENDPOINT_URL,
+    access_key=MEDIA_S3_ACCESS_KEY_ID,
+    secret_key=MEDIA_S3_SECRET_ACCESS_KEY,
+    region=MEDIA_S3_REGION,
+    addressing_style=MEDIA_S3_ADDRESSING_STYLE,
+    prefix=MEDIA_S3_PREFIX,
+    presign_seconds=MEDIA_PRESIGN_SECONDS,
+    multipart_bytes=MEDIA_S3_MULTIPART_BYTES,
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_backend,
+    "media": _media_backend,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import close_old_connections
 
 from tests.platform.videohelpers import client_for, make_user, upload
-from wherewhen.videos import services
+from wherewhen.core import media
 from wherewhen.videos.models import Video
 from workers.models.spec import InputSpec
 from workers.video import sample_clip
@@ -48,10 +48,10 @@ def test_media_worker_processes_uploads(start_worker, video_files, bad_video_fil
     assert part.status_code == 206
     assert (
         b"".join(part.streaming_content)
-        == (services.media_path(ready.playback.name).read_bytes()[100:200])
+        == (media.local_path(ready.playback.name).read_bytes()[100:200])
     )
     clip = sample_clip(
-        services.media_path(ready.playback.name),
+        media.local_path(ready.playback.name),
         InputSpec(num_frames=8, image_size=32, patch_size=8),
         timestamps=ready.frame_timestamps,
     )

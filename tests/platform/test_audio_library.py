@@ -10,6 +10,7 @@ import pytest
 from tests.platform.videohelpers import client_for, make_user
 from tests.workers.test_video_audio import broken_audio_video
 from wherewhen.accounts.models import Role
+from wherewhen.core import media
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
 from workers.video.audio import MAX_WAVEFORM_BINS, WAVEFORM_NAME
@@ -31,8 +32,8 @@ def test_video_with_sound_gets_a_waveform(rita, video_files):
     video = ingest(rita, video_files["mp4_h264_aac"].path)
     assert video.status == Video.Status.READY, video.error
     assert video.has_audio and video.audio_error == ""
-    path = services.media_path(video.waveform.name)
-    assert path.name == WAVEFORM_NAME and path.parent == services.media_path(video.folder)
+    path = media.local_path(video.waveform.name)
+    assert path.name == WAVEFORM_NAME and path.parent == media.local_path(video.folder)
     body = client_for(rita).get(f"/api/v1/videos/{video.pk}/").json()
     assert body["has_audio"] is True and body["audio_error"] == ""
     assert body["waveform_url"] == f"/api/v1/videos/{video.pk}/waveform/"
@@ -67,7 +68,7 @@ def test_silent_video_has_no_waveform_and_says_so(rita, video_files):
     video = ingest(rita, video_files["mp4_h264"].path)
     assert video.status == Video.Status.READY and not video.has_audio
     assert not video.waveform
-    assert not services.media_path(f"{video.folder}/{WAVEFORM_NAME}").exists()
+    assert not media.local_path(f"{video.folder}/{WAVEFORM_NAME}").exists()
     body = client_for(rita).get(f"/api/v1/videos/{video.pk}/").json()
     assert body["has_audio"] is False and body["waveform_url"] is None
     response = client_for(rita).get(f"/api/v1/videos/{video.pk}/waveform/")
@@ -82,7 +83,7 @@ def test_broken_audio_stream_leaves_a_ready_video_without_sound(rita, tmp_path):
     assert not video.has_audio and not video.waveform
     assert "sound could not be converted" in video.audio_error
     assert video.source_info["has_audio"] is True  # what the upload claimed
-    assert services.media_path(video.playback.name).is_file()
+    assert media.local_path(video.playback.name).is_file()
     response = client_for(rita).get(f"/api/v1/videos/{video.pk}/waveform/")
     assert response.status_code == 404
     assert "sound could not be converted" in response.json()["detail"]
@@ -94,7 +95,7 @@ def test_rerun_makes_a_missing_waveform_and_delete_removes_it(
     rita, video_files, django_capture_on_commit_callbacks
 ):
     video = ingest(rita, video_files["mp4_h264_aac"].path)
-    path = services.media_path(video.waveform.name)
+    path = media.local_path(video.waveform.name)
     first = path.read_bytes()
     path.unlink()  # e.g. a video processed before waveforms existed
     assert services.run_processing(video.pk) == Video.Status.READY
@@ -104,7 +105,7 @@ def test_rerun_makes_a_missing_waveform_and_delete_removes_it(
     assert path.stat().st_mtime_ns == mtime
     assert services.run_processing(video.pk, force=True) == Video.Status.READY
     assert path.read_bytes() == first
-    folder = services.media_path(video.folder)
+    folder = media.local_path(video.folder)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(rita).delete(f"/api/v1/videos/{video.pk}/")
     assert response.status_code == 204

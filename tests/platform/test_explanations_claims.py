@@ -18,6 +18,7 @@ from tests.explanations_support import (  # noqa: F401 - fixtures
     researcher_fixture,
     tiny_checkpoint_fixture,
 )
+from wherewhen.core import media
 from wherewhen.explanations import claims, services, storage
 from wherewhen.explanations.models import Explanation
 
@@ -141,7 +142,7 @@ def test_map_files_are_written_atomically_at_a_deterministic_path(settings):
     path1, sha1 = storage.write_map("ab" * 32, heat)
     path2, sha2 = storage.write_map("ab" * 32, heat)
     assert path1 == path2 and sha1 == sha2
-    folder = storage.absolute(path1).parent
+    folder = media.local_path(path1).parent
     assert [p.name for p in folder.iterdir()] == [f"{'ab' * 32}.npy"]  # no temporary files left
     assert np.array_equal(storage.read_map(path1), heat)
 

@@ -14,7 +14,7 @@ from tests.explanations_support import (  # noqa: F401 - fixtures
     researcher_fixture,
     tiny_checkpoint_fixture,
 )
-from wherewhen.explanations.compute import Prefetcher, _frame_table, _video_path
+from wherewhen.explanations.compute import Prefetcher, _frame_table, _video_file
 from wherewhen.explanations.models import Explanation
 from workers.models.checkpoint_info import spec_from_dict
 from workers.serving import load_clip
@@ -52,7 +52,8 @@ def test_queued_clips_of_the_same_model_are_decoded_ahead(
     # The task that claims them finds their windows decoded.
     for pk in ids[1:]:
         row = Explanation.objects.select_related("video").get(pk=pk)
-        load_clip(_video_path(row.video), spec, timestamps=_frame_table(row.video))
+        with _video_file(row.video) as path:
+            load_clip(str(path), spec, timestamps=_frame_table(row.video))
     assert cache.stats.hits == 2 and cache.stats.misses == 2
 
 

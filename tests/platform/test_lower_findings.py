@@ -16,7 +16,7 @@ from tests.annotation_support import make_project, make_video, user
 from tests.scoring_support import make_explanation, make_model, peak_map
 from wherewhen.accounts.management.commands.seed_demo import DEMO_USERS, demo_password
 from wherewhen.accounts.models import Role, User
-from wherewhen.explanations import storage
+from wherewhen.core import media
 from wherewhen.videos.models import Dataset
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,7 @@ def test_a_study_cannot_point_at_another_researchers_project(rita):
 def test_deleting_a_video_deletes_its_maps(rita, django_capture_on_commit_callbacks):
     video = make_video(rita)
     e = make_explanation(video, peak_map([(0, 0)] * 4), model=make_model(rita))
-    path = storage.absolute(e.map_file)
+    path = media.local_path(e.map_file)
     assert Path(path).is_file()
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(rita).delete(f"/api/v1/videos/{video.pk}/")

@@ -13,6 +13,7 @@ from tests.platform.videohelpers import (
     upload,
 )
 from wherewhen.accounts.models import Role
+from wherewhen.core import media
 from wherewhen.videos import services
 from wherewhen.videos.models import Dataset, Video
 
@@ -153,7 +154,7 @@ def test_delete_removes_row_and_files(
     assert response.status_code == 204
     assert not Video.objects.exists()
     assert media_files() == []
-    assert not services.media_path(video.folder).exists()
+    assert not media.local_path(video.folder).exists()
 
 
 def test_reprocess_a_failed_video(people, queued, django_capture_on_commit_callbacks):

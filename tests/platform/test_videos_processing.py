@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.platform.videohelpers import make_user, media_files
+from wherewhen.core import media
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
 from wherewhen.videos.serializers import VideoSerializer
@@ -55,7 +56,7 @@ def test_every_format_becomes_ready_with_exact_timing(rita, video_files, name):
     np.testing.assert_allclose(video.frame_timestamps, fixture.times, atol=1.5e-3)
     assert video.duration == pytest.approx(fixture.times[-1], abs=0.5)
     for field in (video.playback, video.poster, video.sprite):
-        assert services.media_path(field.name).is_file()
+        assert media.local_path(field.name).is_file()
     assert video.sprite_meta["count"] == min(100, fixture.frame_count)
     method = "remux" if name in REMUXED else "transcode"
     assert video.source_info["playback"]["method"] == method
@@ -67,7 +68,7 @@ def test_every_format_becomes_ready_with_exact_timing(rita, video_files, name):
     # The model clip sampled from the playback file lands on the stored frame times.
     spec = InputSpec(num_frames=4, image_size=32, patch_size=8)
     clip = sample_clip(
-        services.media_path(video.playback.name), spec, timestamps=video.frame_timestamps
+        media.local_path(video.playback.name), spec, timestamps=video.frame_timestamps
     )
     picks = (np.arange(4) * fixture.frame_count) // 4
     np.testing.assert_allclose(clip.timestamps, np.asarray(fixture.times)[picks], atol=1.5e-3)
@@ -85,7 +86,7 @@ def test_truncated_upload_fails_with_a_reason_and_no_derived_files(rita, bad_vid
     assert "cut off" in video.error
     assert not video.playback and not video.poster and video.frame_timestamps == []
     assert "playback" not in video.source_info
-    assert media_files() == [services.media_path(video.original.name)]
+    assert media_files() == [media.local_path(video.original.name)]
 
 
 def test_processing_is_idempotent_and_converges(rita, video_files):
@@ -97,14 +98,14 @@ def test_processing_is_idempotent_and_converges(rita, video_files):
     # Ready stays ready: a repeated task message changes nothing.
     assert process_task.run(video.pk) == {"video": video.pk, "status": "ready"}
     # A worker killed half-way: status stuck, a temporary file left, the poster missing.
-    folder = services.media_path(video.folder)
+    folder = media.local_path(video.folder)
     (folder / ".tmp-playback-abc.mp4").write_bytes(b"half")
-    services.media_path(video.poster.name).unlink()
+    media.local_path(video.poster.name).unlink()
     Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, progress=0.4)
     assert services.run_processing(video.pk) == Video.Status.READY
     video.refresh_from_db()
     assert video.frame_timestamps == stamps
-    assert services.media_path(video.poster.name).is_file()
+    assert media.local_path(video.poster.name).is_file()
     assert not list(folder.glob(".tmp-*"))
     assert process_task.run(video.pk, force=True)["status"] == "ready"
 
@@ -131,7 +132,7 @@ def test_missing_original_fails_with_a_reason(rita, video_files):
     video = services.ingest_file(
         owner=rita, path=fixture.path, original_name="a.mp4", process="none"
     ).video
-    services.media_path(video.original.name).unlink()
+    media.local_path(video.original.name).unlink()
     assert services.run_processing(video.pk) == Video.Status.FAILED
     video.refresh_from_db()
     assert "missing" in video.error

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from tests.platform.videohelpers import client_for, make_user
 from wherewhen.accounts.models import Role
+from wherewhen.core import media
 from wherewhen.core.streaming import parse_range
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
@@ -58,7 +59,7 @@ def test_parse_range(header, expected):
 def test_full_and_partial_content(rita, ready_video):
     client = client_for(rita)
     url = f"/api/v1/videos/{ready_video.pk}/stream/"
-    data = services.media_path(ready_video.playback.name).read_bytes()
+    data = media.local_path(ready_video.playback.name).read_bytes()
     size = len(data)
 
     full = client.get(url)

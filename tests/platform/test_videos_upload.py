@@ -18,6 +18,7 @@ from tests.platform.videohelpers import (
     upload,
 )
 from wherewhen.accounts.models import Role
+from wherewhen.core import media
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
 
@@ -50,7 +51,7 @@ def test_upload_creates_video_and_queues_processing(
     assert body["stream_url"] is None  # not playable before processing
     video = Video.objects.get(pk=body["id"])
     assert queued == [video.pk]
-    stored = services.media_path(video.original.name)
+    stored = media.local_path(video.original.name)
     assert stored.read_bytes() == fixture.path.read_bytes()
     assert video.content_hash == services.sha256_file(fixture.path)
     assert video.source_info["video_codec"] == "h264"

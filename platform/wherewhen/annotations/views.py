@@ -22,12 +22,12 @@ from wherewhen.accounts.permissions import DoesAnnotationWork, IsAnnotator, IsRe
 from wherewhen.annotations import serializers as s
 from wherewhen.annotations import services
 from wherewhen.annotations.models import Assignment, Project, Task
+from wherewhen.core import media
 from wherewhen.core.exceptions import Conflict
 from wherewhen.core.parsers import SafeJSONParser
 from wherewhen.core.schema import INVALID
-from wherewhen.core.streaming import ranged_file_response
+from wherewhen.core.streaming import media_response
 from wherewhen.videos.models import Video
-from wherewhen.videos.services import media_path
 
 DetailSerializer = inline_serializer("AnnotationDetail", {"detail": serializers.CharField()})
 ERRORS = {
@@ -496,12 +496,10 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 "Open it again from your tasks to watch its video."
             )
         video = assignment.task.video
-        path = media_path(video.playback.name) if video.playback else None
-        if path is None or not path.is_file():
+        if not video.playback or not media.exists(video.playback.name):
             raise exceptions.NotFound("This video has no playable file yet.")
-        return ranged_file_response(
-            request, path, "video/mp4", etag_seed=f"{video.content_hash[:16]}-annotate-"
-        )
+        seed = f"{video.content_hash[:16]}-annotate-"
+        return media_response(request, video.playback.name, "video/mp4", etag_seed=seed)
 
 
 def _pk(value) -> int:

@@ -5,17 +5,31 @@
 ``ETag``/``Last-Modified`` with ``If-None-Match``/``If-Modified-Since`` (304) and ``If-Range``.
 Several ranges in one request are legal to ignore: the whole file is sent (200). Bodies are
 streamed from disk in chunks.
+
+:func:`media_response` serves a stored media file the same way: from the file with the local
+storage; with an object store either a 302 to a short-lived presigned URL (the store answers
+the ranges) or, with ``MEDIA_STREAM_MODE=proxy``, the same ranged answers read range by range
+from the store.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
+
+from wherewhen.core import media
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -75,9 +89,85 @@ def ranged_file_response(
 ) -> HttpResponse:
     """A response for ``path`` honouring ``Range`` and conditional request headers."""
     stat = os.stat(path)
-    size = stat.st_size
-    etag = quote_etag(f"{etag_seed}{stat.st_mtime_ns:x}-{size:x}")
-    last_modified = http_date(stat.st_mtime)
+    return ranged_response(
+        request,
+        size=stat.st_size,
+        modified=stat.st_mtime,
+        etag=f"{etag_seed}{stat.st_mtime_ns:x}-{stat.st_size:x}",
+        read=lambda start, length: _read(path, start, length),
+        content_type=content_type,
+        filename=filename,
+        cache_seconds=cache_seconds,
+    )
+
+
+def media_response(
+    request: HttpRequest,
+    name: str,
+    content_type: str,
+    *,
+    etag_seed: str = "",
+    filename: str | None = None,
+    cache_seconds: int = 3600,
+    redirect: bool = True,
+) -> HttpResponse:
+    """Serve the stored media file ``name`` (the caller has checked permission and that it
+    exists): ranged from the file, a presigned redirect, or ranges proxied from the store.
+    ``redirect=False`` always proxies (a blinded study must not reveal the object's name).
+    A file gone since the caller looked answers 404."""
+    try:
+        return _media_response(
+            request, name, content_type, etag_seed, filename, cache_seconds, redirect
+        )
+    except media.MediaMissing:
+        return JsonResponse({"detail": "The file is missing from storage."}, status=404)
+
+
+def _media_response(request, name, content_type, etag_seed, filename, cache_seconds, redirect):
+    if media.is_local():
+        with media.local_copy(name) as path:
+            return ranged_file_response(
+                request,
+                path,
+                content_type,
+                etag_seed=etag_seed,
+                filename=filename,
+                cache_seconds=cache_seconds,
+            )
+    if redirect and settings.MEDIA_STREAM_MODE == "redirect":
+        url = media.presigned_url(name, content_type=content_type, filename=filename or "")
+        response = HttpResponseRedirect(url)
+        # The URL expires: never keep the redirect itself.
+        response["Cache-Control"] = "private, no-store"
+        return response
+    info = media.stat(name)
+    return ranged_response(
+        request,
+        size=info.size,
+        modified=info.modified.timestamp(),
+        etag=f"{etag_seed}{info.etag}",
+        read=lambda start, length: media.read_range(name, start, length),
+        content_type=content_type,
+        filename=filename,
+        cache_seconds=cache_seconds,
+    )
+
+
+def ranged_response(
+    request: HttpRequest,
+    *,
+    size: int,
+    modified: float,
+    etag: str,
+    read: Callable[[int, int], Iterator[bytes]],
+    content_type: str,
+    filename: str | None = None,
+    cache_seconds: int = 3600,
+) -> HttpResponse:
+    """The answer for a file of ``size`` bytes whose byte ranges ``read(start, length)``
+    yields, honouring ``Range`` and conditional request headers."""
+    etag = quote_etag(etag)
+    last_modified = http_date(modified)
 
     def headers(response: HttpResponse) -> HttpResponse:
         response["Accept-Ranges"] = "bytes"
@@ -101,7 +191,7 @@ def ranged_file_response(
             return headers(HttpResponse(status=304))
     else:
         since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-        if since is not None and int(stat.st_mtime) <= since:
+        if since is not None and int(modified) <= since:
             return headers(HttpResponse(status=304))
 
     byte_range = None
@@ -120,7 +210,7 @@ def ranged_file_response(
     else:
         first, last = byte_range
         start, length, status = first, last - first + 1, 206
-    body = iter(()) if request.method == "HEAD" else _read(path, start, length)
+    body = iter(()) if request.method == "HEAD" else read(start, length)
     response = headers(StreamingHttpResponse(body, status=status, content_type=content_type))
     response["Content-Length"] = str(length)
     if status == 206:

@@ -1,20 +1,19 @@
 """Files follow their rows: deleting an explanation (with its video, its model or on its own)
 deletes its map, and deleting an export deletes its rendered file, once the deletion commits.
 
-A rolled-back deletion keeps its files; a file already gone is not an error. Paths are the
-stored ones under ``MEDIA_ROOT`` and are checked to stay inside it.
+A rolled-back deletion keeps its files; a file already gone is not an error. Names are the
+stored ones, deleted through :mod:`wherewhen.core.media` (which refuses names outside the
+local media root).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete
 
+from wherewhen.core import media
 from wherewhen.explanations.models import Explanation, Export
 
 log = logging.getLogger(__name__)
@@ -22,18 +21,15 @@ _UID = "wherewhen.explanations.cleanup"
 
 
 def remove_media_file(relative: str) -> None:
-    """Delete ``MEDIA_ROOT/relative`` after the current transaction commits."""
+    """Delete the stored ``relative`` after the current transaction commits."""
     if not relative:
-        return
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents:
-        log.warning("not deleting %s: it is outside MEDIA_ROOT", relative)
         return
 
     def remove() -> None:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        try:
+            media.delete(relative)
+        except Exception:  # the row is gone either way; an orphan file is logged, not raised
+            log.warning("could not delete %s", relative, exc_info=True)
 
     transaction.on_commit(remove)
 

@@ -6,6 +6,7 @@ inside functions). The protocol itself is in :mod:`wherewhen.explanations.claims
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -17,6 +18,7 @@ from django.db import close_old_connections, connection
 
 from wherewhen.explanations import claims, conf, framing, storage
 from wherewhen.explanations.models import Explanation
+from wherewhen.videos import services as video_services
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,8 @@ class Prefetcher(threading.Thread):
             for row in queued:
                 if self._stop_event.is_set():
                     return
-                self.clip_of(row, _video_path(row.video), _frame_table(row.video))
+                with _video_file(row.video) as path:
+                    self.clip_of(row, str(path), _frame_table(row.video))
                 self.decoded += 1
         except Exception:  # the task that claims the row decodes it (and reports any error)
             log.debug("prefetch failed", exc_info=True)
@@ -107,9 +110,10 @@ class Prefetcher(threading.Thread):
         self._stop_event.set()
 
 
-def _video_path(video) -> str:
-    field = video.playback if video.playback else video.original
-    return field.path
+def _video_file(video):
+    """``with _video_file(video) as path``: the playback file (else the original) on local
+    disk (the worker's cached copy when media live in an object store)."""
+    return video_services.local_file(video)
 
 
 def _frame_table(video) -> list[float] | None:
@@ -235,7 +239,6 @@ def _soft_time_limit() -> type[BaseException]:
 
 
 def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[int]:
-    from workers.engine import ExplainError
     from workers.models.loader import ModelLoadError
     from workers.serving import ClipError, load_clip, process_cache, resolve_device
 
@@ -272,8 +275,27 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
     # Windows decoded before (another method on the same clip, a prefetch) come from the cache.
     stages: dict[str, float] = {}
     started = time.perf_counter()
+    with contextlib.ExitStack() as files:  # local copies stay put while they are decoded
+        jobs = []
+        for r in rows:
+            try:
+                path = files.enter_context(_video_file(r.video))
+            except FileNotFoundError as exc:  # core.media.MediaMissing
+                claims.fail(r.pk, owner, f"The video file is missing from storage: {exc}")
+                continue
+            jobs.append((r, str(path), _frame_table(r.video)))
+        ready = _decode(jobs, clip_of, owner, ClipError) if jobs else []
+    stages["decode"] = time.perf_counter() - started
+    if not ready:
+        return []
+    return _explain_ready(ready, loaded, model_row, rows, primary, owner, keeper, clip_of, stages)
+
+
+def _decode(jobs, clip_of, owner: str, clip_error: type[BaseException]) -> list[tuple[Any, Any]]:
+    """Decode the clips of ``jobs`` (row, local path, frame table), in parallel when several;
+    a clip that cannot be read fails its row."""
     ready: list[tuple[Explanation, Any]] = []
-    jobs = [(r, _video_path(r.video), _frame_table(r.video)) for r in rows]
+    ClipError = clip_error  # noqa: N806 - the engine's exception class, imported lazily
     if len(jobs) == 1:  # no pool for a lone clip
         r, path, table = jobs[0]
         try:
@@ -281,16 +303,20 @@ def _compute(rows: list[Explanation], owner: str, keeper: LeaseKeeper) -> list[i
         except ClipError as exc:
             claims.fail(r.pk, owner, f"The video could not be read for the model: {exc}")
     else:
-        with ThreadPoolExecutor(max_workers=min(len(rows), DECODE_THREADS)) as pool:
+        with ThreadPoolExecutor(max_workers=min(len(jobs), DECODE_THREADS)) as pool:
             futures = [(r, pool.submit(clip_of, r, path, table)) for r, path, table in jobs]
             for r, future in futures:
                 try:
                     ready.append((r, future.result()))
                 except ClipError as exc:
                     claims.fail(r.pk, owner, f"The video could not be read for the model: {exc}")
-    stages["decode"] = time.perf_counter() - started
-    if not ready:
-        return []
+    return ready
+
+
+def _explain_ready(ready, loaded, model_row, rows, primary, owner, keeper, clip_of, stages):
+    """Explain the decoded clips of ``ready`` (a prefetch of the next requests' clips runs
+    meanwhile) and store each map; returns the ids finished."""
+    from workers.engine import ExplainError
 
     prefetch = Prefetcher(model_row.pk, [r.pk for r in rows], clip_of)
     prefetch.start()  # the next queued requests' clips decode while the model runs
@@ -335,25 +361,29 @@ def _compute_windowed(row: Explanation, loaded: Any, owner: str, keeper: LeaseKe
 
     partial = storage.partial_map_path(row.request_key)
     try:
-        result = explain_windows(
-            loaded,
-            _video_path(row.video),
-            row.method,
-            partial,
-            target=row.target,
-            params=dict(row.params),
-            timestamps=_frame_table(row.video),
-            duration=row.video.duration,
-            start=row.clip_start,
-            end=row.clip_end,
-            video_id=str(row.video_id),
-            on_progress=keeper.set_counter,
-        )
+        with _video_file(row.video) as path:
+            result = explain_windows(
+                loaded,
+                str(path),
+                row.method,
+                partial,
+                target=row.target,
+                params=dict(row.params),
+                timestamps=_frame_table(row.video),
+                duration=row.video.duration,
+                start=row.clip_start,
+                end=row.clip_end,
+                video_id=str(row.video_id),
+                on_progress=keeper.set_counter,
+            )
         map_file, sha = storage.place_map_file(row.request_key, partial)
     except torch.cuda.OutOfMemoryError as exc:
         raise TransientError(f"the GPU ran out of memory: {exc}") from exc
     except ValueError as exc:  # VideoError, ExplainError: the message says what is wrong
         claims.fail(row.pk, owner, f"The whole-video explanation could not be made: {exc}")
+        return []
+    except FileNotFoundError as exc:  # core.media.MediaMissing
+        claims.fail(row.pk, owner, f"The video file is missing from storage: {exc}")
         return []
     finally:
         partial.unlink(missing_ok=True)

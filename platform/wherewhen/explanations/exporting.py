@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from wherewhen.core import media
 from wherewhen.explanations import storage
 from wherewhen.explanations.models import Export
+from wherewhen.videos import services as video_services
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +71,8 @@ def render(export_id: int) -> dict[str, Any]:
 
     explanation = export.explanation
     video = explanation.video
-    source = video.playback if video.playback else video.original
     relative = export_relative_path(export)
-    final = storage.absolute(relative)
-    tmp = overlay.atomic_output(final)
+    tmp = media.scratch_file(relative, f"{os.getpid()}.tmp")
     opts = export.options
     heat = storage.read_map(explanation.map_file)
     timestamps, temporal = explanation.timestamps, explanation.temporal
@@ -90,19 +91,21 @@ def render(export_id: int) -> dict[str, Any]:
         "view": explanation.view,
     }
     try:
-        if export.kind == Export.Kind.MP4:
-            info = overlay.render_overlay_mp4(
-                source.path,
-                tmp,
-                heat,
-                timestamps,
-                temporal,
-                duration=float(video.duration or 0.0),
-                **common,
-            )
-        else:
-            info = overlay.render_keyframe_strip(source.path, tmp, heat, timestamps, **common)
-        tmp.replace(final)
+        with video_services.local_file(video) as source:
+            if export.kind == Export.Kind.MP4:
+                info = overlay.render_overlay_mp4(
+                    source,
+                    tmp,
+                    heat,
+                    timestamps,
+                    temporal,
+                    duration=float(video.duration or 0.0),
+                    **common,
+                )
+            else:
+                info = overlay.render_keyframe_strip(source, tmp, heat, timestamps, **common)
+        size_bytes = tmp.stat().st_size
+        media.put_file(relative, tmp, move=True)
     except (overlay.OverlayError, ValueError, OSError) as exc:
         tmp.unlink(missing_ok=True)
         Export.objects.filter(pk=export_id).update(
@@ -113,7 +116,7 @@ def render(export_id: int) -> dict[str, Any]:
     Export.objects.filter(pk=export_id).update(
         status=Export.Status.DONE,
         file=relative,
-        size_bytes=final.stat().st_size,
+        size_bytes=size_bytes,
         error="",
         finished_at=timezone.now(),
     )

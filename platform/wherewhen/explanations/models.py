@@ -153,7 +153,7 @@ class Explanation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The result (filled in one transaction with status=done).
-    map_file = models.CharField(max_length=500, blank=True, help_text="under MEDIA_ROOT")
+    map_file = models.CharField(max_length=500, blank=True, help_text="media storage name")
     map_sha256 = models.CharField(max_length=64, blank=True)
     grid = models.JSONField(default=list, blank=True, help_text="[T, h, w]")
     temporal = models.JSONField(default=list, blank=True)
@@ -246,7 +246,7 @@ class Export(models.Model):
     options_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
-    file = models.CharField(max_length=500, blank=True, help_text="under MEDIA_ROOT")
+    file = models.CharField(max_length=500, blank=True, help_text="media storage name")
     size_bytes = models.BigIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True

@@ -1,10 +1,11 @@
-"""Map files under MEDIA_ROOT and the compact map payload the browser receives.
+"""Map files in the media storage and the compact map payload the browser receives.
 
-A map is stored once, as a float32 ``.npy`` at a deterministic path derived from the
-explanation's request key (``explanations/maps/ab/abcdef....npy``). It is written to a temporary
-file in the same folder and moved into place with ``os.replace``, so a reader (or a second
-worker computing the same request after a crash) never sees half a file, and writing it twice
-leaves one file.
+A map is stored once, as a float32 ``.npy`` under a deterministic name derived from the
+explanation's request key (``explanations/maps/ab/abcdef....npy``), through
+:mod:`wherewhen.core.media`: with the local storage it is written to a temporary file in the same
+folder and moved into place with ``os.replace``; an object store replaces the object whole. A
+reader (or a second worker computing the same request after a crash) never sees half a file,
+and writing it twice leaves one file.
 
 The payload (``GET /api/v1/explanations/{id}/map/``) quantizes the map to uint8:
 ``value ~= offset + scale * q`` with ``offset = min``, ``scale = (max - min) / 255``; the bytes are
@@ -14,15 +15,14 @@ the row-major ``T x h x w`` array, base64-encoded. An 8 x 14 x 14 map is about 2
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
+
+from wherewhen.core import media
 
 MAP_DIR = "explanations/maps"
 
@@ -31,62 +31,39 @@ def map_relative_path(key: str) -> str:
     return f"{MAP_DIR}/{key[:2]}/{key}.npy"
 
 
-def absolute(relative: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / relative
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write_map(key: str, arr: np.ndarray) -> tuple[str, str]:
-    """Store ``arr`` (T, h, w) as float32 .npy; returns (path under MEDIA_ROOT, sha256)."""
+    """Store ``arr`` (T, h, w) as float32 .npy; returns (storage name, sha256)."""
     arr = np.ascontiguousarray(np.asarray(arr, dtype=np.float32))
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
     data = buf.getvalue()
     relative = map_relative_path(key)
-    atomic_write(absolute(relative), data)
+    media.put_bytes(relative, data)
     return relative, hashlib.sha256(data).hexdigest()
 
 
 def place_map_file(key: str, written: Path) -> tuple[str, str]:
-    """Move a ``.npy`` written elsewhere in the map folder (a stacked whole-video map, written
-    window by window) into its place for ``key``; returns (path under MEDIA_ROOT, sha256)."""
+    """Store a local ``.npy`` (a stacked whole-video map, written window by window at
+    :func:`partial_map_path`) as the map of ``key``; returns (storage name, sha256)."""
     digest = hashlib.sha256()
     with open(written, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
         os.fsync(fh.fileno())
-    os.chmod(written, 0o644)
     relative = map_relative_path(key)
-    os.replace(written, absolute(relative))
+    media.put_file(relative, written, move=True)
     return relative, digest.hexdigest()
 
 
 def partial_map_path(key: str) -> Path:
-    """Where a stacked map for ``key`` is written before :func:`place_map_file` (same folder,
-    so the move is atomic; a name per process, so two workers never share it)."""
-    final = absolute(map_relative_path(key))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return final.with_name(f".{final.stem}.{os.getpid()}.partial.npy")
+    """The local file a stacked map for ``key`` is written to before :func:`place_map_file`
+    (next to the final file with the local storage, so the move is atomic; a name per process,
+    so two workers never share it)."""
+    return media.scratch_file(map_relative_path(key), f"{os.getpid()}.partial")
 
 
 def read_map(relative: str) -> np.ndarray:
-    arr = np.load(absolute(relative), allow_pickle=False)
+    arr = np.load(io.BytesIO(media.read_bytes(relative)), allow_pickle=False)
     return np.asarray(arr, dtype=np.float32)
 
 

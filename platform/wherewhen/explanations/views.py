@@ -10,7 +10,6 @@ HTTP surface, kept together so the routes read as one list.
 from __future__ import annotations
 
 from django.db.models import Count
-from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
 from wherewhen.core.parsers import SafeJSONParser
+from wherewhen.core.streaming import media_response
 from wherewhen.explanations import methods, serializers, services
 from wherewhen.explanations.models import Explanation, Export, Flag, RegisteredModel
 
@@ -465,11 +465,14 @@ class ExportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="download", url_name="download")
     def download(self, request, pk=None):
         export = self.get_object()
-        path = services.export_file(export)
+        stored = services.export_file(export)
         content_type = "video/mp4" if export.kind == Export.Kind.MP4 else "image/png"
         name = f"explanation-{export.explanation_id}-{export.explanation.method}.{export.kind}"
-        response = FileResponse(path.open("rb"), content_type=content_type, filename=name)
-        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        response = media_response(
+            request, stored, content_type, etag_seed=f"export-{export.pk}-", filename=name
+        )
+        if response.status_code in (200, 206, 304):
+            response["Cache-Control"] = "private, max-age=31536000, immutable"
         return response
 
 

@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wherewhen.accounts.permissions import IsResearcher
-from wherewhen.core.streaming import ranged_file_response
+from wherewhen.core import media
+from wherewhen.core.streaming import media_response
 from wherewhen.explanations import services as explanation_services
 from wherewhen.explanations.models import Explanation
 from wherewhen.studies import analysis, services
 from wherewhen.studies import serializers as s
 from wherewhen.studies.models import Session, Study
-from wherewhen.videos import services as video_services
 
 SESSION_HEADER = "X-Study-Session"
 
@@ -258,10 +258,11 @@ class StimulusVideoView(ParticipantView):
     )
     def get(self, request, token: str, stimulus: str):
         item = services.stimulus_for(token, stimulus)
-        path = video_services.media_path(item.video.playback.name or item.video.original.name)
-        if not path.is_file():
+        name = item.video.playback.name or item.video.original.name
+        if not media.exists(name):
             raise NotFound("The video file is missing.")
-        return ranged_file_response(request, path, "video/mp4", etag_seed=item.token)
+        # Proxied, never redirected: a presigned URL would name the video's folder (blinding).
+        return media_response(request, name, "video/mp4", etag_seed=item.token, redirect=False)
 
 
 class StimulusMapView(ParticipantView):

@@ -1,6 +1,7 @@
 """The video library's business logic: ingest, processing, permissions, deletion.
 
-Files: everything about one video lives in ``MEDIA_ROOT/videos/<owner id>/<sha256>/``
+Files: everything about one video lives in the media folder ``videos/<owner id>/<sha256>/``
+of the media storage (:mod:`wherewhen.core.media`: ``MEDIA_ROOT`` or an object store):
 (``original.<ext>``, ``playback.mp4``, ``poster.jpg``, ``sprite.jpg``, and ``waveform.json``
 when the video has sound). The folder name comes
 from the content hash, never from the uploaded name, so names with spaces, accents or path
@@ -11,10 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 
 from wherewhen.accounts.access import is_researcher, reviews, sees_all
-from wherewhen.core import tasking
+from wherewhen.core import media, tasking
 from wherewhen.core.exceptions import Invalid
 from wherewhen.videos.models import Dataset, Video
 from workers.video import VideoError, probe, require_video
@@ -64,10 +62,6 @@ class IngestOutcome:
 
 
 # --- paths ------------------------------------------------------------------------------------
-
-
-def media_path(name: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / name
 
 
 def playback_url(video: Video, request=None) -> str | None:
@@ -236,51 +230,32 @@ def ingest_file(
         size_bytes=size,
         source_info=source_info,
     )
-    folder = media_path(video.folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"original{safe_extension(original_name)}"
-    video.original.name = f"{video.folder}/{final.name}"
+    video.original.name = f"{video.folder}/original{safe_extension(original_name)}"
 
-    # Bring the bytes next to their final name first (a copy can take long), then create the
-    # row and rename in one short transaction.
-    staged = _stage(path, folder, move)
+    # Store the bytes first (a copy or an upload to the object store can take long; the name
+    # is content-addressed, so a concurrent upload of the same bytes writes the same file),
+    # then create the row in one short transaction.
     try:
+        media.put_file(video.original.name, path, move=move)
         with transaction.atomic():
             video.save()
             _join_dataset(video, owner, dataset)
-            os.replace(staged, final)
             if process == "queue":
                 transaction.on_commit(lambda: enqueue_processing(video.pk))
     except IntegrityError:
-        # The same content arrived concurrently; that upload won.
-        staged.unlink(missing_ok=True)
+        # The same content arrived concurrently; that upload won (its file is these bytes).
         existing = Video.objects.get(owner=owner, content_hash=digest)
         return IngestOutcome(existing, created=False)
     except BaseException:
-        staged.unlink(missing_ok=True)
+        if move:
+            path.unlink(missing_ok=True)
         if not Video.objects.filter(owner=owner, content_hash=digest).exists():
-            shutil.rmtree(folder, ignore_errors=True)
+            media.delete_folder(video.folder)
         raise
     if process == "now":
         run_processing(video.pk)
         video.refresh_from_db()
     return IngestOutcome(video, created=True)
-
-
-def _stage(path: Path, folder: Path, move: bool) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".tmp-original-", dir=folder)
-    os.close(fd)
-    staged = Path(name)
-    try:
-        if move:
-            os.replace(path, staged)
-        else:
-            shutil.copyfile(path, staged)
-        staged.chmod(0o644)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    return staged
 
 
 def _join_dataset(video: Video, owner, name: str | None) -> None:
@@ -325,11 +300,9 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
     video = Video.objects.filter(pk=video_id).first()
     if video is None:
         return "missing"
-    folder = media_path(video.folder)
     if video.status == Video.Status.READY and not force and _outputs_exist(video):
         return video.status
     Video.objects.filter(pk=video_id).update(status=Video.Status.PROCESSING, progress=0.0, error="")
-    source = media_path(video.original.name)
     last = {"time": 0.0, "value": -1.0}
 
     def progress(value: float) -> None:
@@ -341,15 +314,7 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
             raise _VideoDeleted()
 
     try:
-        if not source.is_file():
-            raise VideoError("The uploaded file is missing from storage; upload it again.")
-        result = process_video(
-            source,
-            folder,
-            max_dimension=settings.VIDEO_MAX_DIMENSION,
-            max_pixels=settings.VIDEO_MAX_PIXELS,
-            progress=progress,
-        )
+        result, playback_sha256 = _process_files(video, progress)
     except _VideoDeleted:
         _remove_folder_if_orphan(video)
         return "missing"
@@ -367,6 +332,8 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
     source_info.update(result.source.to_dict())
     if result.playback_plan is not None:
         source_info["playback"] = result.playback_plan.to_dict()
+    # The playback file's content hash keys workers' cached copies (core.media.local_copy).
+    source_info.setdefault("playback", {})["sha256"] = playback_sha256
     if result.audio_error:
         logger.warning("video %s: %s", video_id, result.audio_error)
     updated = Video.objects.filter(pk=video_id).update(
@@ -398,19 +365,57 @@ def run_processing(video_id: int, *, force: bool = False) -> str:
     return Video.Status.READY
 
 
+def _process_files(video: Video, progress: Callable[[float], None]):
+    """Run ``workers.video.process_video`` on a local copy of the original, into a local output
+    folder whose files are then stored; returns (result, SHA-256 of the playback file)."""
+    if not media.exists(video.original.name):
+        raise VideoError("The uploaded file is missing from storage; upload it again.")
+    with (
+        media.local_copy(video.original.name, video.content_hash) as source,
+        media.output_folder(video.folder) as out,
+    ):
+        result = process_video(
+            source,
+            out,
+            max_dimension=settings.VIDEO_MAX_DIMENSION,
+            max_pixels=settings.VIDEO_MAX_PIXELS,
+            progress=progress,
+        )
+        names = [PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME]
+        if result.waveform:
+            names.append(WAVEFORM_NAME)
+        media.publish(out, video.folder, names)
+        return result, sha256_file(out / PLAYBACK_NAME)
+
+
+def playback_sha256(video: Video) -> str:
+    """The recorded content hash of the playback file ("" for videos processed before it was
+    recorded)."""
+    return str(((video.source_info or {}).get("playback") or {}).get("sha256") or "")
+
+
+def local_file(video: Video):
+    """``with local_file(video) as path``: the playback file (else the original) as a local
+    path, for decoders and trackers (a cached copy when media live in an object store)."""
+    if video.playback:
+        return media.local_copy(video.playback.name, playback_sha256(video))
+    return media.local_copy(video.original.name, video.content_hash)
+
+
 def _outputs_exist(video: Video) -> bool:
     fields = [video.playback, video.poster, video.sprite]
     if video.has_audio and not video.audio_error:
         fields.append(video.waveform)  # videos processed before waveforms existed get one
-    return all(field.name and media_path(field.name).is_file() for field in fields)
+    return all(field.name and media.exists(field.name) for field in fields)
 
 
 def _fail(video: Video, reason: str) -> str:
-    folder = media_path(video.folder)
     source_info = {k: v for k, v in (video.source_info or {}).items() if k != "playback"}
     for name in (PLAYBACK_NAME, POSTER_NAME, SPRITE_NAME, WAVEFORM_NAME):
-        (folder / name).unlink(missing_ok=True)
-    remove_partial_outputs(folder)
+        media.delete(f"{video.folder}/{name}")
+    if media.is_local():
+        with media.output_folder(video.folder) as folder:
+            remove_partial_outputs(folder)
     updated = Video.objects.filter(pk=video.pk).update(
         status=Video.Status.FAILED,
         error=reason[:2000],
@@ -432,7 +437,7 @@ def _fail(video: Video, reason: str) -> str:
 
 def _remove_folder_if_orphan(video: Video) -> None:
     if not Video.objects.filter(owner_id=video.owner_id, content_hash=video.content_hash).exists():
-        shutil.rmtree(media_path(video.folder), ignore_errors=True)
+        media.delete_folder(video.folder)
 
 
 # --- deletion ---------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Streaming video uploads: request body -> temporary file on disk, hashed on the way.
 
 The handler replaces Django's default upload handlers for the upload endpoint. Chunks go
-straight to a temporary file in ``MEDIA_ROOT/.uploads`` (the same file system as the library,
-so accepting the file is a rename) while a SHA-256 is computed, so no upload is ever held in
+straight to a temporary file in the media layer's staging folder (``MEDIA_ROOT/.uploads``
+with the local storage, the same file system as the library, so accepting the file is a rename;
+``MEDIA_CACHE_DIR/.uploads`` with an object store, streamed into it from there) while a SHA-256 is computed, so no upload is ever held in
 memory whole. A request whose declared length exceeds ``VIDEO_UPLOAD_MAX_BYTES`` is refused
 before its body is read; one that grows past it while streaming is stopped there. A body that
 ends before its closing multipart boundary (a client cut off half-way) is discarded.
@@ -21,15 +22,15 @@ from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpl
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
+from wherewhen.core import media
+
 #: Room for the multipart framing and small form fields around the file itself.
 MULTIPART_SLACK_BYTES = 1024 * 1024
 UPLOAD_FIELD = "file"
 
 
 def upload_tmp_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / ".uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return media.staging_dir("uploads")
 
 
 class HashedUpload(UploadedFile):

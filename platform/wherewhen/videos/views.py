@@ -19,9 +19,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from wherewhen.accounts.permissions import IsResearcher, IsReviewer
+from wherewhen.core import media
 from wherewhen.core.parsers import SafeJSONParser
 from wherewhen.core.schema import INVALID
-from wherewhen.core.streaming import ranged_file_response
+from wherewhen.core.streaming import media_response
 from wherewhen.videos import services
 from wherewhen.videos.models import Video
 from wherewhen.videos.serializers import (
@@ -287,13 +288,12 @@ def _file_view(kind: str):
         name = getattr(video, field).name
         if kind == "stream" and video.status != Video.Status.READY:
             return _error(409, f"The video is not ready to play (status: {video.status}).")
-        path = services.media_path(name) if name else None
-        if path is None or not path.is_file():
+        if not media.exists(name):
             return _error(404, f"This video has no {kind} file.")
         mime = content_type or mimetypes.guess_type(video.original_name)[0]
-        return ranged_file_response(
+        return media_response(
             request,
-            path,
+            name,
             mime or "application/octet-stream",
             etag_seed=f"{video.content_hash[:16]}-{kind}-",
             filename=video.original_name if kind == "original" else None,
@@ -315,11 +315,13 @@ def video_waveform(request, pk: int):
         return _error(404, f"This video has no waveform: {video.audio_error}")
     if not video.has_audio:
         return _error(404, "This video has no sound, so it has no waveform.")
-    path = services.media_path(video.waveform.name) if video.waveform else None
-    if path is None or not path.is_file():
+    if not video.waveform or not media.exists(video.waveform.name):
         return _error(404, "This video's waveform has not been made yet; process the video again.")
-    return ranged_file_response(
-        request, path, "application/json", etag_seed=f"{video.content_hash[:16]}-waveform-"
+    return media_response(
+        request,
+        video.waveform.name,
+        "application/json",
+        etag_seed=f"{video.content_hash[:16]}-waveform-",
     )
 
 

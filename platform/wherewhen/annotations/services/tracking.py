@@ -36,10 +36,10 @@ from wherewhen.annotations.geometry import box_problems, quantize
 from wherewhen.annotations.models import TrackingJob
 from wherewhen.annotations.services.content import geometry_of
 from wherewhen.annotations.services.work import _own_assignment_locked, _require_lease
-from wherewhen.core import tasking
+from wherewhen.core import media, tasking
 from wherewhen.core.exceptions import Conflict, Invalid, NotAllowed, NotFound
 from wherewhen.core.owners import owner_is_alive, worker_identity
-from wherewhen.videos.services import media_path
+from wherewhen.videos.services import local_file
 from workers.tracking import MAX_SPAN, METHODS, TrackingError, read_frames, track_box
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def start_tracking(
             raise Invalid(
                 {"count": [f"Track at most {MAX_SPAN - 1} frames at a time; got {wanted}."]}
             )
-        if not video.playback or not media_path(video.playback.name).is_file():
+        if not video.playback or not media.exists(video.playback.name):
             raise Conflict("This video has no playable file yet, so it cannot be tracked.")
         end = frame + wanted if direction == "forward" else frame - wanted
         job = TrackingJob.objects.create(
@@ -183,14 +183,18 @@ def run_tracking(job_id: int, owner: str | None = None) -> str:
 
     progress_checks = [0]
     try:
-        path = media_path(video.playback.name)
-        low, high = sorted((job.start_frame, job.end_frame))
-        frames = read_frames(path, low, high + 1)
-        if not forward:
-            frames = reversed(list(frames))
-        result = track_box(
-            frames, tuple(job.box), method=job.method, on_progress=progress, should_stop=cancelled
-        )
+        with local_file(video) as path:
+            low, high = sorted((job.start_frame, job.end_frame))
+            frames = read_frames(path, low, high + 1)
+            if not forward:
+                frames = reversed(list(frames))
+            result = track_box(
+                frames,
+                tuple(job.box),
+                method=job.method,
+                on_progress=progress,
+                should_stop=cancelled,
+            )
     except (TrackingError, OSError) as error:
         mine.update(
             status=JobStatus.FAILED,

@@ -19,7 +19,7 @@ module         what it holds
 
 Each module imports only modules above it in this list, so the package has no import cycle.
 The gpu worker's side (claiming, leases, results) is :mod:`wherewhen.explanations.claims`;
-video helpers (``media_path``, ``playback_url``) are the videos app's
+video helpers (``local_file``, ``playback_url``) are the videos app's
 (:mod:`wherewhen.videos.services`). Services raise the domain errors of
 :mod:`wherewhen.core.exceptions` (``Invalid``, ``NotAllowed``, ``NotFound``, ``Conflict``); the
 API's one exception handler turns them into 400, 403, 404 and 409. An ``Invalid`` names the

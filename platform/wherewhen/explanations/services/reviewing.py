@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from django.db import transaction
 
-from wherewhen.core import tasking
+from wherewhen.core import media, tasking
 from wherewhen.core.exceptions import Conflict, Invalid, NotFound
-from wherewhen.explanations import storage
 from wherewhen.explanations.models import NAME_MAX_LENGTH, Explanation, Export, Flag
 from wherewhen.explanations.services.requests import digest
 
@@ -97,12 +95,11 @@ def _send_render(export_id: int) -> None:
         )
 
 
-def export_file(export: Export) -> Path:
-    """The rendered file of a finished export: :class:`Conflict` while it is not finished,
-    :class:`NotFound` when its file is gone."""
+def export_file(export: Export) -> str:
+    """The storage name of a finished export's file: :class:`Conflict` while it is not
+    finished, :class:`NotFound` when its file is gone."""
     if export.status != Export.Status.DONE or not export.file:
         raise Conflict(f"Export {export.pk} is not ready (status: {export.status}).")
-    path = storage.absolute(export.file)
-    if not path.is_file():
+    if not media.exists(export.file):
         raise NotFound("The exported file is missing.")
-    return path
+    return export.file
