@@ -6,8 +6,9 @@ tracking and explanation compute. :class:`ContentCache` keeps such copies in one
 
 Several worker processes on one host share the folder safely:
 
-* a copy is fetched to a temporary name in the cache folder and renamed into place, so nobody
-  sees half a file, and two processes fetching the same content leave one file;
+* a copy is fetched to a temporary name in the cache folder and linked into place only if
+  the name is free, so nobody sees half a file, two processes fetching the same content leave
+  one file, and a copy in use is never replaced;
 * a process using a copy holds a shared ``flock`` on the file itself for as long as it uses it
   (:meth:`ContentCache.use`); eviction takes the exclusive lock without waiting and skips files
   it cannot lock, so a file in use is never deleted from under its reader;
@@ -158,11 +159,13 @@ class ContentCache:
             if verify and sha256_of(tmp) != key:
                 raise CacheError(f"the fetched copy of {key} has other content")
             os.chmod(tmp, 0o644)
-            os.replace(tmp, path)  # a concurrent fetch of the same key leaves one file
-        except BaseException:
+            # Put in place only if nobody did meanwhile: a concurrent fetch of the same key
+            # keeps the first copy (which a reader may hold), never replaces it.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            raise
 
     @contextlib.contextmanager
     def _global_lock(self) -> Iterator[None]:

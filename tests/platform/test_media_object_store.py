@@ -278,3 +278,23 @@ def test_reviewer_sees_but_participant_does_not(store, rita, video_files):
     url = f"/api/v1/videos/{video.pk}/stream/"
     assert client_for(make_user("rev", Role.REVIEWER)).get(url).status_code == 302
     assert client_for(make_user("pat", Role.PARTICIPANT)).get(url).status_code == 404
+
+
+def test_ensure_media_bucket_creates_it_once(endpoint, settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.s3_support import S3Endpoint
+
+    fresh = S3Endpoint(endpoint.url, f"fresh-{os.getpid()}-{tmp_path.name[-8:]}".lower())
+    use_endpoint(settings, fresh, tmp_path / "cache")
+    out = StringIO()
+    call_command("ensure_media_bucket", stdout=out)
+    call_command("ensure_media_bucket", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"Created the media bucket {fresh.bucket!r}.",
+        f"Found the media bucket {fresh.bucket!r}.",
+    ]
+    media.put_bytes("probe/one.txt", b"1")
+    assert fresh.keys() == ["probe/one.txt"]

@@ -62,3 +62,28 @@ def test_hsts_and_secure_cookies_when_configured(client, settings, django_user_m
     response = client.get("/api/v1/auth/me/", secure=True)
     assert response["Strict-Transport-Security"] == "max-age=31536000"
     assert client.cookies["sessionid"]["secure"]
+
+
+def test_media_redirects_to_an_object_store_are_allowed_by_the_csp():
+    minio = {
+        "MEDIA_STORAGE": "s3",
+        "MEDIA_S3_BUCKET": "media",
+        "MEDIA_S3_ENDPOINT_URL": "http://minio:9000",
+        "MEDIA_S3_PUBLIC_ENDPOINT_URL": "http://localhost:9000/",
+        "MEDIA_S3_ADDRESSING_STYLE": "path",
+    }
+    csp = security_settings(minio)["CONTENT_SECURITY_POLICY"]
+    assert "media-src 'self' blob: http://localhost:9000;" in csp
+    assert "img-src 'self' data: blob: http://localhost:9000;" in csp
+    assert "minio:9000" not in csp and "connect-src 'self';" in csp
+    aws = security_settings(
+        {"MEDIA_STORAGE": "s3", "MEDIA_S3_BUCKET": "media", "MEDIA_S3_REGION": "eu-west-1"}
+    )["CONTENT_SECURITY_POLICY"]
+    assert "https://media.s3.eu-west-1.amazonaws.com" in aws
+    given = security_settings({**minio, "MEDIA_CSP_SOURCES": "https://cdn.example"})
+    assert "media-src 'self' blob: https://cdn.example;" in given["CONTENT_SECURITY_POLICY"]
+    # Proxied media, the local disk, or a policy of one's own: nothing is added.
+    for extra in ({"MEDIA_STREAM_MODE": "proxy"}, {"MEDIA_STORAGE": "local"}):
+        assert security_settings({**minio, **extra})["CONTENT_SECURITY_POLICY"] == DEFAULT_CSP
+    own = {**minio, "CONTENT_SECURITY_POLICY": "default-src 'none'"}
+    assert security_settings(own)["CONTENT_SECURITY_POLICY"] == "default-src 'none'"

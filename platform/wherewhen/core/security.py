@@ -24,6 +24,40 @@ DEFAULT_CSP = (
 OFF = {"0", "false", "no", "off", "none"}
 
 
+def media_store_origins(environ: Mapping[str, str]) -> str:
+    """The origins browsers load media from when the stream view redirects them to an object
+    store (``MEDIA_STORAGE=s3``, ``MEDIA_STREAM_MODE=redirect``): ``MEDIA_CSP_SOURCES`` when
+    given, else the public endpoint's origin (with the bucket's virtual host), else AWS S3's
+    for the bucket. Empty otherwise: the platform serves media itself."""
+    if environ.get("MEDIA_STORAGE", "local").strip().lower() != "s3":
+        return ""
+    if environ.get("MEDIA_STREAM_MODE", "redirect").strip().lower() != "redirect":
+        return ""
+    if environ.get("MEDIA_CSP_SOURCES", "").strip():
+        return " ".join(environ["MEDIA_CSP_SOURCES"].replace(",", " ").split())
+    from urllib.parse import urlsplit
+
+    bucket = environ.get("MEDIA_S3_BUCKET", "").strip()
+    endpoint = (
+        environ.get("MEDIA_S3_PUBLIC_ENDPOINT_URL", "").strip()
+        or environ.get("MEDIA_S3_ENDPOINT_URL", "").strip()
+    )
+    if endpoint:
+        parts = urlsplit(endpoint)
+        origins = [f"{parts.scheme}://{parts.netloc}"]
+        if bucket and environ.get("MEDIA_S3_ADDRESSING_STYLE", "auto") != "path":
+            origins.append(f"{parts.scheme}://{bucket}.{parts.netloc}")
+        return " ".join(origins)
+    region = environ.get("MEDIA_S3_REGION", "").strip() or "us-east-1"
+    return " ".join(
+        [
+            f"https://{bucket}.s3.amazonaws.com",
+            f"https://{bucket}.s3.{region}.amazonaws.com",
+            f"https://s3.{region}.amazonaws.com",
+        ]
+    )
+
+
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     value = environ.get(name, "").strip().lower()
     if not value:
@@ -35,6 +69,10 @@ def security_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     https = _bool(environ, "HTTPS_ONLY", False)
     hsts_default = "31536000" if https else "0"
     csp = environ.get("CONTENT_SECURITY_POLICY", "").strip() or DEFAULT_CSP
+    store = media_store_origins(environ)
+    if store and csp == DEFAULT_CSP:  # <video> and <img> follow the stream redirects there
+        csp = csp.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {store}")
+        csp = csp.replace("media-src 'self' blob:", f"media-src 'self' blob: {store}")
     values: dict[str, Any] = {
         "CONTENT_SECURITY_POLICY": "" if csp.lower() in OFF else csp,
         "SESSION_COOKIE_SECURE": _bool(environ, "SESSION_COOKIE_SECURE", https),

@@ -317,11 +317,13 @@ def video_waveform(request, pk: int):
         return _error(404, "This video has no sound, so it has no waveform.")
     if not video.waveform or not media.exists(video.waveform.name):
         return _error(404, "This video's waveform has not been made yet; process the video again.")
+    # Proxied, never redirected: the page fetch()es it, and the store is another origin.
     return media_response(
         request,
         video.waveform.name,
         "application/json",
         etag_seed=f"{video.content_hash[:16]}-waveform-",
+        redirect=False,
     )
 
 
