@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('explanations', '0004_explanation_windows'),
+        ('explanations', '0005_explanation_name'),
     ]
 
     operations = [
