@@ -159,6 +159,9 @@ class AttentionRecorder:
     all query rows when there is no class token) as ``(batch, heads, keys)``, and for temporal
     attention the attention each frame *receives* (mean over query frames) as
     ``(B*P, heads, T)``. ``keep="full"`` stores the whole tensors (rollout, gradients).
+    ``keep="fused"`` stores the rows as ``"rows"`` does and, in ``spatial_fused`` /
+    ``temporal_fused``, the whole matrices with their heads fused by ``fusion`` (what rollout
+    needs, a ``heads``-th of the memory of ``"full"``), as float32.
     """
 
     def __init__(
@@ -167,14 +170,18 @@ class AttentionRecorder:
         layers: list[int] | None = None,
         keep: str = "rows",
         retain_grad: bool = False,
+        fusion: str = "mean",
     ) -> None:
         self.layout = layout
         n = layout.num_layers
         self.layers = list(range(n)) if layers is None else sorted(set(layers))
         self.keep = keep
         self.retain_grad = retain_grad
+        self.fusion = fusion
         self.spatial: dict[int, torch.Tensor] = {}
         self.temporal: dict[int, torch.Tensor] = {}
+        self.spatial_fused: dict[int, torch.Tensor] = {}
+        self.temporal_fused: dict[int, torch.Tensor] = {}
         self._handles: list[Any] = []
         self._eager: Any = None
 
@@ -195,10 +202,14 @@ class AttentionRecorder:
                 if self.retain_grad and probs.requires_grad:
                     probs.retain_grad()
                 self.spatial[index] = probs
-            elif self.layout.has_cls:
-                self.spatial[index] = probs[:, :, 0, :].detach()
+                return
+            probs = probs.detach()
+            if self.keep == "fused":
+                self.spatial_fused[index] = fuse_heads(probs.float(), self.fusion)
+            if self.layout.has_cls:
+                self.spatial[index] = probs[:, :, 0, :].float()
             else:
-                self.spatial[index] = probs.mean(dim=-2).detach()
+                self.spatial[index] = probs.float().mean(dim=-2)
 
         return hook
 
@@ -209,8 +220,11 @@ class AttentionRecorder:
                 if self.retain_grad and probs.requires_grad:
                     probs.retain_grad()
                 self.temporal[index] = probs
-            else:
-                self.temporal[index] = probs.mean(dim=-2).detach()
+                return
+            probs = probs.detach().float()
+            if self.keep == "fused":
+                self.temporal_fused[index] = fuse_heads(probs, self.fusion)
+            self.temporal[index] = probs.mean(dim=-2)
 
         return hook
 

@@ -43,19 +43,46 @@ from workers.engine.run import Run
 CHUNK_BYTES = 64 * 2**20  # float32 scores held at once while reducing many query rows
 RETAIN_BYTES = 256 * 2**20  # q/k projection outputs held before their rows are computed
 
-_reference: ContextVar[bool] = ContextVar("wherewhen_reference_capture", default=False)
+# Which road :func:`capture_rows` takes: None (chosen per call, :func:`road_for`), "qk" (the q/k
+# hooks beside the fused kernel) or "reference" (eager attention's whole probability tensors).
+_road: ContextVar[str | None] = ContextVar("wherewhen_capture_road", default=None)
 
 
 @contextmanager
-def reference_capture() -> Iterator[None]:
-    """Within the block :func:`capture_rows` reads the rows off eager attention's probability
-    tensors (what every attention method did before the q/k hooks; tests and benchmarks
-    compare the two)."""
-    token = _reference.set(True)
+def _forced(road: str) -> Iterator[None]:
+    token = _road.set(road)
     try:
         yield
     finally:
-        _reference.reset(token)
+        _road.reset(token)
+
+
+def reference_capture():
+    """Within the block :func:`capture_rows` reads the rows off eager attention's probability
+    tensors (what every attention method did before the q/k hooks; tests and benchmarks
+    compare the two)."""
+    return _forced("reference")
+
+
+def qk_capture():
+    """Within the block :func:`capture_rows` always computes the rows from q/k hooks (tests
+    compare that road with the reference on every device)."""
+    return _forced("qk")
+
+
+def road_for(device: torch.device, fusion: str | None) -> str:
+    """The road for rows of a forward pass on ``device``: ``"qk"`` or ``"eager"``.
+
+    Whole head-fused matrices (``fusion``: STAA+ and rollout) on a CPU come from eager
+    attention's own probabilities (``"eager"``: the heads fused as each layer runs, so a
+    ``heads``-th of the memory): there the fused kernel is no faster than eager attention at
+    these sizes, and the q/k road would compute every layer's ``softmax(q k^T)`` a second time
+    (TimeSformer-base, 2 CPU threads: STAA+ 1.27x plain inference on the q/k road, about 1.0x on
+    this one; docs/methods.md, "Throughput"). On a GPU, and for class-token rows alone, the q/k
+    hooks keep the fused kernel on."""
+    if fusion is not None and device.type == "cpu":
+        return "eager"
+    return "qk"
 
 
 @dataclass
@@ -274,6 +301,22 @@ def _reference_rows(
     return rows, logits
 
 
+def _eager_rows(
+    run: Run, layout: AttentionLayout, layers: list[int], fusion: str
+) -> tuple[AttentionRows, torch.Tensor]:
+    """The rows and head-fused matrices from eager attention, reduced as each layer runs."""
+    recorder = AttentionRecorder(layout, layers=layers, keep="fused", fusion=fusion)
+    with recorder:
+        logits = run.forward(run.inputs)
+    rows = AttentionRows(
+        spatial=recorder.spatial,
+        temporal=recorder.temporal,
+        spatial_fused=recorder.spatial_fused,
+        temporal_fused=recorder.temporal_fused,
+    )
+    return rows, logits
+
+
 def capture_rows(
     run: Run, layers: list[int], fusion: str | None = None
 ) -> tuple[AttentionLayout, AttentionRows, torch.Tensor]:
@@ -282,8 +325,11 @@ def capture_rows(
     if fusion not in (None, "mean", "max"):
         raise ExplainError(f"head_fusion must be 'mean' or 'max', got {fusion!r}")
     layout = attention_layout(run.loaded)
-    if _reference.get():
+    road = _road.get() or road_for(run.inputs.device, fusion)
+    if road == "reference":
         rows, logits = _reference_rows(run, layout, layers, fusion)
+    elif road == "eager":
+        rows, logits = _eager_rows(run, layout, layers, fusion or "mean")
     else:
         with QKRecorder(layout, layers, fusion) as recorder:
             logits = run.forward(run.inputs)

@@ -118,6 +118,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/annotation/assignments/{id}/release-review/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an annotation you took from the review queue back to it
+         * @description Assignments: an annotator's own, a researcher's projects', reviewers' review queue.
+         */
+        post: operations["v1_annotation_assignments_release_review_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/annotation/assignments/{id}/resume/": {
         parameters: {
             query?: never;
@@ -390,6 +410,26 @@ export interface paths {
          * @description The annotator's task queue.
          */
         post: operations["v1_annotation_queue_next_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/annotation/review-queue/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take the next annotation to review (resumes the one you hold)
+         * @description The reviewers' queue: the next submitted annotation, leased to whoever takes it.
+         */
+        post: operations["v1_annotation_review_queue_next_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1775,7 +1815,10 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
+             */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -1787,6 +1830,13 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
+            /** @description The reviewer who took it from the review queue (while their lease runs) */
+            readonly review_holder: string | null;
+            /**
+             * Format: date-time
+             * @description When the reviewer's lease on it runs out
+             */
+            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -1801,7 +1851,10 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
+             */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -1813,6 +1866,13 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
+            /** @description The reviewer who took it from the review queue (while their lease runs) */
+            readonly review_holder: string | null;
+            /**
+             * Format: date-time
+             * @description When the reviewer's lease on it runs out
+             */
+            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
             readonly labels: string[];
@@ -1900,6 +1960,11 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /**
+             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
+             * @default 2880
+             */
+            rework_minutes: number;
             /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
             /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
@@ -1961,6 +2026,11 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /**
+             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
+             * @default 2880
+             */
+            rework_minutes: number;
             /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
             /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
@@ -2346,7 +2416,10 @@ export interface components {
             /** @default crowd */
             readonly source: components["schemas"]["AssignmentSourceEnum"];
             readonly annotator: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description In progress: when the annotator's lease runs out; rejected: when the work returns to the pool unless its annotator comes back first
+             */
             readonly lease_expires_at: string | null;
             /** @description Bumped by every saved draft */
             readonly version: number;
@@ -2358,6 +2431,13 @@ export interface components {
             readonly reviewed_at: string | null;
             readonly reviewer: string | null;
             readonly review_comment: string;
+            /** @description The reviewer who took it from the review queue (while their lease runs) */
+            readonly review_holder: string | null;
+            /**
+             * Format: date-time
+             * @description When the reviewer's lease on it runs out
+             */
+            readonly review_lease_expires_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
             readonly summary: components["schemas"]["CvatImportSummary"];
@@ -2975,6 +3055,10 @@ export interface components {
             /** @default 1 */
             count: number;
         };
+        NextReviewRequestRequest: {
+            /** @description Only this project */
+            project?: number | null;
+        };
         NextTask: {
             assignment: components["schemas"]["AnnotationAssignmentDetail"] | null;
             message: string;
@@ -3126,6 +3210,8 @@ export interface components {
             timestamps: number[];
             /** @description [x0, y0, x1, y1] in video pixels: the part of the frame the map covers */
             view: number[] | null;
+            /** @description whole-video explanations: which map row shows at time t (rows[i] for the last times[i] <= t); null when the map rows follow ``timestamps`` */
+            schedule: components["schemas"]["Schedule"] | null;
         };
         ParticipantTrial: {
             index: number;
@@ -3171,6 +3257,11 @@ export interface components {
             max_overlap?: number;
             /** @default 30 */
             lease_minutes: number;
+            /**
+             * @description How long rejected work waits for its annotator (minutes, 10 to 43200) before it returns to the pool for another annotator
+             * @default 2880
+             */
+            rework_minutes: number;
             /** @description Annotators see the model's predictions (they count as exposed to the video's explanations) */
             show_predictions?: boolean;
             /** @description Leave out of the ground truth the annotations of annotators who had seen an explanation of the video before submitting */
@@ -3384,6 +3475,9 @@ export interface components {
             /** @description Track index, or null */
             track?: number | null;
             text: string;
+        };
+        ReviewQueueDetail: {
+            detail: string;
         };
         /**
          * @description * `researcher` - Researcher
@@ -4333,6 +4427,53 @@ export interface operations {
             };
         };
     };
+    v1_annotation_assignments_release_review_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this assignment. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationAssignment"];
+                };
+            };
+            /** @description Invalid input: a message, or messages per field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
     v1_annotation_assignments_resume_create: {
         parameters: {
             query?: never;
@@ -5088,6 +5229,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnnotationDetail"];
+                };
+            };
+        };
+    };
+    v1_annotation_review_queue_next_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NextReviewRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["NextReviewRequestRequest"];
+                "multipart/form-data": components["schemas"]["NextReviewRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextTask"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueueDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueueDetail"];
                 };
             };
         };
