@@ -3211,7 +3211,7 @@ export interface components {
             /** @description [x0, y0, x1, y1] in video pixels: the part of the frame the map covers */
             view: number[] | null;
             /** @description whole-video explanations: which map row shows at time t (rows[i] for the last times[i] <= t); null when the map rows follow ``timestamps`` */
-            schedule: components["schemas"]["Schedule"] | null;
+            schedule: components["schemas"]["StimulusSchedule"] | null;
         };
         ParticipantTrial: {
             index: number;
@@ -3767,6 +3767,12 @@ export interface components {
             outcomes: {
                 [key: string]: number | null;
             };
+        };
+        StimulusSchedule: {
+            /** @description change points (s) */
+            times: number[];
+            /** @description map row shown from each change point on */
+            rows: number[];
         };
         /**
          * @description * `metric_disagreement` - metric_disagreement

@@ -2,7 +2,9 @@
 pointing, confidence calibration, agreement, speeders, and the long-format CSV.
 
 Everything is computed from stored rows at analysis time (nothing is deleted to exclude) and is
-deterministic: every resampling is seeded from the study's seed.
+deterministic: every resampling is seeded from the study's seed. The module is long but one
+concern: each measure is a short function over the same response rows, and the report and
+the CSV assemble them.
 """
 
 from __future__ import annotations

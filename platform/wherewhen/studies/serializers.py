@@ -7,7 +7,6 @@ from rest_framework import serializers
 
 from wherewhen.core import limits
 from wherewhen.core.fields import BoundedDictField
-from wherewhen.explanations.windows_serializers import ScheduleSerializer
 from wherewhen.studies.models import Stimulus, Study, TrialKind
 
 # What a participant's browser may send along with an answer (compact JSON bytes).
@@ -224,6 +223,13 @@ class ConsentSerializer(serializers.Serializer):
     agree = serializers.BooleanField()
 
 
+class StimulusScheduleSerializer(serializers.Serializer):
+    times = serializers.ListField(child=serializers.FloatField(), help_text="change points (s)")
+    rows = serializers.ListField(
+        child=serializers.IntegerField(), help_text="map row shown from each change point on"
+    )
+
+
 class ParticipantStimulusSerializer(serializers.Serializer):
     id = serializers.CharField()
     label = serializers.CharField(allow_null=True)
@@ -243,7 +249,7 @@ class ParticipantStimulusSerializer(serializers.Serializer):
         allow_null=True,
         help_text="[x0, y0, x1, y1] in video pixels: the part of the frame the map covers",
     )
-    schedule = ScheduleSerializer(
+    schedule = StimulusScheduleSerializer(
         allow_null=True,
         help_text="whole-video explanations: which map row shows at time t (rows[i] for the "
         "last times[i] <= t); null when the map rows follow ``timestamps``",
