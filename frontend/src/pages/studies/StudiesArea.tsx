@@ -351,6 +351,46 @@ function IntervalChart({ title, data }: { title: string; data: IntervalDatum[] }
 }
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
+
+type AccuracyRow = {
+  method: string;
+  n: number;
+  accuracy: number;
+  ci_low?: number | null;
+  ci_high?: number | null;
+  chance: number;
+  p_value: number;
+};
+
+/** Accuracy per method against chance (forward simulation, distinction). */
+function AccuracyTable({ rows, testId }: { rows: readonly AccuracyRow[]; testId?: string }) {
+  return (
+    <table className="table" data-testid={testId}>
+      <thead>
+        <tr>
+          <th>Method</th>
+          <th>n</th>
+          <th>Accuracy</th>
+          <th>Chance</th>
+          <th>p</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.method}>
+            <td>{r.method}</td>
+            <td>{r.n}</td>
+            <td>
+              {pct(r.accuracy)} [{pct(r.ci_low ?? 0)}, {pct(r.ci_high ?? 0)}]
+            </td>
+            <td>{pct(r.chance)}</td>
+            <td>{r.p_value.toPrecision(2)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
 const fmt = (v: number | null | undefined) => (v == null ? "—" : v.toFixed(2));
 
 function ReportView({
@@ -418,60 +458,14 @@ function ReportView({
       {report.forward.length > 0 && (
         <>
           <h3>Forward simulation accuracy (binomial test against chance)</h3>
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Method</th>
-                <th>n</th>
-                <th>Accuracy</th>
-                <th>Chance</th>
-                <th>p</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.forward.map((r) => (
-                <tr key={r.method}>
-                  <td>{r.method}</td>
-                  <td>{r.n}</td>
-                  <td>
-                    {pct(r.accuracy)} [{pct(r.ci_low ?? 0)}, {pct(r.ci_high ?? 0)}]
-                  </td>
-                  <td>{pct(r.chance)}</td>
-                  <td>{r.p_value.toPrecision(2)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <AccuracyTable rows={report.forward} />
         </>
       )}
       {report.distinction.methods.length > 0 && (
         <>
           <h3>Distinction accuracy (chance 1/{report.distinction.k} = {pct(report.distinction.chance)})</h3>
           <p className="designer-field__help">{report.distinction.chance_rule}.</p>
-          <table className="table" data-testid="distinction-table">
-            <thead>
-              <tr>
-                <th>Method</th>
-                <th>n</th>
-                <th>Accuracy</th>
-                <th>Chance</th>
-                <th>p</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.distinction.methods.map((r) => (
-                <tr key={r.method}>
-                  <td>{r.method}</td>
-                  <td>{r.n}</td>
-                  <td>
-                    {pct(r.accuracy)} [{pct(r.ci_low ?? 0)}, {pct(r.ci_high ?? 0)}]
-                  </td>
-                  <td>{pct(r.chance)}</td>
-                  <td>{r.p_value.toPrecision(2)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <AccuracyTable rows={report.distinction.methods} testId="distinction-table" />
         </>
       )}
       {cal.n > 0 && (
