@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: the chain above runs in the request's thread in one go (see its module).
+    "wherewhen.core.chain.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "wherewhen.urls"
@@ -136,6 +138,11 @@ elif os.environ.get("WHEREWHEN_WEB_TIER") == "asgi":
         "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10")),
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
     }
+else:
+    # Workers keep a connection from one task to the next (``wherewhen.celery``); one the
+    # server dropped meanwhile (a restart, an idle timeout) is found by a cheap check before its
+    # first use in a task and replaced, instead of failing that task.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -42,9 +42,16 @@ def celery_app():
 
 
 def send(name: str, *, args: Iterable[Any] = (), kwargs: dict | None = None, **options) -> None:
-    """Send task ``name`` (``options``: ``task_id``, ``queue``, time limits, ...)."""
+    """Send task ``name`` (``options``: ``task_id``, ``queue``, time limits, ...).
+
+    Nothing waits for the task's Celery result (its rows in the database are the result), so it
+    is sent with ``ignore_result``: the worker stores none, and the sending process does not
+    subscribe to the task's result channel, which the Redis result backend otherwise does for
+    every task sent and keeps until a result is read (one subscription more per request, for
+    the life of the web process)."""
     if kwargs:
         options["kwargs"] = kwargs
+    options.setdefault("ignore_result", True)
     try:
         celery_app().send_task(name, args=list(args), **options)
     except Exception as exc:  # kombu raises many kinds of connection errors

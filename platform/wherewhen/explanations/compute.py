@@ -77,24 +77,34 @@ class Prefetcher(threading.Thread):
     model, oldest first (at most ``EXPLANATION_BATCH_MAX``). Best effort: a failure is logged,
     :meth:`stop` ends it between clips, and the lease of nothing changes."""
 
-    def __init__(self, model_id: int, exclude: list[int], clip_of: Any) -> None:
+    def __init__(
+        self, model_id: int, exclude: list[int], clip_of: Any, queued: list | None = None
+    ) -> None:
         super().__init__(name="explanation-prefetch", daemon=True)
         self.model_id, self.exclude, self.clip_of = model_id, list(exclude), clip_of
+        self.queued = queued  # the rows to decode, when the caller has read them already
         self._stop_event = threading.Event()
         self.decoded = 0
 
+    @staticmethod
+    def next_rows(model_id: int, exclude: list[int]) -> list[Explanation]:
+        """The queued rows of ``model_id`` (not ``exclude``), oldest first, with their videos."""
+        return list(
+            Explanation.objects.filter(
+                status=Explanation.Status.QUEUED,
+                source=Explanation.Source.COMPUTED,
+                model_id=model_id,
+            )
+            .exclude(pk__in=exclude)
+            .select_related("video")
+            .order_by("created_at", "id")[: conf.batch_max()]
+        )
+
     def run(self) -> None:
         try:
-            queued = list(
-                Explanation.objects.filter(
-                    status=Explanation.Status.QUEUED,
-                    source=Explanation.Source.COMPUTED,
-                    model_id=self.model_id,
-                )
-                .exclude(pk__in=self.exclude)
-                .select_related("video")
-                .order_by("created_at", "id")[: conf.batch_max()]
-            )
+            queued = self.queued
+            if queued is None:
+                queued = self.next_rows(self.model_id, self.exclude)
             for row in queued:
                 if self._stop_event.is_set():
                     return
@@ -318,8 +328,18 @@ def _explain_ready(ready, loaded, model_row, rows, primary, owner, keeper, clip_
     meanwhile) and store each map; returns the ids finished."""
     from workers.engine import ExplainError
 
-    prefetch = Prefetcher(model_row.pk, [r.pk for r in rows], clip_of)
-    prefetch.start()  # the next queued requests' clips decode while the model runs
+    # The next queued requests' clips decode while the model runs. They are looked up here, on
+    # this task's connection: a thread of its own would open a database connection per task,
+    # and usually (one client at a time) nothing is queued.
+    exclude = [r.pk for r in rows]
+    try:
+        queued = Prefetcher.next_rows(model_row.pk, exclude)
+    except _db_errors():  # best effort: the batch itself goes on
+        log.debug("prefetch lookup failed", exc_info=True)
+        queued = []
+    prefetch = Prefetcher(model_row.pk, exclude, clip_of, queued)
+    if queued:
+        prefetch.start()
     try:
         results = _explain(loaded, ready, primary, keeper, stages)
     except ExplainError as exc:

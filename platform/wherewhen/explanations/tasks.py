@@ -52,6 +52,7 @@ class ComputeTask(Task):
     transient=TRANSIENT,
     soft_time_limit=300,
     time_limit=360,
+    ignore_result=True,  # the row is the result; the worker's log still shows the outcome
 )
 def compute_explanation(self, explanation_id: int) -> dict:
     """Compute explanation ``explanation_id`` unless it is done or owned by a live worker.

@@ -129,6 +129,8 @@ class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
+        if self.action == "status_":  # polled (and read by every long-poll): the row's own columns
+            return services.visible_explanations(self.request.user).only(*services.STATUS_FIELDS)
         qs = (
             services.visible_explanations(self.request.user)
             .select_related("video", "model", "requested_by")

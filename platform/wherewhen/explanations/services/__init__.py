@@ -50,6 +50,7 @@ from wherewhen.explanations.services.imports import import_explanation
 from wherewhen.explanations.services.registry import delete_model, register_model
 from wherewhen.explanations.services.requests import (
     QUEUE_UNREACHABLE,
+    STATUS_FIELDS,
     RequestOutcome,
     enqueue_compute,
     map_payload,
@@ -103,6 +104,7 @@ __all__ = [
     "require_map",
     "requeue",
     "start_bulk_run",
+    "STATUS_FIELDS",
     "status_of",
     "user_can_view_video",
     "video_for",

@@ -215,6 +215,12 @@ def requeue(explanation: Explanation) -> None:
 # --- Status, results ----------------------------------------------------------------------------
 
 
+#: The columns :func:`status_of` reads (the status URL loads no others).
+STATUS_FIELDS = (
+    "id", "status", "progress", "error", "attempts", "queued_at", "started_at", "finished_at",
+)  # fmt: skip
+
+
 def status_of(explanation: Explanation) -> dict[str, Any]:
     e = explanation
     return {
