@@ -29,15 +29,22 @@ def make_model(owner):
 
 
 def make_explanation(
-    video, model, method: str, *, predicted: int = 2, seed: int = 0, target: int | None = None
+    video,
+    model,
+    method: str,
+    *,
+    predicted: int = 2,
+    seed: int = 0,
+    target: int | None = None,
+    heat: np.ndarray | None = None,
 ):
     """A done explanation of the model's prediction ``predicted`` (top-1), computed for class
-    ``target`` (default: the predicted class)."""
+    ``target`` (default: the predicted class); its map ``heat`` (4 x 4 x 4) or random."""
     from wherewhen.explanations import storage
     from wherewhen.explanations.models import Explanation
 
-    rng = np.random.default_rng(seed)
-    heat = rng.random((4, 4, 4)).astype(np.float32)
+    if heat is None:
+        heat = np.random.default_rng(seed).random((4, 4, 4)).astype(np.float32)
     key = uuid.uuid4().hex
     map_file, sha = storage.write_map(key, heat)
     return Explanation.objects.create(

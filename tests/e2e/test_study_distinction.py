@@ -6,15 +6,17 @@ with the screen-out code (never the completion code)."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.support import sign_in
+from tests.e2e.test_pages_accessible import SIDEWAYS, WIDEST
 from tests.explanations_support import researcher_fixture  # noqa: F401 - fixtures
 from tests.studies_support import make_distinction_study
-from wherewhen.studies.models import Response, Session
+from wherewhen.studies.models import Response, Session, Trial
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -147,3 +149,44 @@ def test_the_designer_previews_a_distinction_trial_with_the_study_rule(page, stu
     expect(preview.get_by_test_id("stimulus-frame")).to_have_count(3)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(SHOTS / "designer-preview-390.png"), full_page=True)
+
+
+def test_the_report_says_what_it_was_computed_from_and_warns_of_stale_answers(
+    page, study, researcher
+):
+    """After real answers, the researcher's report names the code version and the explanations
+    and checkpoints behind it; once an explanation is computed again, it warns that answers were
+    given on another map than the one stored now."""
+    from django.test import Client
+    from django.utils import timezone
+
+    from tests.studies_support import Participant
+    from wherewhen.explanations.models import Explanation
+
+    p = Participant(Client(), study.slug, {"PROLIFIC_PID": "p-report"})
+    assert p.start().status_code == 200
+    p.post("consent/", {"agree": True})
+    p.post("instructions/")
+    body = p.trial().json()
+    assert p.answer(body["index"], {"label": 2, "confidence": 4}).status_code == 200
+
+    sign_in(page, researcher.username, f"{researcher.username}-pw-42")
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"/studies/{study.pk}")
+        line = page.get_by_test_id("report-provenance")
+        expect(line).to_contain_text("Computed by wherewhen ")
+        shown_count = study.stimuli.values("explanation").distinct().count()
+        expect(line).to_contain_text(f"from {shown_count} explanations of 1 model checkpoint")
+        expect(page.get_by_test_id("report-stale")).to_have_count(0)
+        assert page.evaluate(SIDEWAYS) <= 0, page.evaluate(WIDEST)
+
+    shown = Trial.objects.get(session__token=p.token, index=body["index"]).stimulus_a.explanation_id
+    Explanation.objects.filter(pk=shown).update(finished_at=timezone.now() + timedelta(hours=1))
+    page.reload()
+    warning = page.get_by_test_id("report-stale")
+    expect(warning).to_contain_text("1 answer was given on a map that has been computed again")
+    assert page.evaluate(SIDEWAYS) <= 0, page.evaluate(WIDEST)
+    page.get_by_test_id("study-report").screenshot(path=str(SHOTS / "report-stale-390.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.get_by_test_id("study-report").screenshot(path=str(SHOTS / "report-stale-1440.png"))

@@ -32,12 +32,18 @@ def test_the_demo_study_waits_for_explanations_then_has_numbers(settings):
     rng = np.random.default_rng(0)
     for k, video in enumerate(videos):
         for j, method in enumerate(demo.METHODS):
-            e = make_explanation(video, model, method, seed=10 * k + j)
+            heat = None
+            if method == "staa_plus":  # as the bundled model's: only its key frames are lit
+                heat = np.zeros((4, 4, 4), dtype=np.float32)
+                heat[k % 4, 1, 2] = 1.0
+            e = make_explanation(video, model, method, seed=10 * k + j, heat=heat)
             _score(e, project, spatial=float(rng.random()), energy=float(rng.random()))
     study = demo.build_demo_study(owner, project, model, out)
     assert study is not None and study.blinded
     assert study.trial_kinds == ["pairwise", "forward"]
     assert study.stimuli.count() == 12
+    sparse = study.stimuli.filter(method="staa_plus")
+    assert sparse.count() == 4 and all(s.allow_sparse for s in sparse)
     assert study.stimulus_selections.get().seed == 0
     run = study.dry_runs.get()
     copy = run.copy

@@ -153,6 +153,7 @@ def test_bad_requests_strangers_and_running_studies(client, researcher, other_re
         {"strategy": "method_disagreement", "metric_a": "spatial", "method_a": "staa"},
         {"seed": -1},
         {"methods": ["nothing"]},
+        {"allow_sparse": "yes"},
     ):
         response = _post(client, study, {**good, **change})
         assert response.status_code == 400, (change, response.content)
@@ -164,3 +165,59 @@ def test_bad_requests_strangers_and_running_studies(client, researcher, other_re
 
     Session.objects.create(study=study, participant_id="p1")
     assert _post(client, study, good).status_code == 409
+
+
+@pytest.mark.django_db
+def test_clips_whose_maps_would_show_nothing_are_left_out_unless_wanted(
+    client, researcher, settings
+):
+    """A clip with a map lit on 1 of its 4 frames (as STAA+ keeps only key frames) is not
+    chosen by default, and the choice says so; asked with allow_sparse, it is, and its stimulus
+    remembers that it was accepted so (the study still opens)."""
+    model = make_model(researcher)
+    videos = [ready_video(researcher, settings.MEDIA_ROOT, title=f"clip{v}") for v in range(3)]
+    project = make_project(researcher, videos)
+    sparse = np.zeros((4, 4, 4), dtype=np.float32)
+    sparse[1, 2, 2] = 1.0
+    for k, video in enumerate(videos):
+        for j, method in enumerate(METHODS):
+            heat = sparse if (k == 1 and method == "staa") else None
+            make_explanation(video, model, method, seed=10 * k + j, heat=heat)
+    study = Study.objects.create(
+        owner=researcher, title="sparse", slug="sparse", trial_kinds=["rating"]
+    )
+    client.force_login(researcher)
+    body = {"strategy": "random", "project": project.pk, "methods": METHODS, "count": 3, "seed": 1}
+    chosen = _post(client, study, body).json()
+    assert sorted(v["video"] for v in chosen["videos"]) == [videos[0].pk, videos[2].pk]
+    [left] = chosen["params"]["left_out_mostly_blank"]
+    assert (left["video"], left["method"], left["shown"], left["frames"]) == (
+        videos[1].pk,
+        "staa",
+        1,
+        4,
+    )
+    assert study.stimuli.count() == 4 and not study.stimuli.filter(allow_sparse=True).exists()
+
+    wanted = Study.objects.create(
+        owner=researcher, title="sparse ok", slug="sparse-ok", trial_kinds=["rating"]
+    )
+    chosen = _post(client, wanted, {**body, "allow_sparse": True}).json()
+    assert len(chosen["videos"]) == 3 and chosen["params"]["left_out_mostly_blank"] == []
+    accepted = wanted.stimuli.filter(allow_sparse=True)  # only the sparse map itself
+    assert [(s.video_id, s.method) for s in accepted] == [(videos[1].pk, "staa")]
+    opened = client.patch(
+        f"/api/v1/studies/{wanted.pk}/", {"status": "open"}, content_type="application/json"
+    )
+    assert opened.status_code == 200, opened.content
+
+    # only sparse clips left: a clear 400 that says how to go on, nothing added
+    for video in (videos[0], videos[2]):
+        make_explanation(video, model, "staa", heat=sparse)  # the newest of a method wins
+    none_left = Study.objects.create(
+        owner=researcher, title="none", slug="none", trial_kinds=["rating"]
+    )
+    refused = _post(client, none_left, {**body, "methods": ["staa"], "count": 1})
+    assert refused.status_code == 400
+    assert "allow_sparse" in refused.json()["detail"] and "1 of 4" in refused.json()["detail"]
+    assert none_left.stimuli.count() == 0

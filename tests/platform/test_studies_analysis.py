@@ -167,12 +167,24 @@ def test_study_report_applies_exclusions_without_deleting(researcher, settings):
         assert row["video_hash"] == s.video.content_hash
         assert row["code_version"].startswith("wherewhen ")
         assert row["stale"] == "False"
+    # the analysis says what it was computed from: every stimulus, nothing stale yet
+    block = report["provenance"]
+    assert block["code_version"] == rows[0]["code_version"] and block["stale_answers"] == 0
+    assert {b["stimulus"] for b in block["stimuli"]} == set(stimuli)
+    for b in block["stimuli"]:
+        s = stimuli[b["stimulus"]]
+        assert (b["explanation"], b["method"]) == (s.explanation_id, s.method)
+        assert b["checkpoint_hash"] == s.explanation.model.fingerprint
+        assert b["explanation_hash"] == s.explanation.map_sha256
+        assert b["video_hash"] == s.video.content_hash
     # an explanation computed again after the answers makes the answers on it stale
     again = shown[0]["explanation"]
     Explanation.objects.filter(pk=again).update(finished_at=timezone.now() + timedelta(hours=1))
     rows = list(csv.DictReader(io.StringIO(analysis.csv_text(study))))
     stale = {r["stale"] for r in rows if again in (r["explanation"], r["other_explanation"])}
     assert stale == {"True"}
+    on_it = sum(1 for r in rows if again in (r["explanation"], r["other_explanation"]))
+    assert analysis.analyze(study)["provenance"]["stale_answers"] == on_it > 0
     assert all(
         r["stale"] == "False"
         for r in rows

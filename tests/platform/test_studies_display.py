@@ -118,6 +118,52 @@ def test_designer_refuses_a_map_that_shows_nothing_on_most_frames(client, resear
     assert bad.status_code == 400 and "overlay_threshold" in bad.json()
 
 
+def test_a_sparse_map_is_added_when_the_researcher_asks_and_the_study_opens(
+    client, researcher, settings
+):
+    """STAA+ keeps only its key frames: asked with ``allow_sparse``, its map becomes a stimulus
+    that remembers it was accepted so, and the design check lets the study open."""
+    client.force_login(researcher)
+    model = make_model(researcher)
+    video = ready_video(researcher, settings.MEDIA_ROOT, title="d1")
+    sparse = explanation_with(video, model, sparse_map(), "staa_plus")
+    quiet = explanation_with(video, model, quiet_map(), "staa")
+    study = client.post(
+        "/api/v1/studies/",
+        json.dumps({"title": "Sparse", "slug": "sparse", "trial_kinds": ["rating"]}),
+        content_type="application/json",
+    ).json()
+    url = f"/api/v1/studies/{study['id']}/stimuli/"
+    refused = client.post(
+        url, json.dumps({"explanations": [sparse.pk]}), content_type="application/json"
+    )
+    assert refused.status_code == 400 and "allow_sparse" in refused.json()["detail"]
+    bad = client.post(
+        url,
+        json.dumps({"explanations": [sparse.pk], "allow_sparse": "maybe"}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "allow_sparse" in bad.json()
+    added = client.post(
+        url,
+        json.dumps({"explanations": [sparse.pk, quiet.pk], "allow_sparse": True}),
+        content_type="application/json",
+    )
+    assert added.status_code == 201
+    by_method = {s["method"]: s for s in added.json()}
+    assert by_method["staa_plus"]["allow_sparse"] is True
+    assert by_method["staa_plus"]["coverage"] == {"shown": 2, "frames": 8, "mostly_blank": True}
+    assert by_method["staa"]["allow_sparse"] is False  # its map shows: nothing to accept
+    opened = client.patch(
+        f"/api/v1/studies/{study['id']}/",
+        json.dumps({"status": "open"}),
+        content_type="application/json",
+    )
+    assert opened.status_code == 200, opened.content
+    listed = client.get(url).json()
+    assert sorted(s["allow_sparse"] for s in listed) == [False, True]
+
+
 def test_each_answer_records_the_display_rule_the_participant_saw(client, researcher, settings):
     from wherewhen.studies.models import Response
 

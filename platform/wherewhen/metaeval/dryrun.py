@@ -106,9 +106,10 @@ def _copy(study: Study) -> Study:
     fields["owner"] = study.owner
     fields["pointing_project"] = study.pointing_project
     copy = Study.objects.create(**fields)
-    explanations = [s.explanation for s in study.stimuli.select_related("explanation", "video")]
-    if explanations:
-        study_services.add_stimuli(copy, explanations)
+    for stimulus in study.stimuli.select_related("explanation", "video"):  # in their order
+        study_services.add_stimuli(
+            copy, [stimulus.explanation], allow_sparse=stimulus.allow_sparse
+        )  # each as the researcher accepted it
     return copy
 
 

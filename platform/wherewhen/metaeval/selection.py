@@ -15,7 +15,10 @@ model) whose explanations become stimuli, how many clips, a seed, and a strategy
 * ``random`` -- ``count`` clips drawn uniformly.
 
 A clip is a candidate when the project holds it and each named method has a done explanation
-of it (of the model, when one is named). Draws and tie-breaks come from
+of it (of the model, when one is named), and none of those would show nothing on most frames
+under the study's overlay (the designer's check; the clips left out for it are stored with the
+choice) unless ``allow_sparse`` says such maps are wanted (a method that keeps only key frames,
+such as STAA+, draws nothing on the others). Draws and tie-breaks come from
 ``numpy.random.default_rng(seed)``; the choice, its parameters, its seed and what it chose are
 stored (:class:`~wherewhen.metaeval.models.StimulusSelection`), and every explanation of the
 chosen clips by the named methods is added as a stimulus.
@@ -86,6 +89,10 @@ def _params(body: dict[str, Any]) -> dict[str, Any]:
     methods = sorted(set(methods))
     params: dict[str, Any] = {"strategy": strategy, "methods": methods}
     params["count"] = _count(body.get("count"))
+    allow_sparse = body.get("allow_sparse", False)
+    if not isinstance(allow_sparse, bool):
+        raise exceptions.Invalid({"allow_sparse": "allow_sparse is true or false."})
+    params["allow_sparse"] = allow_sparse
     comparing_methods = (
         body.get("method_a") not in (None, "") or strategy == Strategy.METHOD_DISAGREEMENT
     )
@@ -119,6 +126,33 @@ def _candidates(user, project, methods: list[str], model_id: int | None):
     for e in found.order_by("id"):
         by_video[e.video_id][e.method] = e  # the newest of a method wins
     return {v: per for v, per in by_video.items() if len(per) == len(methods)}
+
+
+def _mostly_blank(study: Study, clips: dict[int, dict[str, Explanation]]) -> list[dict]:
+    """The candidate clips with an explanation that would show nothing on most frames under
+    ``study``'s overlay rule (the first such explanation of each), by video."""
+    out = []
+    for video in sorted(clips):
+        for method in sorted(clips[video]):
+            e = clips[video][method]
+            try:
+                c = study_services.coverage_for(
+                    e, study.overlay_normalization, study.overlay_threshold
+                )
+            except (FileNotFoundError, ValueError):
+                continue  # add_stimuli says what is wrong with it
+            if c.mostly_blank:
+                out.append(
+                    {
+                        "video": video,
+                        "explanation": e.pk,
+                        "method": method,
+                        "shown": c.shown,
+                        "frames": c.frames,
+                    }
+                )
+                break
+    return out
 
 
 def _values(project, explanations: list[Explanation]) -> dict[int, dict[str, float]]:
@@ -214,6 +248,21 @@ def select_stimuli(user, study: Study, body: dict[str, Any]) -> StimulusSelectio
                 + "."
             }
         )
+    left_out = [] if params["allow_sparse"] else _mostly_blank(study, clips)
+    for item in left_out:
+        clips.pop(item["video"], None)
+    if not clips:
+        first = left_out[0]
+        raise exceptions.Invalid(
+            {
+                "detail": f"Every candidate clip ({len(left_out)}) has an explanation that would "
+                "show nothing on most of its frames with this study's overlay (e.g. explanation "
+                f"{first['explanation']} ({first['method']}) shows on {first['shown']} of "
+                f"{first['frames']}). Scale each frame on its own, lower the threshold, or ask "
+                "with allow_sparse if the method keeps only a few key frames (STAA+ does)."
+            }
+        )
+    params["left_out_mostly_blank"] = left_out
     videos = sorted(clips)
     scores: dict[int, float] = {}
     if params["strategy"] != Strategy.RANDOM:
@@ -226,7 +275,7 @@ def select_stimuli(user, study: Study, body: dict[str, Any]) -> StimulusSelectio
     chosen = choose(params["strategy"], videos, scores, params["count"], seed)
     explanations = [clips[v][m] for v in chosen for m in params["methods"]]
     with transaction.atomic():
-        study_services.add_stimuli(study, explanations)
+        study_services.add_stimuli(study, explanations, allow_sparse=params["allow_sparse"])
         return StimulusSelection.objects.create(
             study=study,
             project=project,

@@ -147,6 +147,12 @@ class SelectionRequestSerializer(serializers.Serializer):
     metric_b = serializers.CharField(required=False)
     method_a = serializers.CharField(required=False)
     method_b = serializers.CharField(required=False)
+    allow_sparse = serializers.BooleanField(
+        required=False,
+        help_text="also choose clips whose maps would show nothing on most frames under the "
+        "study's overlay (a method that keeps only key frames, such as STAA+); by default "
+        "they are left out (listed in params.left_out_mostly_blank)",
+    )
 
 
 class SelectedVideoSerializer(serializers.Serializer):

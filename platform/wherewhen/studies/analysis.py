@@ -473,6 +473,7 @@ def analyze(study: Study) -> dict[str, Any]:
     return {
         "study": study.pk,
         "blinded": study.blinded,
+        "provenance": provenance.summary(study),
         "participants": {
             "started": sessions.count(),
             "completed": sessions.filter(completed_at__isnull=False).count(),

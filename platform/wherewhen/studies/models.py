@@ -150,6 +150,11 @@ class Stimulus(models.Model):
     explanation = models.ForeignKey(Explanation, on_delete=models.PROTECT, related_name="+")
     method = models.CharField(max_length=64, help_text="condition (copied from the explanation)")
     video = models.ForeignKey("videos.Video", on_delete=models.PROTECT, related_name="+")
+    allow_sparse = models.BooleanField(
+        default=False,
+        help_text="added knowing that its map is empty on most frames (a method that keeps only "
+        "key frames, such as STAA+): the design check lets it through",
+    )
 
     class Meta:
         ordering = ["id"]

@@ -88,3 +88,30 @@ def _pointing_versions(study: Study, responses: list[Response]) -> dict[int, str
         return {}
     truth = annotation_services.ground_truth_versions(study.pointing_project, sorted(videos))
     return {video: t.version for video, t in truth.items()}
+
+
+def summary(study: Study) -> dict[str, Any]:
+    """What the analysis of ``study`` was computed from: the code version; each stimulus's
+    explanation (method, parameters, checkpoint, map hash) and video content hash; and how many
+    answers were given on a map computed again since (stale, left in the analysis: the reason
+    is on each row of the CSV)."""
+    stimuli = study.stimuli.select_related("explanation__model", "video").order_by("id")
+    rows = provenance_rows(study)
+    return {
+        "code_version": code_version(),
+        "stimuli": [
+            {
+                "stimulus": s.token,
+                "method": s.method,
+                "explanation": s.explanation_id,
+                "params": s.explanation.params or {},
+                "model": s.explanation.model.name if s.explanation.model else "",
+                "checkpoint_hash": s.explanation.model.fingerprint if s.explanation.model else "",
+                "explanation_hash": s.explanation.map_sha256,
+                "video": s.video_id,
+                "video_hash": s.video.content_hash,
+            }
+            for s in stimuli
+        ],
+        "stale_answers": sum(1 for r in rows.values() if r["stale"]),
+    }

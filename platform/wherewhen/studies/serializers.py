@@ -176,7 +176,9 @@ class StimulusSerializer(serializers.ModelSerializer):
             "video",
             "video_title",
             "coverage",
+            "allow_sparse",
         ]
+        read_only_fields = ["allow_sparse"]
 
     @extend_schema_field(CoverageSerializer(allow_null=True))
     def get_coverage(self, obj: Stimulus) -> dict | None:
@@ -193,6 +195,11 @@ class StimulusSerializer(serializers.ModelSerializer):
 
 class AddStimuliSerializer(serializers.Serializer):
     explanations = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    allow_sparse = serializers.BooleanField(
+        default=False,
+        help_text="add maps that would show nothing on most frames under the study's overlay "
+        "(a method that keeps only key frames, such as STAA+); otherwise they are refused",
+    )
 
 
 class StartSerializer(serializers.Serializer):

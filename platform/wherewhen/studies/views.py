@@ -63,7 +63,9 @@ class StudyViewSet(viewsets.ModelViewSet):
             body.is_valid(raise_exception=True)
             found = services.explanations_for(request.user, body.validated_data["explanations"])
             with transaction.atomic():
-                created = services.add_stimuli(study, found)
+                created = services.add_stimuli(
+                    study, found, allow_sparse=body.validated_data["allow_sparse"]
+                )
             return Response(s.StimulusSerializer(created, many=True).data, status=201)
         items = study.stimuli.select_related("explanation__model", "video")
         return Response(s.StimulusSerializer(items, many=True).data)

@@ -396,7 +396,14 @@ export function OverlayRuleCard({ study, onSaved, onError }: { study: Study; onS
 export function coverageText(s: Stimulus): string {
   const c = s.coverage;
   if (!c) return "map unavailable";
-  return `${c.shown} of ${c.frames} frames`;
+  const frames = `${c.shown} of ${c.frames} frames`;
+  return c.mostly_blank && s.allow_sparse ? `${frames} · accepted` : frames;
+}
+
+/** The badge class of a stimulus's coverage: fine, accepted as sparse, or refused. */
+export function coverageBadge(s: Stimulus): string {
+  if (!s.coverage?.mostly_blank) return "status-badge status-badge--ok";
+  return s.allow_sparse ? "status-badge status-badge--warn" : "status-badge status-badge--fail";
 }
 
 /** The Latin-square plan: which condition each participant group gets at each position. */
@@ -474,13 +481,17 @@ export function TrialPreviewCard({ study }: { study: Study }) {
   const rule = `${study.overlay_normalization}-${study.overlay_threshold}-${study.distinction_k}-${String(study.ask_confidence)}`;
   useEffect(() => {
     let live = true;
-    setProblem(null);
-    setAnswered(null);
     trialPreview(study.id, kind)
-      .then((t) => live && setTrial(t))
+      .then((t) => {
+        if (!live) return;
+        setTrial(t);
+        setProblem(null);
+        setAnswered(null); // a new trial: nothing answered yet
+      })
       .catch((e: unknown) => {
         if (!live) return;
         setTrial(null);
+        setAnswered(null);
         setProblem(e instanceof ApiError ? e.message : "The preview could not be loaded.");
       });
     return () => {

@@ -20,7 +20,7 @@ import {
   type StudyReport,
 } from "./api";
 import { layoutIntervals, type IntervalDatum } from "./chart";
-import { coverageText, OverlayRuleCard, PlanTable, StudyForm, TrialPreviewCard } from "./Designer";
+import { coverageBadge, coverageText, OverlayRuleCard, PlanTable, StudyForm, TrialPreviewCard } from "./Designer";
 import "./studies.css";
 
 function message(error: unknown): string {
@@ -126,6 +126,7 @@ function StudyDetail() {
   const [report, setReport] = useState<StudyReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [ids, setIds] = useState("");
+  const [allowSparse, setAllowSparse] = useState(false);
   const [idsError, setIdsError] = useState<string | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
   useDocumentTitle(study ? `Study: ${study.title}` : "Study");
@@ -154,7 +155,7 @@ function StudyDetail() {
     p.then(load).catch((e: unknown) => setError(message(e)));
   };
   const link = `${window.location.origin}${study.participant_link}?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}`;
-  const blank = stimuli.filter((s) => s.coverage?.mostly_blank);
+  const blank = stimuli.filter((s) => s.coverage?.mostly_blank && !s.allow_sparse);
 
   return (
     <section className="page studies">
@@ -221,7 +222,8 @@ function StudyDetail() {
         <h2 id="stimuli-title">Stimuli</h2>
         <p className="designer-field__help">
           Done explanations (their ids are in the review player). Each is shown to participants only
-          by an opaque id; a map that would show nothing on most frames is refused.
+          by an opaque id; a map that would show nothing on most frames is refused unless you say
+          that its method lights only a few key frames (STAA+ does).
         </p>
         <form
           className="designer__inline"
@@ -236,7 +238,7 @@ function StudyDetail() {
               return;
             }
             setIdsError(null);
-            act(addStimuli(id, list).then(() => setIds("")));
+            act(addStimuli(id, list, allowSparse).then(() => setIds("")));
           }}
         >
           <div className="designer-field">
@@ -255,6 +257,18 @@ function StudyDetail() {
               </p>
             )}
           </div>
+          <label className="designer-check">
+            <input
+              type="checkbox"
+              checked={allowSparse}
+              onChange={(e) => setAllowSparse(e.target.checked)}
+              data-testid="allow-sparse"
+            />
+            <span>
+              Also maps lit on only a few frames{" "}
+              <span className="designer-field__help">methods that keep key frames, such as STAA+</span>
+            </span>
+          </label>
           <button type="submit" className="button button--primary">
             Add
           </button>
@@ -289,7 +303,7 @@ function StudyDetail() {
                     <td>{s.model ?? "—"}</td>
                     <td>{s.video_title}</td>
                     <td data-testid="stimulus-coverage">
-                      <span className={s.coverage?.mostly_blank ? "status-badge status-badge--fail" : "status-badge status-badge--ok"}>
+                      <span className={coverageBadge(s)}>
                         {coverageText(s)}
                       </span>
                     </td>
@@ -365,33 +379,58 @@ type AccuracyRow = {
 /** Accuracy per method against chance (forward simulation, distinction). */
 function AccuracyTable({ rows, testId }: { rows: readonly AccuracyRow[]; testId?: string }) {
   return (
-    <table className="table" data-testid={testId}>
-      <thead>
-        <tr>
-          <th>Method</th>
-          <th>n</th>
-          <th>Accuracy</th>
-          <th>Chance</th>
-          <th>p</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.method}>
-            <td>{r.method}</td>
-            <td>{r.n}</td>
-            <td>
-              {pct(r.accuracy)} [{pct(r.ci_low ?? 0)}, {pct(r.ci_high ?? 0)}]
-            </td>
-            <td>{pct(r.chance)}</td>
-            <td>{r.p_value.toPrecision(2)}</td>
+    <div className="designer__table-wrap">
+      <table className="table" data-testid={testId}>
+        <thead>
+          <tr>
+            <th>Method</th>
+            <th>n</th>
+            <th>Accuracy</th>
+            <th>Chance</th>
+            <th>p</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.method}>
+              <td>{r.method}</td>
+              <td>{r.n}</td>
+              <td>
+                {pct(r.accuracy)} [{pct(r.ci_low ?? 0)}, {pct(r.ci_high ?? 0)}]
+              </td>
+              <td>{pct(r.chance)}</td>
+              <td>{r.p_value.toPrecision(2)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 const fmt = (v: number | null | undefined) => (v == null ? "—" : v.toFixed(2));
+
+/** Where the numbers come from: code version, the checkpoints shown, answers now stale. */
+function ProvenanceLine({ provenance }: { provenance: NonNullable<StudyReport["provenance"]> }) {
+  const checkpoints = new Set(provenance.stimuli.map((s) => s.checkpoint_hash).filter(Boolean));
+  const explanations = new Set(provenance.stimuli.map((s) => s.explanation));
+  return (
+    <>
+      <p className="designer-field__help" data-testid="report-provenance">
+        Computed by {provenance.code_version} from {explanations.size} explanation
+        {explanations.size === 1 ? "" : "s"} of {checkpoints.size} model checkpoint
+        {checkpoints.size === 1 ? "" : "s"}; every row of the CSV names its explanation, checkpoint,
+        map and video hashes.
+      </p>
+      {provenance.stale_answers > 0 && (
+        <div className="notice notice--warning" role="alert" data-testid="report-stale">
+          {provenance.stale_answers} answer{provenance.stale_answers === 1 ? " was" : "s were"} given
+          on a map that has been computed again since: the participant saw another map than the
+          one stored now (the CSV&apos;s <code>stale_reason</code> column says which).
+        </div>
+      )}
+    </>
+  );
+}
 
 function ReportView({
   report,
@@ -416,6 +455,7 @@ function ReportView({
           .join(", ") || "none excluded"}
         ) · <a href={exportHref}>Download CSV (long format)</a>
       </p>
+      {report.provenance && <ProvenanceLine provenance={report.provenance} />}
       {report.ratings.length > 0 && (
         <>
           <h3>Mean rating per method (95% bootstrap interval)</h3>
@@ -433,26 +473,28 @@ function ReportView({
             title="Bradley–Terry scores"
             data={report.pairwise.scores.map((r) => ({ label: r.method, value: r.score, low: r.ci_low, high: r.ci_high }))}
           />
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Pair</th>
-                <th>Comparisons</th>
-                <th>Win rate of the first</th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.pairwise.pairs.map((p) => (
-                <tr key={`${p.a}|${p.b}`}>
-                  <td>
-                    {p.a} vs {p.b}
-                  </td>
-                  <td>{p.n}</td>
-                  <td>{pct(p.win_rate_a)}</td>
+          <div className="designer__table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Pair</th>
+                  <th>Comparisons</th>
+                  <th>Win rate of the first</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {report.pairwise.pairs.map((p) => (
+                  <tr key={`${p.a}|${p.b}`}>
+                    <td>
+                      {p.a} vs {p.b}
+                    </td>
+                    <td>{p.n}</td>
+                    <td>{pct(p.win_rate_a)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       )}
       {report.forward.length > 0 && (
@@ -477,28 +519,30 @@ function ReportView({
             {cal.p_value != null ? ` (p = ${cal.p_value.toPrecision(2)})` : ""} ·{" "}
             <a href={calibrationHref}>Download calibration CSV</a>
           </p>
-          <table className="table" data-testid="calibration-table">
-            <thead>
-              <tr>
-                <th>Confidence</th>
-                <th>n</th>
-                <th>Accuracy (95% Wilson)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {cal.levels.map((l) => (
-                <tr key={l.confidence}>
-                  <td>{l.confidence}</td>
-                  <td>{l.n}</td>
-                  <td>
-                    {l.accuracy == null
-                      ? "—"
-                      : `${pct(l.accuracy)} [${pct(l.ci_low ?? 0)}, ${pct(l.ci_high ?? 0)}]`}
-                  </td>
+          <div className="designer__table-wrap">
+            <table className="table" data-testid="calibration-table">
+              <thead>
+                <tr>
+                  <th>Confidence</th>
+                  <th>n</th>
+                  <th>Accuracy (95% Wilson)</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {cal.levels.map((l) => (
+                  <tr key={l.confidence}>
+                    <td>{l.confidence}</td>
+                    <td>{l.n}</td>
+                    <td>
+                      {l.accuracy == null
+                        ? "—"
+                        : `${pct(l.accuracy)} [${pct(l.ci_low ?? 0)}, ${pct(l.ci_high ?? 0)}]`}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       )}
       <p className="designer-field__help" data-testid="speeders">

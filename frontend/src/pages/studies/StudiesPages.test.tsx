@@ -123,6 +123,14 @@ describe("study page", () => {
             by_kind: {},
           },
           speeders: { rule: "log response time more than 3 SD below", bounds_ms: {}, flagged: 1, flagged_kept: 1, participants: ["p7"] },
+          provenance: {
+            code_version: "wherewhen 0.9.0+abc",
+            stimuli: [
+              { stimulus: "abcdef0123", method: "staa", explanation: 3, model: "m", checkpoint_hash: "f1", explanation_hash: "e1", video_hash: "v1" },
+              { stimulus: "abcdef0124", method: "rollout", explanation: 4, model: "m", checkpoint_hash: "f1", explanation_hash: "e2", video_hash: "v1" },
+            ],
+            stale_answers: 2,
+          },
         }),
       "GET /api/v1/studies/1/trial-preview/": () =>
         json(400, { detail: "The study has no 'rating' trials to preview (check its kinds and stimuli)." }),
@@ -145,6 +153,55 @@ describe("study page", () => {
       "/api/v1/studies/1/export/?table=calibration",
     );
     expect(screen.getByTestId("speeders")).toHaveTextContent("1 response(s) flagged (participants p7)");
+    expect(screen.getByTestId("report-provenance")).toHaveTextContent(
+      "Computed by wherewhen 0.9.0+abc from 2 explanations of 1 model checkpoint;",
+    );
+    expect(screen.getByTestId("report-stale")).toHaveTextContent("2 answers were given on a map");
     expect(await screen.findByTestId("trial-preview")).toHaveTextContent("no 'rating' trials to preview");
+  });
+  it("adds a sparse map only when asked, and marks it accepted instead of failing", async () => {
+    let stimuli: unknown[] = [];
+    const server = mockFetch({
+      "GET /api/v1/auth/csrf/": csrfEndpoint(),
+      "GET /api/v1/studies/1/": () =>
+        json(200, {
+          id: 1,
+          title: "Maps",
+          slug: "maps",
+          status: "draft",
+          trial_kinds: ["rating"],
+          trials_per_participant: 4,
+          completion_code: "C0DE",
+          participant_link: "/p/maps",
+        }),
+      "GET /api/v1/studies/1/stimuli/": () => json(200, stimuli),
+      "POST /api/v1/studies/1/stimuli/": () => {
+        stimuli = [
+          {
+            id: 7,
+            token: "0123abcdef",
+            explanation: 9,
+            method: "staa_plus",
+            model: "m",
+            video: 1,
+            video_title: "v",
+            coverage: { shown: 2, frames: 8, mostly_blank: true },
+            allow_sparse: true,
+          },
+        ];
+        return json(201, stimuli);
+      },
+      "GET /api/v1/studies/1/analysis/": () => json(404, { detail: "none yet" }),
+      "GET /api/v1/studies/1/trial-preview/": () => json(400, { detail: "no stimuli" }),
+    });
+    renderApp("/studies/1", signedIn("researcher"));
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText("Add explanations (ids)"), "9");
+    await user.click(screen.getByTestId("allow-sparse"));
+    await user.click(screen.getByRole("button", { name: "Add" }));
+    const [sent] = server.requestsTo("POST", "/api/v1/studies/1/stimuli/");
+    expect(await sent!.json()).toEqual({ explanations: [9], allow_sparse: true });
+    expect(await screen.findByTestId("stimulus-coverage")).toHaveTextContent("2 of 8 frames · accepted");
+    expect(screen.queryByTestId("blank-warning")).not.toBeInTheDocument();
   });
 });

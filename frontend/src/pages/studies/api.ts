@@ -91,11 +91,12 @@ export function listStimuli(id: number): Promise<Stimulus[]> {
   return unwrap(() => api.GET("/api/v1/studies/{id}/stimuli/", { params: { path: { id } } }));
 }
 
-export function addStimuli(id: number, explanations: number[]): Promise<Stimulus[]> {
+/** Add explanations as stimuli; ``allowSparse`` also takes maps lit on only a few frames. */
+export function addStimuli(id: number, explanations: number[], allowSparse = false): Promise<Stimulus[]> {
   return unwrap(() =>
     api.POST("/api/v1/studies/{id}/stimuli/", {
       params: { path: { id } },
-      body: { explanations },
+      body: { explanations, allow_sparse: allowSparse },
     }),
   );
 }
@@ -154,6 +155,20 @@ export interface StudyReport {
     flagged: number;
     flagged_kept: number;
     participants: string[];
+  };
+  /** What the analysis was computed from (absent from reports of older servers). */
+  provenance?: {
+    code_version: string;
+    stimuli: {
+      stimulus: string;
+      method: string;
+      explanation: number;
+      model: string;
+      checkpoint_hash: string;
+      explanation_hash: string;
+      video_hash: string;
+    }[];
+    stale_answers: number;
   };
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from wherewhen.accounts.access import is_researcher
 from wherewhen.core.exceptions import NotFound
@@ -45,12 +45,16 @@ def stimulus_for(token: str, stimulus_token: str) -> Stimulus:
     session = Session.objects.filter(token=token).first()
     if session is None:
         raise NotFound("Unknown study session.")
-    shown = (
-        session.trials.filter(stimulus_a__token=stimulus_token)
-        | session.trials.filter(stimulus_b__token=stimulus_token)
-        | session.trials.filter(options__contains=[stimulus_token])
+    trials = session.trials
+    shown = trials.filter(
+        Q(stimulus_a__token=stimulus_token) | Q(stimulus_b__token=stimulus_token)
+    ).exists() or any(
+        # a distinction trial's options (a JSON list of tokens; a JSON containment lookup is
+        # PostgreSQL-only, and a session has tens of trials)
+        stimulus_token in (options or [])
+        for options in trials.exclude(options=[]).values_list("options", flat=True)
     )
-    if not shown.exists():
+    if not shown:
         raise NotFound("Unknown stimulus.")
     stimuli = Stimulus.objects.select_related("explanation", "video")
     stimulus = stimuli.filter(token=stimulus_token).first()

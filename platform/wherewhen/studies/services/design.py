@@ -67,29 +67,46 @@ def distinction_groups(study: Study) -> dict[str, list[list[Stimulus]]]:
     return out
 
 
-def add_stimuli(study: Study, explanations: list[Explanation]) -> list[Stimulus]:
-    """Add done explanations (video x model x method) as stimuli with fresh opaque tokens."""
+def add_stimuli(
+    study: Study, explanations: list[Explanation], allow_sparse: bool = False
+) -> list[Stimulus]:
+    """Add done explanations (video x model x method) as stimuli with fresh opaque tokens.
+
+    A map that would show nothing on most frames under the study's overlay is refused unless
+    ``allow_sparse``: the researcher knows its method keeps only a few key frames (STAA+ does);
+    such a stimulus remembers that it was accepted (``Stimulus.allow_sparse``), so the design
+    check lets it through."""
     created = []
     for explanation in explanations:
         if explanation.status != Explanation.Status.DONE or not explanation.map_file:
             raise Invalid({"detail": f"Explanation {explanation.pk} is not done."})
         coverage = coverage_for(explanation, study.overlay_normalization, study.overlay_threshold)
-        if coverage.mostly_blank:
+        if coverage.mostly_blank and not allow_sparse:
             raise Invalid(
                 {
                     "detail": (
                         f"Explanation {explanation.pk} ({explanation.method}) would show nothing "
                         f"on {coverage.blank} of its {coverage.frames} frames with this study's "
                         f"overlay ({_rule_text(study)}): participants could not see it. Choose "
-                        "another explanation, scale each frame on its own, or lower the threshold."
+                        "another explanation, scale each frame on its own, or lower the "
+                        "threshold; if its method keeps only a few key frames (STAA+ does), add "
+                        "it with allow_sparse."
                     )
                 }
             )
-        stimulus, _ = Stimulus.objects.get_or_create(
+        accepted = coverage.mostly_blank  # and allowed: this sparse map was asked for
+        stimulus, made = Stimulus.objects.get_or_create(
             study=study,
             explanation=explanation,
-            defaults={"method": explanation.method, "video": explanation.video},
+            defaults={
+                "method": explanation.method,
+                "video": explanation.video,
+                "allow_sparse": accepted,
+            },
         )
+        if not made and accepted and not stimulus.allow_sparse:
+            Stimulus.objects.filter(pk=stimulus.pk).update(allow_sparse=True)
+            stimulus.allow_sparse = True
         created.append(stimulus)
     return created
 
@@ -157,7 +174,7 @@ def validate_design(study: Study) -> None:
             )
     if TrialKind.POINTING in kinds and study.pointing_project_id is None:
         raise Invalid({"detail": "Pointing trials need an annotation project with ground truth."})
-    for stimulus in study.stimuli.select_related("explanation"):
+    for stimulus in study.stimuli.filter(allow_sparse=False).select_related("explanation"):
         coverage = coverage_for(
             stimulus.explanation, study.overlay_normalization, study.overlay_threshold
         )
@@ -168,7 +185,8 @@ def validate_design(study: Study) -> None:
                         f"Stimulus {stimulus.token[:8]} ({stimulus.method}) would show nothing on "
                         f"{coverage.blank} of its {coverage.frames} frames with this study's "
                         f"overlay ({_rule_text(study)}). Remove it, scale each frame on its own, "
-                        "or lower the threshold."
+                        "or lower the threshold (or add it again with allow_sparse if its method "
+                        "keeps only a few key frames)."
                     )
                 }
             )
