@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, free_port
+from wherewhen.metaeval.demo import DEMO_STUDY
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -59,14 +61,60 @@ def _stop(proc: subprocess.Popen) -> int:
             proc.kill()
 
 
-def _login(base: str, username: str, password: str) -> dict:
+def _call(base: str, path: str, body=None, headers=None, method=None):
     request = urllib.request.Request(
-        base + "api/v1/auth/token/",
-        data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
+        base + path.lstrip("/"),
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method=method,
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read()
+        kind = response.headers.get("Content-Type", "")
+        return json.loads(raw) if kind.startswith("application/json") else raw
+
+
+def _login(base: str, username: str, password: str) -> dict:
+    return _call(base, "api/v1/auth/token/", {"username": username, "password": password})
+
+
+def _studies(base: str, token: str) -> list[dict]:
+    body = _call(base, "api/v1/studies/", headers={"Authorization": f"Token {token}"})
+    return body["results"] if isinstance(body, dict) else body
+
+
+def _take_first_trial(base: str, token: str) -> dict:
+    """Open the demo study and take its first trial as an anonymous participant: every map
+    and video of the trial loads through the participant media URLs."""
+    demo = next(s for s in _studies(base, token) if s["slug"] == DEMO_STUDY)
+    auth = {"Authorization": f"Token {token}"}
+    _call(base, f"api/v1/studies/{demo['id']}/", {"status": "open"}, auth, method="PATCH")
+    start = _call(
+        base, f"api/v1/participate/start/{DEMO_STUDY}/", {"params": {"PROLIFIC_PID": "q1"}}
+    )
+    session = {"X-Study-Session": start["session"]}
+    _call(base, "api/v1/participate/consent/", {"agree": True}, session)
+    assert _call(base, "api/v1/participate/instructions/", {}, session)["stage"] == "trials"
+    trial = _call(base, "api/v1/participate/trial/", headers=session)
+    assert trial["stimuli"], trial
+    for stimulus in trial["stimuli"]:
+        assert len(_call(base, stimulus["map_url"], headers=session)) > 0
+        assert len(_call(base, stimulus["video_url"], headers=session)) > 0
+    return trial
+
+
+def _wait_for_dry_run(base: str, token: str, timeout: float, log: list[str]) -> dict:
+    deadline = time.monotonic() + timeout
+    studies: list = []
+    while time.monotonic() < deadline:
+        failed = [line for line in log if "could not build the demo study" in line]
+        assert not failed, "".join(log[-60:])
+        studies = _studies(base, token)
+        found = [s for s in studies if s["title"].endswith("(dry run)")]
+        if found:
+            return found[0]
+        time.sleep(2)
+    raise AssertionError(f"no demo dry run after {timeout} s: {studies}")
 
 
 def test_run_command_starts_healthy_platform_and_stops_cleanly(tmp_path):
@@ -84,11 +132,22 @@ def test_run_command_starts_healthy_platform_and_stops_cleanly(tmp_path):
         assert all(health["checks"]["workers"]["queues"][q] for q in ("default", "media", "gpu"))
         assert health["checks"]["broker"]["detail"] == "sqla+sqlite"
         assert health["checks"]["database"]["detail"] == "sqlite"
-        assert "token" in _login(base, "researcher", "researcher-demo-pass")
+        token = _login(base, "researcher", "researcher-demo-pass")["token"]
+        # The demo data ends with the demo study and its dry run (STAA+ maps, which light only
+        # their key frames, included): the meta-evaluation has numbers on a fresh machine.
+        drained: list[str] = []
+        reader = threading.Thread(target=lambda: drained.extend(proc.stdout), daemon=True)
+        reader.start()  # the workers keep logging: never let the pipe fill up
+        dry_run = _wait_for_dry_run(base, token, timeout=300, log=drained)
+        assert dry_run["n_stimuli"] >= 9 and dry_run["n_sessions"] > 0, dry_run
+        # ...and the study itself can be opened and taken by an anonymous participant, its
+        # maps and videos served on the embedded database
+        _take_first_trial(base, token)
     finally:
         code = _stop(proc)
     assert code == 0
-    assert "Stopped web and workers." in proc.stdout.read()
+    reader.join(timeout=30)
+    assert any("Stopped web and workers." in line for line in drained)
     assert (tmp_path / "db.sqlite3").exists()
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
