@@ -301,7 +301,12 @@ def test_cluster_of_namespaces(cluster, timings, tmp_path, tiny_checkpoint, monk
 
     def workers_ready() -> bool:
         for process in nodes.processes:
-            if not process.alive():
+            # The bucket command is one-shot: done (exit 0) is fine, a failure is not. Every other
+            # process is a service that must still be running.
+            failed = (
+                process.proc.poll() not in (None, 0) if process is bucket else not process.alive()
+            )
+            if failed:
                 raise AssertionError(f"{process.host.name}/{process.label} exited\n{logs()}")
         return WorkerHeartbeat.objects.filter(hostname__in=names).count() == len(names)
 
