@@ -46,7 +46,7 @@ schema: install
 	cd frontend && npm run gen:api
 
 test: install lint
-	cd frontend && npm run typecheck && npm test && npm run check:api
+	cd frontend && npm run typecheck && npm run lint && npm test && npm run check:api
 	$(PY) -m pytest --basetemp=$(CURDIR)/var/pytest-tmp
 
 # Pictures of every page (1440 x 900 and 390 px wide) from the end-to-end tests' data.

@@ -5,8 +5,8 @@
 Sets up a throw-away platform in a temporary folder (SQLite database, media folder, and either
 a Redis database of its own, ``$WHEREWHEN_BENCH_REDIS_URL`` = redis://127.0.0.1:6379/12 by
 default, or the embedded SQLite broker), starts one real ``gpu`` Celery worker process
-(concurrency 1, as deployed), and drives it through the HTTP API (Django's test client, so no
-web server is in the measurement):
+(concurrency 1, as deployed) and the web server (``manage.py up``'s), and drives it through the
+HTTP API as browsers do (``--client test``: Django's test client in this process instead):
 
 * **STAA, warm worker** -- a request for an explanation not computed yet, from ``POST`` to the
   status turning ``done`` (the worker has already loaded the model): p50 and p95.
@@ -32,12 +32,19 @@ Every video row has its own copy of the clip file, so the cache never serves one
 another's decode. Prints a table per path and a per-stage table of the warm single-client
 requests: request (the POST), queue wait (row created -> claimed by the worker), decode,
 preprocess, model, write (map file, finish and other bookkeeping until the row is done), notify
-(row done -> the client knows), total.
+(row done -> the client knows), total; and the CPU each explanation cost in the worker, the web
+server and the clients at each concurrency, with the rate at which that would fill every core
+(on one machine the three share the cores, so this ceiling bounds the throughput rows).
+
+The database is SQLite, as in the quick start, unless ``$WHEREWHEN_BENCH_DATABASE_URL`` names
+another (an empty PostgreSQL database, as deployed); the clip is a synthetic scene like the
+bundled model's (``--video noise``: uniform noise, a decoding worst case).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -71,11 +78,43 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def cpu_seconds(root: int, descendants: bool = True) -> float:
+    """CPU seconds (user + system, all threads) used so far by process ``root`` and, unless
+    told otherwise, its live descendants, from ``/proc`` (Linux); NaN elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return float("nan")
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    if root not in used:
+        return float("nan")
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0.0)
+        if descendants:
+            todo += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
 def prepare_env(var_dir: Path, broker: str) -> dict:
     env = {
         "WHEREWHEN_VAR_DIR": str(var_dir),
         "MEDIA_ROOT": str(var_dir / "media"),
-        "DATABASE_URL": f"sqlite:///{var_dir / 'bench.sqlite3'}",
+        "DATABASE_URL": os.environ.get("WHEREWHEN_BENCH_DATABASE_URL")
+        or f"sqlite:///{var_dir / 'bench.sqlite3'}",
         "SECRET_KEY": "bench-only-secret-key",
         "DJANGO_SETTINGS_MODULE": "wherewhen.settings",
         "WORKER_HEARTBEAT_SECONDS": "1",
@@ -122,15 +161,29 @@ def model_dir(arg: str | None, var_dir: Path) -> tuple[Path, str]:
     return path, "random weights, bundled shape"
 
 
-def make_videos(owner, media_root: Path, count: int):
-    """One real clip file, and ``count`` ready Video rows pointing at it (distinct requests)."""
+def bench_frames(kind: str):
+    """4 s at 25 fps, 128 x 96: a ``scene`` of the bundled model's own kind (moving textured
+    shapes over a drifting background, with sensor noise; H.264 packs it in about 46 kB) or
+    uniform ``noise`` (every pixel random: about 790 kB, a decoding worst case)."""
     import numpy as np
 
+    if kind == "noise":
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 256, (100, 96, 128, 3), dtype=np.uint8)
+    from workers.synthetic.dataset import scene_for
+    from workers.synthetic.scene import SceneConfig
+
+    return scene_for(
+        0, 0, SceneConfig(width=128, height=96, num_frames=100, fps=25)
+    ).render_frames()
+
+
+def make_videos(owner, media_root: Path, count: int, kind: str = "scene"):
+    """One real clip file, and ``count`` ready Video rows pointing at it (distinct requests)."""
     from wherewhen.videos.models import Video
     from workers.synthetic.video import read_video, write_mp4
 
-    rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (100, 96, 128, 3), dtype=np.uint8)  # 4 s at 25 fps
+    frames = bench_frames(kind)
     folder = media_root / "videos" / "bench"
     path = write_mp4(folder / "playback.mp4", frames, 25)
     _frames, times = read_video(path)
@@ -159,20 +212,107 @@ def make_videos(owner, media_root: Path, count: int):
     return Video.objects.bulk_create(rows)
 
 
+class WebTier:
+    """The web server ``manage.py up`` runs (gunicorn managing ``WEB_CONCURRENCY`` uvicorn
+    workers, 2 by default), on the bench's database and broker: the ``http`` clients' server."""
+
+    def __init__(self, var_dir: Path) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = var_dir / "web.log"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> WebTier:
+        import requests
+
+        from wherewhen.core.management.commands.up import web_command
+
+        command = web_command("127.0.0.1", self.port)
+        command.remove("--access-logfile")
+        command.remove("-")
+        env = dict(os.environ, PYTHONPATH=f"{ROOT / 'platform'}{os.pathsep}{ROOT}")
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log_path.read_text()[-3000:])
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503):
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError(f"the web server did not answer within 60 s: {self.log_path}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+class HttpClient:
+    """A browser's calls over HTTP to :class:`WebTier` (token authentication, kept-alive)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        import requests
+
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {token}"
+
+    def post(self, path: str, body: dict):
+        return self.session.post(self.url + path, json=body, timeout=60)
+
+    def get(self, path: str):
+        return self.session.get(self.url + path, timeout=60)
+
+
+class TestClient:
+    """The same calls through Django's test client, in this process (no web server)."""
+
+    def __init__(self, user) -> None:
+        from django.test import Client
+
+        self.client = Client()
+        self.client.force_login(user)
+
+    def post(self, path: str, body: dict):
+        return self.client.post(path, json.dumps(body), content_type="application/json")
+
+    def get(self, path: str):
+        return self.client.get(path)
+
+
 class Bench:
-    def __init__(self, user, model, videos, follow: str):
+    def __init__(self, user, model, videos, follow: str, web_url: str | None = None):
         self.user, self.model, self.videos = user, model, videos
         self.follow = follow  # "wait": the status long-poll; "db": read the row every 20 ms
+        self.web_url = web_url  # the web server's address; None: Django's test client
+        self.token: str | None = None
         self.next_video = 0
         self.lock = threading.Lock()
         self.samples: list[dict] = []
 
     def client(self):
-        from django.test import Client
+        if self.web_url is None:
+            return TestClient(self.user)
+        from rest_framework.authtoken.models import Token
 
-        client = Client()
-        client.force_login(self.user)
-        return client
+        with self.lock:  # one token, made once, whichever client thread asks first
+            if self.token is None:
+                self.token = Token.objects.get_or_create(user=self.user)[0].key
+        return HttpClient(self.web_url, self.token)
 
     def fresh_video(self):
         with self.lock:
@@ -182,7 +322,7 @@ class Bench:
 
     def request(self, client, video) -> tuple[int, int]:
         body = {"video": video.pk, "model": self.model.pk, "method": "staa"}
-        r = client.post("/api/v1/explanations/", json.dumps(body), content_type="application/json")
+        r = client.post("/api/v1/explanations/", body)
         if r.status_code not in (200, 202):
             raise RuntimeError(f"request refused: {r.status_code} {r.content[:300]!r}")
         return r.status_code, r.json()["id"]
@@ -306,6 +446,19 @@ def main() -> int:
     p.add_argument("--model", default=None, help="checkpoint directory (default: bundled)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--modes", default="lean,before", help="request paths to measure: lean,before")
+    p.add_argument(
+        "--client",
+        choices=["http", "test"],
+        default="http",
+        help="http: clients call the web server over HTTP, as browsers do (default); "
+        "test: Django's test client in this process, no web server",
+    )
+    p.add_argument(
+        "--video",
+        choices=["scene", "noise"],
+        default="scene",
+        help="the clip: a synthetic scene like the bundled model's (default) or uniform noise",
+    )
     args = p.parse_args()
 
     broker = args.broker
@@ -341,69 +494,92 @@ def main() -> int:
     model = services.register_model(owner=user, name="bench", checkpoint_dir=str(directory))
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     per_mode = 1 + args.requests + 2 + args.per_client * (1 + 4 + 16)
-    videos = make_videos(user, Path(env["MEDIA_ROOT"]), per_mode * len(modes) + 8)
-    bench = Bench(user, model, videos, "wait")
+    videos = make_videos(user, Path(env["MEDIA_ROOT"]), per_mode * len(modes) + 8, args.video)
+    web = WebTier(var_dir) if args.client == "http" else None
+    bench = Bench(user, model, videos, "wait", web.url if web else None)
+    exit_stack = contextlib.ExitStack()
+    if web is not None:
+        exit_stack.enter_context(web)
     tables: dict[str, list[tuple[str, str]]] = {}
+    cpu_tables: dict[str, dict[int, tuple[float, dict[str, float]]]] = {}
     stage_tables: dict[str, dict[str, list[float]]] = {}
-    for mode in modes:
-        extra, follow = MODES[mode]
-        bench.follow, bench.samples = follow, []
-        rows = tables[mode] = []
-        worker_env = dict(os.environ, PYTHONPATH=f"{ROOT / 'platform'}{os.pathsep}{ROOT}", **extra)
-        log = open(var_dir / f"worker-{mode}.log", "wb")  # noqa: SIM115 - the worker's output
-        node = f"bench-{mode}"
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "wherewhen", "worker", "-Q", "gpu", "-c", "1",
-             "-n", f"{node}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-            cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 120
-            while not WorkerHeartbeat.objects.filter(hostname__startswith=node).exists():
-                if worker.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((var_dir / f"worker-{mode}.log").read_text()[-3000:])
-                time.sleep(0.2)
-            client = bench.client()
-            cold = bench.one_new(client)  # loads torch and the model: warm afterwards
-            warm = [bench.one_new(client, record=True) for _ in range(args.requests)]
-            stage_tables[mode] = bench.stage_rows()
-            done_video = videos[1]
-            cached = [bench.one_cached(client, done_video) for _ in range(max(args.requests, 20))]
-            rows.append(
-                ("first request (cold worker: imports, model load)", f"{cold * 1000:.0f} ms")
+    try:
+        for mode in modes:
+            extra, follow = MODES[mode]
+            bench.follow, bench.samples = follow, []
+            rows = tables[mode] = []
+            worker_env = dict(
+                os.environ, PYTHONPATH=f"{ROOT / 'platform'}{os.pathsep}{ROOT}", **extra
             )
-            rows.append(
-                (
-                    "STAA request -> done, warm worker",
-                    f"p50 {percentile(warm, 0.5) * 1000:.0f} ms, "
-                    f"p95 {percentile(warm, 0.95) * 1000:.0f} ms",
+            log = open(var_dir / f"worker-{mode}.log", "wb")  # noqa: SIM115 - the worker's output
+            node = f"bench-{mode}"
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "wherewhen", "worker", "-Q", "gpu", "-c", "1",
+                 "-n", f"{node}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+                cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 120
+                while not WorkerHeartbeat.objects.filter(hostname__startswith=node).exists():
+                    if worker.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError((var_dir / f"worker-{mode}.log").read_text()[-3000:])
+                    time.sleep(0.2)
+                client = bench.client()
+                cold = bench.one_new(client)  # loads torch and the model: warm afterwards
+                warm = [bench.one_new(client, record=True) for _ in range(args.requests)]
+                stage_tables[mode] = bench.stage_rows()
+                done_video = videos[1]
+                cached = [
+                    bench.one_cached(client, done_video) for _ in range(max(args.requests, 20))
+                ]
+                rows.append(
+                    ("first request (cold worker: imports, model load)", f"{cold * 1000:.0f} ms")
                 )
-            )
-            rows.append(
-                (
-                    "cached result (request + map)",
-                    f"p50 {percentile(cached, 0.5) * 1000:.1f} ms, "
-                    f"p95 {percentile(cached, 0.95) * 1000:.1f} ms",
-                )
-            )
-            rates = {}
-            for concurrency in (1, 4, 16):
-                rate, batch = bench.throughput(concurrency, args.per_client)
-                rates[concurrency] = rate
                 rows.append(
                     (
-                        f"throughput, {concurrency} concurrent client(s)",
-                        f"{rate:.1f} explanations/s (mean batch {batch:.1f})",
+                        "STAA request -> done, warm worker",
+                        f"p50 {percentile(warm, 0.5) * 1000:.0f} ms, "
+                        f"p95 {percentile(warm, 0.95) * 1000:.0f} ms",
                     )
                 )
-            rows.append(("throughput 4 clients / 1 client", f"{rates[4] / rates[1]:.2f}x"))
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-            log.close()
+                rows.append(
+                    (
+                        "cached result (request + map)",
+                        f"p50 {percentile(cached, 0.5) * 1000:.1f} ms, "
+                        f"p95 {percentile(cached, 0.95) * 1000:.1f} ms",
+                    )
+                )
+                rates = {}
+                # The clients are this process's threads (its children are the servers).
+                processes = {"worker": worker.pid, "clients": -os.getpid()}
+                if web is not None:
+                    processes["web"] = web.proc.pid
+                for concurrency in (1, 4, 16):
+                    before = {k: cpu_seconds(abs(pid), pid > 0) for k, pid in processes.items()}
+                    rate, batch = bench.throughput(concurrency, args.per_client)
+                    count = concurrency * args.per_client
+                    spent = {
+                        k: (cpu_seconds(abs(pid), pid > 0) - before[k]) / count * 1000
+                        for k, pid in processes.items()
+                    }
+                    cpu_tables.setdefault(mode, {})[concurrency] = (rate, spent)
+                    rates[concurrency] = rate
+                    rows.append(
+                        (
+                            f"throughput, {concurrency} concurrent client(s)",
+                            f"{rate:.1f} explanations/s (mean batch {batch:.1f})",
+                        )
+                    )
+                rows.append(("throughput 4 clients / 1 client", f"{rates[4] / rates[1]:.2f}x"))
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                log.close()
+    finally:
+        exit_stack.close()
     if not args.keep:
         shutil.rmtree(var_dir, ignore_errors=True)
 
@@ -411,8 +587,14 @@ def main() -> int:
 
     import torch
 
+    client_words = {
+        "http": f"HTTP to the web server ({os.environ.get('WEB_CONCURRENCY', '2')} processes)",
+        "test": "Django's test client in the bench process",
+    }
+
     print(
-        f"\nOn-demand explanations (STAA), model {directory.name} ({which}), broker {broker}, "
+        f"\nOn-demand explanations (STAA), model {directory.name} ({which}), video {args.video} "
+        f"(4 s, 128x96, 25 fps), broker {broker}, clients: {client_words[args.client]}, "
         f"1 gpu worker (-c 1) on {platform.machine()} CPU x{os.cpu_count()}, torch "
         f"{torch.__version__}, {torch.get_num_threads()} threads\n"
     )
@@ -424,6 +606,25 @@ def main() -> int:
         print(f"{'-' * width}  {'-' * 44}")
         for name, value in rows:
             print(f"{name:<{width}}  {value}")
+    print(
+        "\nCPU per explanation, ms (user + system, all threads and child processes), and the "
+        f"rate at which it would fill all {os.cpu_count()} cores"
+    )
+    for mode, by_clients in cpu_tables.items():
+        names = list(next(iter(by_clients.values()))[1])
+        print(
+            f"[{mode}] clients"
+            + "".join(f"{n:>10}" for n in names)
+            + "     total   ceiling  measured"
+        )
+        for concurrency, (rate, spent) in by_clients.items():
+            total = sum(spent.values())
+            ceiling = (os.cpu_count() or 1) * 1000 / total if total > 0 else float("nan")
+            print(
+                f"{'':{len(mode) + 3}}{concurrency:>7}"
+                + "".join(f"{spent[n]:>10.1f}" for n in names)
+                + f"{total:>10.1f}{ceiling:>8.1f}/s{rate:>8.1f}/s"
+            )
     print(f"\nWhere the time goes: warm worker, one client, {args.requests} requests, mean ms")
     print(f"{'stage':<12}" + "".join(f"{m:>18}" for m in stage_tables))
     for stage in STAGES:

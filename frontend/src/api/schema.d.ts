@@ -1791,6 +1791,11 @@ export interface components {
     schemas: {
         AddStimuliRequest: {
             explanations: number[];
+            /**
+             * @description add maps that would show nothing on most frames under the study's overlay (a method that keeps only key frames, such as STAA+); otherwise they are refused
+             * @default false
+             */
+            allow_sparse: boolean;
         };
         Annotation: {
             tracks?: components["schemas"]["AnnotationTrack"][];
@@ -3694,6 +3699,8 @@ export interface components {
             metric_b?: string;
             method_a?: string;
             method_b?: string;
+            /** @description also choose clips whose maps would show nothing on most frames under the study's overlay (a method that keeps only key frames, such as STAA+); by default they are left out (listed in params.left_out_mostly_blank) */
+            allow_sparse?: boolean;
         };
         /** @description Layout of the thumbnail sprite: ``count`` tiles, row-major, one per time in ``times``. */
         Sprite: {
@@ -3754,6 +3761,8 @@ export interface components {
             video_title: string;
             /** @description frames that show something under the study's overlay rule */
             readonly coverage: components["schemas"]["Coverage"] | null;
+            /** @description added knowing that its map is empty on most frames (a method that keeps only key frames, such as STAA+): the design check lets it through */
+            readonly allow_sparse: boolean;
         };
         StimulusPoint: {
             /** @description the explanation's id */
