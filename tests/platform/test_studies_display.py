@@ -70,17 +70,23 @@ def explanation_with(video, model, heat, method):
     )
 
 
+def post_json(client, url: str, body: dict):
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def new_study(client, title: str, slug: str) -> dict:
+    """A rating study made through the API with the designer's defaults."""
+    body = {"title": title, "slug": slug, "trial_kinds": ["rating"]}
+    return post_json(client, "/api/v1/studies/", body).json()
+
+
 def test_designer_refuses_a_map_that_shows_nothing_on_most_frames(client, researcher, settings):
     client.force_login(researcher)
     model = make_model(researcher)
     video = ready_video(researcher, settings.MEDIA_ROOT, title="d0")
     sparse = explanation_with(video, model, sparse_map(), "staa_plus")
     quiet = explanation_with(video, model, quiet_map(), "staa")
-    study = client.post(
-        "/api/v1/studies/",
-        json.dumps({"title": "Maps", "slug": "maps", "trial_kinds": ["rating"]}),
-        content_type="application/json",
-    ).json()
+    study = new_study(client, "Maps", "maps")
     assert study["overlay_normalization"] == "frame" and study["overlay_threshold"] == 0.2
 
     refused = client.post(
@@ -128,27 +134,13 @@ def test_a_sparse_map_is_added_when_the_researcher_asks_and_the_study_opens(
     video = ready_video(researcher, settings.MEDIA_ROOT, title="d1")
     sparse = explanation_with(video, model, sparse_map(), "staa_plus")
     quiet = explanation_with(video, model, quiet_map(), "staa")
-    study = client.post(
-        "/api/v1/studies/",
-        json.dumps({"title": "Sparse", "slug": "sparse", "trial_kinds": ["rating"]}),
-        content_type="application/json",
-    ).json()
+    study = new_study(client, "Sparse", "sparse")
     url = f"/api/v1/studies/{study['id']}/stimuli/"
-    refused = client.post(
-        url, json.dumps({"explanations": [sparse.pk]}), content_type="application/json"
-    )
+    refused = post_json(client, url, {"explanations": [sparse.pk]})
     assert refused.status_code == 400 and "allow_sparse" in refused.json()["detail"]
-    bad = client.post(
-        url,
-        json.dumps({"explanations": [sparse.pk], "allow_sparse": "maybe"}),
-        content_type="application/json",
-    )
+    bad = post_json(client, url, {"explanations": [sparse.pk], "allow_sparse": "maybe"})
     assert bad.status_code == 400 and "allow_sparse" in bad.json()
-    added = client.post(
-        url,
-        json.dumps({"explanations": [sparse.pk, quiet.pk], "allow_sparse": True}),
-        content_type="application/json",
-    )
+    added = post_json(client, url, {"explanations": [sparse.pk, quiet.pk], "allow_sparse": True})
     assert added.status_code == 201
     by_method = {s["method"]: s for s in added.json()}
     assert by_method["staa_plus"]["allow_sparse"] is True

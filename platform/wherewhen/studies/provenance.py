@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from wherewhen.core.version import code_version
-from wherewhen.studies.models import Response, Study, TrialKind
+from wherewhen.studies.models import Response, Stimulus, Study, TrialKind
 
 PROVENANCE_FIELDS = [
     "explanation",
@@ -45,24 +45,15 @@ def provenance_rows(study: Study) -> dict[tuple[int, int], dict[str, Any]]:
     for r in responses:
         a, b = r.trial.stimulus_a, r.trial.stimulus_b
         e = a.explanation if a else None
-        stale = [
-            f"explanation {s.explanation_id} computed again after this answer"
-            for s in (a, b)
-            if s is not None
-            and s.explanation.finished_at is not None
-            and r.received_at is not None
-            and s.explanation.finished_at > r.received_at
-        ]
+        stale = _stale_reasons(r)
+        shown = _shown(a) if a else dict.fromkeys(_SHOWN_FIELDS, "")
         out[(r.session_id, r.trial.index)] = {
             "explanation": e.pk if e else "",
             "other_explanation": b.explanation_id if b else "",
-            "model": e.model.name if e and e.model else "",
-            "checkpoint_hash": e.model.fingerprint if e and e.model else "",
+            **shown,
             "params": json.dumps(e.params or {}, sort_keys=True, separators=(",", ":"))
             if e
             else "",
-            "explanation_hash": e.map_sha256 if e else "",
-            "video_hash": a.video.content_hash if a else "",
             "gt_version": versions.get(a.video_id, "")
             if a and r.trial.kind == TrialKind.POINTING
             else "",
@@ -96,7 +87,9 @@ def summary(study: Study) -> dict[str, Any]:
     answers were given on a map computed again since (stale, left in the analysis: the reason
     is on each row of the CSV)."""
     stimuli = study.stimuli.select_related("explanation__model", "video").order_by("id")
-    rows = provenance_rows(study)
+    responses = Response.objects.filter(session__study=study).select_related(
+        "trial__stimulus_a__explanation", "trial__stimulus_b__explanation"
+    )
     return {
         "code_version": code_version(),
         "stimuli": [
@@ -105,13 +98,36 @@ def summary(study: Study) -> dict[str, Any]:
                 "method": s.method,
                 "explanation": s.explanation_id,
                 "params": s.explanation.params or {},
-                "model": s.explanation.model.name if s.explanation.model else "",
-                "checkpoint_hash": s.explanation.model.fingerprint if s.explanation.model else "",
-                "explanation_hash": s.explanation.map_sha256,
                 "video": s.video_id,
-                "video_hash": s.video.content_hash,
+                **_shown(s),
             }
             for s in stimuli
         ],
-        "stale_answers": sum(1 for r in rows.values() if r["stale"]),
+        "stale_answers": sum(1 for r in responses if _stale_reasons(r)),
     }
+
+
+_SHOWN_FIELDS = ("model", "checkpoint_hash", "explanation_hash", "video_hash")
+
+
+def _shown(stimulus: Stimulus) -> dict[str, str]:
+    """``_SHOWN_FIELDS`` of a stimulus: its checkpoint, its map's hash and its video's."""
+    e = stimulus.explanation
+    return {
+        "model": e.model.name if e.model else "",
+        "checkpoint_hash": e.model.fingerprint if e.model else "",
+        "explanation_hash": e.map_sha256,
+        "video_hash": stimulus.video.content_hash,
+    }
+
+
+def _stale_reasons(response: Response) -> list[str]:
+    """Why ``response`` is stale: each map it was given on that was computed again after it."""
+    return [
+        f"explanation {s.explanation_id} computed again after this answer"
+        for s in (response.trial.stimulus_a, response.trial.stimulus_b)
+        if s is not None
+        and s.explanation.finished_at is not None
+        and response.received_at is not None
+        and s.explanation.finished_at > response.received_at
+    ]
