@@ -58,6 +58,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
@@ -80,32 +82,17 @@ def percentile(values: list[float], q: float) -> float:
 
 def cpu_seconds(root: int, descendants: bool = True) -> float:
     """CPU seconds (user + system, all threads) used so far by process ``root`` and, unless
-    told otherwise, its live descendants, from ``/proc`` (Linux); NaN elsewhere."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
+    told otherwise, its live descendants; NaN when ``root`` is gone."""
     try:
-        entries = os.listdir("/proc")
-    except OSError:
+        process = psutil.Process(root)
+        processes = [process, *(process.children(recursive=True) if descendants else [])]
+    except psutil.Error:
         return float("nan")
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        parents[int(entry)] = int(fields[1])
-        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    if root not in used:
-        return float("nan")
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += used.get(pid, 0.0)
-        if descendants:
-            todo += [child for child, parent in parents.items() if parent == pid]
+    total = 0.0
+    for each in processes:
+        with contextlib.suppress(psutil.Error):  # a child that ended meanwhile
+            times = each.cpu_times()
+            total += times.user + times.system
     return total
 
 
